@@ -1,0 +1,81 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Marshal",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "marshal", targets: ["marshal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/onevcat/Rainbow", from: "4.2.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; the shims make macros and variadic calls callable.
+        .systemLibrary(
+            name: "CLibSSH2",
+            path: "Sources/CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        .target(name: "MarshalCore"),
+        .target(
+            name: "MarshalLoading",
+            dependencies: [
+                "MarshalCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Stencil", package: "Stencil"),
+            ]
+        ),
+        .target(name: "MarshalSSH", dependencies: ["MarshalCore", "CLibSSH2"]),
+        .target(
+            name: "MarshalHTTP",
+            dependencies: [
+                "MarshalCore", "CCurl",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "MarshalJournal",
+            dependencies: ["MarshalCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "MarshalReport",
+            dependencies: ["MarshalCore", .product(name: "Stencil", package: "Stencil")]
+        ),
+        .target(
+            name: "MarshalCLI",
+            dependencies: [
+                "MarshalCore", "MarshalLoading", "MarshalSSH", "MarshalHTTP", "MarshalJournal", "MarshalReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Rainbow", package: "Rainbow"),
+            ]
+        ),
+        .executableTarget(name: "marshal", dependencies: ["MarshalCLI"]),
+
+        .testTarget(name: "MarshalCoreTests", dependencies: ["MarshalCore"]),
+        .testTarget(
+            name: "MarshalLoadingTests",
+            dependencies: ["MarshalLoading", "MarshalCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore"]),
+        .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore"]),
+        .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore"]),
+    ]
+)

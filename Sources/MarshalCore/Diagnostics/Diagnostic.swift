@@ -1,0 +1,51 @@
+/// One finding about an input file: where, how bad, and what was expected.
+public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Hashable { case error, warning, note }
+
+    public var location: SourceLocation
+    public var severity: Severity
+    public var message: String
+
+    public init(_ severity: Severity = .error, at location: SourceLocation, _ message: String) {
+        self.location = location
+        self.severity = severity
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(severity.rawValue): \(message)" }
+}
+
+/// Collects every finding of a pass, so validation reports all problems at once instead of the first.
+public struct DiagnosticBag: Sendable {
+    public private(set) var items: [Diagnostic] = []
+
+    public init() {}
+
+    public mutating func error(_ message: String, at location: SourceLocation) {
+        items.append(Diagnostic(.error, at: location, message))
+    }
+
+    public mutating func warning(_ message: String, at location: SourceLocation) {
+        items.append(Diagnostic(.warning, at: location, message))
+    }
+
+    public mutating func append(_ diagnostic: Diagnostic) { items.append(diagnostic) }
+    public mutating func append(contentsOf other: DiagnosticBag) { items.append(contentsOf: other.items) }
+    public mutating func append(contentsOf other: [Diagnostic]) { items.append(contentsOf: other) }
+
+    public var hasErrors: Bool { items.contains { $0.severity == .error } }
+
+    /// Sorted by file, line, column so output is stable and reads top to bottom.
+    public var sorted: [Diagnostic] {
+        items.sorted {
+            ($0.location.file, $0.location.line, $0.location.column) < ($1.location.file, $1.location.line, $1.location.column)
+        }
+    }
+}
+
+/// Thrown when a pass found input errors; carries all of them.
+public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,1 @@
+// MarshalLoading module.

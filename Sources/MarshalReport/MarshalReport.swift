@@ -1,0 +1,1 @@
+// MarshalReport module.

@@ -1,0 +1,3 @@
+import MarshalCLI
+
+await MarshalCommand.main()
