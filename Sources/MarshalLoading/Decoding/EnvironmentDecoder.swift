@@ -124,7 +124,7 @@ enum VersionCheck {
     static func check(_ map: MapReader, reader: NodeReader) {
         guard let node = map.node("version", required: true, expected: "version: 1") else { return }
         guard case .scalar(let scalar) = node, scalar.string == "1" else {
-            reader.error("unsupported version \(reader.describe(node)); this Marshal reads version: 1", at: node)
+            reader.error("unsupported version \(node.scalar?.string ?? reader.describe(node)); this Marshal reads version: 1", at: node)
             return
         }
     }

@@ -38,7 +38,7 @@ struct RunbookChecker {
 
     private mutating func checkTargets(_ selector: TargetSelector, _ environment: Environment, what: String) {
         for name in selector.unknownNames(in: environment) {
-            let candidates = environment.hosts.map(\.name) + environment.roles
+            let candidates = environment.roles + environment.hosts.map(\.name)
             diagnostics.error("\(what) names '\(name)', which is neither a host nor a role of environment '\(environment.name)'\(Suggestion.hint(for: name, in: candidates)); roles: \(environment.roles.joined(separator: ", "))",
                               at: selector.location)
         }
