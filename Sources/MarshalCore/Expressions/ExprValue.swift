@@ -33,7 +33,7 @@ public indirect enum ExprValue: Sendable, Hashable, CustomStringConvertible {
         case .null: "null"
         case .array(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
         case .object(let values):
-            "{" + values.keys.sorted().map { "\(ExprValue.quote($0)): \(values[$0]!.description)" }
+            "{" + values.sorted { $0.key < $1.key }.map { "\(ExprValue.quote($0.key)): \($0.value.description)" }
                 .joined(separator: ", ") + "}"
         }
     }

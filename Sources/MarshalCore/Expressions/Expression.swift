@@ -32,7 +32,7 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
             return try parse(text, at: location)
         }
         let subjectNode = try parseSubject(subject, at: location)
-        var parser = Parser(tokens: tokens, textLength: text.count)
+        var parser = Parser(tokens: tokens)
         do {
             let root = try parser.parseAll(subject: subjectNode)
             return Expression(source: "\(subject.trimmingWhitespace) \(text.trimmingWhitespace)", location: location, root: root)
@@ -56,7 +56,7 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
     private static func parseNode(_ text: String, subject: Node?, at location: SourceLocation) throws(ExpressionError) -> Node {
         do {
             let tokens = try Lexer.tokenize(text)
-            var parser = Parser(tokens: tokens, textLength: text.count)
+            var parser = Parser(tokens: tokens)
             return try parser.parseAll(subject: subject)
         } catch {
             throw ExpressionError(location: location.advanced(by: error.offset), message: error.message)
@@ -106,6 +106,10 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
         try Semantics.truth(of: evaluate(in: scope), in: "the condition")
     }
 }
+
+/// Foundation also declares `Expression`; files importing both can use this name instead of
+/// writing `MarshalCore.Expression`.
+public typealias MarshalExpression = Expression
 
 extension String {
     var trimmingWhitespace: String {

@@ -36,13 +36,11 @@ struct Parser {
     private let tokens: [Token]
     private var index = 0
     private var depth = 0
-    private let textLength: Int
 
     typealias Failure = Lexer.Failure
 
-    init(tokens: [Token], textLength: Int) {
+    init(tokens: [Token]) {
         self.tokens = tokens
-        self.textLength = textLength
     }
 
     private var current: Token { tokens[Swift.min(index, tokens.count - 1)] }
@@ -73,8 +71,11 @@ struct Parser {
             throw Failure(offset: token.offset, message: "unbalanced ')'")
         case .rightBracket:
             throw Failure(offset: token.offset, message: "unbalanced ']'")
-        case .name(let name) where Parser.isUnitName(name) && previous.map(Parser.isNumber) == true:
-            throw Failure(offset: token.offset, message: "write units without a space: '\(previous!.text)\(name)'")
+        case .name(let name) where Parser.isUnitName(name):
+            if let number = previous, Parser.isNumber(number) {
+                throw Failure(offset: token.offset, message: "write units without a space: '\(number.text)\(name)'")
+            }
+            fallthrough
         default:
             throw Failure(offset: token.offset, message: "unexpected \(Parser.describe(token)) after a complete expression; join conditions with 'and' or 'or'")
         }
