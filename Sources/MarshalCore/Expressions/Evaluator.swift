@@ -147,11 +147,11 @@ enum Semantics {
         var hint = ""
         switch (left, right) {
         case (.string, .number), (.number, .string):
-            hint = "; convert the string with number(...) or quote the number"
+            hint = "; convert the string with number(...)"
         default:
             break
         }
-        throw .typeMismatch("cannot compare \(left.kindName) \(shorten(left)) with \(right.kindName) \(shorten(right)) using '\(op.rawValue)'\(hint)")
+        throw .typeMismatch("cannot compare \(show(left)) with \(show(right)) using '\(op.rawValue)'\(hint)")
     }
 
     /// Equality with a relative tolerance, so `0.1 + 0.2`-style rounding never flips a gate.
@@ -179,10 +179,15 @@ enum Semantics {
         case (.string(let key), .object(let object)):
             return object[key] != nil
         case (_, .string), (_, .object):
-            throw .typeMismatch("cannot look for \(needle.kindName) \(shorten(needle)) in \(haystack.kindName) \(shorten(haystack)); only a string can be found in a string or among an object's keys")
+            throw .typeMismatch("cannot look for \(show(needle)) in \(show(haystack)); only a string can be found in a string or among an object's keys")
         default:
-            throw .typeMismatch("'in' and contains() need a list, string or object to search, got \(haystack.kindName) \(shorten(haystack))")
+            throw .typeMismatch("'in' and contains() need a list, string or object to search, got \(show(haystack))")
         }
+    }
+
+    /// Kind and value for a message, e.g. `string "200"`; null is just `null`.
+    static func show(_ value: ExprValue) -> String {
+        value == .null ? "null" : "\(value.kindName) \(shorten(value))"
     }
 
     static func shorten(_ value: ExprValue, limit: Int = 80) -> String {
@@ -205,13 +210,13 @@ enum Semantics {
             case .string(let text): return .number(Double(text.count))
             case .array(let items): return .number(Double(items.count))
             case .object(let object): return .number(Double(object.count))
-            case let other: throw .typeMismatch("len() needs a string, list or object, got \(other.kindName) \(shorten(other))")
+            case let other: throw .typeMismatch("len() needs a string, list or object, got \(show(other))")
             }
         case .contains:
             return .bool(try isMember(arguments[1], of: arguments[0]))
         case .matches:
             guard case .string(let pattern) = arguments[1] else {
-                throw .typeMismatch("matches() needs a regular expression string as its second argument, got \(arguments[1].kindName) \(shorten(arguments[1]))")
+                throw .typeMismatch("matches() needs a regular expression string as its second argument, got \(show(arguments[1]))")
             }
             let regex: NSRegularExpression
             do {
@@ -221,7 +226,7 @@ enum Semantics {
             }
             func test(_ value: ExprValue) throws(EvaluationError) -> ExprValue {
                 guard case .string(let text) = value else {
-                    throw .typeMismatch("matches() needs a string to search, got \(value.kindName) \(shorten(value))")
+                    throw .typeMismatch("matches() needs a string to search, got \(show(value))")
                 }
                 let range = NSRange(text.startIndex..<text.endIndex, in: text)
                 return .bool(regex.firstMatch(in: text, range: range) != nil)
@@ -237,7 +242,7 @@ enum Semantics {
             var numbers: [Double] = []
             for item in items {
                 guard case .number(let number) = item else {
-                    throw .typeMismatch("\(function.rawValue)() needs numbers, got \(item.kindName) \(shorten(item))")
+                    throw .typeMismatch("\(function.rawValue)() needs numbers, got \(show(item))")
                 }
                 numbers.append(number)
             }
@@ -258,14 +263,14 @@ enum Semantics {
                 for item in items { values.append(try call(.number, [item])) }
                 return .array(values)
             case let other:
-                throw .typeMismatch("number() needs a string, got \(other.kindName) \(shorten(other))")
+                throw .typeMismatch("number() needs a string, got \(show(other))")
             }
         }
     }
 
     private static func list(_ value: ExprValue, for function: Function) throws(EvaluationError) -> [ExprValue] {
         guard case .array(let items) = value else {
-            throw .typeMismatch("\(function.rawValue)() needs a list, got \(value.kindName) \(shorten(value))")
+            throw .typeMismatch("\(function.rawValue)() needs a list, got \(show(value))")
         }
         return items
     }
