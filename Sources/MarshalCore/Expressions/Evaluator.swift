@@ -9,7 +9,7 @@ struct Evaluator<Scope: ExpressionScope> {
         case .literal(let value):
             return value
         case .name(let name):
-            guard let value = scope.value(of: name) else { throw .noData("no value for '\(name)'") }
+            guard let value = lookUp(name) else { throw .noData("no value for '\(name)'") }
             return value
         case .path(let path):
             return try Semantics.resolve(path, in: scope.document)
@@ -46,6 +46,31 @@ struct Evaluator<Scope: ExpressionScope> {
             for argument in arguments { values.append(try evaluate(argument)) }
             return try Semantics.call(function, values)
         }
+    }
+
+    /// The scope's value for `name`; failing that, the longest dotted prefix it knows, descended into
+    /// by the remaining segments, so a scope may offer `steps.backup` as one object for `steps.backup.size`.
+    func lookUp(_ name: String) -> ExprValue? {
+        if let value = scope.value(of: name) { return value }
+        let segments = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard segments.count > 1 else { return nil }
+        for split in stride(from: segments.count - 1, through: 1, by: -1) {
+            guard var value = scope.value(of: segments[..<split].joined(separator: ".")) else { continue }
+            for segment in segments[split...] {
+                switch value {
+                case .object(let object):
+                    guard let child = object[segment] else { return nil }
+                    value = child
+                case .array(let items):
+                    guard let index = Int(segment), items.indices.contains(index) else { return nil }
+                    value = items[index]
+                default:
+                    return nil
+                }
+            }
+            return value
+        }
+        return nil
     }
 }
 

@@ -40,6 +40,14 @@ struct EvaluationTests {
         #expect(throws: EvaluationError.self) { try holds("not (p95 < 500ms)") }
     }
 
+    @Test("a dotted name falls back to descending into an object the scope gives for its prefix")
+    func dottedFallback() throws {
+        let steps: [String: ExprValue] = ["steps.backup": json(#"{"size": 2048, "path": "/var/backups/x.sql", "files": ["a"]}"#)]
+        #expect(try holds("steps.backup.size > 1KB and steps.backup.files.0 == 'a'", steps))
+        #expect(try evaluationError("steps.backup.missing", steps) == .noData("no value for 'steps.backup.missing'"))
+        #expect(try holds("steps.backup.size == 1", ["steps.backup": .object([:]), "steps.backup.size": .number(1)]))
+    }
+
     @Test("and/or short-circuit, so a guard can protect a missing value")
     func shortCircuit() throws {
         #expect(try !holds("false and p95 < 1"))
