@@ -111,6 +111,9 @@ public final class SQLiteJournal: JournalStore {
 
     public func run(id reference: String, environment: String?) async throws -> RunRecord {
         try await read("find run \(reference)") { db in
+            guard !reference.isEmpty else {
+                throw JournalError.runNotFound(reference: reference, environment: environment, journal: self.location)
+            }
             if reference == RunID.last {
                 guard let run = try self.fetchRuns(db, RunQuery(environment: environment, limit: 1)).first else {
                     throw JournalError.runNotFound(reference: reference, environment: environment, journal: self.location)
@@ -120,7 +123,7 @@ public final class SQLiteJournal: JournalStore {
             var found = try self.fetchRuns(db, RunQuery(), where: "id = ?", [reference])
             if found.isEmpty {
                 // A unique prefix is enough, as with git: operators copy the first part of the id.
-                found = try self.fetchRuns(db, RunQuery(limit: 10), where: "substr(id, 1, ?) = ?", [reference.utf8.count, reference])
+                found = try self.fetchRuns(db, RunQuery(limit: 10), where: "substr(id, 1, ?) = ?", [reference.unicodeScalars.count, reference])
                 if found.count > 1 {
                     throw JournalError.ambiguousRun(reference: reference, candidates: found.map(\.id), journal: self.location)
                 }
@@ -135,6 +138,7 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
+    @discardableResult
     public func reconcileInterrupted() async throws -> [String] {
         try await write("mark interrupted runs") { db in
             let now = self.clock()
@@ -207,6 +211,7 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
+    @discardableResult
     public func recordMeasurement(_ m: MeasurementRecord) async throws -> Int {
         try await write("record measurement \(m.name) of run \(m.runId)") { db in
             try self.requireRun(db, m.runId)
@@ -243,6 +248,11 @@ public final class SQLiteJournal: JournalStore {
                 guard current.runId == runId else {
                     return current.isStale(now: now, liveness: self.liveness) ? .stale(current) : .heldBy(current)
                 }
+                // Same run, maybe from a new process: the lock follows it, so liveness checks probe the right pid.
+                try db.execute(
+                    sql: "UPDATE locks SET holder = ?, pid = ? WHERE environment = ?",
+                    arguments: [holder, pid, environment]
+                )
                 return .acquired(try self.extend(db, current, now: now, lease: lease))
             }
             return .acquired(try self.insertLock(db, environment, holder, pid, runId, now: now, lease: lease))
@@ -267,6 +277,7 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
+    @discardableResult
     public func renewLock(environment: String, runId: String, lease: Duration) async throws -> LockRecord {
         try await write("renew the lock of environment \(environment)") { db in
             let current = try self.fetchLock(db, environment)
@@ -277,6 +288,7 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
+    @discardableResult
     public func releaseLock(environment: String, runId: String) async throws -> Bool {
         try await write("release the lock of environment \(environment)") { db in
             try db.execute(sql: "DELETE FROM locks WHERE environment = ? AND runId = ?", arguments: [environment, runId])
@@ -284,6 +296,7 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
+    @discardableResult
     public func forceReleaseLock(environment: String) async throws -> LockRecord? {
         try await write("release the lock of environment \(environment)") { db in
             let current = try self.fetchLock(db, environment)
@@ -333,7 +346,7 @@ public final class SQLiteJournal: JournalStore {
         sql += " ORDER BY startedAt DESC, rowid DESC"
         if let limit = query.limit, !decidedAfterRead {
             sql += " LIMIT ?"
-            arguments += [limit]
+            arguments += [max(0, limit)]
         }
 
         let now = clock()
@@ -344,7 +357,7 @@ public final class SQLiteJournal: JournalStore {
         }
         if decidedAfterRead, let statuses = query.statuses {
             runs = runs.filter { statuses.contains($0.status) }
-            if let limit = query.limit { runs = Array(runs.prefix(limit)) }
+            if let limit = query.limit { runs = Array(runs.prefix(max(0, limit))) }
         }
         return runs
     }
@@ -456,5 +469,14 @@ public final class SQLiteJournal: JournalStore {
 extension Duration {
     fileprivate var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+extension SQLiteJournal {
+    /// Records a migration this version does not know, as a newer marshal would have. Tests only.
+    func simulateNewerSchema() throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v999-from-the-future')")
+        }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import MarshalCore
 import Testing
 @testable import MarshalJournal
+import GRDB
 
 @Suite("Environment lock and interrupted runs")
 struct LockTests {
@@ -171,6 +172,47 @@ struct LockTests {
                 let holder = try #require(winners.first).lock
                 #expect(results.allSatisfy { $0.lock == holder })
             }
+        }
+    }
+}
+
+@Suite("Journal contention")
+struct ContentionTests {
+    @Test("the lock follows its run into a new process when the same run acquires it again")
+    func sameRunNewProcess() async throws {
+        try await withScratchDirectory { directory in
+            let journal = try SQLiteJournal(directory: directory, liveness: .unknown)
+            _ = try await journal.acquireLock(environment: "production", holder: "alice@a", pid: 1, runId: "r1", lease: .seconds(30))
+            let again = try await journal.acquireLock(environment: "production", holder: "alice@b", pid: 2, runId: "r1", lease: .seconds(30))
+            #expect(again.lock.holder == "alice@b")
+            #expect(again.lock.pid == 2)
+        }
+    }
+
+    @Test("a writer that cannot get the file within the busy timeout gets a `busy` error, and nothing half-written")
+    func busy() async throws {
+        try await withScratchDirectory { directory in
+            let journal = try SQLiteJournal(directory: directory, liveness: .unknown, busyTimeout: .milliseconds(50))
+            try await journal.createRun(makeRun("r1", status: .succeeded, startedAt: Date()))
+            let blocker = try DatabaseQueue(path: journal.location)
+            let holding = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                try? blocker.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    holding.signal()
+                    _ = release.wait(timeout: .now() + 10)
+                    try db.execute(sql: "ROLLBACK")
+                }
+            }
+            thread.start()
+            holding.wait()
+            await #expect(throws: JournalError.busy(journal: journal.location, operation: "record step s of run r1")) {
+                _ = try await journal.appendStep(StepRecord(runId: "r1", stepIndex: 0, name: "s", kind: "shell", startedAt: Date()))
+            }
+            release.signal()
+            #expect(try await journal.steps(runId: "r1").isEmpty)
+            #expect(try await journal.appendStep(StepRecord(runId: "r1", stepIndex: 0, name: "s", kind: "shell", startedAt: Date())) == 1)
         }
     }
 }

@@ -194,3 +194,69 @@ struct RecordTests {
         }
     }
 }
+
+@Suite("Journal errors")
+struct ErrorTests {
+    @Test("a journal directory that cannot be created is reported with its path and what to do")
+    func cannotCreate() async throws {
+        try await withScratchDirectory { directory in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let file = directory + "/not-a-dir"
+            #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+            #expect {
+                _ = try SQLiteJournal(directory: file + "/.marshal", liveness: .unknown)
+            } throws: { error in
+                guard case .cannotOpen(let journal, _) = error as? JournalError else { return false }
+                return journal == file + "/.marshal/journal.sqlite"
+                    && "\(error)".contains("--state")
+            }
+        }
+    }
+
+    @Test("a file that is not a journal is refused, not overwritten")
+    func notADatabase() async throws {
+        try await withScratchDirectory { directory in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let garbage = Data(repeating: 0x42, count: 8192)
+            #expect(FileManager.default.createFile(atPath: directory + "/journal.sqlite", contents: garbage))
+            #expect {
+                _ = try SQLiteJournal(directory: directory, liveness: .unknown)
+            } throws: { error in
+                guard case .cannotOpen(_, let reason) = error as? JournalError else { return false }
+                return reason.contains("damaged")
+            }
+            #expect(FileManager.default.contents(atPath: directory + "/journal.sqlite") == garbage)
+        }
+    }
+
+    @Test("a journal from a newer marshal is left untouched and reported")
+    func newerSchema() async throws {
+        try await withScratchDirectory { directory in
+            let journal = try SQLiteJournal(directory: directory, liveness: .unknown)
+            try journal.simulateNewerSchema()
+            #expect(throws: JournalError.newerSchema(journal: journal.location)) {
+                _ = try SQLiteJournal(directory: directory, liveness: .unknown)
+            }
+        }
+    }
+
+    @Test("an empty or negative limit lists nothing instead of crashing; an empty id matches nothing")
+    func edges() async throws {
+        try await withScratchDirectory { directory in
+            let journal = try SQLiteJournal(directory: directory, liveness: .unknown)
+            try await journal.createRun(makeRun("a", status: .succeeded, startedAt: Date()))
+            #expect(try await journal.runs(limit: 0).isEmpty)
+            #expect(try await journal.runs(matching: RunQuery(statuses: [.interrupted], limit: -1)).isEmpty)
+            await #expect(throws: JournalError.self) { try await journal.run(id: "", environment: nil) }
+        }
+    }
+
+    @Test("messages name the journal and tell the operator what to do")
+    func messages() {
+        let lock = LockRecord(environment: "production", holder: "bob@ci", pid: 7, runId: "r2", since: Date(timeIntervalSince1970: 0), leaseExpiresAt: Date(timeIntervalSince1970: 60))
+        #expect("\(JournalError.lockNotHeld(environment: "production", runId: "r1", current: lock, journal: "/j"))"
+            .contains("bob@ci (pid 7, run r2)"))
+        #expect("\(JournalError.runNotFound(reference: "last", environment: "qa", journal: "/j"))" == "no runs of environment qa in the journal /j yet")
+        #expect("\(JournalError.busy(journal: "/j", operation: "record step x"))".contains("retry"))
+    }
+}

@@ -12,8 +12,9 @@ import Foundation
 ///
 /// A `running` run is *shown* as `interrupted` (by `runs`, `run` and `lastRun`) when its process is gone:
 /// it no longer holds its environment's lock with a live lease, or it ran on this machine and its pid is
-/// not alive. Callers therefore hold the lock for the whole run, and write the run's final status
-/// before releasing the lock. `reconcileInterrupted()` writes that status down.
+/// not alive. Callers therefore hold the lock for the whole run, renew it well within its lease, and
+/// write the run's final status before releasing the lock. `reconcileInterrupted()` writes that status
+/// down. A resume is a new run (`kind: .resume`, `parentRunId`), never the old one reopened.
 public protocol JournalStore: Sendable {
     /// Where the journal lives, for messages (`.marshal/journal.sqlite`).
     var location: String { get }
