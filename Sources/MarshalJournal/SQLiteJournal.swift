@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import MarshalCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The embedded journal: one SQLite file, `<directory>/journal.sqlite`, in WAL mode with
 /// `synchronous = FULL`, so every committed write survives `kill -9` and power loss.
 ///
@@ -42,28 +46,46 @@ public final class SQLiteJournal: JournalStore {
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(busyTimeout.seconds)
         configuration.label = "marshal.journal"
-        do {
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            // GRDB's WAL setup picks synchronous = NORMAL, which may lose the last commits on power
-            // loss; FULL syncs the WAL at every commit (https://www.sqlite.org/pragma.html#pragma_synchronous).
-            try database.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+        // Processes creating the same new journal at the same moment trip over each other's schema setup
+        // (the busy timeout does not cover WAL setup or a migration that another process just applied).
+        // Those failures are transient: try again shortly, a bounded number of times.
+        var attempt = 1
+        while true {
+            do {
+                database = try Self.openAndMigrate(path, configuration)
+                break
+            } catch let error as DatabaseError where Self.isTransientOpenFailure(error) && attempt < 20 {
+                attempt += 1
+                usleep(UInt32.random(in: 5_000...25_000))
+            } catch let error as DatabaseError {
+                throw JournalError.cannotOpen(journal: path, reason: Self.explain(error))
+            } catch let error as JournalError {
+                throw error
+            } catch {
+                throw JournalError.cannotOpen(journal: path, reason: "\(error)")
             }
-        } catch let error as DatabaseError {
-            throw JournalError.cannotOpen(journal: path, reason: Self.explain(error))
-        } catch {
-            throw JournalError.cannotOpen(journal: path, reason: "\(error)")
         }
+    }
 
+    private static func openAndMigrate(_ path: String, _ configuration: Configuration) throws -> DatabaseQueue {
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        // GRDB's WAL setup picks synchronous = NORMAL, which may lose the last commits on power
+        // loss; FULL syncs the WAL at every commit (https://www.sqlite.org/pragma.html#pragma_synchronous).
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         let migrator = Schema.migrator
-        do {
-            let superseded = try database.read { try migrator.hasBeenSuperseded($0) }
-            if superseded { throw JournalError.newerSchema(journal: path) }
-            try migrator.migrate(database)
-        } catch let error as JournalError {
-            throw error
-        } catch let error as DatabaseError {
-            throw JournalError.cannotOpen(journal: path, reason: Self.explain(error))
+        if try database.read({ try migrator.hasBeenSuperseded($0) }) {
+            throw JournalError.newerSchema(journal: path)
+        }
+        try migrator.migrate(database)
+        return database
+    }
+
+    private static func isTransientOpenFailure(_ error: DatabaseError) -> Bool {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_SCHEMA, .SQLITE_ERROR: true
+        default: false
         }
     }
 

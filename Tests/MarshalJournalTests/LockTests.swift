@@ -216,3 +216,36 @@ struct ContentionTests {
         }
     }
 }
+
+@Suite("Opening a new journal concurrently")
+struct ConcurrentOpenTests {
+    @Test("many connections creating the same new journal at once all open it")
+    func concurrentCreation() async throws {
+        for _ in 0..<10 {
+            try await withScratchDirectory { directory in
+                // Threads, not tasks: the cooperative pool may have only 2 threads, too few to collide.
+                let failures = Failures()
+                let start = DispatchSemaphore(value: 0)
+                let done = DispatchGroup()
+                for _ in 0..<6 {
+                    done.enter()
+                    Thread {
+                        start.wait()
+                        do { _ = try SQLiteJournal(directory: directory, liveness: .unknown) } catch { failures.add("\(error)") }
+                        done.leave()
+                    }.start()
+                }
+                for _ in 0..<6 { start.signal() }
+                #expect(done.wait(timeout: .now() + 30) == .success)
+                #expect(failures.all.isEmpty, "\(failures.all)")
+            }
+        }
+    }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ failure: String) { lock.withLock { list.append(failure) } }
+    var all: [String] { lock.withLock { list } }
+}
