@@ -38,9 +38,9 @@ struct TemplateRendererTests {
 
     @Test("a secret is quoted for execution and masked everywhere else")
     func secrets() throws {
-        let secret = Secret(name: "db", value: "postgres://u:hunter2@db/app")
+        let secret = Secret(name: "db", value: "postgres://u:hunter2 x@db/app")
         let rendered = try renderer.renderText(TemplateString("psql {{ secrets.db }}", at: at), in: scope(secrets: ["db": secret]))
-        #expect(rendered.executable == "psql 'postgres://u:hunter2@db/app'")
+        #expect(rendered.executable == "psql 'postgres://u:hunter2 x@db/app'")
         #expect(rendered.display == "psql ***")
         #expect("\(rendered)" == "psql ***")
         #expect(String(reflecting: secret).contains("hunter2") == false)

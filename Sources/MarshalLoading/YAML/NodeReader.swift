@@ -76,7 +76,16 @@ final class NodeReader {
 
     func template(_ node: Node, _ what: String) -> TemplateString? {
         guard let text = string(node, what) else { return nil }
-        return TemplateString(text, at: location(of: node))
+        return TemplateString(text, at: contentStart(of: node))
+    }
+
+    /// Where a scalar's text begins: one column after the mark for a quoted scalar.
+    func contentStart(of node: Node) -> SourceLocation {
+        let start = location(of: node)
+        if case .scalar(let scalar) = node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+            return start.advanced(by: 1)
+        }
+        return start
     }
 
     func int(_ node: Node, _ what: String, min: Int? = nil) -> Int? {
@@ -154,10 +163,7 @@ final class NodeReader {
     private func parseExpression(_ text: String, node: Node, what: String, subject: String?) -> Expression? {
         // Columns inside the expression are counted from the first character of the scalar's text;
         // quoted scalars start one column after their mark.
-        var start = location(of: node)
-        if case .scalar(let scalar) = node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
-            start = start.advanced(by: 1)
-        }
+        let start = contentStart(of: node)
         do {
             if let subject { return try Expression.parseCondition(subject: subject, text, at: start) }
             return try Expression.parse(text, at: start)
