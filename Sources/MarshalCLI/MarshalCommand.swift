@@ -10,6 +10,10 @@ public struct MarshalCommand: AsyncParsableCommand {
         subcommands: [
             Validate.self,
             Plan.self,
+            Run.self,
+            Runs.self,
+            Show.self,
+            Lock.self,
         ]
     )
 

@@ -40,6 +40,10 @@ public protocol JournalStore: Sendable {
     func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws
     /// Steps in sequence order.
     func steps(runId: String) async throws -> [StepRecord]
+    /// Several `appendStep`s in one durable transaction; sequences in the same order.
+    func appendSteps(_ steps: [StepRecord]) async throws -> [Int]
+    /// Several `finishStep`s in one durable transaction.
+    func finishSteps(_ items: [StepFinish]) async throws
     /// Returns the measurement's id.
     @discardableResult
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int
@@ -68,7 +72,29 @@ public protocol JournalStore: Sendable {
     func lockStatus(environment: String) async throws -> LockRecord?
 }
 
+/// One `finishStep` of a batch.
+public struct StepFinish: Sendable, Hashable {
+    public var runId: String
+    public var sequence: Int
+    public var completion: StepCompletion
+    public init(runId: String, sequence: Int, completion: StepCompletion) {
+        self.runId = runId
+        self.sequence = sequence
+        self.completion = completion
+    }
+}
+
 extension JournalStore {
+    public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
+        var sequences: [Int] = []
+        for step in steps { sequences.append(try await appendStep(step)) }
+        return sequences
+    }
+
+    public func finishSteps(_ items: [StepFinish]) async throws {
+        for item in items { try await finishStep(runId: item.runId, sequence: item.sequence, item.completion) }
+    }
+
     /// Newest runs first, of one environment or of all.
     public func runs(environment: String? = nil, limit: Int? = nil) async throws -> [RunRecord] {
         try await runs(matching: RunQuery(environment: environment, limit: limit))
