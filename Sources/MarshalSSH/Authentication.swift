@@ -30,6 +30,19 @@ enum IdentityKeyKind: Equatable {
         return fromTypeName(String(decoding: type, as: UTF8.self))
     }
 
+    /// True when the private key needs a passphrase (OpenSSH cipher other than "none", or PEM
+    /// `Proc-Type: 4,ENCRYPTED`), so a signing failure can be blamed on the passphrase.
+    static func isEncrypted(privateKeyPath path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+        if text.contains("ENCRYPTED") { return true }
+        guard text.contains("BEGIN OPENSSH PRIVATE KEY") else { return false }
+        let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
+        guard let data = Data(base64Encoded: body) else { return false }
+        var reader = SSHWireReader(Array(data))
+        guard reader.skip(15), let cipher = reader.string() else { return false }
+        return cipher != Array("none".utf8)
+    }
+
     static func fromTypeName(_ name: String) -> IdentityKeyKind {
         switch name {
         case "ssh-ed25519": .ed25519
@@ -114,6 +127,10 @@ extension SSHSession {
         case LIBSSH2_ERROR_FILE, LIBSSH2_ERROR_KEYFILE_AUTH_FAILED:
             return .unsupportedKey(host: hostName, path: path,
                                    reason: "libssh2 could not load it (wrong passphrase or unrecognised format): \(failure.message)")
+        case LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED where IdentityKeyKind.isEncrypted(privateKeyPath: path):
+            // libssh2 reports a private key it cannot decrypt as a failed signing callback.
+            return .unsupportedKey(host: hostName, path: path,
+                                   reason: "the key is encrypted and could not be unlocked: wrong or missing passphrase")
         case LIBSSH2_ERROR_AUTHENTICATION_FAILED, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
             return .authenticationFailed(host: hostName, user: user,
                                          reason: "the server refused the key \(path); is its .pub in the user's authorized_keys?")
