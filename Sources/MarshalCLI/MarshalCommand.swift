@@ -14,6 +14,7 @@ public struct MarshalCommand: AsyncParsableCommand {
             Runs.self,
             Show.self,
             Lock.self,
+            Check.self,
         ]
     )
 

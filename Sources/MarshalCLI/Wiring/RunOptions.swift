@@ -19,13 +19,6 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-enum Operator {
-    static var name: String {
-        let user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"] ?? "unknown"
-        return OperatorName.make(user: user, machine: ProcessLiveness.localMachineName())
-    }
-}
-
 /// Turns Ctrl-C into cancellation of the running task, so the run stops between steps, records
 /// itself as aborted and releases the lock; a second Ctrl-C exits at once.
 final class InterruptHandler: @unchecked Sendable {

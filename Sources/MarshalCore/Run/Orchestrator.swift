@@ -65,7 +65,7 @@ public struct Orchestrator: Sendable {
         case .failed: status = .failed
         case .rolledBack: status = .rolledBack
         case .paused: status = .paused
-        case .aborted: status = .aborted
+        case .aborted, .couldNotStart: status = .aborted
         }
         try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: result.status == .succeeded ? nil : result.summary)
         await connections.closeAll()
@@ -131,6 +131,44 @@ public struct Orchestrator: Sendable {
             return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
         }
 
+        // Connect to every host the run will touch before anything runs: a host key that does not
+        // verify stops the run here (exit 3); unreachable hosts count as failed hosts.
+        let involved = Self.involvedHosts(targets: targets, steps: steps + preflight, environment: environment)
+        let reachability = await withTaskGroup(of: (HostSpec, TransportError?).self) { group in
+            for host in involved {
+                group.addTask {
+                    switch await executor.connections.executor(for: host) {
+                    case .success: (host, nil)
+                    case .failure(let error): (host, error)
+                    }
+                }
+            }
+            var failures: [(HostSpec, TransportError)] = []
+            for await (host, error) in group { if let error { failures.append((host, error)) } }
+            return failures.sorted { $0.0.name < $1.0.name }
+        }
+        for (host, error) in reachability {
+            services.observer.handle(.message("[\(host.name)] cannot start: \(masker.mask(error.description))"))
+        }
+        let refused = reachability.filter { !Self.isUnreachable($0.1) }
+        if !refused.isEmpty {
+            return RunResult(runId: request.runId, status: .couldNotStart,
+                             summary: "refused before anything ran: " + refused.map { masker.mask($0.1.description) }.joined(separator: "; "),
+                             failedHosts: refused.map(\.0.name), undone: [])
+
+        }
+        for (host, error) in reachability where targets.contains(host) {
+            state.failedHosts.append(host.name)
+            state.failureMessages.append(masker.mask(error.description))
+        }
+        let unreachableOthers = reachability.filter { !targets.contains($0.0) }
+        if state.failedHosts.count > tolerated || !unreachableOthers.isEmpty {
+            return RunResult(runId: request.runId, status: .couldNotStart,
+                             summary: "could not start: " + reachability.map { masker.mask($0.1.description) }.joined(separator: "; ")
+                                 + (unreachableOthers.isEmpty ? " (more unreachable hosts than max_failures \(runbook.strategy.maxFailures))" : ""),
+                             failedHosts: reachability.map(\.0.name), undone: [])
+        }
+
         // Preflight: read-only checks on every target (or their `on:` hosts); any failure stops here.
         if !preflight.isEmpty {
             services.observer.handle(.phaseStarted(name: "preflight"))
@@ -191,6 +229,23 @@ public struct Orchestrator: Sendable {
             ? "\(runbook.name) finished on \(targets.count) host\(targets.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
             : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + state.failureMessages.joined(separator: "; ")
         return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: state.failedHosts, undone: [])
+    }
+
+    static func involvedHosts(targets: [HostSpec], steps: [ExpandedStep], environment: Environment) -> [HostSpec] {
+        var hosts = targets
+        for expanded in steps {
+            let step = expanded.step
+            guard !step.kind.runsFromController || step.on != nil else { continue }
+            for host in step.on?.resolve(in: environment) ?? [] where !hosts.contains(host) { hosts.append(host) }
+        }
+        return hosts
+    }
+
+    static func isUnreachable(_ error: TransportError) -> Bool {
+        switch error {
+        case .unreachable, .connectTimeout, .disconnected: true
+        default: false
+        }
     }
 
     private func abortForJournal(_ request: RunRequest, _ error: String) -> RunResult {

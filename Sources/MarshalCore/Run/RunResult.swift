@@ -2,6 +2,8 @@
 public struct RunResult: Sendable {
     public enum Status: String, Sendable {
         case succeeded, failed, rolledBack = "rolled_back", paused, aborted
+        /// Refused before any step ran: a host key did not verify, or too many hosts were unreachable.
+        case couldNotStart = "could_not_start"
     }
 
     public var runId: String
@@ -15,6 +17,7 @@ public struct RunResult: Sendable {
         switch status {
         case .succeeded, .paused: 0
         case .failed, .rolledBack, .aborted: 1
+        case .couldNotStart: 3
         }
     }
 }
