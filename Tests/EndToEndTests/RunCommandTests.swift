@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `marshal run` against real sshd hosts started by scripts/lab.
-@Suite("marshal run over SSH")
+@Suite("marshal run over SSH", .serialized)
 struct RunCommandTests {
     func write(_ runbook: String, in lab: Lab, name: String = "runbook.yml") -> String {
         let path = lab.dir + "/" + name
