@@ -15,6 +15,8 @@ public struct MarshalCommand: AsyncParsableCommand {
             Show.self,
             Lock.self,
             Check.self,
+            Resume.self,
+            Rollback.self,
         ]
     )
 

@@ -8,17 +8,24 @@ final class Lab: @unchecked Sendable {
     let hosts: Int
     let basePort: Int
 
-    /// Each test gets its own port range so tests can run in parallel.
-    private static let nextPort = Counter(start: 26000 + Int(getpid() % 200) * 40)
-
     init(hosts: Int = 5, roles: String? = nil) throws {
         self.hosts = hosts
         dir = CLI.temporaryDirectory()
-        basePort = Self.nextPort.take(hosts + 2)
-        var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(basePort)", "--ttl", "600"]
-        if let roles { arguments += ["--roles", roles] }
-        let result = try Shell.run(arguments)
-        guard result.status == 0 else { throw LabError.startFailed(result.stderr + result.stdout) }
+        // A random port range, tried again elsewhere if another lab (or anything) holds it.
+        var lastError = ""
+        for _ in 0..<12 {
+            let base = Int.random(in: 20000...44000)
+            var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
+            if let roles { arguments += ["--roles", roles] }
+            let result = try Shell.run(arguments)
+            if result.status == 0 {
+                basePort = base
+                return
+            }
+            lastError = result.stderr + result.stdout
+            guard lastError.contains("already in use") else { break }
+        }
+        throw LabError.startFailed(lastError)
     }
 
     deinit {

@@ -104,7 +104,21 @@ enum RunPreparation {
 
 /// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
 enum RunLauncher {
+    static func launchRollback(_ request: RunRequest, completed: [PriorProgress.Finished], journal: SQLiteJournal,
+                               output: OutputFormat) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+            try await orchestrator.rollback(request, completed: completed)
+        }
+    }
+
     static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+            try await orchestrator.run(request)
+        }
+    }
+
+    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat,
+                       body: @escaping @Sendable (Orchestrator) async throws(RunStartError) -> RunResult) async throws -> Int32 {
         let observer: any RunObserver
         switch output {
         case .json: observer = JSONLinesObserver()
@@ -116,11 +130,15 @@ enum RunLauncher {
         let services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
                                    gates: HTTPGates.make(renderer: renderer), includes: IncludeLoader())
         let orchestrator = Orchestrator(services: services)
-        let task = Task { () async throws(RunStartError) -> RunResult in try await orchestrator.run(request) }
+        let task = Task { () async throws(RunStartError) -> RunResult in try await body(orchestrator) }
         let interrupts = InterruptHandler()
         interrupts.install { task.cancel() }
         do {
             let result = try await task.value
+            if request.kind == .rollback {
+                if output == .text, result.status != .rolledBack { Terminal.stderr("failed: \(result.summary)") }
+                return result.status == .rolledBack ? 0 : 1
+            }
             if output == .text, result.status != .succeeded {
                 Terminal.stderr("\(result.status == .paused ? "paused" : "failed"): \(result.summary)")
             }

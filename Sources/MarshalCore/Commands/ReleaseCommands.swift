@@ -5,6 +5,8 @@ public enum ReleaseCommands {
         ShellCommand([
             .literal("set -e; cd "), .quoted(path), .literal("; mkdir -p releases/"), .quoted(releaseID),
             .literal("; tar -xzf "), .quoted(tarball), .literal(" -C releases/"), .quoted(releaseID),
+            // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
+            .literal("; touch releases/"), .quoted(releaseID),
             .literal("; echo \"previous=$(readlink current 2>/dev/null | sed 's#^releases/##' || true)\""),
         ])
     }

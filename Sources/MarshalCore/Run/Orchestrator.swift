@@ -27,8 +27,56 @@ public struct Orchestrator: Sendable {
     }
 
     public func run(_ request: RunRequest) async throws(RunStartError) -> RunResult {
+        try await session(request) { executor, writer, state, masker in
+            await self.execute(request, executor: executor, writer: writer, state: state, masker: masker)
+        }
+    }
+
+    /// `marshal rollback`: undo, in reverse, what an earlier run completed, as recorded in its journal.
+    public func rollback(_ request: RunRequest, completed: [PriorProgress.Finished]) async throws(RunStartError) -> RunResult {
+        try await session(request) { executor, writer, state, masker in
+            let environment = request.environment
+            let baseScope = self.baseScope(request)
+            let expanded: [ExpandedStep]
+            do throws(StepFailure) {
+                expanded = try ExpandedStep.expand(request.runbook.steps, runbook: request.runbook, resolver: self.services.includes,
+                                                   renderer: self.services.renderer, scope: baseScope)
+            } catch {
+                return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
+            }
+            self.services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: environment.name,
+                                                      hosts: Array(Set(completed.compactMap(\.key.host))).sorted(), batches: []))
+            for finished in completed where finished.key.phase == StepRecord.Phase.main.rawValue && finished.succeeded {
+                guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
+                let host = finished.key.host.flatMap { environment.host(named: $0) }
+                if finished.key.host != nil && host == nil { continue }
+                state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0))
+                for name in [step.step.id, step.step.register].compactMap({ $0 }) {
+                    if let evidence = finished.evidence {
+                        if let host { state.hostEvidence[host.name, default: [:]][name] = evidence } else { state.evidence[name] = evidence }
+                    }
+                }
+            }
+            let parent = request.parentRunId ?? "?"
+            return await self.finishFailed(request, reason: "rollback of run \(parent)", status: .succeeded, executor: executor,
+                                           writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: true)
+        }
+    }
+
+    func baseScope(_ request: RunRequest) -> TemplateScope {
+        TemplateScope(
+            params: request.params, vars: TemplateScope.mergedVars(environment: request.environment, host: nil), secrets: request.secrets,
+            host: nil, env: request.processEnvironment, steps: [:],
+            run: ["id": request.runId, "runbook": request.runbook.name, "environment": request.environment.name,
+                  "started_at": ISO8601DateFormatter().string(from: request.startedAt), "operator": request.operatorName])
+    }
+
+    /// Lock, run record, heartbeat, connections; `body` does the work; then the record is closed
+    /// and the lock released, whatever happened.
+    private func session(_ request: RunRequest,
+                         _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
-        let lock = try await acquireLock(request)
+        _ = try await acquireLock(request)
         let started = ContinuousClock.now
         let heartbeat = Task {
             let interval = request.lockLease / 3
@@ -39,7 +87,6 @@ public struct Orchestrator: Sendable {
             }
         }
         defer { heartbeat.cancel() }
-        _ = lock
 
         let masker = SecretMasker(Array(request.secrets.values))
         do {
@@ -57,17 +104,17 @@ public struct Orchestrator: Sendable {
         let executor = StepExecutor(connections: connections, gates: services.gates)
         let writer = JournalWriter(store: journal)
         let state = State()
-        let result = await execute(request, executor: executor, writer: writer, state: state, masker: masker)
+        let result = await body(executor, writer, state, masker)
 
         let status: RunRecord.Status
         switch result.status {
         case .succeeded: status = .succeeded
         case .failed: status = .failed
-        case .rolledBack: status = .rolledBack
+        case .rolledBack: status = request.kind == .rollback ? .succeeded : .rolledBack
         case .paused: status = .paused
         case .aborted, .couldNotStart: status = .aborted
         }
-        try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: result.status == .succeeded ? nil : result.summary)
+        try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
         await connections.closeAll()
         heartbeat.cancel()
         _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
@@ -82,7 +129,16 @@ public struct Orchestrator: Sendable {
                                                           pid: request.pid, runId: request.runId, lease: request.lockLease) {
             case .acquired(let lock): return lock
             case .heldBy(let lock): throw RunStartError.lockHeld(lock)
-            case .stale(let lock): throw RunStartError.lockStale(lock)
+            case .stale(let lock):
+                // A resume may take over the lock its own dead parent run left behind.
+                if let parent = request.parentRunId, lock.runId == parent {
+                    let taken = try await services.journal.takeOverStaleLock(
+                        environment: request.environment.name, stale: lock, holder: request.operatorName, pid: request.pid,
+                        runId: request.runId, lease: request.lockLease)
+                    if case .acquired(let record) = taken { return record }
+                    throw RunStartError.lockHeld(taken.lock)
+                }
+                throw RunStartError.lockStale(lock)
             }
         } catch let error as RunStartError {
             throw error
@@ -116,11 +172,7 @@ public struct Orchestrator: Sendable {
         services.observer.handle(.runStarted(runId: request.runId, runbook: runbook.name, environment: environment.name,
                                              hosts: targets.map(\.name), batches: batches.map { $0.map(\.name) }))
 
-        let baseScope = TemplateScope(
-            params: request.params, vars: TemplateScope.mergedVars(environment: environment, host: nil), secrets: request.secrets,
-            host: nil, env: request.processEnvironment, steps: [:],
-            run: ["id": request.runId, "runbook": runbook.name, "environment": environment.name,
-                  "started_at": ISO8601DateFormatter().string(from: request.startedAt), "operator": request.operatorName])
+        let baseScope = self.baseScope(request)
 
         let steps: [ExpandedStep]
         let preflight: [ExpandedStep]
@@ -288,6 +340,32 @@ public struct Orchestrator: Sendable {
                  masker: SecretMasker, undoOf: Step? = nil) async -> StepResults {
         let step = expanded.step
         let now = Date()
+        var pendingHosts = hosts
+        if let prior = request.prior, phase != .undo {
+            // Resume: a step × host the journal shows as finished is not run again; its evidence
+            // is restored so later steps and undo see it.
+            var remaining: [HostSpec?] = []
+            for host in pendingHosts {
+                let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
+                if prior.isDone(key) {
+                    let evidence = prior.evidence(for: key)
+                    for name in [step.id, step.register].compactMap({ $0 }) {
+                        if let evidence {
+                            if let host, Planner.scope(of: step) == .eachHost { state.hostEvidence[host.name, default: [:]][name] = evidence } else { state.evidence[name] = evidence }
+                        }
+                    }
+                    if phase == .main { state.completed.append(Completed(expanded: expanded, host: host, evidence: evidence, batch: batch ?? 0)) }
+                    services.observer.handle(.stepFinished(
+                        RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch),
+                        RunEvent.StepReport(status: "done-before", duration: 0, exitStatus: nil, attempts: 0, message: "finished in the interrupted run; not run again", output: nil)))
+                } else {
+                    remaining.append(host)
+                }
+            }
+            pendingHosts = remaining
+            if pendingHosts.isEmpty { return StepResults(results: [], journalError: nil) }
+        }
+        let hosts = pendingHosts
         let records = hosts.map { host in
             StepRecord(runId: request.runId, stepIndex: expanded.ordinal, stepId: step.id, name: step.name,
                        kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,

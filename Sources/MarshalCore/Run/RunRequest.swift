@@ -19,6 +19,8 @@ public struct RunRequest: Sendable {
     public var startedAt: Date
     /// How long the environment lock lives without renewal.
     public var lockLease: Duration
+    /// For `resume`: what the interrupted run already did.
+    public var prior: PriorProgress?
 
     public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                 secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
@@ -38,6 +40,7 @@ public struct RunRequest: Sendable {
         self.parentRunId = parentRunId
         self.startedAt = startedAt
         self.lockLease = lockLease
+        self.prior = nil
     }
 }
 

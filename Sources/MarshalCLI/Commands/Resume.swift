@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalLoading
+
+extension MarshalCommand {
+    /// `marshal resume RUN_ID`: finish an interrupted or paused run with the same inputs, skipping
+    /// every step × host the journal shows as finished.
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Continue an interrupted or paused run, skipping what already finished.",
+            discussion: "A step that was in flight when the run stopped is run again only if it only reads or waits (health, http GET, probe, read-only sql, metric, wait, benchmark) or is marked idempotent: true. For any other, resume stops before changing anything and names it: choose --rerun STEP or --skip STEP."
+        )
+
+        @Argument(help: "The run to resume: an id, a unique prefix, or 'last'.")
+        var runId: String
+
+        @Option(help: "Run this in-flight step again (id or name; repeatable).")
+        var rerun: [String] = []
+
+        @Option(help: "Treat this in-flight step as done (id or name; repeatable).")
+        var skip: [String] = []
+
+        @Option(help: "Approve an approve step by id or name (repeatable).")
+        var approve: [String] = []
+
+        @Option(help: "text or json (one event per line).")
+        var output: OutputFormat = .text
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() async throws {
+            let journal = try stateOptions.journal()
+            let original: RunRecord
+            do {
+                original = try await journal.run(id: runId, environment: nil)
+            } catch {
+                Terminal.stderr("error: \(error)")
+                throw ExitCode.invalidInput
+            }
+            guard [.interrupted, .paused, .running].contains(original.status) else {
+                Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted or paused run can be resumed")
+                throw ExitCode.invalidInput
+            }
+            if original.status == .running {
+                Terminal.stderr("error: run \(original.id) is still running (pid \(original.pid) on \(original.machine)); it cannot be resumed while it runs")
+                throw ExitCode.couldNotStart
+            }
+            // The chain of runs this one continues (a resume of a resume), oldest first.
+            var chain = [original]
+            while let parent = chain.first?.parentRunId, chain.count < 50, let record = try? await journal.run(id: parent, environment: nil),
+                  record.kind != .rollback {
+                chain.insert(record, at: 0)
+            }
+            var records: [StepRecord] = []
+            for run in chain { records += try await journal.steps(runId: run.id) }
+
+            let inputs = ResumeInputs.decode(original.inputsJSON)
+            let loader = Inputs()
+            let environment = try loader.environment(inputs.environmentPath ?? original.environment)
+            let runbook = try loader.runbook(original.runbookPath, against: environment)
+            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
+                                                      params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
+                                                      approvals: approve)
+            var prior = PriorProgress.from(records)
+            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+                                                   scope: TemplateScope(params: prepared.params))
+                .map { ("preflight", $0) }
+                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+                                      scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
+            var blocked: [String] = []
+            for flight in prior.inFlight {
+                guard let step = expanded.first(where: { $0.0 == flight.key.phase && $0.1.ordinal == flight.key.ordinal })?.1.step else { continue }
+                let names = [step.name] + (step.id.map { [$0] } ?? [])
+                if names.contains(where: skip.contains) {
+                    prior.finished.append(.init(key: flight.key, name: step.name, stepId: step.id, evidence: nil, succeeded: false))
+                } else if step.isSafeToRerun || names.contains(where: rerun.contains) {
+                    prior.rerun.insert(flight.key)
+                } else {
+                    blocked.append("'\(step.id ?? step.name)' (\(step.kind.name)) was in flight on \(flight.key.host ?? "this machine")")
+                }
+            }
+            if !blocked.isEmpty {
+                Terminal.stderr("error: not resuming run \(original.id): \(blocked.joined(separator: "; ")) when the run stopped. It changes things, so Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (run it again) or --skip STEP (it finished). Nothing was changed.")
+                throw ExitCode.couldNotStart
+            }
+            var request = RunRequest(
+                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
+                operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
+                parentRunId: original.id)
+            request.prior = prior
+            let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            throw ExitCode(code)
+        }
+    }
+}
+
+/// The resolved inputs a run recorded (masked), read back for resume and rollback.
+struct ResumeInputs {
+    var environmentPath: String?
+    var limit: [String]?
+    var approvals: [String]
+
+    static func decode(_ json: String) -> ResumeInputs {
+        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+        return ResumeInputs(environmentPath: object["environment"] as? String, limit: object["limit"] as? [String],
+                            approvals: object["approvals"] as? [String] ?? [])
+    }
+}

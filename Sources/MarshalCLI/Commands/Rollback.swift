@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalLoading
+
+extension MarshalCommand {
+    /// `marshal rollback -e ENV [--run RUN_ID] [--plan]`: undo a finished rollout from its journal,
+    /// also when the process that ran it is long gone.
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Undo the last (or given) successful rollout of an environment, in reverse, from its journal.",
+            discussion: "Each completed step with an `undo` is undone on exactly the hosts where it completed; a release switches `current` back to the release that was live before it. --plan prints what would be undone, where and in which order, without doing it."
+        )
+
+        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
+        var environment: String
+
+        @Option(name: .customLong("run"), help: "The run to undo (default: the last successful rollout of the environment).")
+        var runId: String?
+
+        @Flag(help: "Only print what would be undone.")
+        var plan = false
+
+        @Flag(help: "Confirm a protected environment without a terminal.")
+        var yes = false
+
+        @Option(help: "Approve explicitly (the environment's name), required for a protected environment without a terminal.")
+        var approve: [String] = []
+
+        @Option(help: "text or json.")
+        var output: OutputFormat = .text
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() async throws {
+            let inputs = Inputs()
+            let environment = try inputs.environment(self.environment)
+            let journal = try stateOptions.journal(for: environment)
+            let target: RunRecord
+            do {
+                if let runId, runId != RunID.last {
+                    target = try await journal.run(id: runId, environment: environment.name)
+                    guard target.kind != .rollback else {
+                        Terminal.stderr("error: run \(target.id) is itself a rollback; name the rollout to undo")
+                        throw ExitCode.invalidInput
+                    }
+                } else if let last = try await journal.runs(matching: RunQuery(environment: environment.name, kinds: [.rollout, .resume],
+                                                                                 statuses: [.succeeded], limit: 1)).first {
+                    target = last
+                } else {
+                    Terminal.stderr("error: no successful rollout of \(environment.name) in \(journal.location) to roll back")
+                    throw ExitCode.invalidInput
+                }
+            } catch let exit as ExitCode {
+                throw exit
+            } catch {
+                Terminal.stderr("error: \(error)")
+                throw ExitCode.invalidInput
+            }
+            let undoneBefore = try await journal.runs(matching: RunQuery(environment: environment.name, kinds: [.rollback], statuses: [.succeeded]))
+                .contains { $0.parentRunId == target.id }
+            if undoneBefore {
+                Terminal.stderr("error: run \(target.id) was already rolled back; see `marshal runs -e \(environment.name)`")
+                throw ExitCode.invalidInput
+            }
+            var chain = [target]
+            while let parent = chain.first?.parentRunId, chain.count < 50, let record = try? await journal.run(id: parent, environment: nil) {
+                chain.insert(record, at: 0)
+            }
+            var records: [StepRecord] = []
+            for run in chain { records += try await journal.steps(runId: run.id) }
+            let runbook = try inputs.runbook(target.runbookPath, against: environment)
+            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
+                                                      params: target.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
+            let progress = PriorProgress.from(records)
+            let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+                                                   scope: TemplateScope(params: prepared.params))
+            let actions = progress.finished.reversed().compactMap { finished -> (String, String)? in
+                guard finished.key.phase == "main", finished.succeeded,
+                      let step = expanded.first(where: { $0.ordinal == finished.key.ordinal })?.step else { return nil }
+                let host = finished.key.host ?? "this machine"
+                if let undo = step.undoStep { return (host, "undo '\(step.name)' with its \(undo.kind.name) step") }
+                if case .release = step.kind {
+                    let previous: String
+                    if case .string(let p)? = finished.evidence?["previous"] { previous = "releases/\(p)" } else { previous = "(no earlier release: left as is)" }
+                    return (host, "undo '\(step.name)': switch current back to \(previous)")
+                }
+                return nil
+            }
+            if plan {
+                Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)); in this order:")
+                if actions.isEmpty { Terminal.stdout("  nothing to undo: no completed step of that run has an undo") }
+                for (i, (host, text)) in actions.enumerated() { Terminal.stdout("  \(i + 1). [\(host)] \(text)") }
+                return
+            }
+            try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
+            var request = RunRequest(
+                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
+                operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
+            request.prior = nil
+            let code = try await RunLauncher.launchRollback(request, completed: progress.finished, journal: journal, output: output)
+            throw ExitCode(code)
+        }
+    }
+}
