@@ -1,8 +1,47 @@
 #ifndef MARSHAL_CCURL_SHIM_H
 #define MARSHAL_CCURL_SHIM_H
-// curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them.
-// These typed inline shims fix the argument type per option family.
+// curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic: Swift cannot call them.
+// These typed inline shims fix the argument type per option family (see curl_easy_setopt(3):
+// long, char *, void *, struct curl_slist *, curl_off_t, function pointer).
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
 static inline const char *marshal_curl_version(void) { return curl_version(); }
+
+// Macros Swift does not import as constants.
+static const long MARSHAL_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
+static const int MARSHAL_CURL_ERROR_SIZE = CURL_ERROR_SIZE;
+
+static inline CURLcode marshal_easy_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_write_function(CURL *handle, CURLoption option, curl_write_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode marshal_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode marshal_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode marshal_easy_getinfo_pointer(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLMcode marshal_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
 #endif
