@@ -80,9 +80,9 @@ public enum URLMask {
         guard let q = rest.firstIndex(of: "?") else { return out + rest }
         out += rest[..<q]
         let query = rest[rest.index(after: q)...]
-        let masked = query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
-            if let eq = pair.firstIndex(of: "=") { return pair[..<eq] + "=" + Secret.mask }
-            return Substring(pair)
+        let masked = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            if let eq = pair.firstIndex(of: "=") { return String(pair[pair.startIndex..<eq]) + "=" + Secret.mask }
+            return String(pair)
         }
         return out + "?" + masked.joined(separator: "&")
     }
