@@ -225,7 +225,7 @@ final class LoadWorker {
         if spec.startNanos > now { usleep(UInt32((spec.startNanos - now) / 1000)) }
         for _ in 0..<connections {
             guard let slot = try takeSlot() else { break }
-            try start(slot, scenario: picker.pick(), intended: monotonicNanos())
+            try start(slot, scenario: picker.pick(), intended: nil)
         }
         while active > 0 {
             let now = monotonicNanos()
@@ -260,7 +260,8 @@ final class LoadWorker {
         return slot
     }
 
-    private func start(_ slot: Slot, scenario: Int, intended: UInt64) throws(CurlFailure) {
+    /// `intended` nil (closed loop): the request is due the moment it is sent.
+    private func start(_ slot: Slot, scenario: Int, intended: UInt64?) throws(CurlFailure) {
         if slot.configuredScenario != scenario {
             let target = spec.targets[scenario]
             try slot.easy.set(CURLOPT_URL, target.url)
@@ -269,8 +270,8 @@ final class LoadWorker {
             slot.configuredScenario = scenario
         }
         slot.scenario = scenario
-        slot.intendedNanos = intended
         let now = monotonicNanos()
+        slot.intendedNanos = intended ?? now
         slot.startNanos = now
         guard multi.add(slot.easy) else {
             throw CurlFailure(code: -1, message: "curl_multi_add_handle failed")
@@ -299,7 +300,7 @@ final class LoadWorker {
             active -= 1
             record(slot, code: code, now: monotonicNanos())
             if restart && monotonicNanos() < spec.endNanos && !spec.stop.isStopped {
-                try start(slot, scenario: picker.pick(), intended: monotonicNanos())
+                try start(slot, scenario: picker.pick(), intended: nil)
             } else {
                 free.append(slot)
             }

@@ -1,4 +1,9 @@
 import Foundation
+import Testing
+
+/// Lab-backed suites run one at a time: two cores, and pacing measurements must not compete.
+@Suite("HTTP lab", .serialized)
+enum HTTPLab {}
 
 /// The HTTP lab (nginx + the Python test app) started by `scripts/lab-http` for one test, stopped
 /// by PID when the test's suite instance goes away.
@@ -33,19 +38,38 @@ final class Lab: @unchecked Sendable {
         var description: String { message }
     }
 
+    /// Runs the lab script and returns its standard output. posix_spawn with a close-on-exec pipe (the suites run one at a time),
+    /// so servers started by one call never hold another call's pipe open.
     private static func script(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = repoRoot.appendingPathComponent("scripts/lab-http")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw LabError(message: "scripts/lab-http \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw LabError(message: "pipe failed: errno \(errno)") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        let path = repoRoot.appendingPathComponent("scripts/lab-http").path
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        posix_spawn_file_actions_destroy(&actions)
+        close(fds[1])
+        defer { close(fds[0]) }
+        guard spawned == 0 else { throw LabError(message: "cannot run \(path): errno \(spawned)") }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            if n > 0 { output.append(contentsOf: buffer[0..<n]) } else if n == 0 || errno != EINTR { break }
         }
-        return String(decoding: data, as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode = (status >> 8) & 0xff
+        guard status & 0x7f == 0 && exitCode == 0 else {
+            throw LabError(message: "scripts/lab-http \(arguments.joined(separator: " ")) failed (status \(status))")
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// A loopback port nothing listens on (bound, then released).
