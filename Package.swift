@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore"]),
         .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore"]),
         .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "marshal"]),
     ]
 )

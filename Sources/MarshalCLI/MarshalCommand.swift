@@ -1,6 +1,7 @@
 import ArgumentParser
 
 /// The `marshal` root command: lists the subcommands; each lives in Commands/.
+@available(macOS 10.15, *)
 public struct MarshalCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "marshal",
@@ -9,8 +10,30 @@ public struct MarshalCommand: AsyncParsableCommand {
         subcommands: [
             Validate.self,
             Plan.self,
+            Run.self,
+            Runs.self,
+            Show.self,
+            Lock.self,
+            Check.self,
         ]
     )
 
     public init() {}
+}
+
+extension MarshalCommand {
+    /// Entry point for the executable: parse, run the (async) subcommand, exit with its code.
+    /// Spelled out because top-level code would pick ParsableCommand's synchronous `main()`.
+    public static func runMain() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

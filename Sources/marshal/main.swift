@@ -1,3 +1,3 @@
 import MarshalCLI
 
-await MarshalCommand.main()
+await MarshalCommand.runMain()

@@ -1,5 +1,5 @@
 /// One finding about an input file: where, how bad, and what was expected.
-public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
+public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Severity: String, Sendable, Hashable { case error, warning, note }
 
     public var location: SourceLocation

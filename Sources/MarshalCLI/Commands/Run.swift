@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalHTTP
+import MarshalJournal
+import MarshalLoading
+
+extension MarshalCommand {
+    /// `marshal run RUNBOOK -e ENV`: execute the runbook on the environment's hosts.
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a runbook against an environment, in batches, journaling every step.",
+            discussion: "Exit codes: 0 success, 1 a step or gate failed (rolled back if configured), 2 invalid input, 3 could not start (lock held, protected environment not confirmed)."
+        )
+
+        @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.")
+        var runbook: String
+
+        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
+        var environment: String
+
+        @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
+        var param: [String] = []
+
+        @Option(help: "Only these hosts (comma-separated names).")
+        var limit: String?
+
+        @Flag(help: "Do not ask for confirmation (refused alone for a protected environment without a TTY).")
+        var yes = false
+
+        @Option(help: "Approve an approve step by id or name ahead of time (repeatable).")
+        var approve: [String] = []
+
+        @Option(help: "Write the results document to this file when the run ends.")
+        var report: String?
+
+        @Option(help: "text or json (one event per line).")
+        var output: OutputFormat = .text
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() async throws {
+            let inputs = Inputs()
+            let environment = try inputs.environment(self.environment)
+            let runbook = try inputs.runbook(self.runbook, against: environment)
+            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(param),
+                                                      limit: limit, approvals: approve)
+            try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
+            let journal = try stateOptions.journal(for: environment)
+            let request = RunRequest(
+                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
+                operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
+            let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            throw ExitCode(code)
+        }
+    }
+}
+
+/// Checks done before anything changes: params, secrets, and a full render of the plan.
+enum RunPreparation {
+    struct Prepared {
+        var params: [String: ConfigValue]
+        var secrets: [String: Secret]
+        var limit: [String]?
+    }
+
+    static func prepare(runbook: Runbook, environment: Environment, params raw: [(name: String, value: String)],
+                        limit: String?, approvals: [String]) throws -> Prepared {
+        let printer = DiagnosticPrinter()
+        let params: [String: ConfigValue]
+        switch ParamBinder.bind(raw, to: runbook) {
+        case .success(let bound): params = bound
+        case .failure(let error):
+            printer.print(error.diagnostics)
+            throw ExitCode.invalidInput
+        }
+        let resolved = SecretResolver().resolve(environment.secrets, strict: true)
+        if !resolved.failures.isEmpty {
+            printer.print(resolved.failures)
+            throw ExitCode.invalidInput
+        }
+        let limitHosts = limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        // Rendering every step for every host now means a typo fails here, not halfway through a rollout.
+        do {
+            _ = try Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
+                .plan(runbook, environment: environment, params: params, secrets: resolved.secrets, limit: limitHosts)
+        } catch {
+            printer.print(error.diagnostics)
+            throw ExitCode.invalidInput
+        }
+        let approveNames = Set(runbook.steps.compactMap { step -> [String]? in
+            if case .approve = step.kind { return [step.name] + (step.id.map { [$0] } ?? []) }
+            return nil
+        }.flatMap { $0 })
+        for name in approvals where !approveNames.contains(name) && name != environment.name {
+            printer.print([Diagnostic(.error, at: .synthetic("command line"),
+                                      "--approve \(name): runbook '\(runbook.name)' has no approve step of that id or name\(Suggestion.hint(for: name, in: Array(approveNames)))")])
+            throw ExitCode.invalidInput
+        }
+        return Prepared(params: params, secrets: resolved.secrets, limit: limitHosts)
+    }
+}
+
+/// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
+enum RunLauncher {
+    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat) async throws -> Int32 {
+        let observer: any RunObserver
+        switch output {
+        case .json: observer = JSONLinesObserver()
+        case .text:
+            let colour = Terminal.stdoutIsTTY && !Terminal.noColor
+            observer = Terminal.stdoutIsTTY ? LiveObserver(colour: colour) : PlainObserver(colour: false)
+        }
+        let renderer = TemplateRenderer()
+        let services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
+                                   gates: HTTPGates.make(renderer: renderer), includes: IncludeLoader())
+        let orchestrator = Orchestrator(services: services)
+        let task = Task { () async throws(RunStartError) -> RunResult in try await orchestrator.run(request) }
+        let interrupts = InterruptHandler()
+        interrupts.install { task.cancel() }
+        do {
+            let result = try await task.value
+            if output == .text, result.status != .succeeded {
+                Terminal.stderr("\(result.status == .paused ? "paused" : "failed"): \(result.summary)")
+            }
+            return result.exitCode
+        } catch {
+            Terminal.stderr("error: \(error)")
+            return ExitCode.couldNotStart.rawValue
+        }
+    }
+}
+
+/// Loads runbooks named by `include` steps, relative to the including runbook.
+struct IncludeLoader: IncludeResolver {
+    func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook {
+        let loader = Loader()
+        let path = loader.resolveInclude(include.runbook, from: parent.path)
+        let loaded = loader.loadRunbook(path: path)
+        let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil) } ?? [])
+        guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else {
+            throw DiagnosticsError(diagnostics)
+        }
+        return runbook
+    }
+}
+
+/// A protected environment asks before anything changes: on a TTY the operator types its name;
+/// without a TTY, `--yes` alone is refused and `--approve` must name the environment or every
+/// approve step of the runbook.
+enum Confirmation {
+    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String]) throws {
+        guard environment.protected else { return }
+        let approveSteps = runbook.steps.filter { if case .approve = $0.kind { true } else { false } }.map { $0.id ?? $0.name }
+        if Terminal.stdinIsTTY && !yes {
+            Terminal.stderr("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it:")
+            guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
+                Terminal.stderr("error: confirmation did not match '\(environment.name)'; nothing was run")
+                throw ExitCode.invalidInput
+            }
+            return
+        }
+        let approvedEnvironment = approvals.contains(environment.name)
+        let approvedSteps = !approveSteps.isEmpty && approveSteps.allSatisfy { approvals.contains($0) }
+        if !(approvedEnvironment || approvedSteps) {
+            let needed = approveSteps.isEmpty ? "--approve \(environment.name)" : approveSteps.map { "--approve \($0)" }.joined(separator: " ")
+            Terminal.stderr("error: environment \(environment.name) is protected and there is no terminal to confirm on; \(yes ? "--yes alone is not enough; " : "")pass \(needed) to approve this run explicitly. Nothing was contacted.")
+            throw ExitCode.invalidInput
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalJournal
+
+extension MarshalCommand {
+    /// `marshal runs [-e ENV]`: the history, newest first.
+    struct Runs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List recorded runs, newest first.")
+
+        @Option(name: .shortAndLong, help: "Only runs of this environment (name).")
+        var environment: String?
+
+        @Option(help: "How many runs to list.")
+        var limit: Int = 20
+
+        @Option(help: "text or json.")
+        var output: OutputFormat = .text
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() async throws {
+            let journal = try stateOptions.journal()
+            let runs = try await journal.runs(environment: environment.map(EnvironmentName.of), limit: limit)
+            switch output {
+            case .json: Terminal.stdout(try JSONOutput.encode(runs))
+            case .text:
+                if runs.isEmpty { Terminal.stdout("no runs recorded in \(journal.location)"); return }
+                let f = ISO8601DateFormatter()
+                for run in runs {
+                    let took = run.endedAt.map { String(format: "%.1fs", $0.timeIntervalSince(run.startedAt)) } ?? "-"
+                    Terminal.stdout([run.id, f.string(from: run.startedAt), run.environment, run.runbook, run.kind.rawValue,
+                                     run.status.rawValue, took, run.operatorName].joined(separator: "  "))
+                    if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout("    \(failure)") }
+                }
+            }
+        }
+    }
+
+    /// `marshal show RUN_ID`: steps, hosts, gates, evidence of one run.
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one run: its steps per host, gates and measurements.")
+
+        @Argument(help: "A run id, a unique prefix of one, or 'last'.")
+        var runId: String
+
+        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment.")
+        var environment: String?
+
+        @Option(help: "text or json.")
+        var output: OutputFormat = .text
+
+        @OptionGroup var stateOptions: StateOptions
+
+        struct Document: Encodable {
+            var run: RunRecord
+            var steps: [StepRecord]
+            var measurements: [MeasurementRecord]
+        }
+
+        func run() async throws {
+            let journal = try stateOptions.journal()
+            let run: RunRecord
+            do {
+                run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
+            } catch {
+                Terminal.stderr("error: \(error)")
+                throw ExitCode.invalidInput
+            }
+            let steps = try await journal.steps(runId: run.id)
+            let measurements = try await journal.measurements(runId: run.id)
+            switch output {
+            case .json: Terminal.stdout(try JSONOutput.encode(Document(run: run, steps: steps, measurements: measurements)))
+            case .text:
+                Terminal.stdout("run \(run.id): \(run.runbook) on \(run.environment) — \(run.status.rawValue)")
+                Terminal.stdout("  by \(run.operatorName), pid \(run.pid), started \(ISO8601DateFormatter().string(from: run.startedAt))")
+                if !run.params.isEmpty {
+                    Terminal.stdout("  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                }
+                if let failure = run.failureSummary { Terminal.stdout("  \(failure)") }
+                for step in steps {
+                    let took = step.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(step.startedAt)) } ?? "in flight"
+                    var line = "  #\(step.sequence) [\(step.phase.rawValue)\(step.batch.map { " b\($0)" } ?? "")] \(step.host ?? "local"): \(step.name) — \(step.status.rawValue) (\(took))"
+                    if let exit = step.exitStatus { line += " exit \(exit)" }
+                    Terminal.stdout(line)
+                    if let message = step.message { Terminal.stdout("      \(message)") }
+                }
+                for m in measurements {
+                    Terminal.stdout("  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { String($0) } ?? "no value")\(m.unit.map { " \($0)" } ?? "") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
+                }
+            }
+        }
+    }
+}
+
+/// `-e` takes a name or a path; the journal is keyed by the environment's name.
+enum EnvironmentName {
+    static func of(_ nameOrPath: String) -> String {
+        guard nameOrPath.contains("/") || nameOrPath.hasSuffix(".yml") else { return nameOrPath }
+        let loader = MarshalLoadingShim.loader
+        return loader.loadEnvironment(path: loader.environmentPath(nameOrPath)).value?.name ?? nameOrPath
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import MarshalCore
+import Rainbow
+
+/// Plain timestamped lines: what CI logs and pipes get.
+final class PlainObserver: RunObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private let colour: Bool
+    private let formatter: DateFormatter = {
+        let f = DateFormatter()
+        f.dateFormat = "HH:mm:ss.SSS"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f
+    }()
+
+    init(colour: Bool) { self.colour = colour }
+
+    func handle(_ event: RunEvent) {
+        guard let line = Self.describe(event, colour: colour) else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        Terminal.stdout("\(formatter.string(from: Date())) \(line)")
+    }
+
+    static func describe(_ event: RunEvent, colour: Bool) -> String? {
+        func paint(_ text: String, _ status: String) -> String {
+            guard colour else { return text }
+            switch status {
+            case "succeeded", "rolled_back": return text.green
+            case "failed", "timed_out", "inconclusive", "aborted": return text.red
+            case "skipped", "ignored_failure", "paused": return text.yellow
+            default: return text
+            }
+        }
+        switch event {
+        case .runStarted(let id, let runbook, let environment, let hosts, let batches):
+            return "run \(id): \(runbook) on \(environment), \(hosts.count) host\(hosts.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
+        case .phaseStarted(let name):
+            return "== \(name)"
+        case .batchStarted(let index, let of, let hosts):
+            return "== batch \(index)/\(of): \(hosts.joined(separator: ", "))"
+        case .stepStarted:
+            return nil
+        case .stepFinished(let ref, let report):
+            let where_ = ref.host ?? "local"
+            var line = "[\(where_)] \(ref.phase == "undo" ? "" : "\(ref.index). ")\(ref.name): \(paint(report.status, report.status)) (\(String(format: "%.2f", report.duration))s)"
+            if report.attempts > 1 { line += " after \(report.attempts) attempts" }
+            if let message = report.message { line += " — \(message)" }
+            return line
+        case .batchFinished(let index, let failed):
+            return "== batch \(index) done" + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")
+        case .message(let text):
+            return text
+        case .runFinished(let id, let status, let summary, let duration):
+            return "run \(id) \(paint(status, status)) in \(String(format: "%.1f", duration.seconds))s: \(summary)"
+        }
+    }
+}
+
+/// One JSON object per line per event (`--output json`), for machines.
+final class JSONLinesObserver: RunObserver, @unchecked Sendable {
+    private let lock = NSLock()
+
+    func handle(_ event: RunEvent) {
+        var object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date())]
+        switch event {
+        case .runStarted(let id, let runbook, let environment, let hosts, let batches):
+            object.merge(["event": "run_started", "run": id, "runbook": runbook, "environment": environment, "hosts": hosts, "batches": batches]) { $1 }
+        case .phaseStarted(let name):
+            object.merge(["event": "phase_started", "phase": name]) { $1 }
+        case .batchStarted(let index, let of, let hosts):
+            object.merge(["event": "batch_started", "batch": index, "batches": of, "hosts": hosts]) { $1 }
+        case .stepStarted(let ref):
+            object.merge(["event": "step_started"]) { $1 }
+            object.merge(Self.fields(ref)) { $1 }
+        case .stepFinished(let ref, let report):
+            object.merge(["event": "step_finished", "status": report.status, "duration": report.duration, "attempts": report.attempts]) { $1 }
+            object.merge(Self.fields(ref)) { $1 }
+            if let exit = report.exitStatus { object["exit_status"] = Int(exit) }
+            if let message = report.message { object["message"] = message }
+        case .batchFinished(let index, let failed):
+            object.merge(["event": "batch_finished", "batch": index, "failed_hosts": failed]) { $1 }
+        case .message(let text):
+            object.merge(["event": "message", "message": text]) { $1 }
+        case .runFinished(let id, let status, let summary, let duration):
+            object.merge(["event": "run_finished", "run": id, "status": status, "summary": summary, "duration": duration.seconds]) { $1 }
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+
+    static func fields(_ ref: RunEvent.StepRef) -> [String: Any] {
+        var f: [String: Any] = ["step": ref.index, "name": ref.name, "kind": ref.kind, "phase": ref.phase]
+        if let host = ref.host { f["host"] = host }
+        if let batch = ref.batch { f["batch"] = batch }
+        return f
+    }
+}
+
+/// A live view on a terminal: one line per host of the current step, redrawn in place, with the
+/// finished lines kept above it.
+final class LiveObserver: RunObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var active: [String: String] = [:]   // host → "step name"
+    private var drawn = 0
+    private let colour: Bool
+
+    init(colour: Bool) { self.colour = colour }
+
+    func handle(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        clear()
+        switch event {
+        case .stepStarted(let ref):
+            active[ref.host ?? "local"] = ref.name
+        case .stepFinished(let ref, _):
+            active[ref.host ?? "local"] = nil
+            if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
+        default:
+            if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
+        }
+        draw()
+    }
+
+    private func clear() {
+        guard drawn > 0 else { return }
+        write(String(repeating: "\u{1B}[1A\u{1B}[2K", count: drawn))
+        drawn = 0
+    }
+
+    private func draw() {
+        for (host, step) in active.sorted(by: { $0.key < $1.key }).prefix(20) {
+            write("  ⋯ [\(host)] \(step)\n")
+            drawn += 1
+        }
+    }
+
+    private func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+}

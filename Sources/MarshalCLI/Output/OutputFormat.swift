@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// `--output text|json`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}

@@ -1,0 +1,5 @@
+import MarshalLoading
+
+enum MarshalLoadingShim {
+    static var loader: Loader { Loader() }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// The environment lock: one rollout per environment at a time.
+public struct LockRecord: Sendable, Hashable, Codable {
+    public var environment: String
+    /// Who holds it, as `user@machine`.
+    public var holder: String
+    public var pid: Int32
+    public var runId: String
+    public var since: Date
+    /// The holder extends this while it works (`renewLock`); past it, the lock is stale.
+    public var leaseExpiresAt: Date
+
+    public init(environment: String, holder: String, pid: Int32, runId: String, since: Date, leaseExpiresAt: Date) {
+        self.environment = environment
+        self.holder = holder
+        self.pid = pid
+        self.runId = runId
+        self.since = since
+        self.leaseExpiresAt = leaseExpiresAt
+    }
+
+    /// True once the lease has run out: the holder stopped renewing, so it is most likely dead.
+    public func isStale(now: Date) -> Bool { now >= leaseExpiresAt }
+
+    /// Stale by lease, or held by a process of this machine that no longer exists.
+    public func isStale(now: Date, liveness: ProcessLiveness) -> Bool {
+        isStale(now: now) || liveness.isAlive(pid: pid, on: OperatorName.machine(of: holder)) == false
+    }
+}
+
+/// What `acquireLock` found.
+public enum LockAcquisition: Sendable, Hashable {
+    /// The caller now holds the lock (or already held it for this run; the lease was extended).
+    case acquired(LockRecord)
+    /// Someone else holds it and is alive.
+    case heldBy(LockRecord)
+    /// Someone else holds it but stopped renewing or died; not taken over automatically.
+    /// Use `takeOverStaleLock` (same stale holder only) or `forceReleaseLock` after checking.
+    case stale(LockRecord)
+
+    public var lock: LockRecord {
+        switch self {
+        case .acquired(let l), .heldBy(let l), .stale(let l): l
+        }
+    }
+
+    public var isAcquired: Bool {
+        if case .acquired = self { true } else { false }
+    }
+}
+
+/// Tells whether a process recorded in the journal still runs. Only this machine's processes can be
+/// checked; for another machine's the answer is "cannot tell" and leases decide.
+public struct ProcessLiveness: Sendable {
+    /// This machine's name, as it appears after the `@` in operator names.
+    public let machine: String
+    private let probe: @Sendable (Int32) -> Bool
+
+    public init(machine: String, isAlive probe: @escaping @Sendable (Int32) -> Bool) {
+        self.machine = machine
+        self.probe = probe
+    }
+
+    /// Nil when the process ran on another machine; otherwise whether it is alive.
+    public func isAlive(pid: Int32, on machine: String) -> Bool? {
+        guard machine == self.machine else { return nil }
+        return probe(pid)
+    }
+
+    /// Never claims to know: only leases decide. For stores read from a machine that ran nothing.
+    public static let unknown = ProcessLiveness(machine: "", isAlive: { _ in true })
+}

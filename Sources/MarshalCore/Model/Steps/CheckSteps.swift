@@ -1,0 +1,202 @@
+import Foundation
+
+/// `sql: { on: db, query: …, database: …, expect: "value >= 5" }` run through psql on the host.
+public struct SQLStep: Sendable, Hashable {
+    public var query: TemplateString
+    public var database: TemplateString
+    public var expect: Expression?
+    public var onNoData: NoDataPolicy
+    public init(query: TemplateString, database: TemplateString, expect: Expression?, onNoData: NoDataPolicy = .fail) {
+        self.query = query
+        self.database = database
+        self.expect = expect
+        self.onNoData = onNoData
+    }
+
+    /// A query that starts with SELECT/WITH/SHOW/EXPLAIN and has a single statement only reads.
+    public var isReadOnly: Bool {
+        let text = query.source.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let body = text.hasSuffix(";") ? String(text.dropLast()) : text
+        guard !body.contains(";") else { return false }
+        return ["select", "with", "show", "explain", "table", "values"].contains { body.hasPrefix($0) }
+            && !["insert ", "update ", "delete ", "drop ", "alter ", "create ", "truncate "].contains { body.contains($0) }
+    }
+}
+
+/// `http:` and `health:` requests with expectations, optionally retried `within` a time.
+public struct HTTPStep: Sendable, Hashable {
+    public var method: String
+    public var url: TemplateString
+    public var headers: [(name: String, value: TemplateString)]
+    public var body: HTTPBody?
+    public var expect: HTTPExpectation
+    public var within: Duration?
+    public var interval: Duration
+    public var timeout: Duration
+    public var insecure: Bool
+
+    public init(
+        method: String = "GET", url: TemplateString, headers: [(name: String, value: TemplateString)] = [],
+        body: HTTPBody? = nil, expect: HTTPExpectation = HTTPExpectation(), within: Duration? = nil,
+        interval: Duration = .seconds(1), timeout: Duration = .seconds(10), insecure: Bool = false
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.expect = expect
+        self.within = within
+        self.interval = interval
+        self.timeout = timeout
+        self.insecure = insecure
+    }
+
+    public static func == (a: HTTPStep, b: HTTPStep) -> Bool {
+        a.method == b.method && a.url == b.url && a.headers.map(\.name) == b.headers.map(\.name)
+            && a.headers.map(\.value) == b.headers.map(\.value) && a.body == b.body && a.expect == b.expect
+            && a.within == b.within && a.interval == b.interval && a.timeout == b.timeout && a.insecure == b.insecure
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(method)
+        hasher.combine(url)
+        hasher.combine(expect)
+    }
+}
+
+public enum HTTPBody: Sendable, Hashable {
+    case text(TemplateString)
+    case json(ConfigValue)
+}
+
+/// What an HTTP response must show: statuses, JSON paths, a free expression, body text.
+public struct HTTPExpectation: Sendable, Hashable {
+    public var statuses: [Int]
+    /// `$.path` → expected value (string/number/bool), compared with `==`.
+    public var json: [(path: String, value: ConfigValue, location: SourceLocation)]
+    public var bodyContains: String?
+    /// A full expression over `status`, `headers.*`, `body`, `$…`, `duration`.
+    public var condition: Expression?
+
+    public init(statuses: [Int] = [200], json: [(path: String, value: ConfigValue, location: SourceLocation)] = [],
+                bodyContains: String? = nil, condition: Expression? = nil) {
+        self.statuses = statuses
+        self.json = json
+        self.bodyContains = bodyContains
+        self.condition = condition
+    }
+
+    public static func == (a: HTTPExpectation, b: HTTPExpectation) -> Bool {
+        a.statuses == b.statuses && a.json.map(\.path) == b.json.map(\.path) && a.json.map(\.value) == b.json.map(\.value)
+            && a.bodyContains == b.bodyContains && a.condition == b.condition
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(statuses)
+        hasher.combine(bodyContains)
+    }
+}
+
+/// A Prometheus instant query held to an expectation.
+public struct MetricStep: Sendable, Hashable {
+    public var prometheus: TemplateString
+    public var query: TemplateString
+    public var expect: Expression?
+    public var onNoData: NoDataPolicy
+    public init(prometheus: TemplateString, query: TemplateString, expect: Expression?, onNoData: NoDataPolicy = .fail) {
+        self.prometheus = prometheus
+        self.query = query
+        self.expect = expect
+        self.onNoData = onNoData
+    }
+}
+
+/// The built-in load generator: phases or a closed loop, weighted scenarios, thresholds.
+public struct BenchmarkStep: Sendable, Hashable {
+    public struct Phase: Sendable, Hashable {
+        public var name: String?
+        public var duration: Duration
+        public var rate: Double
+        public var rampTo: Double?
+        public init(name: String? = nil, duration: Duration, rate: Double, rampTo: Double? = nil) {
+            self.name = name
+            self.duration = duration
+            self.rate = rate
+            self.rampTo = rampTo
+        }
+    }
+
+    public struct Scenario: Sendable, Hashable {
+        public var name: String
+        public var method: String
+        public var path: TemplateString
+        public var headers: [String: TemplateString]
+        public var json: ConfigValue?
+        public var weight: Int
+        public var expectStatus: [Int]
+        public init(name: String, method: String, path: TemplateString, headers: [String: TemplateString] = [:],
+                    json: ConfigValue? = nil, weight: Int = 1, expectStatus: [Int] = []) {
+            self.name = name
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.json = json
+            self.weight = weight
+            self.expectStatus = expectStatus
+        }
+    }
+
+    public struct Threshold: Sendable, Hashable {
+        /// `p95`, `error_rate`, or `scenario.p95`.
+        public var metric: String
+        public var condition: Expression
+        public var abortOnFail: Bool
+        public init(metric: String, condition: Expression, abortOnFail: Bool = false) {
+            self.metric = metric
+            self.condition = condition
+            self.abortOnFail = abortOnFail
+        }
+    }
+
+    public var baseURL: TemplateString
+    public var phases: [Phase]
+    /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
+    public var connections: Int?
+    public var duration: Duration?
+    public var threads: Int
+    public var maxInFlight: Int?
+    public var scenarios: [Scenario]
+    public var thresholds: [Threshold]
+    public var onNoData: NoDataPolicy
+
+    public init(baseURL: TemplateString, phases: [Phase] = [], connections: Int? = nil, duration: Duration? = nil,
+                threads: Int = 2, maxInFlight: Int? = nil, scenarios: [Scenario], thresholds: [Threshold] = [],
+                onNoData: NoDataPolicy = .fail) {
+        self.baseURL = baseURL
+        self.phases = phases
+        self.connections = connections
+        self.duration = duration
+        self.threads = threads
+        self.maxInFlight = maxInFlight
+        self.scenarios = scenarios
+        self.thresholds = thresholds
+        self.onNoData = onNoData
+    }
+
+    public var plannedDuration: Duration {
+        if let duration { return duration }
+        return phases.reduce(Duration.zero) { $0 + $1.duration }
+    }
+}
+
+/// Re-check gates every `interval` for `duration`; the first breach fails the step.
+public struct SoakStep: Sendable, Hashable {
+    public var duration: Duration
+    public var interval: Duration
+    public var gates: [Step]
+    public init(duration: Duration, interval: Duration, gates: [Step]) {
+        self.duration = duration
+        self.interval = interval
+        self.gates = gates
+    }
+}

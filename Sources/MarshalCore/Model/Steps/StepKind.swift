@@ -1,0 +1,78 @@
+/// What a step does, with the settings of that kind.
+public enum StepKind: Sendable, Hashable {
+    case shell(ShellStep)
+    case upload(UploadStep)
+    case release(ReleaseStep)
+    case service(ServiceStep)
+    case migrate(MigrateStep)
+    case backup(BackupStep)
+    case restore(RestoreStep)
+    case sql(SQLStep)
+    case http(HTTPStep)
+    case health(HTTPStep)
+    case benchmark(BenchmarkStep)
+    case probe(ProbeStep)
+    case metric(MetricStep)
+    case soak(SoakStep)
+    case approve(ApproveStep)
+    case wait(WaitStep)
+    case notify(NotifyStep)
+    case include(IncludeStep)
+
+    /// Every kind's key, as written in a runbook.
+    public static let names = [
+        "shell", "upload", "release", "service", "migrate", "backup", "restore", "sql", "http", "health",
+        "benchmark", "probe", "metric", "soak", "approve", "wait", "notify", "include",
+    ]
+
+    public var name: String {
+        switch self {
+        case .shell: "shell"
+        case .upload: "upload"
+        case .release: "release"
+        case .service: "service"
+        case .migrate: "migrate"
+        case .backup: "backup"
+        case .restore: "restore"
+        case .sql: "sql"
+        case .http: "http"
+        case .health: "health"
+        case .benchmark: "benchmark"
+        case .probe: "probe"
+        case .metric: "metric"
+        case .soak: "soak"
+        case .approve: "approve"
+        case .wait: "wait"
+        case .notify: "notify"
+        case .include: "include"
+        }
+    }
+
+    /// Kinds that only read or wait: nothing to undo, safe to re-run.
+    public var isReadOnly: Bool {
+        switch self {
+        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve: true
+        case .http(let h): h.method == "GET" || h.method == "HEAD"
+        case .sql(let s): s.isReadOnly
+        default: false
+        }
+    }
+
+    /// Kinds for which an `undo` makes no sense (they change nothing).
+    public var acceptsUndo: Bool {
+        switch self {
+        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve, .notify: false
+        case .http(let h): !(h.method == "GET" || h.method == "HEAD")
+        case .sql(let s): !s.isReadOnly
+        default: true
+        }
+    }
+
+    /// Kinds that, without `on:`, run once from this machine rather than on each target host.
+    public var runsFromController: Bool {
+        switch self {
+        case .wait, .approve, .notify, .benchmark, .http, .health, .metric, .soak, .include: true
+        default: false
+        }
+    }
+}

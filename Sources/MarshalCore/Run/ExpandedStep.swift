@@ -1,0 +1,52 @@
+/// A step ready to run: includes expanded in place, each with the params it sees.
+public struct ExpandedStep: Sendable {
+    public var step: Step
+    /// 1-based position in the runbook (and inside an include, "3.2").
+    public var label: String
+    public var ordinal: Int
+    public var params: [String: ConfigValue]?
+
+    /// Expands `include` steps (recursively, at most 8 deep) with their params rendered in `scope`.
+    public static func expand(_ steps: [Step], runbook: Runbook, resolver: (any IncludeResolver)?, renderer: any TemplateRendering,
+                              scope: TemplateScope, prefix: String = "", depth: Int = 0) throws(StepFailure) -> [ExpandedStep] {
+        var out: [ExpandedStep] = []
+        for (i, step) in steps.enumerated() {
+            let label = prefix.isEmpty ? "\(i + 1)" : "\(prefix).\(i + 1)"
+            guard case .include(let include) = step.kind else {
+                out.append(ExpandedStep(step: step, label: label, ordinal: 0, params: nil))
+                continue
+            }
+            guard depth < 8 else { throw StepFailure("\(include.location): includes nest more than 8 deep") }
+            guard let resolver else { throw StepFailure("\(include.location): include is not available here") }
+            let inner: Runbook
+            do {
+                inner = try resolver.runbook(for: include, from: runbook)
+            } catch {
+                throw StepFailure("\(include.location): cannot include \(include.runbook): \(error)")
+            }
+            var given: [(name: String, value: String)] = []
+            for entry in include.params {
+                let text: String
+                if case .string(let s) = entry.value {
+                    do { text = try renderer.render(TemplateString(s, at: entry.location), in: scope).plainValue } catch {
+                        throw StepFailure("\(entry.location): \(error)")
+                    }
+                } else {
+                    text = entry.value.text
+                }
+                given.append((entry.key, text))
+            }
+            let params: [String: ConfigValue]
+            switch ParamBinder.bind(given, to: inner) {
+            case .success(let bound): params = bound
+            case .failure(let error): throw StepFailure(error.diagnostics.map(\.message).joined(separator: "; "))
+            }
+            var innerScope = scope
+            innerScope.params = params
+            let expanded = try expand(inner.steps, runbook: inner, resolver: resolver, renderer: renderer, scope: innerScope,
+                                      prefix: label, depth: depth + 1)
+            out += expanded.map { var e = $0; e.params = e.params ?? params; return e }
+        }
+        return out.enumerated().map { var e = $1; e.ordinal = $0 + 1; return e }
+    }
+}

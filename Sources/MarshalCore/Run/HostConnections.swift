@@ -1,0 +1,84 @@
+import Foundation
+
+/// One connection per host for the whole run, opened on first use and reused by every step.
+/// A host that cannot be reached stays failed for the run (it counts as a failed host).
+public actor HostConnections {
+    private let connector: any Connector
+    private let environment: Environment
+    private let secrets: [String: Secret]
+    private var open: [String: any RemoteExecutor] = [:]
+    private var failed: [String: TransportError] = [:]
+    private var pending: [String: Task<Result<any RemoteExecutor, TransportError>, Never>] = [:]
+
+    public init(connector: any Connector, environment: Environment, secrets: [String: Secret]) {
+        self.connector = connector
+        self.environment = environment
+        self.secrets = secrets
+    }
+
+    public func executor(for host: HostSpec) async -> Result<any RemoteExecutor, TransportError> {
+        if let executor = open[host.name] { return .success(executor) }
+        if let error = failed[host.name] { return .failure(error) }
+        if let task = pending[host.name] { return await task.value }
+        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
+        let connector = self.connector
+        let task = Task<Result<any RemoteExecutor, TransportError>, Never> {
+            do throws(TransportError) {
+                return .success(try await connector.connect(endpoint))
+            } catch {
+                return .failure(error)
+            }
+        }
+        pending[host.name] = task
+        let result = await task.value
+        pending[host.name] = nil
+        switch result {
+        case .success(let executor): open[host.name] = executor
+        case .failure(let error): failed[host.name] = error
+        }
+        return result
+    }
+
+    public func closeAll() async {
+        for executor in open.values { await executor.close() }
+        open.removeAll()
+    }
+}
+
+/// Builds how to reach a host from the environment's `ssh` settings and the host's own keys.
+public enum EndpointBuilder {
+    public static func endpoint(for host: HostSpec, in environment: Environment, secrets: [String: Secret],
+                                home: String? = ProcessInfo.processInfo.environment["HOME"]) -> HostEndpoint {
+        let ssh = environment.ssh
+        func expand(_ path: String) -> String {
+            guard path.hasPrefix("~/"), let home else { return path }
+            return home + path.dropFirst(1)
+        }
+        let authentication: HostEndpoint.Authentication = ssh.agent && ssh.identity == nil
+            ? .agent
+            : .identityFile(path: expand(ssh.identity ?? "~/.ssh/id_ed25519"), passphrase: ssh.passphraseSecret.flatMap { secrets[$0] })
+        let user = host.user ?? ssh.user ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
+        var jump: HostEndpoint.Jump = .none
+        if let jumpName = ssh.jump {
+            if let jumpHost = environment.host(named: jumpName) {
+                var viaEnvironment = environment
+                viaEnvironment.ssh.jump = nil
+                jump = .via(endpoint(for: jumpHost, in: viaEnvironment, secrets: secrets, home: home))
+            } else {
+                // `user@address:port`, as ProxyJump takes it.
+                var text = jumpName
+                var jumpUser = user
+                if let at = text.firstIndex(of: "@") { jumpUser = String(text[..<at]); text = String(text[text.index(after: at)...]) }
+                var port = 22
+                if let colon = text.lastIndex(of: ":"), let p = Int(text[text.index(after: colon)...]) { port = p; text = String(text[..<colon]) }
+                jump = .via(HostEndpoint(name: jumpName, address: text, port: port, user: jumpUser, authentication: authentication,
+                                         knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"),
+                                         hostKeyChecking: ssh.hostKeyChecking, connectTimeout: ssh.connectTimeout))
+            }
+        }
+        return HostEndpoint(name: host.name, address: host.address, port: host.port, user: user, authentication: authentication,
+                            knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"), hostKeyChecking: ssh.hostKeyChecking,
+                            connectTimeout: ssh.connectTimeout, jump: jump,
+                            isLocal: (host.transport ?? environment.transport) == .local)
+    }
+}

@@ -1,0 +1,390 @@
+import Foundation
+
+/// Runs a runbook against an environment: takes the lock, runs preflight, then each batch's
+/// steps in order (a step on all of the batch's hosts in parallel, at most `forks` at once),
+/// journals every step boundary durably, stops when failed hosts exceed `max_failures`, and
+/// undoes completed steps in reverse when the runbook says `on_failure: rollback`.
+public struct Orchestrator: Sendable {
+    public var services: RunServices
+
+    public init(services: RunServices) { self.services = services }
+
+    /// A step that finished on a host, kept for undo and for `steps.<id>` evidence.
+    struct Completed: Sendable {
+        var expanded: ExpandedStep
+        var host: HostSpec?
+        var evidence: ConfigValue?
+        var batch: Int
+    }
+
+    /// Mutable state of one run; only the orchestrating task touches it.
+    final class State: @unchecked Sendable {
+        var evidence: [String: ConfigValue] = [:]
+        var hostEvidence: [String: [String: ConfigValue]] = [:]
+        var completed: [Completed] = []
+        var failedHosts: [String] = []
+        var failureMessages: [String] = []
+    }
+
+    public func run(_ request: RunRequest) async throws(RunStartError) -> RunResult {
+        let journal = services.journal
+        let lock = try await acquireLock(request)
+        let started = ContinuousClock.now
+        let heartbeat = Task {
+            let interval = request.lockLease / 3
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                _ = try? await journal.renewLock(environment: request.environment.name, runId: request.runId, lease: request.lockLease)
+            }
+        }
+        defer { heartbeat.cancel() }
+        _ = lock
+
+        let masker = SecretMasker(Array(request.secrets.values))
+        do {
+            try await journal.createRun(RunRecord(
+                id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
+                environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
+                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt,
+                operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId))
+        } catch {
+            _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
+            throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
+        }
+
+        let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets)
+        let executor = StepExecutor(connections: connections, gates: services.gates)
+        let writer = JournalWriter(store: journal)
+        let state = State()
+        let result = await execute(request, executor: executor, writer: writer, state: state, masker: masker)
+
+        let status: RunRecord.Status
+        switch result.status {
+        case .succeeded: status = .succeeded
+        case .failed: status = .failed
+        case .rolledBack: status = .rolledBack
+        case .paused: status = .paused
+        case .aborted, .couldNotStart: status = .aborted
+        }
+        try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: result.status == .succeeded ? nil : result.summary)
+        await connections.closeAll()
+        heartbeat.cancel()
+        _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
+        services.observer.handle(.runFinished(runId: request.runId, status: result.status.rawValue, summary: result.summary,
+                                              duration: ContinuousClock.now - started))
+        return result
+    }
+
+    private func acquireLock(_ request: RunRequest) async throws(RunStartError) -> LockRecord {
+        do {
+            switch try await services.journal.acquireLock(environment: request.environment.name, holder: request.operatorName,
+                                                          pid: request.pid, runId: request.runId, lease: request.lockLease) {
+            case .acquired(let lock): return lock
+            case .heldBy(let lock): throw RunStartError.lockHeld(lock)
+            case .stale(let lock): throw RunStartError.lockStale(lock)
+            }
+        } catch let error as RunStartError {
+            throw error
+        } catch {
+            throw .journal("cannot take the lock of environment \(request.environment.name) in \(services.journal.location): \(error)")
+        }
+    }
+
+    private func inputsJSON(_ request: RunRequest, masker: SecretMasker) -> String {
+        let params = ConfigValue.map(request.params.keys.sorted().map {
+            ConfigEntry(key: $0, value: .string(masker.mask(request.params[$0]!.text)), location: .synthetic("params"))
+        })
+        let secrets = ConfigValue.list(request.secrets.keys.sorted().map { .string($0) })
+        return ConfigValue.record([
+            "runbook": .string(request.runbook.path), "environment": .string(request.environment.path), "params": params,
+            "secrets": secrets, "limit": request.limit.map { .list($0.map { .string($0) }) } ?? .null,
+            "approvals": .list(request.approvals.sorted().map { .string($0) }),
+        ]).jsonText
+    }
+
+    // MARK: - The run
+
+    private func execute(_ request: RunRequest, executor: StepExecutor, writer: JournalWriter, state: State,
+                         masker: SecretMasker) async -> RunResult {
+        let environment = request.environment
+        let runbook = request.runbook
+        var targets = runbook.targets.resolve(in: environment)
+        if let limit = request.limit { targets = targets.filter { limit.contains($0.name) } }
+        let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
+        let tolerated = runbook.strategy.maxFailures.tolerated(outOf: targets.count)
+        services.observer.handle(.runStarted(runId: request.runId, runbook: runbook.name, environment: environment.name,
+                                             hosts: targets.map(\.name), batches: batches.map { $0.map(\.name) }))
+
+        let baseScope = TemplateScope(
+            params: request.params, vars: TemplateScope.mergedVars(environment: environment, host: nil), secrets: request.secrets,
+            host: nil, env: request.processEnvironment, steps: [:],
+            run: ["id": request.runId, "runbook": runbook.name, "environment": environment.name,
+                  "started_at": ISO8601DateFormatter().string(from: request.startedAt), "operator": request.operatorName])
+
+        let steps: [ExpandedStep]
+        let preflight: [ExpandedStep]
+        do {
+            steps = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: services.includes, renderer: services.renderer, scope: baseScope)
+            preflight = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: services.includes, renderer: services.renderer, scope: baseScope)
+        } catch {
+            return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
+        }
+
+        // Connect to every host the run will touch before anything runs: a host key that does not
+        // verify stops the run here (exit 3); unreachable hosts count as failed hosts.
+        let involved = Self.involvedHosts(targets: targets, steps: steps + preflight, environment: environment)
+        let reachability = await withTaskGroup(of: (HostSpec, TransportError?).self) { group in
+            for host in involved {
+                group.addTask {
+                    switch await executor.connections.executor(for: host) {
+                    case .success: (host, nil)
+                    case .failure(let error): (host, error)
+                    }
+                }
+            }
+            var failures: [(HostSpec, TransportError)] = []
+            for await (host, error) in group { if let error { failures.append((host, error)) } }
+            return failures.sorted { $0.0.name < $1.0.name }
+        }
+        for (host, error) in reachability {
+            services.observer.handle(.message("[\(host.name)] cannot start: \(masker.mask(error.description))"))
+        }
+        let refused = reachability.filter { !Self.isUnreachable($0.1) }
+        if !refused.isEmpty {
+            return RunResult(runId: request.runId, status: .couldNotStart,
+                             summary: "refused before anything ran: " + refused.map { masker.mask($0.1.description) }.joined(separator: "; "),
+                             failedHosts: refused.map(\.0.name), undone: [])
+
+        }
+        for (host, error) in reachability where targets.contains(host) {
+            state.failedHosts.append(host.name)
+            state.failureMessages.append(masker.mask(error.description))
+        }
+        let unreachableOthers = reachability.filter { !targets.contains($0.0) }
+        if state.failedHosts.count > tolerated || !unreachableOthers.isEmpty {
+            return RunResult(runId: request.runId, status: .couldNotStart,
+                             summary: "could not start: " + reachability.map { masker.mask($0.1.description) }.joined(separator: "; ")
+                                 + (unreachableOthers.isEmpty ? " (more unreachable hosts than max_failures \(runbook.strategy.maxFailures))" : ""),
+                             failedHosts: reachability.map(\.0.name), undone: [])
+        }
+
+        // Preflight: read-only checks on every target (or their `on:` hosts); any failure stops here.
+        if !preflight.isEmpty {
+            services.observer.handle(.phaseStarted(name: "preflight"))
+            for expanded in preflight {
+                let hosts = hostsFor(expanded.step, batchHosts: targets, environment: environment)
+                let outcomes = await runStep(expanded, hosts: hosts, phase: .preflight, batch: nil, request: request,
+                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+                if let journalError = outcomes.journalError { return abortForJournal(request, journalError) }
+                let failures = outcomes.results.filter { $0.outcome.status.isFailure || $0.outcome.status == .paused }
+                if let first = failures.first {
+                    let summary = "preflight failed: \(expanded.step.name) on \(first.host?.name ?? "this machine"): \(first.outcome.message ?? first.outcome.status.rawValue); nothing was changed"
+                    return RunResult(runId: request.runId, status: .failed, summary: summary,
+                                     failedHosts: failures.compactMap { $0.host?.name }, undone: [])
+                }
+            }
+        }
+
+        for (b, batchHosts) in batches.enumerated() {
+            services.observer.handle(.batchStarted(index: b + 1, of: batches.count, hosts: batchHosts.map(\.name)))
+            for expanded in steps {
+                let scope = Planner.scope(of: expanded.step)
+                if scope == .once, b > 0 { continue }
+                let live = batchHosts.filter { !state.failedHosts.contains($0.name) }
+                if scope == .eachHost, live.isEmpty { break }
+                let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
+                let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
+                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+                if let journalError = outcomes.journalError { return abortForJournal(request, journalError) }
+                if Task.isCancelled {
+                    return await finishFailed(request, reason: "interrupted (Ctrl-C) during \(expanded.step.name)", status: .aborted,
+                                              executor: executor, writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: false)
+                }
+                if let paused = outcomes.results.first(where: { $0.outcome.status == .paused }) {
+                    return RunResult(runId: request.runId, status: .paused,
+                                     summary: "paused at \(expanded.step.name): \(paused.outcome.message ?? "waiting for approval")",
+                                     failedHosts: state.failedHosts, undone: [])
+                }
+                for result in outcomes.results where result.outcome.status.isFailure {
+                    let where_ = result.host?.name ?? "batch \(b + 1)"
+                    state.failureMessages.append("\(expanded.step.name) on \(where_): \(result.outcome.message ?? result.outcome.status.rawValue)")
+                    if let host = result.host, scope == .eachHost || scope == .once {
+                        if !state.failedHosts.contains(host.name) { state.failedHosts.append(host.name) }
+                    } else {
+                        // A gate that runs once for the batch (load test, metric) failing fails the whole batch.
+                        for host in live where !state.failedHosts.contains(host.name) { state.failedHosts.append(host.name) }
+                    }
+                }
+                if state.failedHosts.count > tolerated {
+                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(state.failedHosts.joined(separator: ", "))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
+                        + state.failureMessages.joined(separator: "; ")
+                    return await finishFailed(request, reason: reason, status: .failed, executor: executor, writer: writer,
+                                              state: state, masker: masker, baseScope: baseScope, rollback: true)
+                }
+            }
+            services.observer.handle(.batchFinished(index: b + 1, failedHosts: state.failedHosts.filter { name in batchHosts.contains { $0.name == name } }))
+        }
+        let summary = state.failedHosts.isEmpty
+            ? "\(runbook.name) finished on \(targets.count) host\(targets.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
+            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + state.failureMessages.joined(separator: "; ")
+        return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: state.failedHosts, undone: [])
+    }
+
+    static func involvedHosts(targets: [HostSpec], steps: [ExpandedStep], environment: Environment) -> [HostSpec] {
+        var hosts = targets
+        for expanded in steps {
+            let step = expanded.step
+            guard !step.kind.runsFromController || step.on != nil else { continue }
+            for host in step.on?.resolve(in: environment) ?? [] where !hosts.contains(host) { hosts.append(host) }
+        }
+        return hosts
+    }
+
+    static func isUnreachable(_ error: TransportError) -> Bool {
+        switch error {
+        case .unreachable, .connectTimeout, .disconnected: true
+        default: false
+        }
+    }
+
+    private func abortForJournal(_ request: RunRequest, _ error: String) -> RunResult {
+        RunResult(runId: request.runId, status: .failed, summary: "stopped: the journal could not record a step boundary (\(error)); nothing further was run", failedHosts: [], undone: [])
+    }
+
+    func hostsFor(_ step: Step, batchHosts: [HostSpec], environment: Environment) -> [HostSpec?] {
+        switch Planner.scope(of: step) {
+        case .eachHost: batchHosts
+        case .oncePerBatch: [nil]
+        case .once: step.on?.resolve(in: environment) ?? []
+        }
+    }
+
+    // MARK: - One step on many hosts
+
+    struct HostResult: Sendable {
+        var host: HostSpec?
+        var outcome: StepOutcome
+    }
+
+    struct StepResults: Sendable {
+        var results: [HostResult]
+        var journalError: String?
+    }
+
+    func scope(for host: HostSpec?, expanded: ExpandedStep, base: TemplateScope, request: RunRequest, state: State) -> TemplateScope {
+        var scope = base
+        scope.host = host
+        scope.vars = TemplateScope.mergedVars(environment: request.environment, host: host)
+        if let params = expanded.params { scope.params = params }
+        var steps = state.evidence
+        if let host, let own = state.hostEvidence[host.name] { steps.merge(own) { _, mine in mine } }
+        scope.steps = steps
+        return scope
+    }
+
+    func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, request: RunRequest,
+                 baseScope: TemplateScope, executor: StepExecutor, writer: JournalWriter, state: State,
+                 masker: SecretMasker, undoOf: Step? = nil) async -> StepResults {
+        let step = expanded.step
+        let now = Date()
+        let records = hosts.map { host in
+            StepRecord(runId: request.runId, stepIndex: expanded.ordinal, stepId: step.id, name: step.name,
+                       kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,
+                       startedAt: now)
+        }
+        let sequences: [Int]
+        do {
+            sequences = try await writer.start(records)
+        } catch {
+            return StepResults(results: [], journalError: "\(error)")
+        }
+        let contexts = hosts.map { host in
+            StepContext(runId: request.runId, renderer: services.renderer,
+                        scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
+                        masker: masker, approvals: request.approvals, batch: batch)
+        }
+        let observer = services.observer
+        let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
+        let forks = max(1, request.runbook.strategy.forks)
+        let journalFailure = JournalFailureFlag()
+
+        let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
+            var collected = [HostResult?](repeating: nil, count: hosts.count)
+            var next = 0
+            func launch(_ i: Int) {
+                group.addTask {
+                    observer.handle(.stepStarted(refs[i]))
+                    let clock = ContinuousClock.now
+                    let outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    let elapsed = ContinuousClock.now - clock
+                    let completion = StepCompletion(
+                        status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
+                        stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
+                        registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
+                        message: outcome.message.map(masker.mask))
+                    do {
+                        try await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
+                    } catch {
+                        journalFailure.set("\(error)")
+                    }
+                    for measurement in outcome.measurements {
+                        _ = try? await services.journal.recordMeasurement(MeasurementRecord(
+                            runId: request.runId, stepSequence: sequences[i], host: hosts[i]?.name, kind: measurement.kind,
+                            name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
+                            value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
+                            recordedAt: Date()))
+                    }
+                    observer.handle(.stepFinished(refs[i], RunEvent.StepReport(
+                        status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,
+                        attempts: outcome.attempts, message: outcome.message.map(masker.mask),
+                        output: outcome.status.isFailure ? RemoteCommand.lastLine(outcome.stderr) ?? RemoteCommand.lastLine(outcome.stdout) : nil)))
+                    return (i, HostResult(host: hosts[i], outcome: outcome))
+                }
+            }
+            while next < min(forks, hosts.count) { launch(next); next += 1 }
+            for await (i, result) in group {
+                collected[i] = result
+                if next < hosts.count { launch(next); next += 1 }
+            }
+            return collected.compactMap { $0 }
+        }
+
+        // Evidence becomes visible to later steps as steps.<id> and steps.<register>.
+        for result in results where result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure {
+            if let evidence = result.outcome.evidence {
+                for key in [step.id, step.register].compactMap({ $0 }) {
+                    if let host = result.host, Planner.scope(of: step) == .eachHost {
+                        state.hostEvidence[host.name, default: [:]][key] = evidence
+                    } else {
+                        state.evidence[key] = evidence
+                    }
+                }
+            }
+            if phase == .main, result.outcome.status == .succeeded {
+                state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
+            }
+        }
+        return StepResults(results: results, journalError: journalFailure.value)
+    }
+
+    static func recordStatus(_ status: StepOutcome.Status) -> StepRecord.Status {
+        switch status {
+        case .succeeded: .succeeded
+        case .failed: .failed
+        case .timedOut: .timedOut
+        case .skipped: .skipped
+        case .ignoredFailure: .ignoredFailure
+        case .inconclusive: .inconclusive
+        case .paused: .started
+        }
+    }
+}
+
+/// Set by any host's task when the journal refuses a write.
+final class JournalFailureFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var message: String?
+    func set(_ text: String) { lock.lock(); if message == nil { message = text }; lock.unlock() }
+    var value: String? { lock.lock(); defer { lock.unlock() }; return message }
+}

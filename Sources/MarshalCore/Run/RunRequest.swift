@@ -1,0 +1,96 @@
+import Foundation
+
+/// Everything a run is started with, resolved and checked by the CLI before anything changes.
+public struct RunRequest: Sendable {
+    public var runId: String
+    public var runbook: Runbook
+    public var environment: Environment
+    public var params: [String: ConfigValue]
+    public var secrets: [String: Secret]
+    /// Marshal's own process environment, for `{{ env.X }}`.
+    public var processEnvironment: [String: String]
+    public var limit: [String]?
+    public var operatorName: String
+    public var pid: Int32
+    /// Names or ids of `approve` steps approved up front (`--approve`).
+    public var approvals: Set<String>
+    public var kind: RunRecord.Kind
+    public var parentRunId: String?
+    public var startedAt: Date
+    /// How long the environment lock lives without renewal.
+    public var lockLease: Duration
+
+    public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
+                secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
+                operatorName: String, pid: Int32, approvals: Set<String> = [], kind: RunRecord.Kind = .rollout,
+                parentRunId: String? = nil, startedAt: Date = Date(), lockLease: Duration = .seconds(30)) {
+        self.runId = runId
+        self.runbook = runbook
+        self.environment = environment
+        self.params = params
+        self.secrets = secrets
+        self.processEnvironment = processEnvironment
+        self.limit = limit
+        self.operatorName = operatorName
+        self.pid = pid
+        self.approvals = approvals
+        self.kind = kind
+        self.parentRunId = parentRunId
+        self.startedAt = startedAt
+        self.lockLease = lockLease
+    }
+}
+
+/// The adapters a run talks to the world through; the CLI builds the concrete ones.
+public struct RunServices: Sendable {
+    public var connector: any Connector
+    public var journal: any JournalStore
+    public var renderer: any TemplateRendering
+    public var observer: any RunObserver
+    /// HTTP-based gates (http, health, metric, benchmark, notify); nil where not wired.
+    public var gates: (any GateRunner)?
+    /// Loads runbooks named by `include` steps.
+    public var includes: (any IncludeResolver)?
+
+    public init(connector: any Connector, journal: any JournalStore, renderer: any TemplateRendering,
+                observer: any RunObserver, gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {
+        self.connector = connector
+        self.journal = journal
+        self.renderer = renderer
+        self.observer = observer
+        self.gates = gates
+        self.includes = includes
+    }
+}
+
+/// Runs the steps that talk HTTP from this machine.
+public protocol GateRunner: Sendable {
+    func run(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome
+}
+
+public protocol IncludeResolver: Sendable {
+    /// The runbook an include step names, decoded and checked; throws diagnostics otherwise.
+    func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook
+}
+
+/// Why a run could not start (exit 3) or was refused before anything changed.
+public enum RunStartError: Error, Sendable, CustomStringConvertible {
+    case lockHeld(LockRecord)
+    case lockStale(LockRecord)
+    case journal(String)
+
+    public var description: String {
+        switch self {
+        case .lockHeld(let lock):
+            "environment \(lock.environment) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); wait for that run to finish, or see `marshal lock status -e \(lock.environment)`"
+        case .lockStale(let lock):
+            "environment \(lock.environment) holds a stale lock of \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
+        case .journal(let message): message
+        }
+    }
+
+    static func format(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        return f.string(from: date)
+    }
+}

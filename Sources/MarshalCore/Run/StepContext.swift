@@ -1,0 +1,30 @@
+/// What a step needs while it runs: how to render templates, the scope, where to report.
+public struct StepContext: Sendable {
+    public var runId: String
+    public var renderer: any TemplateRendering
+    public var scope: TemplateScope
+    public var masker: SecretMasker
+    public var approvals: Set<String>
+    public var batch: Int?
+
+    /// Renders a template or throws a message naming where it was written.
+    public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
+        do {
+            return try renderer.render(template, in: scope)
+        } catch {
+            let text = String(describing: error)
+            throw StepFailure(text.contains(": error: ") ? text.replacingOccurrences(of: ": error: ", with: ": ") : "\(template.location): \(text)")
+        }
+    }
+
+    public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
+        StepScope(templates: scope, values: values, document: document)
+    }
+}
+
+/// A step could not be carried out; the message is for the operator.
+public struct StepFailure: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// Runs one step on one host (or once from this machine): `when`, `retries`/`delay`/`until`,
+/// `timeout`, `ignore_failure`, then the kind's own work.
+public struct StepExecutor: Sendable {
+    public var connections: HostConnections
+    public var gates: (any GateRunner)?
+
+    public init(connections: HostConnections, gates: (any GateRunner)?) {
+        self.connections = connections
+        self.gates = gates
+    }
+
+    public func execute(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
+        if let when = step.when {
+            do {
+                if try !when.test(in: context.expressionScope()) {
+                    return StepOutcome(status: .skipped, message: "skipped: when \(when.source) is false")
+                }
+            } catch {
+                return .failed("\(when.location): 'when' could not be evaluated: \(error)")
+            }
+        }
+        var attempt = 0
+        var outcome: StepOutcome
+        repeat {
+            attempt += 1
+            outcome = await perform(step, host: host, context: context)
+            outcome.attempts = attempt
+            if outcome.status == .succeeded, let until = step.until {
+                var values: [String: ExprValue] = [:]
+                if case .map(let entries)? = outcome.evidence {
+                    for entry in entries { values[entry.key] = ExprValue(entry.value) }
+                }
+                do {
+                    if try !until.test(in: context.expressionScope(values)) {
+                        outcome.status = .failed
+                        outcome.message = "until \(until.source) not met: \(until.explain(in: context.expressionScope(values)))"
+                    }
+                } catch {
+                    outcome.status = .failed
+                    outcome.message = "until \(until.source): \(error)"
+                }
+            }
+            let retryable = outcome.status == .failed || outcome.status == .timedOut || outcome.status == .inconclusive
+            if !retryable || attempt > step.retries || Task.isCancelled { break }
+            try? await Task.sleep(for: step.delay)
+        } while true
+        if outcome.status.isFailure, step.ignoreFailure {
+            outcome.message = "ignored failure: " + (outcome.message ?? outcome.status.rawValue)
+            outcome.status = .ignoredFailure
+        }
+        return outcome
+    }
+
+    private func perform(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
+        do throws(StepFailure) {
+            switch step.kind {
+            case .wait(let wait):
+                try? await Task.sleep(for: wait.duration)
+                if Task.isCancelled { return .failed("interrupted while waiting") }
+                return StepOutcome(status: .succeeded, message: "waited \(DurationText.format(wait.duration))")
+            case .approve(let approve):
+                let message = try approve.message.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainDisplay }
+                if context.approvals.contains(step.id ?? "") || context.approvals.contains(step.name) {
+                    return StepOutcome(status: .succeeded, message: "approved with --approve" + (message.map { ": \($0)" } ?? ""))
+                }
+                return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); continue with `marshal resume \(context.runId) --approve '\(step.id ?? step.name)'`")
+            case .http, .health, .metric, .benchmark, .notify, .soak:
+                guard let gates else {
+                    return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
+                }
+                return await gates.run(step, host: host, context: context)
+            case .include:
+                return .failed("an include step must be expanded before it runs")
+            default:
+                break
+            }
+            guard let host else { return .failed("a \(step.kind.name) step needs a host") }
+            let executor: any RemoteExecutor
+            switch await connections.executor(for: host) {
+            case .success(let e): executor = e
+            case .failure(let error): return StepOutcome(status: .failed, message: context.masker.mask(error.description))
+            }
+            switch step.kind {
+            case .shell(let shell):
+                var command = try context.render(shell.command)
+                if let chdir = shell.chdir {
+                    command = ShellCommand([.literal("cd ")] + (try context.render(chdir)).quotedFragments + [.literal(" && ")]) + command
+                }
+                return await RemoteCommand.run(command, on: executor, timeout: step.timeout, context: context).outcome
+            case .probe(let probe):
+                return try await ProbeRunner.run(probe, on: executor, timeout: step.timeout, host: host.name, context: context)
+            case .sql(let sql):
+                return try await SQLRunner.run(sql, on: executor, timeout: step.timeout, context: context)
+            case .service(let service):
+                return try await ServiceRunner.run(service, on: executor, timeout: step.timeout, context: context)
+            case .backup(let backup):
+                return try await DatabaseRunners.backup(backup, on: executor, timeout: step.timeout, context: context)
+            case .restore(let restore):
+                return try await DatabaseRunners.restore(restore, on: executor, timeout: step.timeout, context: context)
+            case .migrate(let migrate):
+                return try await DatabaseRunners.migrate(migrate, on: executor, timeout: step.timeout, context: context)
+            case .release(let release):
+                return try await ReleaseRunner.run(release, on: executor, timeout: step.timeout, context: context)
+            case .upload(let upload):
+                return try await UploadRunner.run(upload, on: executor, context: context)
+            default:
+                return .failed("unexpected step kind \(step.kind.name)")
+            }
+        } catch {
+            return StepOutcome(status: .failed, message: context.masker.mask(error.message))
+        }
+    }
+
+    /// Undo of a release without an explicit `undo`: switch back using the recorded evidence.
+    public func undoRelease(evidence: ConfigValue, host: HostSpec, context: StepContext) async -> StepOutcome {
+        switch await connections.executor(for: host) {
+        case .success(let executor): return await ReleaseRunner.undo(evidence: evidence, on: executor, context: context)
+        case .failure(let error): return StepOutcome(status: .failed, message: error.description)
+        }
+    }
+}

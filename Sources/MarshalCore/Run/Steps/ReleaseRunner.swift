@@ -1,0 +1,72 @@
+import Foundation
+
+/// `release`: upload the artifact, unpack it into `PATH/releases/<id>/`, switch `PATH/current`
+/// atomically, prune to `keep`. The release that was live before is evidence, so undo can go back.
+enum ReleaseRunner {
+    static func run(_ release: ReleaseStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let artifact = try context.render(release.artifact).plainValue
+        let path = try context.render(release.path).plainValue
+        let id = try release.releaseID.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainValue } ?? context.runId
+        guard FileManager.default.isReadableFile(atPath: artifact) else {
+            throw StepFailure("\(release.artifact.location): artifact \(artifact) not found on this machine")
+        }
+        let prepare = ShellCommand([.literal("mkdir -p "), .quoted(path + "/releases")])
+        let (prepared, _) = await RemoteCommand.run(prepare, on: executor, timeout: timeout, context: context)
+        if prepared.status != .succeeded { return prepared }
+        let tarball = "\(path)/releases/.marshal-\(id).tar.gz"
+        let upload: UploadResult
+        do {
+            upload = try await executor.upload(localPath: artifact, remotePath: tarball, mode: 0o600)
+        } catch {
+            return .failed(error.description, command: "upload \(artifact) → \(tarball)")
+        }
+        let (unpacked, unpackResult) = await RemoteCommand.run(ReleaseCommands.unpack(path: path, releaseID: id, tarball: tarball),
+                                                               on: executor, timeout: timeout, context: context)
+        if unpacked.status != .succeeded { return unpacked }
+        let previous = unpackResult?.stdoutText.split(separator: "\n")
+            .first { $0.hasPrefix("previous=") }.map { String($0.dropFirst("previous=".count)) } ?? ""
+        let switchCommand = ReleaseCommands.switchCurrent(path: path, releaseID: id) + ShellCommand([.literal("; rm -f "), .quoted(tarball)])
+        var (outcome, _) = await RemoteCommand.run(switchCommand, on: executor, timeout: timeout, context: context)
+        if outcome.status != .succeeded { return outcome }
+        _ = await RemoteCommand.run(ReleaseCommands.prune(path: path, keep: release.keep), on: executor, timeout: timeout, context: context)
+        outcome.command = "release \(artifact) → \(path)/releases/\(id)"
+        outcome.message = "current → releases/\(id)" + (previous.isEmpty ? " (first release)" : " (was \(previous))")
+        outcome.evidence = .record([
+            "release": .string(id), "previous": previous.isEmpty ? .null : .string(previous), "path": .string(path),
+            "sha256": .string(upload.sha256), "bytes": .number(Double(upload.bytes)),
+        ])
+        return outcome
+    }
+
+    /// The automatic undo of a release: point `current` back at the release recorded as previous.
+    static func undo(evidence: ConfigValue, on executor: any RemoteExecutor, context: StepContext) async -> StepOutcome {
+        guard case .string(let path)? = evidence["path"] else { return .failed("the release's evidence has no path; cannot undo") }
+        guard case .string(let previous)? = evidence["previous"] else {
+            return StepOutcome(status: .succeeded, message: "no release was live before this one; nothing to switch back to")
+        }
+        var (outcome, _) = await RemoteCommand.run(ReleaseCommands.switchCurrent(path: path, releaseID: previous),
+                                                   on: executor, timeout: .seconds(120), context: context)
+        if outcome.status == .succeeded { outcome.message = "current → releases/\(previous)" }
+        return outcome
+    }
+}
+
+enum UploadRunner {
+    static func run(_ upload: UploadStep, on executor: any RemoteExecutor, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let source = try context.render(upload.source).plainValue
+        let destination = try context.render(upload.destination).plainValue
+        let command = "upload \(source) → \(destination)"
+        guard FileManager.default.isReadableFile(atPath: source) else {
+            throw StepFailure("\(upload.source.location): \(source) not found on this machine")
+        }
+        do {
+            let result = try await executor.upload(localPath: source, remotePath: destination, mode: upload.mode)
+            return StepOutcome(status: .succeeded, message: "\(result.bytes) bytes, sha256 \(result.sha256.prefix(12))…",
+                               evidence: .record(["path": .string(destination), "sha256": .string(result.sha256),
+                                                  "bytes": .number(Double(result.bytes))]),
+                               command: command)
+        } catch {
+            return .failed(error.description, command: command)
+        }
+    }
+}

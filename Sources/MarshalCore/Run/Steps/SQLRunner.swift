@@ -1,0 +1,57 @@
+/// `sql`: runs a query with psql on a host; `value` (first column of the first row), `rows` and
+/// `columns` become evidence and are held to `expect`. An empty result is no data.
+enum SQLRunner {
+    static func run(_ sql: SQLStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let query = try context.render(sql.query)
+        let database = try context.render(sql.database)
+        let command = PostgresCommands.queryWithHeader(query.plainValue, database: database)
+        var (outcome, result) = await RemoteCommand.run(command, on: executor, timeout: timeout, context: context)
+        // The query text is evidence; the connection string is not.
+        outcome.command = "psql \(database.plainDisplay): \(context.masker.mask(query.plainDisplay))"
+        guard let result, outcome.status == .succeeded else { return outcome }
+        let table = parse(result.stdoutText)
+        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)),
+                                           "columns": .array(table.columns.map { .string($0) })]
+        let first = table.rows.first?.first.map(typed)
+        if let first { values["value"] = first }
+        let verdict: GateCheck.Verdict
+        if first == nil, sql.expect?.names.contains("value") == true {
+            verdict = GateCheck.noData("sql: the query returned no rows", onNoData: sql.onNoData)
+        } else {
+            verdict = GateCheck.evaluate(sql.expect, in: context.expressionScope(values), onNoData: sql.onNoData, what: "sql")
+        }
+        outcome.status = verdict.status
+        outcome.message = verdict.message
+        outcome.evidence = .record([
+            "value": first.map(ConfigValue.init) ?? .null,
+            "rows": .list(table.rows.prefix(100).map { row in .list(row.map { .string($0) }) }),
+            "row_count": .number(Double(table.rows.count)),
+            "columns": .list(table.columns.map { .string($0) }),
+        ])
+        var number: Double?
+        if case .number(let n)? = first { number = n }
+        let payload = "{\"columns\":" + ConfigValue.list(table.columns.map { .string($0) }).jsonText
+            + ",\"rows\":" + ConfigValue.list(table.rows.prefix(100).map { .list($0.map { .string($0) }) }).jsonText + "}"
+        outcome.measurements.append(.init(kind: "sql", name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
+                                          expectation: sql.expect?.source, value: number, payloadJSON: payload))
+        return outcome
+    }
+
+    struct Table { var columns: [String]; var rows: [[String]] }
+
+    /// psql `-A -F '|'` output with a header row and no footer.
+    static func parse(_ text: String) -> Table {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        guard let header = lines.first else { return Table(columns: [], rows: []) }
+        let columns = header.components(separatedBy: "|")
+        let rows = lines.dropFirst().map { $0.components(separatedBy: "|") }
+        return Table(columns: columns, rows: rows)
+    }
+
+    static func typed(_ text: String) -> ExprValue {
+        if let number = Double(text) { return .number(number) }
+        if text == "t" { return .bool(true) }
+        if text == "f" { return .bool(false) }
+        return .string(text)
+    }
+}

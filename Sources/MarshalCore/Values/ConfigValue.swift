@@ -1,0 +1,80 @@
+import Foundation
+
+/// A free-form value from a YAML file (vars, params, JSON bodies), kept with its source position.
+public indirect enum ConfigValue: Sendable, Hashable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case list([ConfigValue])
+    case map([ConfigEntry])
+
+    /// Plain Swift value for template contexts and JSON encoding.
+    public var plain: any Sendable {
+        switch self {
+        case .string(let s): s
+        case .number(let n): n.rounded() == n && abs(n) < 1e15 ? Int(n) as any Sendable : n
+        case .bool(let b): b
+        case .null: Optional<String>.none as any Sendable
+        case .list(let items): items.map(\.plain)
+        case .map(let entries): Dictionary(entries.map { ($0.key, $0.value.plain) }, uniquingKeysWith: { _, last in last })
+        }
+    }
+
+    /// Text used when the value is placed in a string (a number prints without a trailing `.0`).
+    public var text: String {
+        switch self {
+        case .string(let s): s
+        case .number(let n): n.rounded() == n && abs(n) < 1e15 ? String(Int(n)) : String(n)
+        case .bool(let b): String(b)
+        case .null: ""
+        case .list, .map: jsonText
+        }
+    }
+
+    public var jsonText: String {
+        switch self {
+        case .string(let s): JSONText.quote(s)
+        case .number, .bool: text
+        case .null: "null"
+        case .list(let items): "[" + items.map(\.jsonText).joined(separator: ",") + "]"
+        case .map(let entries): "{" + entries.map { JSONText.quote($0.key) + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
+        }
+    }
+
+    public subscript(key: String) -> ConfigValue? {
+        if case .map(let entries) = self { return entries.last { $0.key == key }?.value }
+        return nil
+    }
+}
+
+public struct ConfigEntry: Sendable, Hashable {
+    public var key: String
+    public var value: ConfigValue
+    public var location: SourceLocation
+
+    public init(key: String, value: ConfigValue, location: SourceLocation) {
+        self.key = key
+        self.value = value
+        self.location = location
+    }
+}
+
+/// Minimal JSON string escaping for values we emit ourselves.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

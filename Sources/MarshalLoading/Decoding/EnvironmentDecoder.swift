@@ -1,0 +1,131 @@
+import Foundation
+import MarshalCore
+import Yams
+
+/// Decodes an environment file (DESIGN.md "Environment file") into `Environment`.
+struct EnvironmentDecoder {
+    let reader: NodeReader
+    let path: String
+
+    func decode(_ root: Node) -> Environment? {
+        guard let map = reader.mapping(root, "the environment file") else { return nil }
+        VersionCheck.check(map, reader: reader)
+        let name = map.string("environment", required: true) ?? "?"
+        var environment = Environment(name: name, path: path, location: map.location)
+        environment.protected = map.bool("protected") ?? false
+        if let transport = map.choice("transport", as: Transport.self) { environment.transport = transport }
+        environment.state = map.string("state")
+        if let ssh = map.node("ssh") { environment.ssh = decodeSSH(ssh) }
+        if let vars = map.node("vars") { environment.vars = reader.configEntries(vars, "'vars'") }
+        if let secrets = map.node("secrets") { environment.secrets = decodeSecrets(secrets) }
+        if let hosts = map.node("hosts", required: true, expected: "a mapping of host names to { address, port, roles, vars }") {
+            environment.hosts = decodeHosts(hosts)
+        }
+        map.accept(["description"])
+        map.finish()
+        checkReferences(environment, map: map)
+        return environment
+    }
+
+    private func decodeSSH(_ node: Node) -> SSHSettings {
+        var ssh = SSHSettings(location: reader.location(of: node))
+        guard let map = reader.mapping(node, "'ssh'") else { return ssh }
+        ssh.user = map.string("user")
+        ssh.identity = map.string("identity")
+        ssh.passphraseSecret = map.string("passphrase_secret")
+        ssh.agent = map.bool("agent") ?? false
+        ssh.knownHosts = map.string("known_hosts")
+        if let checking = map.node("host_key_checking") {
+            if case .scalar(let s) = checking, ["no", "off", "false", "none", "ignore"].contains(s.string.lowercased()) {
+                reader.error("'host_key_checking' cannot be switched off; expected strict or accept-new", at: checking)
+            } else if let value = reader.choice(checking, "'host_key_checking'", as: HostKeyCheckingChoice.self) {
+                ssh.hostKeyChecking = value == .strict ? .strict : .acceptNew
+            }
+        }
+        ssh.jump = map.string("jump")
+        if let timeout = map.duration("connect_timeout") { ssh.connectTimeout = timeout }
+        map.finish()
+        return ssh
+    }
+
+    private func decodeSecrets(_ node: Node) -> [SecretSource] {
+        guard let map = reader.mapping(node, "'secrets'") else { return [] }
+        var secrets: [SecretSource] = []
+        for pair in map.pairs {
+            let what = "secret '\(pair.key)'"
+            guard let entry = reader.mapping(pair.value, what) else { continue }
+            let env = entry.string("env")
+            let file = entry.string("file")
+            entry.finish()
+            switch (env, file) {
+            case (let env?, nil):
+                secrets.append(SecretSource(name: pair.key, origin: .environmentVariable(env), location: pair.keyLocation))
+            case (nil, let file?):
+                secrets.append(SecretSource(name: pair.key, origin: .file(file), location: pair.keyLocation))
+            case (nil, nil):
+                reader.error("\(what) must say where its value comes from: { env: VARIABLE } or { file: PATH }; values are never written in the file", at: pair.value)
+            default:
+                reader.error("\(what) has both 'env' and 'file'; give exactly one", at: pair.value)
+            }
+        }
+        map.accept(map.pairs.map(\.key))
+        return secrets
+    }
+
+    private func decodeHosts(_ node: Node) -> [HostSpec] {
+        guard let map = reader.mapping(node, "'hosts'") else { return [] }
+        map.accept(map.pairs.map(\.key))
+        var hosts: [HostSpec] = []
+        for pair in map.pairs {
+            let what = "host '\(pair.key)'"
+            guard let entry = reader.mapping(pair.value, what) else { continue }
+            let address = entry.string("address", required: true) ?? "?"
+            var host = HostSpec(name: pair.key, address: address, location: pair.keyLocation)
+            if let portNode = entry.node("port"), let port = reader.int(portNode, "'port'", min: 1) {
+                if port > 65535 { reader.error("'port' must be between 1 and 65535, found \(port)", at: portNode) } else { host.port = port }
+            }
+            host.user = entry.string("user")
+            if let roles = entry.node("roles") {
+                host.roles = reader.listOrSingle(roles).compactMap { reader.string($0, "a role of \(what)") }
+            }
+            if let vars = entry.node("vars") { host.vars = reader.configEntries(vars, "'vars' of \(what)") }
+            host.transport = entry.choice("transport", as: Transport.self)
+            entry.finish()
+            hosts.append(host)
+        }
+        return hosts
+    }
+
+    private func checkReferences(_ environment: Environment, map: MapReader) {
+        if let jump = environment.ssh.jump, environment.host(named: jump) == nil, jump.contains("{{") == false,
+           environment.ssh.location != nil {
+            // A jump host may be an address outside the file; only a name that looks like a host name
+            // without dots is checked, since that is clearly meant to refer to `hosts`.
+            if !jump.contains("."), !jump.contains(":") {
+                reader.error("'jump' names '\(jump)', which is not a host of this environment\(Suggestion.hint(for: jump, in: environment.hosts.map(\.name)))",
+                             at: environment.ssh.location!)
+            }
+        }
+        if let passphrase = environment.ssh.passphraseSecret, !environment.secrets.contains(where: { $0.name == passphrase }) {
+            reader.error("'passphrase_secret' names '\(passphrase)', which is not declared under 'secrets'", at: environment.ssh.location ?? map.location)
+        }
+        let transport = environment.transport
+        let needsSSH = environment.hosts.contains { ($0.transport ?? transport) == .ssh }
+        if needsSSH, environment.ssh.identity == nil, !environment.ssh.agent {
+            reader.error("'ssh' needs 'identity: PATH' or 'agent: true' for hosts reached over SSH", at: environment.ssh.location ?? map.location)
+        }
+    }
+}
+
+/// The file spelling of host-key checking modes.
+enum HostKeyCheckingChoice: String, CaseIterable { case strict, acceptNew = "accept-new" }
+
+enum VersionCheck {
+    static func check(_ map: MapReader, reader: NodeReader) {
+        guard let node = map.node("version", required: true, expected: "version: 1") else { return }
+        guard case .scalar(let scalar) = node, scalar.string == "1" else {
+            reader.error("unsupported version \(node.scalar?.string ?? reader.describe(node)); this Marshal reads version: 1", at: node)
+            return
+        }
+    }
+}

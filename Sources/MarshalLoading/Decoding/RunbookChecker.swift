@@ -1,0 +1,120 @@
+import MarshalCore
+
+/// The cross-reference pass: names used in templates and expressions exist, step ids are unique,
+/// and, when an environment is given, targets, secrets and vars resolve in it.
+struct RunbookChecker {
+    var diagnostics = DiagnosticBag()
+
+    mutating func check(_ runbook: Runbook, environment: Environment?) {
+        var seenIDs: [String: SourceLocation] = [:]
+        var available: Set<String> = []   // step ids and register names defined so far
+        let all = runbook.preflight + runbook.steps
+
+        // Ids are unique across preflight and steps; references must point backwards.
+        for step in all {
+            for s in step.withUndo {
+                checkTemplates(s, runbook: runbook, environment: environment, available: available)
+                checkExpressions(s, available: available)
+                if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
+            }
+            if let id = step.id {
+                if let first = seenIDs[id] {
+                    diagnostics.error("duplicate step id '\(id)'; it is already used at line \(first.line)", at: step.location)
+                } else {
+                    seenIDs[id] = step.location
+                }
+                available.insert(id)
+            }
+            if let register = step.register { available.insert(register) }
+            if case .include(let include) = step.kind { checkInclude(include, runbook: runbook) }
+        }
+        if let environment {
+            checkTargets(runbook.targets, environment, what: "'targets'")
+            if runbook.targets.resolve(in: environment).isEmpty, runbook.targets.unknownNames(in: environment).isEmpty {
+                diagnostics.error("'targets' (\(runbook.targets)) selects no host of environment '\(environment.name)'", at: runbook.targets.location)
+            }
+        }
+    }
+
+    private mutating func checkTargets(_ selector: TargetSelector, _ environment: Environment, what: String) {
+        for name in selector.unknownNames(in: environment) {
+            let candidates = environment.roles + environment.hosts.map(\.name)
+            diagnostics.error("\(what) names '\(name)', which is neither a host nor a role of environment '\(environment.name)'\(Suggestion.hint(for: name, in: candidates)); roles: \(environment.roles.joined(separator: ", "))",
+                              at: selector.location)
+        }
+    }
+
+    private mutating func checkTemplates(_ step: Step, runbook: Runbook, environment: Environment?, available: Set<String>) {
+        for template in step.templates {
+            let syntax = TemplateSyntax(template)
+            diagnostics.append(contentsOf: syntax.diagnostics)
+            for placeholder in syntax.placeholders where !placeholder.path.isEmpty {
+                checkName(placeholder.path, at: placeholder.location, runbook: runbook, environment: environment,
+                          available: available, hasDefault: placeholder.filters.contains { $0.hasPrefix("default") })
+            }
+        }
+    }
+
+    private mutating func checkExpressions(_ step: Step, available: Set<String>) {
+        for expression in step.expressions {
+            for name in expression.names where name.hasPrefix("steps.") {
+                let parts = name.split(separator: ".").map(String.init)
+                if parts.count >= 2, !available.contains(parts[1]) {
+                    diagnostics.error("'\(name)' refers to step '\(parts[1])', which is not defined before this step\(Suggestion.hint(for: parts[1], in: Array(available)))",
+                                      at: expression.location)
+                }
+            }
+        }
+    }
+
+    private mutating func checkName(_ path: [String], at location: SourceLocation, runbook: Runbook, environment: Environment?,
+                                    available: Set<String>, hasDefault: Bool) {
+        let root = path[0]
+        let dotted = path.joined(separator: ".")
+        switch root {
+        case "params":
+            guard path.count >= 2 else { return diagnostics.error("'params' needs a name, such as params.release", at: location) }
+            if runbook.param(named: path[1]) == nil, !hasDefault {
+                diagnostics.error("undefined name '\(dotted)': the runbook declares no param '\(path[1])'\(Suggestion.hint(for: path[1], in: runbook.params.map(\.name)))", at: location)
+            }
+        case "steps":
+            guard path.count >= 2 else { return diagnostics.error("'steps' needs a step id, such as steps.backup.path", at: location) }
+            if !available.contains(path[1]) {
+                diagnostics.error("undefined name '\(dotted)': no step with id or register '\(path[1])' runs before this one\(Suggestion.hint(for: path[1], in: Array(available)))", at: location)
+            }
+        case "secrets":
+            guard path.count == 2 else { return diagnostics.error("a secret is used whole, as secrets.NAME; '\(dotted)' has \(path.count - 1) parts", at: location) }
+            if let environment, !environment.secrets.contains(where: { $0.name == path[1] }) {
+                diagnostics.error("undefined name '\(dotted)': environment '\(environment.name)' declares no secret '\(path[1])'\(Suggestion.hint(for: path[1], in: environment.secrets.map(\.name)))", at: location)
+            }
+        case "vars":
+            guard path.count >= 2 else { return }
+            if let environment, !hasDefault {
+                let names = Set(environment.vars.map(\.key) + environment.hosts.flatMap { $0.vars.map(\.key) })
+                if !names.contains(path[1]) {
+                    diagnostics.error("undefined name '\(dotted)': environment '\(environment.name)' defines no var '\(path[1])'\(Suggestion.hint(for: path[1], in: Array(names)))", at: location)
+                }
+            }
+        case "host":
+            let fields = ["name", "address", "port", "roles", "vars"]
+            if path.count >= 2, !fields.contains(path[1]) {
+                diagnostics.error("undefined name '\(dotted)': a host has \(fields.joined(separator: ", "))\(Suggestion.hint(for: path[1], in: fields))", at: location)
+            }
+        case "run":
+            let fields = ["id", "runbook", "environment", "started_at", "operator"]
+            if path.count != 2 || !fields.contains(path[1]) {
+                diagnostics.error("undefined name '\(dotted)': run has \(fields.joined(separator: ", "))", at: location)
+            }
+        case "env":
+            if path.count != 2 { diagnostics.error("use env.NAME for a variable of Marshal's own process environment", at: location) }
+        default:
+            diagnostics.error("undefined name '\(dotted)'; names start with one of: \(TemplateScope.roots.joined(separator: ", "))\(Suggestion.hint(for: root, in: TemplateScope.roots))", at: location)
+        }
+    }
+
+    private mutating func checkInclude(_ include: IncludeStep, runbook: Runbook) {
+        if include.runbook == runbook.name || include.runbook == runbook.path {
+            diagnostics.error("runbook '\(runbook.name)' includes itself", at: include.location)
+        }
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import MarshalCore
+import Yams
+
+/// Reads runbook and environment files into typed models, with every problem as a diagnostic.
+public struct Loader: Sendable {
+    /// The project root: `Runbooks/NAME.yml` and `Environments/NAME.yml` are found under it.
+    public var root: String
+
+    public init(root: String = FileManager.default.currentDirectoryPath) {
+        self.root = root
+    }
+
+    public enum Document: Sendable {
+        case runbook(Runbook)
+        case environment(Environment)
+    }
+
+    public struct Loaded<Value: Sendable>: Sendable {
+        public var value: Value?
+        public var diagnostics: [Diagnostic]
+        public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+    }
+
+    // MARK: Finding files
+
+    /// A runbook given as a name (`production-rollout`) or a path.
+    public func runbookPath(_ nameOrPath: String) -> String {
+        resolve(nameOrPath, folder: "Runbooks")
+    }
+
+    /// An environment given as a name (`local`) or a path.
+    public func environmentPath(_ nameOrPath: String) -> String {
+        resolve(nameOrPath, folder: "Environments")
+    }
+
+    private func resolve(_ nameOrPath: String, folder: String) -> String {
+        let fm = FileManager.default
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".yml") || nameOrPath.hasSuffix(".yaml") {
+            if fm.fileExists(atPath: nameOrPath) { return nameOrPath }
+            let inFolder = "\(root)/\(folder)/\(nameOrPath)"
+            return fm.fileExists(atPath: inFolder) ? inFolder : nameOrPath
+        }
+        for ext in ["yml", "yaml"] {
+            let candidate = "\(root)/\(folder)/\(nameOrPath).\(ext)"
+            if fm.fileExists(atPath: candidate) { return candidate }
+        }
+        return "\(folder)/\(nameOrPath).yml"
+    }
+
+    /// Expands folders to the YAML files inside them (sorted), keeps files as given.
+    public func expand(_ paths: [String]) -> (files: [String], diagnostics: [Diagnostic]) {
+        var files: [String] = []
+        var diagnostics: [Diagnostic] = []
+        let fm = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                diagnostics.append(Diagnostic(.error, at: SourceLocation(file: path, line: 0, column: 0), "no such file or folder"))
+                continue
+            }
+            if isDirectory.boolValue {
+                let found = (fm.enumerator(atPath: path)?.compactMap { $0 as? String } ?? [])
+                    .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+                    .sorted()
+                    .map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
+                files.append(contentsOf: found)
+            } else {
+                files.append(path)
+            }
+        }
+        return (files, diagnostics)
+    }
+
+    // MARK: Loading
+
+    public func loadDocument(path: String) -> Loaded<Document> {
+        load(path: path) { reader, node -> Document? in
+            guard case .mapping(let mapping) = node else {
+                reader.error("expected a runbook (with 'runbook:') or an environment (with 'environment:'), found \(reader.describe(node))", at: node)
+                return nil
+            }
+            let keys = mapping.compactMap { $0.key.string }
+            if keys.contains("runbook") || keys.contains("steps") {
+                return RunbookDecoder(reader: reader, path: path).decode(node).map { .runbook($0) }
+            }
+            if keys.contains("environment") || keys.contains("hosts") {
+                return EnvironmentDecoder(reader: reader, path: path).decode(node).map { .environment($0) }
+            }
+            reader.error("cannot tell what this file is: a runbook has 'runbook:' and 'steps:', an environment has 'environment:' and 'hosts:'", at: node)
+            return nil
+        }
+    }
+
+    public func loadRunbook(path: String) -> Loaded<Runbook> {
+        load(path: path) { reader, node in RunbookDecoder(reader: reader, path: path).decode(node) }
+    }
+
+    public func loadEnvironment(path: String) -> Loaded<Environment> {
+        load(path: path) { reader, node in EnvironmentDecoder(reader: reader, path: path).decode(node) }
+    }
+
+    private func load<T: Sendable>(path: String, decode: (NodeReader, Node) -> T?) -> Loaded<T> {
+        let start = SourceLocation(file: path, line: 1, column: 1)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: SourceLocation(file: path, line: 0, column: 0), "cannot read file (missing or not readable)")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: start, "file is not UTF-8 text")])
+        }
+        if text.contains("\0") {
+            let offset = text.utf8.firstIndex(of: 0).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) } ?? 0
+            let position = Self.position(ofUTF8Offset: offset, in: text, file: path)
+            return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: position, "file contains a NUL byte; expected YAML text")])
+        }
+        switch YAMLSource.parse(text, file: path) {
+        case .failure(let diagnostic):
+            return Loaded(value: nil, diagnostics: [diagnostic])
+        case .success(nil):
+            return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: start, "file is empty; expected 'version: 1' and the file's keys")])
+        case .success(let node?):
+            let reader = NodeReader(file: path)
+            let value = decode(reader, node)
+            return Loaded(value: value, diagnostics: reader.diagnostics.sorted)
+        }
+    }
+
+    static func position(ofUTF8Offset offset: Int, in text: String, file: String) -> SourceLocation {
+        var line = 1, column = 1, seen = 0
+        for scalar in text.unicodeScalars {
+            if seen >= offset { break }
+            seen += String(scalar).utf8.count
+            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return SourceLocation(file: file, line: line, column: column)
+    }
+
+    // MARK: Validation
+
+    /// `marshal validate`: every file (folders expanded), cross-checked, and against `environment` when given.
+    public func validate(paths: [String], environmentPath: String?) -> [Diagnostic] {
+        var bag = DiagnosticBag()
+        let (files, missing) = expand(paths)
+        bag.append(contentsOf: missing)
+        var environment: Environment?
+        if let environmentPath {
+            let loaded = loadEnvironment(path: environmentPath)
+            bag.append(contentsOf: loaded.diagnostics)
+            environment = loaded.value
+        }
+        for file in files where file != environmentPath {
+            let loaded = loadDocument(path: file)
+            bag.append(contentsOf: loaded.diagnostics)
+            if case .runbook(let runbook)? = loaded.value {
+                bag.append(contentsOf: check(runbook, environment: loaded.hasErrors ? nil : environment))
+            }
+        }
+        return Self.unique(bag.sorted)
+    }
+
+    /// Cross-reference checks of a decoded runbook (and includes that can be found).
+    public func check(_ runbook: Runbook, environment: Environment?) -> [Diagnostic] {
+        var checker = RunbookChecker()
+        checker.check(runbook, environment: environment)
+        var diagnostics = checker.diagnostics.items
+        for step in runbook.preflight + runbook.steps {
+            guard case .include(let include) = step.kind else { continue }
+            let path = resolveInclude(include.runbook, from: runbook.path)
+            if !FileManager.default.fileExists(atPath: path) {
+                diagnostics.append(Diagnostic(.error, at: include.location, "included runbook '\(include.runbook)' not found (looked for \(path))"))
+            }
+        }
+        return diagnostics
+    }
+
+    public func resolveInclude(_ name: String, from runbookPath: String) -> String {
+        if name.hasPrefix("/") { return name }
+        let sibling = (runbookPath as NSString).deletingLastPathComponent
+        for candidate in [name, name + ".yml"] {
+            let path = sibling.isEmpty ? candidate : sibling + "/" + candidate
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        return runbookPathIfExists(name) ?? (sibling.isEmpty ? name : sibling + "/" + name)
+    }
+
+    private func runbookPathIfExists(_ name: String) -> String? {
+        let path = runbookPath(name)
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        var seen = Set<Diagnostic>()
+        return diagnostics.filter { seen.insert($0).inserted }
+    }
+}

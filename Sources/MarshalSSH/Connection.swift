@@ -1,0 +1,249 @@
+import CLibSSH2
+import Foundation
+import MarshalCore
+
+/// An authenticated session to one host and what hangs off it. Confined to its worker thread.
+final class Connection {
+    let endpoint: HostEndpoint
+    let session: SSHSession
+    private var sftp: SFTPSession?
+
+    private init(endpoint: HostEndpoint, session: SSHSession) {
+        self.endpoint = endpoint
+        self.session = session
+    }
+
+    /// TCP (directly or through the jump host), handshake, host key check, authentication.
+    static func open(_ endpoint: HostEndpoint) throws(TransportError) -> Connection {
+        let socket: Int32
+        if case .via(let jump) = endpoint.jump {
+            socket = try JumpTunnel.open(through: jump, to: endpoint)
+        } else {
+            socket = try connectTCP(host: endpoint.name, address: endpoint.address, port: endpoint.port,
+                                    timeout: endpoint.connectTimeout)
+        }
+        return Connection(endpoint: endpoint, session: try establish(endpoint, over: socket))
+    }
+
+    /// Runs the SSH layer over a connected socket (which the returned session then owns).
+    static func establish(_ endpoint: HostEndpoint, over socket: Int32) throws(TransportError) -> SSHSession {
+        let session = try SSHSession(socket: socket, hostName: endpoint.name)
+        let knownHosts = try KnownHosts(session: session, path: endpoint.knownHostsPath)
+        session.preferHostKeyTypes(knownHosts.knownTypes(host: endpoint.address, port: endpoint.port))
+        let deadline = ContinuousClock.now + endpoint.connectTimeout
+        do {
+            try session.handshake(until: deadline)
+        } catch {
+            throw handshakeFailure(error, endpoint: endpoint, session: session)
+        }
+        try verifyHostKey(session: session, knownHosts: knownHosts, endpoint: endpoint)
+        try session.authenticate(user: endpoint.user, with: endpoint.authentication,
+                                 until: ContinuousClock.now + endpoint.connectTimeout)
+        return session
+    }
+
+    private static func handshakeFailure(_ failure: LibSSH2Failure, endpoint: HostEndpoint,
+                                         session: SSHSession) -> TransportError {
+        if failure.isDeadline {
+            return .connectTimeout(host: endpoint.name, address: endpoint.address, port: endpoint.port,
+                                   after: endpoint.connectTimeout)
+        }
+        switch failure.code {
+        case LIBSSH2_ERROR_KEX_FAILURE, LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE, LIBSSH2_ERROR_METHOD_NONE:
+            let ours = AlgorithmLists.ours(session)
+            let theirs = endpoint.jump == .none
+                ? AlgorithmLists.probeServer(address: endpoint.address, port: endpoint.port, timeout: endpoint.connectTimeout)
+                : nil
+            if let detail = AlgorithmLists.explainMismatch(ours: ours, theirs: theirs) {
+                return .noCommonAlgorithm(host: endpoint.name, detail: detail)
+            }
+            return .handshakeFailed(host: endpoint.name, reason: "key exchange failed: \(failure.message)")
+        case LIBSSH2_ERROR_BANNER_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT, LIBSSH2_ERROR_SOCKET_RECV:
+            return .handshakeFailed(host: endpoint.name, reason: "the server closed the connection during the handshake (is it an SSH server? is MaxStartups exceeded?): \(failure.message)")
+        default:
+            return .handshakeFailed(host: endpoint.name, reason: failure.message)
+        }
+    }
+
+    private static func verifyHostKey(session: SSHSession, knownHosts: KnownHosts,
+                                      endpoint: HostEndpoint) throws(TransportError) {
+        guard let key = session.hostKey() else {
+            throw .handshakeFailed(host: endpoint.name, reason: "the server presented no host key")
+        }
+        let typeName = hostKeyTypeName(key.type)
+        let fingerprint = openSSHFingerprint(ofKeyBlob: key.blob)
+        if knownHosts.isRevoked(keyBlob: key.blob) {
+            throw .revokedHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint)
+        }
+        switch knownHosts.check(host: endpoint.address, port: endpoint.port, keyBlob: key.blob, typeName: typeName) {
+        case .match:
+            return
+        case .mismatch(let expected):
+            throw .hostKeyMismatch(host: endpoint.name, keyType: typeName, expected: expected, actual: fingerprint,
+                                   knownHosts: endpoint.knownHostsPath)
+        case .notFound:
+            switch endpoint.hostKeyChecking {
+            case .strict:
+                throw .unknownHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint,
+                                      knownHosts: endpoint.knownHostsPath)
+            case .acceptNew:
+                do {
+                    try KnownHosts.append(path: endpoint.knownHostsPath, host: endpoint.address, port: endpoint.port,
+                                          typeName: typeName, keyBlob: key.blob)
+                } catch {
+                    throw .handshakeFailed(host: endpoint.name, reason: "cannot record the new host key \(fingerprint) in \(endpoint.knownHostsPath): \(error.localizedDescription)")
+                }
+            }
+        }
+    }
+
+    // MARK: commands
+
+    func run(_ command: String, timeout: Duration?) throws(TransportError) -> CommandResult {
+        if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        let start = ContinuousClock.now
+        let deadline = timeout.map { start + $0 }
+        // With a timeout, the shell first prints its PID (it leads its own process group, sshd
+        // runs it under setsid) so a timed-out command can be killed, not merely abandoned:
+        // libssh2 1.10 has no channel signal request.
+        let wrapped = timeout == nil ? command : "printf '%d\\n' \"$$\"\n" + command
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        do {
+            let channel = try SSHChannel(session: session, until: deadline)
+            try channel.exec(wrapped, until: deadline)
+            try channel.sendEOF(until: deadline)
+            let finished = try channel.drain(stdout: &stdout, stderr: &stderr, until: deadline)
+            if finished {
+                try channel.closeAndWait(until: deadline)
+                if timeout != nil { _ = Connection.takeLeadingPID(&stdout) }
+                return CommandResult(stdout: stdout, stderr: stderr, ending: channel.ending(), duration: .now - start)
+            }
+            stopTimedOut(pid: Connection.takeLeadingPID(&stdout))
+            _ = try? channel.closeAndWait(until: .now + .seconds(1))
+            return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+        } catch {
+            if error.isDeadline {
+                let pid = Connection.takeLeadingPID(&stdout)
+                stopTimedOut(pid: pid)
+                return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+            }
+            throw transportError(error)
+        }
+    }
+
+    private func transportError(_ failure: LibSSH2Failure) -> TransportError {
+        if failure.isConnectionLoss {
+            session.lostReason = failure.message
+            return .disconnected(host: endpoint.name, reason: failure.message)
+        }
+        return .channelFailed(host: endpoint.name, reason: failure.message)
+    }
+
+    private static func takeLeadingPID(_ stdout: inout [UInt8]) -> Int32? {
+        guard let newline = stdout.firstIndex(of: 0x0A),
+              let pid = Int32(String(decoding: stdout[..<newline], as: UTF8.self)) else { return nil }
+        stdout.removeSubrange(...newline)
+        return pid
+    }
+
+    /// TERM, then KILL a second later, to the timed-out command's process group.
+    private func stopTimedOut(pid: Int32?) {
+        guard let pid, pid > 1 else { return }
+        let kill = "kill -TERM -- -\(pid) 2>/dev/null; (sleep 1; kill -KILL -- -\(pid)) >/dev/null 2>&1 </dev/null &"
+        let deadline = ContinuousClock.now + .seconds(2)
+        guard let channel = try? SSHChannel(session: session, until: deadline) else { return }
+        _ = try? channel.exec(kill, until: deadline)
+        _ = try? channel.sendEOF(until: deadline)
+        var out: [UInt8] = [], err: [UInt8] = []
+        _ = try? channel.drain(stdout: &out, stderr: &err, until: deadline)
+        _ = try? channel.closeAndWait(until: deadline)
+    }
+
+    // MARK: upload
+
+    static let uploadChunk = 256 * 1024
+
+    func upload(localPath: String, remotePath: String, mode: Int32) throws(TransportError) -> UploadResult {
+        if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        let start = ContinuousClock.now
+        guard let local = FileHandle(forReadingAtPath: localPath) else {
+            throw .uploadFailed(host: endpoint.name, path: remotePath, reason: "cannot read local file \(localPath)")
+        }
+        defer { try? local.close() }
+        let sftp: SFTPSession
+        if let existing = self.sftp {
+            sftp = existing
+        } else {
+            do {
+                sftp = try SFTPSession(session: session, until: nil)
+                self.sftp = sftp
+            } catch {
+                throw failedUpload(error, remotePath, sftp: nil)
+            }
+        }
+        // Written under a temporary name and renamed only once verified, so a reader never sees
+        // a half-written or corrupted file at `remotePath`.
+        let temporary = remotePath + ".marshal-tmp-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        var hasher = SHA256()
+        var total = 0
+        do {
+            let file = try SFTPFile(sftp: sftp, creatingForWrite: temporary, mode: 0o600, until: nil)
+            while true {
+                let chunk: Data
+                do {
+                    guard let next = try local.read(upToCount: Connection.uploadChunk), !next.isEmpty else { break }
+                    chunk = next
+                } catch {
+                    sftp.remove(temporary, until: .now + .seconds(2))
+                    throw TransportError.uploadFailed(host: endpoint.name, path: remotePath,
+                                                      reason: "reading \(localPath) failed: \(error.localizedDescription)")
+                }
+                hasher.update(chunk)
+                total += chunk.count
+                // Data.withUnsafeBytes with a typed-throws closure crashes the 6.3 compiler.
+                let written = chunk.withUnsafeBytes { bytes -> LibSSH2Failure? in
+                    do throws(LibSSH2Failure) { try file.write(bytes, until: nil); return nil } catch { return error }
+                }
+                if let written { throw written }
+            }
+            try file.close(until: nil)
+            try sftp.chmod(temporary, mode: mode, until: nil)
+        } catch let error as LibSSH2Failure {
+            sftp.remove(temporary, until: .now + .seconds(2))
+            throw failedUpload(error, remotePath, sftp: sftp)
+        } catch let error as TransportError {
+            throw error
+        } catch {
+            throw .uploadFailed(host: endpoint.name, path: remotePath, reason: "\(error)")
+        }
+        let expected = hasher.finish().map { String(format: "%02x", $0) }.joined()
+        let quotedTemporary = ShellQuote.quote(temporary)
+        let digest = try run("sha256sum -- \(quotedTemporary)", timeout: .seconds(300))
+        let actual = String(decoding: digest.stdout.prefix(64), as: UTF8.self)
+        guard digest.succeeded, actual.count == 64 else {
+            sftp.remove(temporary, until: .now + .seconds(2))
+            throw .uploadFailed(host: endpoint.name, path: remotePath,
+                                reason: "sha256sum on the host failed: \(digest.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        guard actual == expected else {
+            sftp.remove(temporary, until: .now + .seconds(2))
+            throw .checksumMismatch(host: endpoint.name, path: remotePath, expected: expected, actual: actual)
+        }
+        let move = try run("mv -f -- \(quotedTemporary) \(ShellQuote.quote(remotePath))", timeout: .seconds(60))
+        guard move.succeeded else {
+            sftp.remove(temporary, until: .now + .seconds(2))
+            throw .uploadFailed(host: endpoint.name, path: remotePath,
+                                reason: "moving the verified file into place failed: \(move.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return UploadResult(bytes: total, sha256: actual, duration: .now - start)
+    }
+
+    private func failedUpload(_ failure: LibSSH2Failure, _ remotePath: String, sftp: SFTPSession?) -> TransportError {
+        if failure.isConnectionLoss {
+            session.lostReason = failure.message
+            return .disconnected(host: endpoint.name, reason: failure.message)
+        }
+        return .uploadFailed(host: endpoint.name, path: remotePath, reason: sftp?.describe(failure) ?? failure.message)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import MarshalCore
+
+enum LocalProcess {
+    static func run(_ command: String, timeout: Duration?, host: String) throws(TransportError) -> CommandResult {
+        let start = ContinuousClock.now
+        var stdoutPipe: [Int32] = [-1, -1]
+        var stderrPipe: [Int32] = [-1, -1]
+        guard pipe(&stdoutPipe) == 0 else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
+        guard pipe(&stderrPipe) == 0 else {
+            close(stdoutPipe[0]); close(stdoutPipe[1])
+            throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        for fd in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group, so a timeout can signal everything the command started.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        var pid: pid_t = 0
+        let argv: [String] = ["/bin/sh", "-c", command]
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ)
+        close(stdoutPipe[1])
+        close(stderrPipe[1])
+        guard spawned == 0 else {
+            close(stdoutPipe[0]); close(stderrPipe[0])
+            throw .channelFailed(host: host, reason: "cannot start /bin/sh: \(describeErrno(spawned))")
+        }
+        defer { close(stdoutPipe[0]); close(stderrPipe[0]) }
+
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        let deadline = timeout.map { start + $0 }
+        var timedOut = false
+        var killDeadline: ContinuousClock.Instant?
+        var open = [true, true]
+        let fds = [stdoutPipe[0], stderrPipe[0]]
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Both pipes are read in one poll loop, so neither can fill up and stall the child.
+        while open[0] || open[1] {
+            var pollfds = fds.enumerated().map { pollfd(fd: open[$0.offset] ? $0.element : -1, events: Int16(POLLIN), revents: 0) }
+            var wait: Int32 = -1
+            let now = ContinuousClock.now
+            if let killDeadline {
+                if now >= killDeadline { break }  // something escaped the group and holds the pipes
+                wait = Int32(max(1, (killDeadline - now).milliseconds))
+            } else if let deadline {
+                if now >= deadline {
+                    timedOut = true
+                    stopGroup(pid)
+                    killDeadline = now + .seconds(2)
+                    continue
+                }
+                wait = Int32(max(1, (deadline - now).milliseconds))
+            }
+            let ready = poll(&pollfds, 2, wait)
+            if ready < 0 && errno != EINTR { break }
+            for index in 0..<2 where open[index] && pollfds[index].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { read(fds[index], $0.baseAddress, $0.count) }
+                if n > 0 {
+                    if index == 0 { stdout += buffer[0..<n] } else { stderr += buffer[0..<n] }
+                } else if n == 0 || errno != EINTR {
+                    open[index] = false
+                }
+            }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let duration = ContinuousClock.now - start
+        if timedOut { return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: duration) }
+        let signal = status & 0x7f
+        if signal != 0 && signal != 0x7f {
+            return CommandResult(stdout: stdout, stderr: stderr, ending: .signalled(signalName(signal)), duration: duration)
+        }
+        return CommandResult(stdout: stdout, stderr: stderr, ending: .exited((status >> 8) & 0xff), duration: duration)
+    }
+
+    /// TERM to the whole group, KILL a second later for whatever ignored it.
+    private static func stopGroup(_ pid: pid_t) {
+        kill(-pid, SIGTERM)
+        let group = pid
+        let thread = Thread {
+            Thread.sleep(forTimeInterval: 1)
+            kill(-group, SIGKILL)
+        }
+        thread.start()
+    }
+
+    private static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGHUP: "HUP"
+        case SIGINT: "INT"
+        case SIGQUIT: "QUIT"
+        case SIGABRT: "ABRT"
+        case SIGKILL: "KILL"
+        case SIGSEGV: "SEGV"
+        case SIGPIPE: "PIPE"
+        case SIGTERM: "TERM"
+        default: "SIG\(signal)"
+        }
+    }
+
+    /// Copies through a temporary name in the target directory, checks the copy's sha256 against
+    /// the source's, then renames it into place.
+    static func copy(from source: String, to destination: String, mode: Int32, host: String) throws(TransportError) -> UploadResult {
+        let start = ContinuousClock.now
+        let temporary = destination + ".marshal-tmp-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let fileManager = FileManager.default
+        do {
+            let expected = try sha256OfFile(atPath: source)
+            try? fileManager.removeItem(atPath: temporary)
+            try fileManager.copyItem(atPath: source, toPath: temporary)
+            guard chmod(temporary, mode_t(mode)) == 0 else {
+                throw TransportError.uploadFailed(host: host, path: destination, reason: "chmod: \(describeErrno(errno))")
+            }
+            let actual = try sha256OfFile(atPath: temporary)
+            guard actual.hex == expected.hex else {
+                try? fileManager.removeItem(atPath: temporary)
+                throw TransportError.checksumMismatch(host: host, path: destination, expected: expected.hex, actual: actual.hex)
+            }
+            guard rename(temporary, destination) == 0 else {
+                throw TransportError.uploadFailed(host: host, path: destination, reason: "rename: \(describeErrno(errno))")
+            }
+            return UploadResult(bytes: actual.bytes, sha256: actual.hex, duration: ContinuousClock.now - start)
+        } catch let error as TransportError {
+            try? fileManager.removeItem(atPath: temporary)
+            throw error
+        } catch {
+            try? fileManager.removeItem(atPath: temporary)
+            throw .uploadFailed(host: host, path: destination, reason: error.localizedDescription)
+        }
+    }
+}

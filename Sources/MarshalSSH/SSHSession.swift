@@ -1,0 +1,100 @@
+import CLibSSH2
+import Foundation
+import MarshalCore
+
+/// One libssh2 session over one socket, in non-blocking mode. Used by a single thread only.
+/// Owns the socket: both are released in `deinit`, never in `init` (a throwing init still runs
+/// `deinit`, and freeing in both places was a double free).
+final class SSHSession {
+    let handle: OpaquePointer
+    let socket: Int32
+    let hostName: String
+    let waiter: SessionWaiter
+    private(set) var handshakeDone = false
+    /// Set once the transport failed; later calls report the loss instead of touching libssh2.
+    var lostReason: String?
+
+    init(socket: Int32, hostName: String) throws(TransportError) {
+        _ = libssh2Initialisation
+        guard let handle = marshal_session_init() else {
+            close(socket)
+            throw .handshakeFailed(host: hostName, reason: "libssh2 could not allocate a session")
+        }
+        self.handle = handle
+        self.socket = socket
+        self.hostName = hostName
+        self.waiter = SessionWaiter(session: handle, socket: socket)
+        libssh2_session_set_blocking(handle, 0)
+    }
+
+    deinit {
+        if handshakeDone && lostReason == nil {
+            // Best effort, bounded: a dead peer must not hold up teardown.
+            _ = try? waiter.call(until: .now + .seconds(1)) { marshal_session_disconnect(handle, "marshal closing") }
+        }
+        libssh2_session_free(handle)
+        close(socket)
+    }
+
+    /// Host key algorithms to offer, best first: the types known_hosts already holds for this
+    /// host lead, so a server with several keys presents one we can verify (libssh2 would
+    /// otherwise prefer ECDSA over ed25519).
+    func preferHostKeyTypes(_ known: [String]) {
+        let supported = supportedAlgorithms(marshal_method_hostkey)
+        guard !known.isEmpty else { return }
+        var order: [String] = []
+        for type in known {
+            let names = type == "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type]
+            order += names.filter { supported.contains($0) && !order.contains($0) }
+        }
+        order += supported.filter { !order.contains($0) }
+        _ = libssh2_session_method_pref(handle, marshal_method_hostkey, order.joined(separator: ","))
+    }
+
+    func supportedAlgorithms(_ method: Int32) -> [String] {
+        var list: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        let count = libssh2_session_supported_algs(handle, method, &list)
+        guard count > 0, let list else { return [] }
+        defer { libssh2_free(handle, list) }
+        return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
+    }
+
+    func handshake(until deadline: ContinuousClock.Instant) throws(LibSSH2Failure) {
+        try waiter.call(until: deadline) { libssh2_session_handshake(handle, socket) }
+        handshakeDone = true
+    }
+
+    /// The server's host key blob and libssh2's type code.
+    func hostKey() -> (blob: [UInt8], type: Int32)? {
+        var length = 0
+        var type: Int32 = 0
+        guard let key = libssh2_session_hostkey(handle, &length, &type), length > 0 else { return nil }
+        return (Array(UnsafeRawBufferPointer(start: key, count: length)), type)
+    }
+}
+
+/// OpenSSH names for libssh2's host key type codes.
+func hostKeyTypeName(_ type: Int32) -> String {
+    switch type {
+    case marshal_hostkey_type_ed25519: "ssh-ed25519"
+    case marshal_hostkey_type_ecdsa_256: "ecdsa-sha2-nistp256"
+    case marshal_hostkey_type_ecdsa_384: "ecdsa-sha2-nistp384"
+    case marshal_hostkey_type_ecdsa_521: "ecdsa-sha2-nistp521"
+    case marshal_hostkey_type_rsa: "ssh-rsa"
+    case marshal_hostkey_type_dss: "ssh-dss"
+    default: "unknown"
+    }
+}
+
+/// libssh2's known_hosts type mask bit for a key type name (see libssh2_knownhost_checkp(3)).
+func knownHostKeyMask(_ name: String) -> Int32? {
+    switch name {
+    case "ssh-ed25519": marshal_knownhost_key_ed25519
+    case "ecdsa-sha2-nistp256": marshal_knownhost_key_ecdsa_256
+    case "ecdsa-sha2-nistp384": marshal_knownhost_key_ecdsa_384
+    case "ecdsa-sha2-nistp521": marshal_knownhost_key_ecdsa_521
+    case "ssh-rsa": marshal_knownhost_key_sshrsa
+    case "ssh-dss": marshal_knownhost_key_sshdss
+    default: nil
+    }
+}

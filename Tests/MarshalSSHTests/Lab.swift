@@ -1,0 +1,117 @@
+import Foundation
+import MarshalCore
+
+/// A lab of sshd hosts started through `scripts/lab` for the tests, stopped when the test process
+/// exits (and by the lab's own TTL watchdog should the process crash).
+final class Lab: Sendable {
+    let directory: String
+    let basePort: Int
+    let hostCount: Int
+
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        return FileManager.default.currentDirectoryPath
+    }()
+
+    /// The suite's shared lab: four hosts, started on first use.
+    static let shared: Lab = {
+        let lab = try! Lab.start(hosts: 4)
+        Lab.registerForExit(lab)
+        return lab
+    }()
+
+    private static let exitList = Mutex()
+
+    private init(directory: String, basePort: Int, hostCount: Int) {
+        self.directory = directory
+        self.basePort = basePort
+        self.hostCount = hostCount
+    }
+
+    /// Starts a lab on a random free port range; retries a few ranges if one collides.
+    static func start(hosts: Int, ttl: Int = 900) throws -> Lab {
+        var lastError = "no attempt"
+        for _ in 0..<5 {
+            let base = Int.random(in: 30000...(50000 - hosts))
+            let directory = NSTemporaryDirectory() + "marshal-lab-" + UUID().uuidString.prefix(8)
+            let (status, output) = runProcess(
+                [repositoryRoot + "/scripts/lab", "start", "--dir", directory, "--hosts", String(hosts),
+                 "--base-port", String(base), "--ttl", String(ttl)])
+            if status == 0 { return Lab(directory: directory, basePort: base, hostCount: hosts) }
+            lastError = output
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        throw LabError(message: "scripts/lab start failed: \(lastError)")
+    }
+
+    func stop() {
+        _ = Lab.runProcess([Lab.repositoryRoot + "/scripts/lab", "stop", "--dir", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func registerForExit(_ lab: Lab) {
+        exitList.withLock { $0.append(lab) }
+        atexit {
+            Lab.exitList.withLock { labs in
+                labs.forEach { $0.stop() }
+                labs.removeAll()
+            }
+        }
+    }
+
+    var identity: String { directory + "/client_ed25519" }
+    var knownHosts: String { directory + "/known_hosts" }
+    func port(_ index: Int) -> Int { basePort + index - 1 }
+    func hostDirectory(_ index: Int) -> String { directory + "/hosts/web\(index)" }
+
+    func endpoint(_ index: Int, knownHosts: String? = nil, checking: HostEndpoint.HostKeyChecking = .strict,
+                  identity: String? = nil, connectTimeout: Duration = .seconds(5),
+                  jump: HostEndpoint.Jump = .none) -> HostEndpoint {
+        HostEndpoint(
+            name: "web\(index)", address: "127.0.0.1", port: port(index), user: "root",
+            authentication: .identityFile(path: identity ?? self.identity, passphrase: nil),
+            knownHostsPath: knownHosts ?? self.knownHosts, hostKeyChecking: checking,
+            connectTimeout: connectTimeout, jump: jump)
+    }
+
+    @discardableResult
+    static func runProcess(_ arguments: [String]) -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A scratch directory for one test.
+    static func scratch() -> String {
+        let path = NSTemporaryDirectory() + "marshal-ssh-test-" + UUID().uuidString.prefix(8)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+struct LabError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// Small lock for the exit list (tests only).
+final class Mutex: @unchecked Sendable {
+    private let lock = NSLock()
+    private var labs: [Lab] = []
+    func withLock<T>(_ body: (inout [Lab]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&labs)
+    }
+}

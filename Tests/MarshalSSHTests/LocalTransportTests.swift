@@ -1,0 +1,92 @@
+import Foundation
+import MarshalCore
+import Testing
+@testable import MarshalSSH
+
+@Suite("Local transport")
+struct LocalTransportTests {
+    let endpoint = HostEndpoint(name: "localhost", address: "127.0.0.1", user: "root",
+                                authentication: .agent, knownHostsPath: "/dev/null", isLocal: true)
+
+    private func executor() async throws -> any RemoteExecutor {
+        try await LocalConnector().connect(endpoint)
+    }
+
+    @Test("stdout, stderr and the exit status come back separately")
+    func runsCommand() async throws {
+        let local = try await executor()
+        let result = try await local.run(ShellCommand(literal: "echo out; echo err >&2; exit 3"), timeout: nil)
+        #expect(result.stdoutText == "out\n")
+        #expect(result.stderrText == "err\n")
+        #expect(result.ending == .exited(3))
+        let stdin = try await local.run(ShellCommand(literal: "cat; echo done"), timeout: .seconds(5))
+        #expect(stdin.stdoutText == "done\n")
+        let signalled = try await local.run(ShellCommand(literal: "kill -TERM $$"), timeout: nil)
+        #expect(signalled.ending == .signalled("TERM"))
+    }
+
+    @Test("10 MB on each stream, written concurrently, arrive whole with exit 7")
+    func largeStreams() async throws {
+        let dir = Lab.scratch()
+        let local = try await executor()
+        let setup = try await local.run(ShellCommand(literal: """
+            cd \(dir) && head -c 10485760 /dev/urandom > out.bin && head -c 10485760 /dev/urandom > err.bin \
+            && sha256sum out.bin err.bin | cut -d' ' -f1
+            """), timeout: .seconds(30))
+        let digests = setup.stdoutText.split(separator: "\n").map(String.init)
+        let result = try await local.run(
+            ShellCommand(literal: "cd \(dir) && { cat err.bin >&2 & cat out.bin; wait; exit 7; }"), timeout: .seconds(60))
+        #expect(result.ending == .exited(7))
+        #expect(SHA256.hex(result.stdout) == digests.first)
+        #expect(SHA256.hex(result.stderr) == digests.last)
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    @Test("a timeout stops the whole process group within timeout + 1 s")
+    func timeout() async throws {
+        let local = try await executor()
+        let start = ContinuousClock.now
+        let result = try await local.run(ShellCommand(literal: "echo started; sleep 32.25 & sleep 32.25; wait"), timeout: .seconds(1))
+        #expect(result.ending == .timedOut)
+        #expect(result.stdoutText == "started\n")
+        #expect(ContinuousClock.now - start < .seconds(2))
+        try await Task.sleep(for: .milliseconds(300))
+        let left = try await local.run(ShellCommand(literal: "ps -eo args | grep -c '^sleep 32[.]25' || true"), timeout: .seconds(5))
+        #expect(left.stdoutText == "0\n")
+    }
+
+    @Test("an upload copies the file, checks its sha256 and sets its mode")
+    func upload() async throws {
+        let dir = Lab.scratch()
+        let source = dir + "/source.bin"
+        let bytes = (0..<(2 * 1024 * 1024 + 7)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        _ = FileManager.default.createFile(atPath: source, contents: Data(bytes))
+        let local = try await executor()
+        let result = try await local.upload(localPath: source, remotePath: dir + "/target.bin", mode: 0o640)
+        #expect(result.bytes == bytes.count)
+        #expect(result.sha256 == SHA256.hex(bytes))
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/target.bin")
+        #expect((attributes[.posixPermissions] as? Int) == 0o640)
+        await #expect(throws: TransportError.self) {
+            _ = try await local.upload(localPath: source, remotePath: dir + "/missing/target.bin", mode: 0o600)
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    @Test("matches the FIPS 180-4 examples and sha256sum across block boundaries")
+    func vectors() {
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var split = SHA256()
+        let million = [UInt8](repeating: 0x61, count: 1_000_000)
+        split.update(million[0..<333_333].withUnsafeBytes { Data($0) })
+        split.update(million[333_333...].withUnsafeBytes { Data($0) })
+        #expect(split.finish().map { String(format: "%02x", $0) }.joined()
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
