@@ -15,6 +15,7 @@ public struct MarshalCommand: AsyncParsableCommand {
             Show.self,
             Lock.self,
             Check.self,
+            Bench.self,
         ]
     )
 

@@ -28,10 +28,8 @@ final class RunSpec: Sendable {
     let stop: StopSignal
 
     init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal) {
-        let base = plan.baseURL.hasSuffix("/") ? String(plan.baseURL.dropLast()) : plan.baseURL
         targets = plan.scenarios.map { s in
-            let path = s.path.isEmpty || s.path.hasPrefix("/") ? s.path : "/" + s.path
-            return Target(url: base + path, method: s.method, headers: s.headers, body: s.body, expectStatus: s.expectStatus.map(Set.init))
+            Target(url: Self.join(plan.baseURL, s.path), method: s.method, headers: s.headers, body: s.body, expectStatus: s.expectStatus.map(Set.init))
         }
         weights = plan.scenarios.map(\.weight)
         self.schedule = schedule
@@ -46,6 +44,13 @@ final class RunSpec: Sendable {
         highestTrackableMicros = max(60_000_000, (planned + grace) / 1000 * 2)
         seconds = Int((planned + grace) / 1_000_000_000) + 2
         self.stop = stop
+    }
+
+    /// `base` + `path` with exactly one slash between them; an empty path leaves the base untouched.
+    static func join(_ base: String, _ path: String) -> String {
+        guard !path.isEmpty else { return base }
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        return trimmed + (path.hasPrefix("/") ? path : "/" + path)
     }
 }
 

@@ -43,15 +43,9 @@ public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Duration {
-    /// Seconds as a Double, the unit every measurement in Marshal is stored in.
-    var secondsValue: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
-    }
-
     /// `250ms`, `1.5s`: short, for messages.
     var secondsText: String {
-        let s = secondsValue
+        let s = seconds
         if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
         return s == s.rounded() ? "\(Int(s))s" : String(format: "%.3gs", s)
     }
