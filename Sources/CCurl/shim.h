@@ -44,4 +44,24 @@ static inline CURLcode marshal_easy_getinfo_pointer(CURL *handle, CURLINFO info,
 static inline CURLMcode marshal_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+
+// A monotonic timer descriptor the load generator passes to curl_multi_poll as an extra fd, so a
+// planned send wakes the poll at the right microsecond instead of at millisecond granularity.
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static inline int marshal_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+/// Arms the timer to fire once at `nanos` on CLOCK_MONOTONIC (absolute); 0 disarms it.
+static inline int marshal_timerfd_arm(int fd, unsigned long long nanos) {
+    struct itimerspec spec = {0};
+    spec.it_value.tv_sec = (time_t)(nanos / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(nanos % 1000000000ULL);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+static inline void marshal_timerfd_drain(int fd) {
+    unsigned long long expirations;
+    (void)!read(fd, &expirations, sizeof expirations);
+}
 #endif

@@ -63,7 +63,12 @@ final class StopSignal: @unchecked Sendable {
     var isStopped: Bool { lock.withLock { stopped } }
 }
 
-func monotonicNanos() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+/// CLOCK_MONOTONIC, the clock the send timer (timerfd) is armed on.
+func monotonicNanos() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
 
 /// What one worker measured; merged with the others' at the end.
 struct WorkerTally: Sendable {
@@ -146,6 +151,7 @@ struct Pending {
 final class LoadWorker {
     private let spec: RunSpec
     private let multi: MultiHandle
+    private let timer: SendTimer
     private let poolLimit: Int
     private let inFlightLimit: Int
     private var slots: [Slot] = []
@@ -162,6 +168,7 @@ final class LoadWorker {
         self.poolLimit = poolLimit
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
+        timer = try SendTimer()
         tally = WorkerTally(scenarios: spec.targets.count, phases: spec.schedule?.phases.count ?? 0,
                             seconds: spec.seconds, highestTrackableMicros: spec.highestTrackableMicros)
         picker = ScenarioPicker(weights: spec.weights, offset: pickerOffset)
@@ -195,15 +202,15 @@ final class LoadWorker {
             try drainFinished(restart: false)
             try startWaiting(now: monotonicNanos())
             if cursor.isExhausted && active == 0 && waitingHead == waiting.count { break }
-            var waitNanos: UInt64 = 50_000_000
-            if !cursor.isExhausted {
+            if cursor.isExhausted {
+                multi.poll(milliseconds: 50)
+            } else {
                 let due = spec.startNanos + cursor.current.offsetNanos
-                let now = monotonicNanos()
-                waitNanos = min(waitNanos, due > now ? due - now : 0)
-            }
-            if waitNanos > 0 {
-                // Rounded up: a send is at most 1 ms late, and lateness counts in the corrected latency.
-                multi.poll(milliseconds: Int((waitNanos + 999_999) / 1_000_000))
+                if due > monotonicNanos() {
+                    // The timer wakes the poll at the planned send; the millisecond timeout is only a backstop.
+                    timer.arm(atMonotonicNanos: due)
+                    if multi.poll(milliseconds: 50, timer: timer) { timer.drain() }
+                }
             }
         }
         return tally

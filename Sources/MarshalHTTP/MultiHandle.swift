@@ -48,6 +48,13 @@ final class MultiHandle {
         _ = curl_multi_poll(raw, nil, 0, Int32(clamping: milliseconds), nil)
     }
 
+    /// Also wakes when `timer` fires; returns whether it did.
+    func poll(milliseconds: Int, timer: SendTimer) -> Bool {
+        var wait = curl_waitfd(fd: timer.fd, events: Int16(CURL_WAIT_POLLIN), revents: 0)
+        _ = curl_multi_poll(raw, &wait, 1, Int32(clamping: milliseconds), nil)
+        return wait.revents != 0
+    }
+
     /// The next finished transfer, if any: its easy handle and result code.
     func nextFinished() -> (easy: UnsafeMutableRawPointer, code: CURLcode)? {
         var remaining: Int32 = 0
@@ -57,5 +64,27 @@ final class MultiHandle {
             }
         }
         return nil
+    }
+}
+
+/// A timerfd armed at the next planned send, so polls wake on time to the microsecond.
+final class SendTimer {
+    let fd: Int32
+
+    init() throws(CurlFailure) {
+        fd = marshal_timerfd_create()
+        guard fd >= 0 else { throw CurlFailure(code: -1, message: "timerfd_create failed: errno \(errno)") }
+    }
+
+    deinit {
+        close(fd)
+    }
+
+    func arm(atMonotonicNanos nanos: UInt64) {
+        _ = marshal_timerfd_arm(fd, max(nanos, 1))
+    }
+
+    func drain() {
+        marshal_timerfd_drain(fd)
     }
 }
