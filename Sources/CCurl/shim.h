@@ -44,6 +44,16 @@ static inline CURLcode marshal_easy_getinfo_pointer(CURL *handle, CURLINFO info,
 static inline CURLMcode marshal_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
 }
+static inline CURLMcode marshal_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+static inline CURLMcode marshal_multi_setopt_socket_function(CURLM *multi, curl_socket_callback value) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, value);
+}
+static inline CURLMcode marshal_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback value) {
+    return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, value);
+}
+static const curl_socket_t MARSHAL_CURL_SOCKET_TIMEOUT = CURL_SOCKET_TIMEOUT;
 
 // A monotonic timer descriptor the load generator passes to curl_multi_poll as an extra fd, so a
 // planned send wakes the poll at the right microsecond instead of at millisecond granularity.
@@ -64,4 +74,39 @@ static inline void marshal_timerfd_drain(int fd) {
     unsigned long long expirations;
     (void)!read(fd, &expirations, sizeof expirations);
 }
+
+// epoll for curl_multi_socket_action (curl's "multi_socket" API, see curl_multi_socket_action(3)):
+// only sockets with activity are touched, where curl_multi_perform scans every transfer.
+// struct epoll_event is packed on x86-64, so it stays on the C side.
+#include <sys/epoll.h>
+#include <errno.h>
+
+static inline int marshal_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// Watches `fd` for `events` (EPOLLIN/EPOLLOUT), adding it when not yet watched.
+static inline int marshal_epoll_watch(int epfd, int fd, unsigned int events) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = 0;
+    ev.data.fd = fd;
+    int r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    if (r != 0 && errno == ENOENT) r = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    return r;
+}
+static inline int marshal_epoll_unwatch(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+/// epoll_wait, unpacked into parallel arrays of descriptors and event bits (at most 64).
+static inline int marshal_epoll_wait(int epfd, int *fds, unsigned int *events, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = evs[i].data.fd;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+static const unsigned int MARSHAL_EPOLLIN = EPOLLIN;
+static const unsigned int MARSHAL_EPOLLOUT = EPOLLOUT;
+static const unsigned int MARSHAL_EPOLLERR = EPOLLERR | EPOLLHUP;
 #endif

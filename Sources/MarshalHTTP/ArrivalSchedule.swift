@@ -36,6 +36,16 @@ struct ArrivalSchedule: Sendable {
         total = first
     }
 
+    private init(phases: [PhaseShape], total: Int) {
+        self.phases = phases
+        self.total = total
+    }
+
+    /// The same schedule in storage of its own (see WorkerSpec).
+    func copy() -> ArrivalSchedule {
+        ArrivalSchedule(phases: phases.map { $0 }, total: total)
+    }
+
     var durationNanos: UInt64 { phases.last.map { $0.offsetNanos + $0.durationNanos } ?? 0 }
 
     /// Offset from the run's start of arrival `j` of phase `p`.

@@ -31,7 +31,7 @@ public struct CurlHTTPClient: HTTPClient {
             handle = try EasyHandle()
             try handle.set(CURLOPT_URL, request.url)
             try handle.setMethod(request.method, body: request.body)
-            try handle.setHeaders(request.headers)
+            try handle.setHeaders(request.headers, hasBody: !request.body.isEmpty)
             try handle.setTimeouts(total: request.timeout, connect: request.connectTimeout)
             try handle.setInsecure(request.insecure)
         } catch {

@@ -54,6 +54,38 @@ final class RunSpec: Sendable {
     }
 }
 
+/// A worker's private copy of the run's settings. Copied, not shared: reading a shared object or
+/// buffer from two threads at every request makes its reference count bounce between cores.
+struct WorkerSpec {
+    let targets: [RunSpec.Target]
+    let weights: [Int]
+    let schedule: ArrivalSchedule?
+    let startNanos: UInt64
+    let endNanos: UInt64
+    let hardDeadlineNanos: UInt64
+    let timeout: Duration
+    let connectTimeout: Duration
+    let insecure: Bool
+    let highestTrackableMicros: UInt64
+    let seconds: Int
+
+    init(_ shared: RunSpec) {
+        targets = shared.targets.map {
+            RunSpec.Target(url: $0.url, method: $0.method, headers: $0.headers, body: $0.body, expectStatus: $0.expectStatus.map { Set($0.map { $0 }) })
+        }
+        weights = shared.weights.map { $0 }
+        schedule = shared.schedule?.copy()
+        startNanos = shared.startNanos
+        endNanos = shared.endNanos
+        hardDeadlineNanos = shared.hardDeadlineNanos
+        timeout = shared.timeout
+        connectTimeout = shared.connectTimeout
+        insecure = shared.insecure
+        highestTrackableMicros = shared.highestTrackableMicros
+        seconds = shared.seconds
+    }
+}
+
 /// Set from another thread (task cancellation); workers look at it at least every 50 ms.
 final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
@@ -149,7 +181,10 @@ struct Pending {
 
 /// Drives one share of the load on the thread that created it; nothing here is shared.
 final class LoadWorker {
-    private let spec: RunSpec
+    private let spec: WorkerSpec
+    private let stop: StopSignal
+    private var stopped = false
+    private var nextStopCheck: UInt64 = 0
     private let multi: MultiHandle
     private let timer: SendTimer
     private let poolLimit: Int
@@ -164,7 +199,8 @@ final class LoadWorker {
 
     /// `poolLimit` connections (easy handles); `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
-        self.spec = spec
+        self.spec = WorkerSpec(spec)
+        stop = spec.stop
         self.poolLimit = poolLimit
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
@@ -181,7 +217,7 @@ final class LoadWorker {
         defer { finish() }
         while true {
             let now = monotonicNanos()
-            if now >= spec.hardDeadlineNanos || spec.stop.isStopped {
+            if now >= spec.hardDeadlineNanos || isStopped(now) {
                 abandon(cursor: &cursor, now: now)
                 break
             }
@@ -198,19 +234,16 @@ final class LoadWorker {
                 cursor.advance()
             }
             try startWaiting(now: now)
-            multi.perform()
             try drainFinished(restart: false)
             try startWaiting(now: monotonicNanos())
             if cursor.isExhausted && active == 0 && waitingHead == waiting.count { break }
             if cursor.isExhausted {
-                multi.poll(milliseconds: 50)
+                multi.wait(milliseconds: 50, timer: nil)
             } else {
                 let due = spec.startNanos + cursor.current.offsetNanos
-                if due > monotonicNanos() {
-                    // The timer wakes the poll at the planned send; the millisecond timeout is only a backstop.
-                    timer.arm(atMonotonicNanos: due)
-                    if multi.poll(milliseconds: 50, timer: timer) { timer.drain() }
-                }
+                // The timer ends the wait at the planned send; the millisecond timeout is only a backstop.
+                timer.arm(atMonotonicNanos: due)
+                multi.wait(milliseconds: due > monotonicNanos() ? 50 : 0, timer: timer)
             }
         }
         return tally
@@ -241,15 +274,13 @@ final class LoadWorker {
         }
         while active > 0 {
             let now = monotonicNanos()
-            if now >= spec.hardDeadlineNanos || spec.stop.isStopped {
+            if now >= spec.hardDeadlineNanos || isStopped(now) {
                 var idle = ArrivalSchedule.Cursor?.none
                 abandon(cursor: &idle, now: now)
                 break
             }
-            multi.perform()
-            if try !drainFinished(restart: true) {
-                multi.poll(milliseconds: 50)
-            }
+            multi.wait(milliseconds: 50, timer: nil)
+            try drainFinished(restart: true)
         }
         return tally
     }
@@ -278,7 +309,7 @@ final class LoadWorker {
             let target = spec.targets[scenario]
             try slot.easy.set(CURLOPT_URL, target.url)
             try slot.easy.setMethod(target.method, body: target.body)
-            try slot.easy.setHeaders(target.headers)
+            try slot.easy.setHeaders(target.headers, hasBody: !target.body.isEmpty)
             slot.configuredScenario = scenario
         }
         slot.scenario = scenario
@@ -311,7 +342,7 @@ final class LoadWorker {
             multi.remove(slot.easy)
             active -= 1
             record(slot, code: code, now: monotonicNanos())
-            if restart && monotonicNanos() < spec.endNanos && !spec.stop.isStopped {
+            if restart && monotonicNanos() < spec.endNanos && !stopped {
                 try start(slot, scenario: picker.pick(), intended: nil)
             } else {
                 free.append(slot)
@@ -398,6 +429,15 @@ final class LoadWorker {
     /// Detaches every easy handle before the multi handle can be cleaned up.
     private func finish() {
         for slot in slots { multi.remove(slot.easy) }
+    }
+
+    /// Looks at the shared stop signal at most every 10 ms.
+    private func isStopped(_ now: UInt64) -> Bool {
+        if now >= nextStopCheck {
+            stopped = stop.isStopped
+            nextStopCheck = now + 10_000_000
+        }
+        return stopped
     }
 
     private func second(_ offsetNanos: UInt64) -> Int {

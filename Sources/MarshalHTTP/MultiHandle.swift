@@ -1,21 +1,40 @@
 internal import CCurl
 import Foundation
 
-/// One multi handle: drives many easy handles from a single thread. Easy handles must be removed
-/// before this object goes away (the load worker does so when it finishes).
+/// One multi handle driven through `curl_multi_socket_action` and an epoll set of its own, so a
+/// wake-up touches only the sockets that are ready. Easy handles must be removed before this
+/// object goes away (the load worker does so when it finishes).
 final class MultiHandle {
     let raw: UnsafeMutableRawPointer
+    private let events: SocketEvents
 
     /// `connections` caps open connections and keeps that many idle ones cached for reuse.
     init(connections: Int) throws(CurlFailure) {
         guard CurlRuntime.ensureInitialized() else { throw CurlFailure(code: -1, message: "curl_global_init failed") }
+        let events = try SocketEvents()
         guard let handle = curl_multi_init() else {
             throw CurlFailure(code: -1, message: "curl_multi_init returned no handle (out of memory?)")
         }
         raw = handle
+        self.events = events
         try set(CURLMOPT_MAX_HOST_CONNECTIONS, connections)
         try set(CURLMOPT_MAX_TOTAL_CONNECTIONS, connections)
         try set(CURLMOPT_MAXCONNECTS, connections)
+        let context = Unmanaged.passUnretained(events).toOpaque()
+        try check(marshal_multi_setopt_pointer(raw, CURLMOPT_SOCKETDATA, context), "SOCKETDATA")
+        try check(marshal_multi_setopt_pointer(raw, CURLMOPT_TIMERDATA, context), "TIMERDATA")
+        // Both callbacks run inside libcurl calls on this thread; they reach `events` through the
+        // unretained pointer, which this object keeps alive for as long as the multi handle.
+        try check(marshal_multi_setopt_socket_function(raw) { _, socket, what, context, _ in
+            guard let context else { return -1 }
+            Unmanaged<SocketEvents>.fromOpaque(context).takeUnretainedValue().watch(socket, what: what)
+            return 0
+        }, "SOCKETFUNCTION")
+        try check(marshal_multi_setopt_timer_function(raw) { _, milliseconds, context in
+            guard let context else { return -1 }
+            Unmanaged<SocketEvents>.fromOpaque(context).takeUnretainedValue().setTimer(milliseconds: milliseconds)
+            return 0
+        }, "TIMERFUNCTION")
     }
 
     deinit {
@@ -23,9 +42,12 @@ final class MultiHandle {
     }
 
     private func set(_ option: CURLMoption, _ value: Int) throws(CurlFailure) {
-        let code = marshal_multi_setopt_long(raw, option, value)
+        try check(marshal_multi_setopt_long(raw, option, value), "option \(option.rawValue)")
+    }
+
+    private func check(_ code: CURLMcode, _ what: String) throws(CurlFailure) {
         guard code == CURLM_OK else {
-            throw CurlFailure(code: Int(code.rawValue), message: "libcurl refused multi option \(option.rawValue): \(String(cString: curl_multi_strerror(code)))")
+            throw CurlFailure(code: Int(code.rawValue), message: "libcurl refused multi \(what): \(String(cString: curl_multi_strerror(code)))")
         }
     }
 
@@ -37,22 +59,35 @@ final class MultiHandle {
         _ = curl_multi_remove_handle(raw, easy.raw)
     }
 
-    /// Moves every transfer as far as it can go without blocking.
-    func perform() {
+    /// Waits up to `milliseconds` (less when libcurl's timer or `timer` is due), then lets libcurl
+    /// handle every ready socket and expired timer.
+    func wait(milliseconds: Int, timer: SendTimer?) {
+        var timeout = milliseconds
+        if let due = events.timerDue {
+            let now = monotonicNanos()
+            timeout = due <= now ? 0 : min(timeout, Int((due - now + 999_999) / 1_000_000))
+        }
+        if let timer { events.include(timer) }
         var running: Int32 = 0
-        _ = curl_multi_perform(raw, &running)
-    }
-
-    /// Waits for socket activity, libcurl's own timers, or `milliseconds`, whichever comes first.
-    func poll(milliseconds: Int) {
-        _ = curl_multi_poll(raw, nil, 0, Int32(clamping: milliseconds), nil)
-    }
-
-    /// Also wakes when `timer` fires; returns whether it did.
-    func poll(milliseconds: Int, timer: SendTimer) -> Bool {
-        var wait = curl_waitfd(fd: timer.fd, events: Int16(CURL_WAIT_POLLIN), revents: 0)
-        _ = curl_multi_poll(raw, &wait, 1, Int32(clamping: milliseconds), nil)
-        return wait.revents != 0
+        let count = events.poll(timeout: timeout)
+        for i in 0..<count {
+            let fd = events.readyFDs[i]
+            if let timer, fd == timer.fd {
+                timer.drain()
+                continue
+            }
+            let bits = events.readyBits[i]
+            var mask: Int32 = 0
+            if bits & MARSHAL_EPOLLIN != 0 { mask |= CURL_CSELECT_IN }
+            if bits & MARSHAL_EPOLLOUT != 0 { mask |= CURL_CSELECT_OUT }
+            if bits & MARSHAL_EPOLLERR != 0 { mask |= CURL_CSELECT_ERR }
+            _ = curl_multi_socket_action(raw, fd, mask, &running)
+        }
+        if let due = events.timerDue, due <= monotonicNanos() {
+            // Cleared first: the timer callback may set a new deadline during the call.
+            events.timerDue = nil
+            _ = curl_multi_socket_action(raw, MARSHAL_CURL_SOCKET_TIMEOUT, 0, &running)
+        }
     }
 
     /// The next finished transfer, if any: its easy handle and result code.
@@ -67,7 +102,57 @@ final class MultiHandle {
     }
 }
 
-/// A timerfd armed at the next planned send, so polls wake on time to the microsecond.
+/// The epoll set and libcurl's timer deadline, updated by the multi handle's callbacks.
+final class SocketEvents {
+    let epoll: Int32
+    var timerDue: UInt64?
+    private(set) var readyFDs = [Int32](repeating: 0, count: 64)
+    private(set) var readyBits = [UInt32](repeating: 0, count: 64)
+    private var watchedTimer: Int32 = -1
+
+    init() throws(CurlFailure) {
+        epoll = marshal_epoll_create()
+        guard epoll >= 0 else { throw CurlFailure(code: -1, message: "epoll_create1 failed: errno \(errno)") }
+    }
+
+    deinit {
+        close(epoll)
+    }
+
+    func watch(_ socket: curl_socket_t, what: Int32) {
+        switch what {
+        case CURL_POLL_REMOVE:
+            _ = marshal_epoll_unwatch(epoll, socket)
+        default:
+            var bits: UInt32 = 0
+            if what & CURL_POLL_IN != 0 { bits |= MARSHAL_EPOLLIN }
+            if what & CURL_POLL_OUT != 0 { bits |= MARSHAL_EPOLLOUT }
+            _ = marshal_epoll_watch(epoll, socket, bits)
+        }
+    }
+
+    /// curl_multi_timer_callback(3): -1 deletes the timer, 0 means "call me now".
+    func setTimer(milliseconds: Int) {
+        timerDue = milliseconds < 0 ? nil : monotonicNanos() + UInt64(milliseconds) * 1_000_000
+    }
+
+    func include(_ timer: SendTimer) {
+        guard watchedTimer != timer.fd else { return }
+        _ = marshal_epoll_watch(epoll, timer.fd, MARSHAL_EPOLLIN)
+        watchedTimer = timer.fd
+    }
+
+    func poll(timeout: Int) -> Int {
+        let count = readyFDs.withUnsafeMutableBufferPointer { fds in
+            readyBits.withUnsafeMutableBufferPointer { bits in
+                marshal_epoll_wait(epoll, fds.baseAddress, bits.baseAddress, 64, Int32(clamping: timeout))
+            }
+        }
+        return max(0, Int(count))
+    }
+}
+
+/// A timerfd armed at the next planned send, so waits end on time to the microsecond.
 final class SendTimer {
     let fd: Int32
 

@@ -178,9 +178,7 @@ struct BenchSummary {
         }
         lines.append("  \(o.count) requests in \(Self.seconds(result.duration))")
         let e = o.errors
-        if e.total > 0 || o.dropped > 0 {
-            lines.append("  Errors: connect \(e.connect), timeout \(e.timeout), status \(e.status), expectation \(e.expectation), other \(e.other); dropped \(o.dropped)")
-        }
+        lines.append("  Errors: connect \(e.connect), timeout \(e.timeout), status \(e.status), expectation \(e.expectation), other \(e.other); dropped \(o.dropped)")
         lines.append("Requests/sec: \(String(format: "%.2f", o.rps))")
         for check in checks {
             lines.append("Threshold \(check.passed ? "passed" : "FAILED"): \(check.explanation)")
