@@ -46,6 +46,7 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
             var line = "[\(where_)] \(ref.phase == "undo" ? "" : "\(ref.index). ")\(ref.name): \(paint(report.status, report.status)) (\(String(format: "%.2f", report.duration))s)"
             if report.attempts > 1 { line += " after \(report.attempts) attempts" }
             if let message = report.message { line += " — \(message)" }
+            if let output = report.output, !(report.message ?? "").contains(output) { line += "\n    │ \(output)" }
             return line
         case .batchFinished(let index, let failed):
             return "== batch \(index) done" + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")
@@ -78,6 +79,7 @@ final class JSONLinesObserver: RunObserver, @unchecked Sendable {
             object.merge(Self.fields(ref)) { $1 }
             if let exit = report.exitStatus { object["exit_status"] = Int(exit) }
             if let message = report.message { object["message"] = message }
+            if let output = report.output { object["output"] = output }
         case .batchFinished(let index, let failed):
             object.merge(["event": "batch_finished", "batch": index, "failed_hosts": failed]) { $1 }
         case .message(let text):
