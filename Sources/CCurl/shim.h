@@ -1,8 +1,112 @@
 #ifndef MARSHAL_CCURL_SHIM_H
 #define MARSHAL_CCURL_SHIM_H
-// curl_easy_setopt and curl_easy_getinfo are variadic: Swift cannot call them.
-// These typed inline shims fix the argument type per option family.
+// curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic: Swift cannot call them.
+// These typed inline shims fix the argument type per option family (see curl_easy_setopt(3):
+// long, char *, void *, struct curl_slist *, curl_off_t, function pointer).
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
 static inline const char *marshal_curl_version(void) { return curl_version(); }
+
+// Macros Swift does not import as constants.
+static const long MARSHAL_CURL_GLOBAL_DEFAULT = CURL_GLOBAL_DEFAULT;
+static const int MARSHAL_CURL_ERROR_SIZE = CURL_ERROR_SIZE;
+
+static inline CURLcode marshal_easy_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(handle, option, value);
+}
+static inline CURLcode marshal_easy_setopt_write_function(CURL *handle, CURLoption option, curl_write_callback value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode marshal_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode marshal_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+static inline CURLcode marshal_easy_getinfo_pointer(CURL *handle, CURLINFO info, char **value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLMcode marshal_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
+    return curl_multi_setopt(multi, option, value);
+}
+static inline CURLMcode marshal_multi_setopt_pointer(CURLM *multi, CURLMoption option, void *value) {
+    return curl_multi_setopt(multi, option, value);
+}
+static inline CURLMcode marshal_multi_setopt_socket_function(CURLM *multi, curl_socket_callback value) {
+    return curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, value);
+}
+static inline CURLMcode marshal_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback value) {
+    return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, value);
+}
+static const curl_socket_t MARSHAL_CURL_SOCKET_TIMEOUT = CURL_SOCKET_TIMEOUT;
+
+// A monotonic timer descriptor the load generator passes to curl_multi_poll as an extra fd, so a
+// planned send wakes the poll at the right microsecond instead of at millisecond granularity.
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static inline int marshal_timerfd_create(void) {
+    return timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+}
+/// Arms the timer to fire once at `nanos` on CLOCK_MONOTONIC (absolute); 0 disarms it.
+static inline int marshal_timerfd_arm(int fd, unsigned long long nanos) {
+    struct itimerspec spec = {0};
+    spec.it_value.tv_sec = (time_t)(nanos / 1000000000ULL);
+    spec.it_value.tv_nsec = (long)(nanos % 1000000000ULL);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
+}
+static inline void marshal_timerfd_drain(int fd) {
+    unsigned long long expirations;
+    (void)!read(fd, &expirations, sizeof expirations);
+}
+
+// epoll for curl_multi_socket_action (curl's "multi_socket" API, see curl_multi_socket_action(3)):
+// only sockets with activity are touched, where curl_multi_perform scans every transfer.
+// struct epoll_event is packed on x86-64, so it stays on the C side.
+#include <sys/epoll.h>
+#include <errno.h>
+
+static inline int marshal_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// Watches `fd` for `events` (EPOLLIN/EPOLLOUT), adding it when not yet watched.
+static inline int marshal_epoll_watch(int epfd, int fd, unsigned int events) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = 0;
+    ev.data.fd = fd;
+    int r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    if (r != 0 && errno == ENOENT) r = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    return r;
+}
+static inline int marshal_epoll_unwatch(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+/// epoll_wait, unpacked into parallel arrays of descriptors and event bits (at most 64).
+static inline int marshal_epoll_wait(int epfd, int *fds, unsigned int *events, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = evs[i].data.fd;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+static const unsigned int MARSHAL_EPOLLIN = EPOLLIN;
+static const unsigned int MARSHAL_EPOLLOUT = EPOLLOUT;
+static const unsigned int MARSHAL_EPOLLERR = EPOLLERR | EPOLLHUP;
 #endif

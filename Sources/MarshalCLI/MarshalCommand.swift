@@ -17,6 +17,7 @@ public struct MarshalCommand: AsyncParsableCommand {
             Check.self,
             Resume.self,
             Rollback.self,
+            Bench.self,
         ]
     )
 

@@ -1,0 +1,199 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalHTTP
+
+extension MarshalCommand {
+    /// `marshal bench URL`: load one URL closed loop (like wrk) or open loop at a fixed rate, and
+    /// check thresholds against what was measured.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load-test one URL and check latency and error thresholds.",
+            discussion: """
+                Closed loop (default, or -c N alone): N connections send back to back, like wrk.
+                Open loop (--rate R): requests start at R per second whatever the server does; latency is
+                measured from each request's planned start, so stalls are not hidden (coordinated omission).
+                With --rate, -c caps the connections; requests due while --max-in-flight are pending are dropped
+                and counted. Thresholds name p50 p90 p95 p99 max min avg rps error_rate requests errors dropped,
+                e.g. --threshold 'p95 < 500ms' --threshold 'error_rate < 1%'.
+                Exit 0 when every threshold holds, 1 when one fails, 2 on bad input, 3 when the test could not start.
+                """
+        )
+
+        @Argument(help: "http:// or https:// URL to load.")
+        var url: String
+
+        @Option(name: .customShort("c"), help: "Connections (closed loop: default 10; open loop: connection cap).")
+        var connections: Int?
+
+        @Option(help: "Open loop: requests per second.")
+        var rate: Double?
+
+        @Option(name: .shortAndLong, help: "How long to send, e.g. 30s, 2m.")
+        var duration: String = "30s"
+
+        @Option(help: "Worker threads.")
+        var threads: Int = 2
+
+        @Option(help: "A condition on the results, e.g. 'p95 < 500ms'. Repeatable.")
+        var threshold: [String] = []
+
+        @Option(help: "Per-request timeout.")
+        var timeout: String = "10s"
+
+        @Option(help: "Open loop: requests pending at once before new ones are dropped.")
+        var maxInFlight: Int = 1000
+
+        @Option(name: [.customShort("H"), .customLong("header")], help: "Request header 'Name: value'. Repeatable.")
+        var headers: [String] = []
+
+        @Option(help: "HTTP method.")
+        var method: String = "GET"
+
+        @Flag(help: "Skip TLS certificate verification (test hosts only).")
+        var insecure = false
+
+        @Option(help: "text or json.")
+        var output: OutputFormat = .text
+
+        func run() async throws {
+            let plan: LoadPlan
+            let conditions: [MarshalExpression]
+            do {
+                (plan, conditions) = try build()
+            } catch {
+                Terminal.stderr("error: \(error)")
+                throw ExitCode.invalidInput
+            }
+            let result: LoadResult
+            do {
+                result = try await CurlLoadGenerator().run(plan)
+            } catch {
+                Terminal.stderr("error: \(error)")
+                if case .invalidPlan = error { throw ExitCode.invalidInput }
+                throw ExitCode.couldNotStart
+            }
+            let scope = DictionaryScope(result.metrics.mapValues { ExprValue.number($0) })
+            let checks = conditions.map { condition in
+                ThresholdCheck(threshold: condition.source, passed: (try? condition.test(in: scope)) ?? false,
+                               explanation: condition.explain(in: scope))
+            }
+            switch output {
+            case .json:
+                Terminal.stdout(try JSONOutput.encode(BenchReport(url: URLMask.display(url), result: result, thresholds: checks)))
+            case .text:
+                Terminal.stdout(BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
+            }
+            if checks.contains(where: { !$0.passed }) { throw ExitCode.stepFailed }
+        }
+
+        struct InputError: Error, CustomStringConvertible {
+            let description: String
+        }
+
+        private func build() throws -> (LoadPlan, [MarshalExpression]) {
+            guard let runFor = DurationText.parse(duration), runFor > .zero else {
+                throw InputError(description: "--duration \(duration) is not a duration such as 30s or 2m")
+            }
+            guard let perRequest = DurationText.parse(timeout), perRequest > .zero else {
+                throw InputError(description: "--timeout \(timeout) is not a duration such as 10s or 500ms")
+            }
+            var parsedHeaders: [(name: String, value: String)] = []
+            for header in headers {
+                guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                    throw InputError(description: "--header \(header) is not 'Name: value'")
+                }
+                parsedHeaders.append((String(header[..<colon]).trimmingCharacters(in: .whitespaces),
+                                      String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+            }
+            let mode: LoadPlan.Mode
+            if let rate {
+                mode = .openLoop(phases: [LoadPlan.Phase(duration: runFor, rate: rate)])
+            } else {
+                mode = .closedLoop(connections: connections ?? 10, duration: runFor)
+            }
+            let plan = LoadPlan(
+                baseURL: url, mode: mode, threads: threads,
+                scenarios: [LoadPlan.Scenario(name: "default", method: method, headers: parsedHeaders)],
+                maxInFlight: maxInFlight, connections: rate == nil ? nil : connections, timeout: perRequest, insecure: insecure)
+            let problems = plan.problems()
+            guard problems.isEmpty else { throw InputError(description: problems.joined(separator: "; ")) }
+            var conditions: [MarshalExpression] = []
+            for (i, text) in threshold.enumerated() {
+                do {
+                    conditions.append(try MarshalExpression.parse(text, at: SourceLocation(file: "--threshold #\(i + 1)", line: 1, column: 1)))
+                } catch {
+                    throw InputError(description: "\(error)")
+                }
+            }
+            return (plan, conditions)
+        }
+    }
+}
+
+/// One threshold's verdict, e.g. `p95 = 612ms; expected p95 < 500ms`.
+struct ThresholdCheck: Encodable {
+    var threshold: String
+    var passed: Bool
+    var explanation: String
+}
+
+/// The `--output json` document of `marshal bench`.
+struct BenchReport: Encodable {
+    var url: String
+    var result: LoadResult
+    var thresholds: [ThresholdCheck]
+}
+
+/// The wrk-like text summary of a bench run.
+struct BenchSummary {
+    let url: String
+    let plan: LoadPlan
+    let result: LoadResult
+    let checks: [ThresholdCheck]
+
+    var text: String {
+        let o = result.overall
+        var lines: [String] = []
+        switch plan.mode {
+        case .closedLoop(let connections, _):
+            lines.append("Running \(Self.seconds(plan.duration.seconds)) closed-loop test @ \(url)")
+            lines.append("  \(plan.threads) threads and \(connections) connections")
+        case .openLoop(let phases):
+            let rate = phases.first?.rate ?? 0
+            let cap = plan.connections.map { "\($0) connections" } ?? "connections as needed"
+            lines.append("Running \(Self.seconds(plan.duration.seconds)) open-loop test @ \(url)")
+            lines.append("  \(plan.threads) threads, \(Self.number(rate)) req/s planned, \(cap), up to \(plan.maxInFlight) in flight")
+        }
+        lines.append("  Latency distribution\(result.mode == "open" ? " (from planned send time)" : "")")
+        for (label, value) in [("50%", o.latency.p50), ("75%", o.latency.p75), ("90%", o.latency.p90), ("99%", o.latency.p99)] {
+            lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(Self.ms(value))")
+        }
+        lines.append("    min \(Self.ms(o.latency.min)), mean \(Self.ms(o.latency.mean)), stdev \(Self.ms(o.latency.stdDev)), max \(Self.ms(o.latency.max))")
+        if result.mode == "open" {
+            lines.append("  p99 corrected for coordinated omission \(Self.ms(o.latency.p99)) vs service time \(Self.ms(o.serviceTime.p99))")
+            for phase in result.phases {
+                lines.append("  Phase \(phase.index + 1): planned \(phase.planned), sent \(phase.sent), dropped \(phase.dropped), achieved \(Self.number(phase.achievedRate)) req/s")
+            }
+        }
+        lines.append("  \(o.count) requests in \(Self.seconds(result.duration))")
+        let e = o.errors
+        lines.append("  Errors: connect \(e.connect), timeout \(e.timeout), status \(e.status), expectation \(e.expectation), other \(e.other); dropped \(o.dropped)")
+        lines.append("Requests/sec: \(String(format: "%.2f", o.rps))")
+        for check in checks {
+            lines.append("Threshold \(check.passed ? "passed" : "FAILED"): \(check.explanation)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func ms(_ seconds: Double) -> String {
+        let ms = seconds * 1000
+        return ms >= 1000 ? String(format: "%.2fs", seconds) : String(format: "%.2fms", ms)
+    }
+
+    static func seconds(_ value: Double) -> String { String(format: "%.2fs", value) }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Why an HTTP exchange produced no response, written for the operator. URLs are masked.
+public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidURL(url: String, reason: String)
+    case connect(url: String, reason: String)
+    case timeout(url: String, phase: TimeoutPhase, after: Duration)
+    case tls(url: String, reason: String)
+    case protocolNotAllowed(url: String)
+    case other(url: String, code: Int, message: String)
+
+    /// Which wait ran out.
+    public enum TimeoutPhase: String, Sendable, Hashable {
+        case connect = "connecting"
+        case response = "waiting for the response"
+    }
+
+    /// The masked URL the error is about.
+    public var url: String {
+        switch self {
+        case .invalidURL(let u, _), .connect(let u, _), .timeout(let u, _, _), .tls(let u, _),
+             .protocolNotAllowed(let u), .other(let u, _, _):
+            u
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let u, let r):
+            "\(u): not a usable URL: \(r)"
+        case .connect(let u, let r):
+            "\(u): cannot connect: \(r). Check that the service is running and listening on that address and port"
+        case .timeout(let u, let phase, let after):
+            "\(u): timed out after \(after.secondsText) \(phase.rawValue). Raise the timeout only if the service is known to be this slow"
+        case .tls(let u, let r):
+            "\(u): TLS failed: \(r). Fix the certificate or its CA; use insecure: true only for a test host you trust"
+        case .protocolNotAllowed(let u):
+            "\(u): only http:// and https:// URLs are allowed"
+        case .other(let u, let code, let m):
+            "\(u): request failed (curl error \(code)): \(m)"
+        }
+    }
+}
+
+extension Duration {
+    /// `250ms`, `1.5s`: short, for messages.
+    var secondsText: String {
+        let s = seconds
+        if s < 1 { return "\(Int((s * 1000).rounded()))ms" }
+        return s == s.rounded() ? "\(Int(s))s" : String(format: "%.3gs", s)
+    }
+}
+
+/// Masks the parts of a URL that may carry secrets before it is shown anywhere.
+public enum URLMask {
+    /// `https://user:pw@host/p?token=abc` → `https://***@host/p?token=***`. Paths are kept: they
+    /// name the endpoint. Query values are masked because tokens travel there.
+    public static func display(_ url: String) -> String {
+        var rest = Substring(url)
+        var out = ""
+        if let schemeEnd = rest.range(of: "://") {
+            out += rest[..<schemeEnd.upperBound]
+            rest = rest[schemeEnd.upperBound...]
+        }
+        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") {
+            out += "\(Secret.mask)@" + authority[authority.index(after: at)...]
+        } else {
+            out += authority
+        }
+        rest = rest[authorityEnd...]
+        if let fragment = rest.firstIndex(of: "#") { rest = rest[..<fragment] }
+        guard let q = rest.firstIndex(of: "?") else { return out + rest }
+        out += rest[..<q]
+        let query = rest[rest.index(after: q)...]
+        let masked = query.split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            if let eq = pair.firstIndex(of: "=") { return String(pair[pair.startIndex..<eq]) + "=" + Secret.mask }
+            return String(pair)
+        }
+        return out + "?" + masked.joined(separator: "&")
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// What a load test sends, at what pace, for how long.
+public struct LoadPlan: Sendable {
+    public var baseURL: String
+    public var mode: Mode
+    /// Worker threads, each driving its own share of the load.
+    public var threads: Int
+    public var scenarios: [Scenario]
+    /// Open loop: requests started but not finished (including those waiting for a connection)
+    /// beyond which a due request is dropped and counted.
+    public var maxInFlight: Int
+    /// Open loop: connections shared by the requests; nil opens as many as in-flight requests need.
+    /// With a fixed pool a request may wait for a free connection, and that wait counts in its latency.
+    public var connections: Int?
+    /// Per request, whole exchange.
+    public var timeout: Duration
+    public var connectTimeout: Duration
+    public var insecure: Bool
+
+    public init(
+        baseURL: String,
+        mode: Mode,
+        threads: Int = 2,
+        scenarios: [Scenario] = [Scenario(name: "default")],
+        maxInFlight: Int = 1000,
+        connections: Int? = nil,
+        timeout: Duration = .seconds(10),
+        connectTimeout: Duration = .seconds(5),
+        insecure: Bool = false
+    ) {
+        self.baseURL = baseURL
+        self.mode = mode
+        self.threads = threads
+        self.scenarios = scenarios
+        self.maxInFlight = maxInFlight
+        self.connections = connections
+        self.timeout = timeout
+        self.connectTimeout = connectTimeout
+        self.insecure = insecure
+    }
+
+    public enum Mode: Sendable {
+        /// Requests start at planned times whatever the server does (like k6 ramping-arrival-rate).
+        case openLoop(phases: [Phase])
+        /// `connections` each send the next request as soon as the previous answer arrives (like wrk).
+        case closedLoop(connections: Int, duration: Duration)
+    }
+
+    /// A stretch of an open-loop run: `rate` requests per second, ramped linearly to `rampTo` when set.
+    public struct Phase: Sendable, Hashable {
+        public var duration: Duration
+        public var rate: Double
+        public var rampTo: Double?
+
+        public init(duration: Duration, rate: Double, rampTo: Double? = nil) {
+            self.duration = duration
+            self.rate = rate
+            self.rampTo = rampTo
+        }
+    }
+
+    /// One kind of request; scenarios share the load in proportion to their weights.
+    public struct Scenario: Sendable {
+        public var name: String
+        public var method: String
+        /// Appended to the base URL.
+        public var path: String
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
+        public var weight: Int
+        /// Statuses that count as success; nil means any status below 400.
+        public var expectStatus: [Int]?
+
+        public init(
+            name: String,
+            method: String = "GET",
+            path: String = "",
+            headers: [(name: String, value: String)] = [],
+            body: [UInt8] = [],
+            weight: Int = 1,
+            expectStatus: [Int]? = nil
+        ) {
+            self.name = name
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.body = body
+            self.weight = weight
+            self.expectStatus = expectStatus
+        }
+    }
+
+    /// Planned length of the sending window.
+    public var duration: Duration {
+        switch mode {
+        case .openLoop(let phases): phases.reduce(.zero) { $0 + $1.duration }
+        case .closedLoop(_, let duration): duration
+        }
+    }
+
+    /// Every problem with the plan, so all can be fixed at once.
+    public func problems() -> [String] {
+        var found: [String] = []
+        let lower = baseURL.lowercased()
+        if !(lower.hasPrefix("http://") || lower.hasPrefix("https://")) {
+            found.append("base URL \(URLMask.display(baseURL)) must start with http:// or https://")
+        }
+        if threads < 1 { found.append("threads must be at least 1, got \(threads)") }
+        if maxInFlight < 1 { found.append("max in-flight must be at least 1, got \(maxInFlight)") }
+        if let connections, connections < 1 { found.append("connections must be at least 1, got \(connections)") }
+        if timeout <= .zero { found.append("timeout must be positive") }
+        if scenarios.isEmpty { found.append("at least one scenario is needed") }
+        var names = Set<String>()
+        for s in scenarios {
+            if s.weight < 1 { found.append("scenario \(s.name): weight must be at least 1, got \(s.weight)") }
+            if !names.insert(s.name).inserted { found.append("scenario name \(s.name) is used twice") }
+        }
+        switch mode {
+        case .openLoop(let phases):
+            if phases.isEmpty { found.append("an open-loop plan needs at least one phase") }
+            for (i, p) in phases.enumerated() {
+                if p.duration <= .zero { found.append("phase \(i + 1): duration must be positive") }
+                if !(p.rate >= 0) || !p.rate.isFinite { found.append("phase \(i + 1): rate must be a number ≥ 0") }
+                if let r = p.rampTo, !(r >= 0) || !r.isFinite { found.append("phase \(i + 1): ramp_to must be a number ≥ 0") }
+                if p.rate == 0 && (p.rampTo ?? 0) == 0 { found.append("phase \(i + 1): rate and ramp_to are both 0") }
+            }
+        case .closedLoop(let connections, let duration):
+            if connections < 1 { found.append("connections must be at least 1, got \(connections)") }
+            if duration <= .zero { found.append("duration must be positive") }
+        }
+        return found
+    }
+}
+
+/// Runs a load plan; the libcurl multi-interface adapter implements it.
+public protocol LoadGenerator: Sendable {
+    func run(_ plan: LoadPlan) async throws(LoadError) -> LoadResult
+}
+
+/// Why a load test could not run at all (failed requests are results, not errors).
+public enum LoadError: Error, Sendable, Hashable, CustomStringConvertible {
+    case invalidPlan([String])
+    case couldNotStart(String)
+
+    public var description: String {
+        switch self {
+        case .invalidPlan(let problems): "invalid load plan: " + problems.joined(separator: "; ")
+        case .couldNotStart(let reason): "load test could not start: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+
+/// What a load test measured. Times are in seconds.
+public struct LoadResult: Sendable, Codable, Hashable {
+    /// `open` or `closed`.
+    public var mode: String
+    /// From the first planned send until the last answer (or abandonment).
+    public var duration: Double
+    public var overall: LoadStats
+    /// In plan order.
+    public var scenarios: [LoadStats]
+    /// Open loop only: one entry per phase.
+    public var phases: [PhaseStats]
+    /// One entry per second of the run, from its start.
+    public var perSecond: [SecondStats]
+
+    public init(mode: String, duration: Double, overall: LoadStats, scenarios: [LoadStats], phases: [PhaseStats], perSecond: [SecondStats]) {
+        self.mode = mode
+        self.duration = duration
+        self.overall = overall
+        self.scenarios = scenarios
+        self.phases = phases
+        self.perSecond = perSecond
+    }
+
+    /// Names for threshold expressions: `p95`, `error_rate`, … overall and `scenario.p95` per scenario.
+    /// Latencies are the coordinated-omission-corrected ones, in seconds; `error_rate` is a fraction.
+    public var metrics: [String: Double] {
+        var all = overall.metrics
+        for s in scenarios {
+            for (k, v) in s.metrics { all["\(s.name).\(k)"] = v }
+        }
+        return all
+    }
+}
+
+/// Counts and latencies of one scenario, or of all.
+public struct LoadStats: Sendable, Codable, Hashable {
+    public var name: String
+    /// Requests that finished, with an answer or an error.
+    public var count: Int
+    public var errors: ErrorCounts
+    /// Requests never sent because `maxInFlight` were already in flight at their planned time.
+    public var dropped: Int
+    /// Finished requests per second of `duration`.
+    public var rps: Double
+    public var duration: Double
+    /// Open loop: from each request's planned send time, so waiting behind a stall counts
+    /// (coordinated omission corrected). Closed loop: the same as `serviceTime`.
+    public var latency: LatencySummary
+    /// From the moment the request was handed to a connection until the answer was read.
+    public var serviceTime: LatencySummary
+
+    public init(name: String, count: Int, errors: ErrorCounts, dropped: Int, rps: Double, duration: Double, latency: LatencySummary, serviceTime: LatencySummary) {
+        self.name = name
+        self.count = count
+        self.errors = errors
+        self.dropped = dropped
+        self.rps = rps
+        self.duration = duration
+        self.latency = latency
+        self.serviceTime = serviceTime
+    }
+
+    public var errorRate: Double { count == 0 ? 0 : Double(errors.total) / Double(count) }
+
+    public var metrics: [String: Double] {
+        [
+            "p50": latency.p50, "p75": latency.p75, "p90": latency.p90, "p95": latency.p95, "p99": latency.p99,
+            "max": latency.max, "min": latency.min, "avg": latency.mean, "mean": latency.mean,
+            "rps": rps, "error_rate": errorRate, "requests": Double(count), "errors": Double(errors.total),
+            "dropped": Double(dropped),
+        ]
+    }
+}
+
+/// Failed requests by cause.
+public struct ErrorCounts: Sendable, Codable, Hashable {
+    /// Could not connect (refused, unreachable, name not resolved).
+    public var connect: Int
+    public var timeout: Int
+    /// Answered with a status of 400 or more, when the scenario names no expected statuses.
+    public var status: Int
+    /// Answered with a status the scenario's `expectStatus` does not list.
+    public var expectation: Int
+    /// Anything else: TLS, connection reset, malformed answers.
+    public var other: Int
+
+    public init(connect: Int = 0, timeout: Int = 0, status: Int = 0, expectation: Int = 0, other: Int = 0) {
+        self.connect = connect
+        self.timeout = timeout
+        self.status = status
+        self.expectation = expectation
+        self.other = other
+    }
+
+    public var total: Int { connect + timeout + status + expectation + other }
+
+    public static func + (a: ErrorCounts, b: ErrorCounts) -> ErrorCounts {
+        ErrorCounts(connect: a.connect + b.connect, timeout: a.timeout + b.timeout, status: a.status + b.status,
+                    expectation: a.expectation + b.expectation, other: a.other + b.other)
+    }
+}
+
+/// A latency distribution in seconds; all zero when nothing was measured (`count` 0).
+public struct LatencySummary: Sendable, Codable, Hashable {
+    public var count: Int
+    public var min: Double
+    public var mean: Double
+    public var stdDev: Double
+    public var p50: Double
+    public var p75: Double
+    public var p90: Double
+    public var p95: Double
+    public var p99: Double
+    public var p999: Double
+    public var max: Double
+
+    public init(count: Int, min: Double, mean: Double, stdDev: Double, p50: Double, p75: Double, p90: Double, p95: Double, p99: Double, p999: Double, max: Double) {
+        self.count = count
+        self.min = min
+        self.mean = mean
+        self.stdDev = stdDev
+        self.p50 = p50
+        self.p75 = p75
+        self.p90 = p90
+        self.p95 = p95
+        self.p99 = p99
+        self.p999 = p999
+        self.max = max
+    }
+
+    public static let empty = LatencySummary(count: 0, min: 0, mean: 0, stdDev: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0)
+
+    /// Same as `mean`; reports from our users call it "avg".
+    public var avg: Double { mean }
+}
+
+/// How closely one open-loop phase kept its planned pace.
+public struct PhaseStats: Sendable, Codable, Hashable {
+    public var index: Int
+    public var duration: Double
+    public var plannedRate: Double
+    public var plannedRampTo: Double?
+    public var planned: Int
+    /// Requests sent while the phase lasted.
+    public var sent: Int
+    public var dropped: Int
+    /// `sent` per second of the phase.
+    public var achievedRate: Double
+
+    public init(index: Int, duration: Double, plannedRate: Double, plannedRampTo: Double?, planned: Int, sent: Int, dropped: Int, achievedRate: Double) {
+        self.index = index
+        self.duration = duration
+        self.plannedRate = plannedRate
+        self.plannedRampTo = plannedRampTo
+        self.planned = planned
+        self.sent = sent
+        self.dropped = dropped
+        self.achievedRate = achievedRate
+    }
+}
+
+/// One second of the run.
+public struct SecondStats: Sendable, Codable, Hashable {
+    public var second: Int
+    public var sent: Int
+    public var completed: Int
+    public var errors: Int
+    public var dropped: Int
+    /// Highest latency finished in this second, in seconds (0 when none).
+    public var maxLatency: Double
+
+    public init(second: Int, sent: Int, completed: Int, errors: Int, dropped: Int, maxLatency: Double) {
+        self.second = second
+        self.sent = sent
+        self.completed = completed
+        self.errors = errors
+        self.dropped = dropped
+        self.maxLatency = maxLatency
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Histogram
+import MarshalCore
+
+/// Load generator on libcurl's multi interface: `plan.threads` threads, each with its own multi
+/// handle, driving a share of the connections (closed loop) or of the planned arrivals (open loop).
+public struct CurlLoadGenerator: LoadGenerator {
+    public init() {}
+
+    public func run(_ plan: LoadPlan) async throws(LoadError) -> LoadResult {
+        let problems = plan.problems()
+        guard problems.isEmpty else { throw .invalidPlan(problems) }
+        let stop = StopSignal()
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<LoadResult, LoadError>, Never>) in
+                Self.start(plan, stop: stop) { continuation.resume(returning: $0) }
+            }
+        } onCancel: {
+            stop.stop()
+        }
+        return try outcome.get()
+    }
+
+    /// Splits `total` into `parts` near-equal shares.
+    static func split(_ total: Int, into parts: Int) -> [Int] {
+        (0..<parts).map { total / parts + ($0 < total % parts ? 1 : 0) }
+    }
+
+    private static func start(_ plan: LoadPlan, stop: StopSignal, done: @escaping @Sendable (Result<LoadResult, LoadError>) -> Void) {
+        let schedule: ArrivalSchedule?
+        let threadCount: Int
+        let pools: [Int]
+        let inFlight: [Int]
+        switch plan.mode {
+        case .openLoop(let phases):
+            let s = ArrivalSchedule(phases)
+            schedule = s
+            let connections = min(plan.connections ?? plan.maxInFlight, plan.maxInFlight)
+            threadCount = max(1, min(plan.threads, connections))
+            pools = split(connections, into: threadCount)
+            inFlight = split(plan.maxInFlight, into: threadCount)
+        case .closedLoop(let connections, _):
+            schedule = nil
+            threadCount = max(1, min(plan.threads, connections))
+            pools = split(connections, into: threadCount)
+            inFlight = pools
+        }
+        // A common time origin a little ahead, so every thread is ready before the first send.
+        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop)
+        let collector = Collector(expected: threadCount) { tallies in
+            done(summarize(plan: plan, spec: spec, tallies: tallies))
+        }
+        for w in 0..<threadCount {
+            let thread = Thread {
+                var tally: WorkerTally
+                do throws(CurlFailure) {
+                    let worker = try LoadWorker(spec: spec, poolLimit: pools[w], inFlightLimit: inFlight[w], pickerOffset: w)
+                    if let schedule {
+                        tally = try worker.runOpenLoop(cursor: ArrivalSchedule.Cursor(schedule: schedule, start: w, stride: threadCount))
+                    } else {
+                        tally = try worker.runClosedLoop(connections: pools[w])
+                    }
+                } catch {
+                    tally = WorkerTally(scenarios: spec.targets.count, phases: schedule?.phases.count ?? 0,
+                                        seconds: spec.seconds, highestTrackableMicros: spec.highestTrackableMicros)
+                    tally.failure = error.message
+                    stop.stop()
+                }
+                collector.deliver(tally)
+            }
+            thread.name = "marshal-load-\(w)"
+            thread.start()
+        }
+    }
+
+    private static func summarize(plan: LoadPlan, spec: RunSpec, tallies: [WorkerTally]) -> Result<LoadResult, LoadError> {
+        guard var all = tallies.first else { return .failure(.couldNotStart("no worker ran")) }
+        for t in tallies.dropFirst() { all.merge(t) }
+        if let failure = all.failure { return .failure(.couldNotStart(failure)) }
+        let end = max(all.lastEventNanos, spec.endNanos)
+        let duration = Double(end - spec.startNanos) / 1e9
+        let scenarios = plan.scenarios.indices.map { i in
+            stats(name: plan.scenarios[i].name, count: all.scenarioCount[i], errors: all.scenarioErrors[i], dropped: all.scenarioDropped[i],
+                  duration: duration, latency: all.scenarioLatency[i], service: all.scenarioService[i])
+        }
+        let overall = stats(
+            name: "overall", count: all.scenarioCount.reduce(0, +), errors: all.scenarioErrors.reduce(ErrorCounts(), +),
+            dropped: all.scenarioDropped.reduce(0, +), duration: duration, latency: all.latency, service: all.service)
+        var phases: [PhaseStats] = []
+        if let schedule = spec.schedule, case .openLoop(let planned) = plan.mode {
+            for (i, shape) in schedule.phases.enumerated() {
+                let seconds = Double(shape.durationNanos) / 1e9
+                phases.append(PhaseStats(index: i, duration: seconds, plannedRate: planned[i].rate, plannedRampTo: planned[i].rampTo,
+                                         planned: shape.count, sent: all.phaseSent[i], dropped: all.phaseDropped[i],
+                                         achievedRate: Double(all.phaseSent[i]) / seconds))
+            }
+        }
+        let usedSeconds = min(all.perSecond.count, Int(duration.rounded(.up)))
+        return .success(LoadResult(
+            mode: spec.schedule == nil ? "closed" : "open", duration: duration, overall: overall, scenarios: scenarios,
+            phases: phases, perSecond: Array(all.perSecond.prefix(max(usedSeconds, 1)))))
+    }
+
+    private static func stats(name: String, count: Int, errors: ErrorCounts, dropped: Int, duration: Double,
+                              latency: Histogram<UInt64>, service: Histogram<UInt64>) -> LoadStats {
+        LoadStats(name: name, count: count, errors: errors, dropped: dropped, rps: duration > 0 ? Double(count) / duration : 0,
+                  duration: duration, latency: summary(latency), serviceTime: summary(service))
+    }
+
+    static func summary(_ h: Histogram<UInt64>) -> LatencySummary {
+        guard h.totalCount > 0 else { return .empty }
+        func s(_ micros: UInt64) -> Double { Double(micros) / 1e6 }
+        return LatencySummary(
+            count: Int(h.totalCount), min: s(h.min), mean: h.mean / 1e6, stdDev: h.stdDeviation / 1e6,
+            p50: s(h.valueAtPercentile(50)), p75: s(h.valueAtPercentile(75)), p90: s(h.valueAtPercentile(90)),
+            p95: s(h.valueAtPercentile(95)), p99: s(h.valueAtPercentile(99)), p999: s(h.valueAtPercentile(99.9)), max: s(h.max))
+    }
+}
+
+/// Gathers the workers' tallies; the last one in hands all of them on.
+final class Collector: @unchecked Sendable {
+    private let lock = NSLock()
+    private let expected: Int
+    private var tallies: [WorkerTally] = []
+    private let done: @Sendable ([WorkerTally]) -> Void
+
+    init(expected: Int, done: @escaping @Sendable ([WorkerTally]) -> Void) {
+        self.expected = expected
+        self.done = done
+    }
+
+    func deliver(_ tally: WorkerTally) {
+        let complete: [WorkerTally]? = lock.withLock {
+            tallies.append(tally)
+            return tallies.count == expected ? tallies : nil
+        }
+        if let complete { done(complete) }
+    }
+}

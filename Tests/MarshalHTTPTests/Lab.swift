@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// Lab-backed suites run one at a time: two cores, and pacing measurements must not compete.
+@Suite("HTTP lab", .serialized)
+enum HTTPLab {}
+
+/// The HTTP lab (nginx + the Python test app) started by `scripts/lab-http` for one test, stopped
+/// by PID when the test's suite instance goes away.
+final class Lab: @unchecked Sendable {
+    let dir: String
+    let nginxURL: String
+    let appURL: String
+
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    init(healthyAfter: Int = 1) throws {
+        let output = try Self.script(["start", "--ttl", "120", "--healthy-after", String(healthyAfter)])
+        var values: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { values[parts[0]] = parts[1] }
+        }
+        guard let dir = values["LAB_DIR"], let nginx = values["NGINX_URL"], let app = values["APP_URL"] else {
+            throw LabError(message: "lab-http start printed no URLs: \(output)")
+        }
+        self.dir = dir
+        nginxURL = nginx
+        appURL = app
+    }
+
+    deinit {
+        _ = try? Self.script(["stop", dir])
+    }
+
+    struct LabError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    /// Runs the lab script and returns its standard output. posix_spawn with a close-on-exec pipe (the suites run one at a time),
+    /// so servers started by one call never hold another call's pipe open.
+    private static func script(_ arguments: [String]) throws -> String {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw LabError(message: "pipe failed: errno \(errno)") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        let path = repoRoot.appendingPathComponent("scripts/lab-http").path
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        posix_spawn_file_actions_destroy(&actions)
+        close(fds[1])
+        defer { close(fds[0]) }
+        guard spawned == 0 else { throw LabError(message: "cannot run \(path): errno \(spawned)") }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            if n > 0 { output.append(contentsOf: buffer[0..<n]) } else if n == 0 || errno != EINTR { break }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitCode = (status >> 8) & 0xff
+        guard status & 0x7f == 0 && exitCode == 0 else {
+            throw LabError(message: "scripts/lab-http \(arguments.joined(separator: " ")) failed (status \(status))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// A loopback port nothing listens on (bound, then released).
+    static func closedPort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import MarshalCore
+@testable import MarshalHTTP
+import Testing
+
+
+extension HTTPLab {
+    @Suite("Load generator against the lab")
+    final class LoadGeneratorTests {
+        let lab: Lab
+        let generator = CurlLoadGenerator()
+
+        init() throws {
+            lab = try Lab()
+        }
+
+        @Test("Open loop at 200 req/s for 2 s sends on pace, within 2 %, and drops nothing")
+        func openLoopRate() async throws {
+            let plan = LoadPlan(baseURL: lab.nginxURL, mode: .openLoop(phases: [.init(duration: .seconds(2), rate: 200)]),
+                                scenarios: [.init(name: "index", path: "/index.html")])
+            let result = try await generator.run(plan)
+            let phase = try #require(result.phases.first)
+            #expect(phase.planned == 400)
+            #expect(abs(phase.achievedRate - 200) / 200 < 0.02)
+            #expect(abs(result.overall.rps - 200) / 200 < 0.02)
+            #expect(result.overall.count == 400)
+            #expect(result.overall.dropped == 0)
+            #expect(result.overall.errors.total == 0)
+            #expect(result.perSecond.map(\.sent).reduce(0, +) == 400)
+            #expect(result.overall.latency.p50 > 0 && result.overall.latency.p50 < 0.05)
+        }
+
+        @Test("A 1 s server stall shows in the corrected p99, not in the service-time p99")
+        func stallShowsInCorrectedLatency() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .seconds(3), rate: 100)]),
+                                threads: 1, scenarios: [.init(name: "delay", path: "/delay?ms=5")], connections: 2)
+            let stallURL = lab.appURL + "/stall?ms=1000"
+            let stall = Task {
+                try await Task.sleep(for: .milliseconds(1000))
+                _ = try await CurlHTTPClient().send(HTTPRequest(url: stallURL))
+            }
+            let result = try await generator.run(plan)
+            try await stall.value
+            #expect(result.overall.dropped == 0)
+            #expect(result.overall.errors.total == 0)
+            #expect(result.overall.latency.p99 > 0.5, "corrected p99 \(result.overall.latency.p99)")
+            #expect(result.overall.serviceTime.p99 < 0.1, "service-time p99 \(result.overall.serviceTime.p99)")
+            #expect(result.overall.serviceTime.max > 0.5)
+        }
+
+        @Test("Closed loop keeps N connections busy and every count adds up")
+        func closedLoopCounts() async throws {
+            let plan = LoadPlan(baseURL: lab.nginxURL, mode: .closedLoop(connections: 4, duration: .seconds(1)),
+                                scenarios: [.init(name: "index", path: "/index.html", weight: 3), .init(name: "missing", path: "/missing", weight: 1)])
+            let result = try await generator.run(plan)
+            #expect(result.mode == "closed")
+            #expect(result.overall.count > 200)
+            #expect(result.overall.count == result.scenarios.map(\.count).reduce(0, +))
+            #expect(result.overall.count == result.perSecond.map(\.completed).reduce(0, +))
+            let index = result.scenarios[0], missing = result.scenarios[1]
+            #expect(index.errors.total == 0)
+            #expect(missing.errors.status == missing.count)
+            #expect(abs(Double(index.count) / Double(result.overall.count) - 0.75) < 0.02)
+            #expect(result.overall.latency == result.overall.serviceTime)
+            #expect(result.duration >= 1 && result.duration < 1.5)
+            let l = result.overall.latency
+            #expect(l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max)
+            #expect(result.metrics["missing.error_rate"] == 1)
+            #expect(result.metrics["index.error_rate"] == 0)
+        }
+
+        @Test("Requests due while maxInFlight are in flight are counted as dropped")
+        func droppedWhenSaturated() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .seconds(1), rate: 50)]),
+                                scenarios: [.init(name: "slow", path: "/delay?ms=200")], maxInFlight: 2)
+            let result = try await generator.run(plan)
+            #expect(result.overall.dropped > 20)
+            #expect(result.overall.count + result.overall.dropped == 50)
+            #expect(result.phases[0].dropped == result.overall.dropped)
+            #expect(result.metrics["dropped"] == Double(result.overall.dropped))
+        }
+
+        @Test("Unexpected statuses count as expectation errors; refused connections as connect errors")
+        func errorClasses() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 40)]),
+                                scenarios: [.init(name: "down", path: "/status/503", expectStatus: [200])])
+            let result = try await generator.run(plan)
+            #expect(result.overall.errors.expectation == 20)
+            #expect(result.metrics["error_rate"] == 1)
+
+            let refused = LoadPlan(baseURL: "http://127.0.0.1:\(Lab.closedPort())", mode: .closedLoop(connections: 1, duration: .milliseconds(200)))
+            let refusedResult = try await generator.run(refused)
+            #expect(refusedResult.overall.errors.connect == refusedResult.overall.count)
+            #expect(refusedResult.overall.count > 0)
+        }
+
+        @Test("A plan with problems is refused with all of them listed")
+        func invalidPlan() async {
+            let plan = LoadPlan(baseURL: "ftp://x", mode: .openLoop(phases: []), threads: 0, scenarios: [])
+            await #expect {
+                _ = try await generator.run(plan)
+            } throws: { error in
+                guard case .invalidPlan(let problems) = error as? LoadError else { return false }
+                return problems.count == 4
+            }
+        }
+    }
+}
+
+@Suite("Arrival schedule and scenario mix")
+struct ScheduleTests {
+    @Test("A ramp from 10 to 100 req/s over 60 s plans the area under the rate line, at rising pace")
+    func rampCounts() {
+        let schedule = ArrivalSchedule([.init(duration: .seconds(60), rate: 10, rampTo: 100), .init(duration: .seconds(2), rate: 5)])
+        #expect(schedule.phases[0].count == 3300)
+        #expect(schedule.phases[1].count == 10)
+        #expect(schedule.total == 3310)
+        let gapsEarly = schedule.offsetNanos(phase: 0, arrival: 1) - schedule.offsetNanos(phase: 0, arrival: 0)
+        let gapsLate = schedule.offsetNanos(phase: 0, arrival: 3299) - schedule.offsetNanos(phase: 0, arrival: 3298)
+        #expect(abs(Double(gapsEarly) / 1e9 - 0.1) < 0.01)
+        #expect(abs(Double(gapsLate) / 1e9 - 0.01) < 0.001)
+        #expect(schedule.offsetNanos(phase: 1, arrival: 0) == 60_000_000_000)
+        #expect(schedule.offsetNanos(phase: 0, arrival: 3299) < 60_000_000_000)
+    }
+
+    @Test("Workers striding the schedule together cover every arrival once")
+    func cursorsCoverAll() {
+        let schedule = ArrivalSchedule([.init(duration: .seconds(1), rate: 7), .init(duration: .seconds(1), rate: 3, rampTo: 9)])
+        var seen: [Int] = []
+        for w in 0..<3 {
+            var cursor = ArrivalSchedule.Cursor(schedule: schedule, start: w, stride: 3)
+            while !cursor.isExhausted {
+                seen.append(cursor.index)
+                cursor.advance()
+            }
+        }
+        #expect(seen.sorted() == Array(0..<schedule.total))
+    }
+
+    @Test("Weighted scenarios are picked in proportion and interleaved")
+    func weightedPick() {
+        var picker = ScenarioPicker(weights: [3, 1])
+        let picks = (0..<8).map { _ in picker.pick() }
+        #expect(picks.filter { $0 == 0 }.count == 6)
+        #expect(!picks.contains([1, 1]) && picks.prefix(4).contains(1))
+    }
+}
