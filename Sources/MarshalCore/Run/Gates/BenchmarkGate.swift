@@ -1,0 +1,80 @@
+import Foundation
+
+/// `benchmark`: the built-in load generator, then every threshold held to the measured metrics.
+/// Zero completed requests is no data: inconclusive, never a pass.
+struct BenchmarkGate {
+    var load: any LoadGenerator
+
+    func plan(_ step: BenchmarkStep, context: StepContext) throws(StepFailure) -> LoadPlan {
+        let base = try context.render(step.baseURL).plainValue
+        var scenarios: [LoadPlan.Scenario] = []
+        for scenario in step.scenarios {
+            var headers: [(name: String, value: String)] = []
+            for (name, value) in scenario.headers.sorted(by: { $0.key < $1.key }) { headers.append((name, try context.render(value).plainValue)) }
+            var body: [UInt8] = []
+            if let json = scenario.json {
+                body = Array(try JSONBody.render(json, context: context).jsonText.utf8)
+                headers.append(("Content-Type", "application/json"))
+            }
+            scenarios.append(LoadPlan.Scenario(name: scenario.name, method: scenario.method, path: try context.render(scenario.path).plainValue,
+                                               headers: headers, body: body, weight: scenario.weight,
+                                               expectStatus: scenario.expectStatus.isEmpty ? nil : scenario.expectStatus))
+        }
+        let mode: LoadPlan.Mode
+        if let connections = step.connections {
+            mode = .closedLoop(connections: connections, duration: step.duration ?? .seconds(10))
+        } else {
+            mode = .openLoop(phases: step.phases.map { LoadPlan.Phase(duration: $0.duration, rate: $0.rate, rampTo: $0.rampTo) })
+        }
+        return LoadPlan(baseURL: base, mode: mode, threads: step.threads, scenarios: scenarios, maxInFlight: step.maxInFlight ?? 1000,
+                        connections: step.connections)
+    }
+
+    func run(_ step: BenchmarkStep, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let plan = try plan(step, context: context)
+        let display = "load \(URLMask.display(plan.baseURL)) for \(DurationText.format(step.plannedDuration))"
+        let result: LoadResult
+        do {
+            result = try await load.run(plan)
+        } catch {
+            return StepOutcome(status: .failed, message: "load test could not run: \(error)", command: display)
+        }
+        let metrics = result.metrics
+        let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
+        var measurements: [StepOutcome.Measurement] = []
+        let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
+        measurements.append(.init(kind: "benchmark", name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
+        var failures: [String] = []
+        var status: StepOutcome.Status = .succeeded
+        if result.overall.count == 0 {
+            let verdict = GateCheck.noData("benchmark: no request completed", onNoData: step.onNoData)
+            status = verdict.status
+            failures.append(verdict.message)
+        }
+        for threshold in step.thresholds {
+            let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
+            measurements.append(.init(kind: "threshold", name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+                                      value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
+            if verdict.status != .succeeded {
+                failures.append(verdict.message)
+                if status == .succeeded || verdict.status == .failed { status = verdict.status }
+            }
+        }
+        let o = result.overall
+        let summary = String(format: "%d requests, %.1f req/s, p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, errors %.2f%%, dropped %d",
+                             o.count, o.rps, o.latency.p50 * 1000, o.latency.p95 * 1000, o.latency.p99 * 1000, o.errorRate * 100, o.dropped)
+        return StepOutcome(status: status, message: failures.isEmpty ? summary : summary + "; " + failures.joined(separator: "; "),
+                           evidence: .map(metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }),
+                           command: display, measurements: measurements)
+    }
+
+    static func unit(_ metric: String) -> String? {
+        let name = metric.split(separator: ".").last.map(String.init) ?? metric
+        switch name {
+        case "p50", "p75", "p90", "p95", "p99", "max", "min", "avg": return "s"
+        case "rps": return "req/s"
+        case "error_rate": return "ratio"
+        default: return nil
+        }
+    }
+}
