@@ -17,11 +17,19 @@ final class Lab: Sendable {
         return FileManager.default.currentDirectoryPath
     }()
 
-    /// The suite's shared lab: four hosts, started on first use.
-    static let shared: Lab = {
-        let lab = try! Lab.start(hosts: 4)
-        Lab.registerForExit(lab)
-        return lab
+    /// The suites' shared lab: four hosts, started on first use, stopped at process exit.
+    static func shared() throws -> Lab { try sharedResult.get() }
+
+    private static let sharedResult: Result<Lab, LabError> = {
+        do {
+            let lab = try Lab.start(hosts: 4)
+            Lab.registerForExit(lab)
+            return .success(lab)
+        } catch let error as LabError {
+            return .failure(error)
+        } catch {
+            return .failure(LabError(message: "\(error)"))
+        }
     }()
 
     private static let exitList = Mutex()

@@ -44,8 +44,10 @@ final class VariantServer {
 
 @Suite("SSH server variants", .serialized)
 struct ServerVariantTests {
-    let lab = Lab.shared
+    let lab: Lab
     let connector = SSHConnector()
+
+    init() throws { lab = try Lab.shared() }
 
     private func endpoint(port: Int, knownHosts: String) -> HostEndpoint {
         HostEndpoint(name: "variant", address: "127.0.0.1", port: port, user: "root",
