@@ -49,9 +49,17 @@ func connectTCP(host: String, address: String, port: Int, timeout: Duration) thr
             lastReason = describeErrno(marshal_errno())
         }
         if rc == 0 {
+            let size = socklen_t(MemoryLayout<Int32>.size)
             var on: Int32 = 1
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_nodelay, &on, socklen_t(MemoryLayout<Int32>.size))
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_quickack, &on, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_nodelay, &on, size)
+            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_quickack, &on, size)
+            // A command without a timeout waits as long as it runs; TCP keepalive (30 s idle, then
+            // 3 probes 10 s apart) turns a vanished host into a socket error instead of a hang.
+            var idle: Int32 = 30, interval: Int32 = 10, count: Int32 = 3
+            _ = setsockopt(fd, marshal_sol_socket, marshal_so_keepalive, &on, size)
+            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepidle, &idle, size)
+            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepintvl, &interval, size)
+            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepcnt, &count, size)
             return fd
         }
         close(fd)

@@ -17,11 +17,19 @@ final class Lab: Sendable {
         return FileManager.default.currentDirectoryPath
     }()
 
-    /// The suite's shared lab: four hosts, started on first use.
-    static let shared: Lab = {
-        let lab = try! Lab.start(hosts: 4)
-        Lab.registerForExit(lab)
-        return lab
+    /// The suites' shared lab: four hosts, started on first use, stopped at process exit.
+    static func shared() throws -> Lab { try sharedResult.get() }
+
+    private static let sharedResult: Result<Lab, LabError> = {
+        do {
+            let lab = try Lab.start(hosts: 4)
+            Lab.registerForExit(lab)
+            return .success(lab)
+        } catch let error as LabError {
+            return .failure(error)
+        } catch {
+            return .failure(LabError(message: "\(error)"))
+        }
     }()
 
     private static let exitList = Mutex()
@@ -92,12 +100,24 @@ final class Lab: Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// A scratch directory for one test.
+    /// A scratch directory for one test, removed when the test process exits.
     static func scratch() -> String {
         let path = NSTemporaryDirectory() + "marshal-ssh-test-" + UUID().uuidString.prefix(8)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        _ = scratchCleanup
+        scratchList.withLock { $0.append(path) }
         return path
     }
+
+    private static let scratchList = PathList()
+    private static let scratchCleanup: Void = {
+        atexit {
+            Lab.scratchList.withLock { paths in
+                paths.forEach { try? FileManager.default.removeItem(atPath: $0) }
+                paths.removeAll()
+            }
+        }
+    }()
 }
 
 struct LabError: Error, CustomStringConvertible {
@@ -113,5 +133,15 @@ final class Mutex: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return body(&labs)
+    }
+}
+
+final class PathList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+    func withLock<T>(_ body: (inout [String]) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&paths)
     }
 }

@@ -5,8 +5,10 @@ import Testing
 
 @Suite("SSH transport against the lab", .serialized)
 struct SSHTransportTests {
-    let lab = Lab.shared
+    let lab: Lab
     let connector = SSHConnector()
+
+    init() throws { lab = try Lab.shared() }
 
     private func connect(_ endpoint: HostEndpoint) async throws -> any RemoteExecutor {
         try await connector.connect(endpoint)

@@ -1,0 +1,155 @@
+import Foundation
+import MarshalCore
+import Testing
+@testable import MarshalSSH
+
+/// One extra sshd, configured like a lab host plus some lines, on a free port; stopped by PID.
+final class VariantServer {
+    let process = Process()
+    let port: Int
+    let directory: String
+
+    init(lab: Lab, extraConfig: String) throws {
+        directory = Lab.scratch()
+        port = try freePort()
+        let base = try String(contentsOfFile: lab.hostDirectory(4) + "/sshd_config", encoding: .utf8)
+        let config = base.split(separator: "\n").map { $0.hasPrefix("Port ") ? "Port \(port)" : String($0) }
+            .joined(separator: "\n") + "\n" + extraConfig + "\n"
+        try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+        process.arguments = ["-D", "-f", directory + "/sshd_config", "-E", directory + "/sshd.log"]
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if connected == 0 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        stop()
+        throw LabError(message: "variant sshd did not start: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")")
+    }
+
+    func stop() { stopProcess(process) }
+
+    deinit { stop() }
+}
+
+@Suite("SSH server variants", .serialized)
+struct ServerVariantTests {
+    let lab: Lab
+    let connector = SSHConnector()
+
+    init() throws { lab = try Lab.shared() }
+
+    private func endpoint(port: Int, knownHosts: String) -> HostEndpoint {
+        HostEndpoint(name: "variant", address: "127.0.0.1", port: port, user: "root",
+                     authentication: .identityFile(path: lab.identity, passphrase: nil),
+                     knownHostsPath: knownHosts, connectTimeout: .seconds(5))
+    }
+
+    @Test("a server offering ECDSA and ed25519, with only ed25519 in known_hosts, is verified")
+    func hostKeyPreference() async throws {
+        let scratch = Lab.scratch()
+        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", scratch + "/ecdsa_host"])
+        #expect(status == 0, "\(output)")
+        // ECDSA first in the config: sshd offers both, and libssh2 alone would pick ECDSA.
+        let base = try String(contentsOfFile: lab.hostDirectory(4) + "/sshd_config", encoding: .utf8)
+        let edKey = base.split(separator: "\n").first { $0.hasPrefix("HostKey ") }.map(String.init) ?? ""
+        let server = try VariantServer(lab: lab, extraConfig: "HostKey \(scratch)/ecdsa_host\n\(edKey)")
+        defer { server.stop() }
+        let pub = try String(contentsOfFile: lab.hostDirectory(4) + "/ssh_host_ed25519_key.pub", encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        let known = scratch + "/known_hosts"
+        try "[127.0.0.1]:\(server.port) \(pub)\n".write(toFile: known, atomically: true, encoding: .utf8)
+        let executor = try await connector.connect(endpoint(port: server.port, knownHosts: known))
+        #expect(try await executor.run(ShellCommand(literal: "true"), timeout: .seconds(5)).succeeded)
+        await executor.close()
+    }
+
+    @Test("a server allowing only chacha20-poly1305 gives noCommonAlgorithm naming both lists")
+    func noCommonAlgorithm() async throws {
+        let server = try VariantServer(lab: lab, extraConfig: "Ciphers chacha20-poly1305@openssh.com")
+        defer { server.stop() }
+        do {
+            let executor = try await connector.connect(endpoint(port: server.port, knownHosts: lab.knownHosts))
+            await executor.close()
+            Issue.record("connected although no cipher is shared")
+        } catch {
+            guard case .noCommonAlgorithm(_, let detail) = error else {
+                Issue.record("expected noCommonAlgorithm, got \(error)")
+                return
+            }
+            #expect(detail.contains("cipher"))
+            #expect(detail.contains("chacha20-poly1305@openssh.com"))
+            #expect(detail.contains("aes128-ctr"))
+        }
+    }
+
+    @Test("ssh-agent authentication works, and an unset SSH_AUTH_SOCK is a plain error")
+    func agent() async throws {
+        let scratch = Lab.scratch()
+        let socketPath = scratch + "/agent.sock"
+        let agent = Process()
+        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
+        agent.arguments = ["-D", "-a", socketPath]
+        agent.standardOutput = FileHandle.nullDevice
+        try agent.run()
+        defer { stopProcess(agent) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !FileManager.default.fileExists(atPath: socketPath) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let add = Process()
+        add.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-add")
+        add.arguments = ["-q", lab.identity]
+        add.environment = ["SSH_AUTH_SOCK": socketPath]
+        add.standardError = FileHandle.nullDevice
+        try add.run()
+        add.waitUntilExit()
+        #expect(add.terminationStatus == 0)
+
+        let previous = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
+        defer {
+            if let previous { setenv("SSH_AUTH_SOCK", previous, 1) } else { unsetenv("SSH_AUTH_SOCK") }
+        }
+        var endpoint = lab.endpoint(2)
+        endpoint.authentication = .agent
+        setenv("SSH_AUTH_SOCK", socketPath, 1)
+        let executor = try await connector.connect(endpoint)
+        #expect(try await executor.run(ShellCommand(literal: "true"), timeout: .seconds(5)).succeeded)
+        await executor.close()
+
+        unsetenv("SSH_AUTH_SOCK")
+        do {
+            let executor = try await connector.connect(endpoint)
+            await executor.close()
+            Issue.record("connected through an agent without SSH_AUTH_SOCK")
+        } catch {
+            guard case .authenticationFailed(_, _, let reason) = error else {
+                Issue.record("expected authenticationFailed, got \(error)")
+                return
+            }
+            #expect(reason.contains("SSH_AUTH_SOCK"))
+        }
+    }
+}
+
+/// TERM, then KILL after two seconds: children of the test runner may inherit a signal mask
+/// that blocks SIGTERM (Foundation's Process does not reset it), and ssh-agent then ignores it.
+func stopProcess(_ process: Process) {
+    guard process.isRunning else { return }
+    let pid = process.processIdentifier
+    kill(pid, SIGTERM)
+    let deadline = ContinuousClock.now + .seconds(2)
+    while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
+    if process.isRunning { kill(pid, SIGKILL) }
+    process.waitUntilExit()
+}
