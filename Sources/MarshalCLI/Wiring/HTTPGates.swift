@@ -1,6 +1,9 @@
 import MarshalCore
+import MarshalHTTP
 
-/// Wires the HTTP-based gates; replaced by the libcurl-backed runner when it lands.
+/// Wires the HTTP-based gates to libcurl.
 enum HTTPGates {
-    static func make(renderer: any TemplateRendering) -> (any GateRunner)? { nil }
+    static func make(renderer: any TemplateRendering) -> (any GateRunner)? {
+        HTTPGateRunner(http: CurlHTTPClient(), load: CurlLoadGenerator())
+    }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// A host that cannot be reached stays failed for the run (it counts as a failed host).
 public actor HostConnections {
     private let connector: any Connector
-    private let environment: Environment
+    public nonisolated let environment: Environment
     private let secrets: [String: Secret]
     private var open: [String: any RemoteExecutor] = [:]
     private var failed: [String: TransportError] = [:]

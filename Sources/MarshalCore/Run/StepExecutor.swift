@@ -66,7 +66,9 @@ public struct StepExecutor: Sendable {
                     return StepOutcome(status: .succeeded, message: "approved with --approve" + (message.map { ": \($0)" } ?? ""))
                 }
                 return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); continue with `marshal resume \(context.runId) --approve '\(step.id ?? step.name)'`")
-            case .http, .health, .metric, .benchmark, .notify, .soak:
+            case .soak(let soak):
+                return await SoakRunner(executor: self).run(soak, context: context)
+            case .http, .health, .metric, .benchmark, .notify:
                 guard let gates else {
                     return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
                 }

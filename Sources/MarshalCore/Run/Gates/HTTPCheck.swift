@@ -45,8 +45,11 @@ struct HTTPCheck {
                                                                        "message": .string(context.masker.mask(verdict.message))]).jsonText))
             last = (verdict.status, verdict.message, verdict.evidence)
             if verdict.status == .succeeded { break }
-            guard let deadline, ContinuousClock.now + delay < deadline, !Task.isCancelled else { break }
-            try? await Task.sleep(for: delay)
+            guard let deadline, ContinuousClock.now < deadline - .milliseconds(50), !Task.isCancelled else { break }
+            // Back off (doubling up to 5 s), but make the last attempt at the deadline itself, so a
+            // `within: 10s` gate fails at 10 s, not at its last backoff step before.
+            let wake = min(ContinuousClock.now + delay, deadline)
+            try? await Task.sleep(until: wake, clock: .continuous)
             delay = min(delay * 2, .seconds(5))
         }
         var outcome = StepOutcome(status: last.status, message: context.masker.mask(last.message), evidence: last.evidence,

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+/// A gate app (scripts/testing/gate-app.py) on 127.0.0.1, started for one test and stopped by PID.
+final class GateApp: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+
+    init() throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [CLI.root + "/scripts/testing/gate-app.py", "--ttl", "90"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+}
+
+@Suite("Gates", .serialized)
+struct GateTests {
+    func runbook(_ steps: String, in dir: String, onFailure: String = "stop") -> String {
+        let path = dir + "/gates.yml"
+        CLI.write("""
+        version: 1
+        runbook: gates
+        targets: all
+        steps:
+        \(steps)
+        on_failure: \(onFailure)
+        """, to: path)
+        return path
+    }
+
+    func localEnvironment(_ dir: String) -> String {
+        CLI.write("""
+        version: 1
+        environment: gates
+        transport: local
+        hosts:
+          here: { address: 127.0.0.1, vars: { dir: \(dir) } }
+        """, to: dir + "/env.yml")
+        return dir + "/env.yml"
+    }
+
+    @Test("health that turns healthy after 3 s passes a within: 10s gate, each attempt recorded")
+    func turnsHealthy() throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - health: { url: "\(app.url)/healthy-after/3", expect: { status: 200, json: { "$.status": healthy } }, within: 10s }
+        """, in: dir)
+        let start = Date()
+        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(elapsed > 2.5 && elapsed < 8, "passed after \(elapsed) s")
+        let shown = try CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let attempts = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "health" }
+        #expect(attempts.count >= 3, "every attempt is evidence")
+        #expect(attempts.last?["outcome"] as? String == "passed")
+        #expect(attempts.dropLast().allSatisfy { $0["outcome"] as? String == "failed" })
+    }
+
+    @Test("health that never turns healthy fails after 10 s ± 0.5 s")
+    func neverHealthy() throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - health: { url: "\(app.url)/healthy-after/600", expect: 200, within: 10s }
+        """, in: dir)
+        let start = Date()
+        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(result.status == 1)
+        #expect(abs(elapsed - 10) <= 0.5 + 0.3, "failed after \(elapsed) s (0.3 s allowed for process start)")
+        #expect(result.stdout.contains("within 10s ran out"))
+    }
+
+    @Test("a 503 with per-service status names the unhealthy service")
+    func namesService() throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - health: { url: "\(app.url)/degraded", expect: 200 }
+        """, in: dir)
+        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("status 503, expected 200"))
+        #expect(result.stdout.contains("unhealthy services: redis (down)"))
+        #expect(!result.stdout.contains("database (healthy)"))
+    }
+
+    @Test("a 20 s soak every 2 s fails within one interval of the endpoint turning 500 at second 9, and rollback fires")
+    func soak() throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: switch
+            shell: "echo switched >> {{ host.vars.dir }}/log"
+            undo: { shell: "echo undone >> {{ host.vars.dir }}/log" }
+          - name: watch
+            soak:
+              duration: 20s
+              interval: 2s
+              gates:
+                - health: { url: "\(app.url)/fails-after/9", expect: 200 }
+        """, in: dir, onFailure: "rollback")
+        let start = Date()
+        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(result.status == 1)
+        #expect(elapsed >= 8.5 && elapsed <= 11.5, "breach reported after \(elapsed) s")
+        #expect(result.stdout.contains("soak breached"))
+        #expect(result.stderr.contains("rolled back: switch on here"))
+        #expect((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) == "switched\nundone\n")
+    }
+
+    @Test("a notify step posts its webhook; a dead webhook does not fail the run")
+    func notify() throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - notify: { url: "\(app.url)/hook", body: { text: "deploying {{ run.runbook }}" } }
+          - notify: { url: "http://127.0.0.1:9/nothing", timeout: 1s }
+        """, in: dir)
+        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let posted = try Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"])
+        #expect(posted.stdout.contains("deploying gates"))
+        #expect(result.stdout.contains("webhook failed"))
+    }
+}

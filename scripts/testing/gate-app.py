@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""A tiny HTTP app for Marshal's gate tests, on 127.0.0.1 (stdlib only).
+
+  gate-app.py [--ttl SECONDS]     prints the port it listens on, then serves until the TTL
+
+Times count from start:
+  /healthy-after/N   503 {"status":"starting"} for N seconds, then 200 {"status":"healthy"}
+  /degraded          503 with per-service status: database healthy, redis down
+  /fails-after/N     200 {"status":"healthy"} for N seconds, then 500
+  /hook              records POST bodies; GET returns them as a JSON list
+"""
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+START = time.monotonic()
+HOOKS = []
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        elapsed = time.monotonic() - START
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "healthy-after":
+            if elapsed < float(parts[1]):
+                return self.reply(503, {"status": "starting"})
+            return self.reply(200, {"status": "healthy"})
+        if parts[0] == "degraded":
+            return self.reply(503, {"status": "unhealthy",
+                                    "services": {"database": {"status": "healthy"}, "redis": {"status": "down"}}})
+        if parts[0] == "fails-after":
+            if elapsed < float(parts[1]):
+                return self.reply(200, {"status": "healthy"})
+            return self.reply(500, {"status": "error"})
+        if parts[0] == "hook":
+            return self.reply(200, HOOKS)
+        return self.reply(404, {"error": "not found"})
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if self.path.strip("/") == "hook":
+            HOOKS.append(json.loads(body or b"null"))
+            return self.reply(200, {"ok": True})
+        return self.reply(404, {"error": "not found"})
+
+
+def main():
+    ttl = 120.0
+    if "--ttl" in sys.argv:
+        ttl = float(sys.argv[sys.argv.index("--ttl") + 1])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    # Bounded: the server stops by itself after the TTL.
+    threading.Timer(ttl, server.shutdown).start()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
