@@ -106,6 +106,8 @@ struct GateTests {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
+          - name: tell the channel
+            notify: { url: "\(app.url)/hook", events: [start, failure, rollback, success] }
           - name: switch
             shell: "echo switched >> {{ host.vars.dir }}/log"
             undo: { shell: "echo undone >> {{ host.vars.dir }}/log" }
@@ -124,6 +126,9 @@ struct GateTests {
         #expect(result.stdout.contains("soak breached"))
         #expect(result.stderr.contains("rolled back: switch on here"))
         #expect((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) == "switched\nundone\n")
+        let hooks = try Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"]).stdout
+        let events = try #require(try JSONSerialization.jsonObject(with: Data(hooks.utf8)) as? [[String: Any]]).compactMap { $0["event"] as? String }
+        #expect(events == ["start", "failure", "rollback"], "webhooks at the moments asked for")
     }
 
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")

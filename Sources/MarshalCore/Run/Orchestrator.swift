@@ -104,7 +104,16 @@ public struct Orchestrator: Sendable {
         let executor = StepExecutor(connections: connections, gates: services.gates)
         let writer = JournalWriter(store: journal)
         let state = State()
+        await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         let result = await body(executor, writer, state, masker)
+        switch result.status {
+        case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
+        case .rolledBack:
+            await notify(.failure, summary: result.summary, request: request, masker: masker)
+            await notify(.rollback, summary: result.summary, request: request, masker: masker)
+        case .failed, .aborted, .couldNotStart: await notify(.failure, summary: result.summary, request: request, masker: masker)
+        case .paused: break
+        }
 
         let status: RunRecord.Status
         switch result.status {
@@ -121,6 +130,22 @@ public struct Orchestrator: Sendable {
         services.observer.handle(.runFinished(runId: request.runId, status: result.status.rawValue, summary: result.summary,
                                               duration: ContinuousClock.now - started))
         return result
+    }
+
+    /// Webhooks of the runbook's `notify` steps that asked for this moment; they never fail the run.
+    private func notify(_ event: NotifyStep.Event, summary: String, request: RunRequest, masker: SecretMasker) async {
+        guard let gates = services.gates, request.kind != .rollback || event != .start else { return }
+        let scope = baseScope(request)
+        for step in request.runbook.steps {
+            guard case .notify(let notify) = step.kind, notify.events.contains(event) else { continue }
+            let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil)
+            let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
+            _ = try? await services.journal.recordMeasurement(MeasurementRecord(
+                runId: request.runId, kind: "notify", name: "\(step.name) (\(event.rawValue))",
+                outcome: outcome.status == .succeeded ? .passed : .error, expectation: nil, value: nil,
+                payloadJSON: ConfigValue.record(["message": .string(masker.mask(outcome.message ?? ""))]).jsonText, recordedAt: Date()))
+            services.observer.handle(.message("notify \(event.rawValue): \(outcome.message ?? outcome.status.rawValue)"))
+        }
     }
 
     private func acquireLock(_ request: RunRequest) async throws(RunStartError) -> LockRecord {

@@ -69,6 +69,8 @@ public struct RunServices: Sendable {
 /// Runs the steps that talk HTTP from this machine.
 public protocol GateRunner: Sendable {
     func run(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome
+    /// Sends a `notify` step's webhook for a run event (start, failure, rollback, success).
+    func notify(_ step: NotifyStep, event: NotifyStep.Event, summary: String, context: StepContext) async -> StepOutcome
 }
 
 public protocol IncludeResolver: Sendable {

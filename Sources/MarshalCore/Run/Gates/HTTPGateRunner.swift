@@ -11,6 +11,14 @@ public struct HTTPGateRunner: GateRunner {
         self.load = load
     }
 
+    public func notify(_ step: NotifyStep, event: NotifyStep.Event, summary: String, context: StepContext) async -> StepOutcome {
+        do throws(StepFailure) {
+            return try await Notifier(http: http).send(step, event: event.rawValue, summary: summary, context: context)
+        } catch {
+            return StepOutcome(status: .ignoredFailure, message: context.masker.mask(error.message))
+        }
+    }
+
     public func run(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
         do throws(StepFailure) {
             switch step.kind {
@@ -21,6 +29,9 @@ public struct HTTPGateRunner: GateRunner {
             case .benchmark(let b):
                 return try await BenchmarkGate(load: load).run(b, context: context)
             case .notify(let n):
+                guard n.events.contains(.now) else {
+                    return StepOutcome(status: .skipped, message: "fires on \(n.events.map(\.rawValue).joined(separator: ", "))")
+                }
                 return try await Notifier(http: http).send(n, event: "now", summary: nil, context: context)
             default:
                 return .failed("\(step.kind.name) is not an HTTP step")
