@@ -1,0 +1,201 @@
+import Foundation
+import MarshalCore
+
+/// Everything a results document says, computed from journal evidence only. Every number here was
+/// measured during a run; where nothing was measured the text is "not measured".
+public struct ReportData: Sendable {
+    public static let notMeasured = "not measured"
+
+    public struct Row: Sendable { public var cells: [String] }
+
+    public var title: String
+    public var runId: String
+    public var runbook: String
+    public var environment: String
+    public var status: String
+    public var statusIcon: String
+    public var operatorName: String
+    public var started: String
+    public var ended: String
+    public var duration: String
+    public var params: String
+    public var hosts: [String]
+    public var summary: [String]
+    public var targets: [Row]
+    public var comparison: [Row]
+    public var baselineId: String?
+    public var endpoints: [Row]
+    public var phases: [Row]
+    public var timeline: [Row]
+    public var failures: [String]
+    public var undone: [String]
+    public var evidence: [String]
+    public var notMeasuredNotes: [String]
+
+    /// Stencil context: plain strings and arrays only.
+    public var context: [String: Any] {
+        func rows(_ r: [Row]) -> [[String]] { r.map(\.cells) }
+        return [
+            "title": title, "run_id": runId, "runbook": runbook, "environment": environment, "status": status,
+            "status_icon": statusIcon, "operator": operatorName, "started": started, "ended": ended, "duration": duration,
+            "params": params, "hosts": hosts.joined(separator: ", "), "host_count": hosts.count, "summary": summary,
+            "targets": rows(targets), "comparison": rows(comparison), "baseline_id": baselineId ?? "", "has_baseline": baselineId != nil,
+            "endpoints": rows(endpoints), "phases": rows(phases), "timeline": rows(timeline), "failures": failures, "undone": undone,
+            "evidence": evidence, "not_measured_notes": notMeasuredNotes,
+        ]
+    }
+}
+
+/// Builds `ReportData` from a run's journal records and, optionally, a baseline run's.
+public enum ReportBuilder {
+    public struct Input: Sendable {
+        public var run: RunRecord
+        public var steps: [StepRecord]
+        public var measurements: [MeasurementRecord]
+        public var baseline: (run: RunRecord, measurements: [MeasurementRecord])?
+        public init(run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord],
+                    baseline: (run: RunRecord, measurements: [MeasurementRecord])? = nil) {
+            self.run = run
+            self.steps = steps
+            self.measurements = measurements
+            self.baseline = baseline
+        }
+    }
+
+    public static func build(_ input: Input) -> ReportData {
+        let run = input.run
+        let iso = ISO8601DateFormatter()
+        let duration = run.endedAt.map { Format.seconds($0.timeIntervalSince(run.startedAt)) } ?? "still running or interrupted"
+        let hosts = Array(Set(input.steps.compactMap(\.host))).sorted()
+        let load = latestLoad(input.measurements)
+        let baselineLoad = input.baseline.flatMap { latestLoad($0.measurements) }
+
+        var data = ReportData(
+            title: "\(run.runbook) on \(run.environment): results", runId: run.id, runbook: run.runbook, environment: run.environment,
+            status: run.status.rawValue.replacingOccurrences(of: "rolledBack", with: "rolled back"),
+            statusIcon: run.status == .succeeded ? "✅" : (run.status == .running ? "⏳" : "❌"), operatorName: run.operatorName,
+            started: iso.string(from: run.startedAt), ended: run.endedAt.map(iso.string) ?? "—", duration: duration,
+            params: run.params.isEmpty ? "none" : run.params.sorted { $0.key < $1.key }.map { "`\($0.key)=\($0.value)`" }.joined(separator: ", "),
+            hosts: hosts, summary: [], targets: [], comparison: [], baselineId: input.baseline?.run.id, endpoints: [], phases: [],
+            timeline: [], failures: [], undone: [], evidence: [], notMeasuredNotes: [])
+
+        // Target vs achieved: every gate measured against an expectation.
+        let gates = input.measurements.filter { $0.expectation != nil && ["threshold", "sql", "metric", "probe", "health", "http"].contains($0.kind) }
+        let finalGates = lastPerName(gates)
+        for m in finalGates {
+            let achieved = m.value.map { Format.value($0, unit: m.unit, metric: m.name) } ?? ReportData.notMeasured
+            let status: String
+            switch m.outcome {
+            case .passed?: status = "✅ passed"
+            case .failed?: status = "❌ failed"
+            case .inconclusive?: status = "⚠️ inconclusive (no data)"
+            case .error?: status = "❌ error"
+            case nil: status = "—"
+            }
+            data.targets.append(ReportData.Row(cells: [m.kind == "threshold" ? m.name : "\(m.kind): \(m.name)", m.expectation ?? "", achieved,
+                                                      m.host ?? "—", status]))
+        }
+        let passed = finalGates.filter { $0.outcome == .passed }.count
+        let failed = finalGates.filter { $0.outcome == .failed || $0.outcome == .error }.count
+        let inconclusive = finalGates.filter { $0.outcome == .inconclusive }.count
+
+        // Summary, in plain words, from the records.
+        let main = input.steps.filter { $0.phase == .main }
+        data.summary.append("\(run.runbook) ran on \(run.environment) against \(hosts.count) host\(hosts.count == 1 ? "" : "s") and ended **\(data.status)** after \(duration).")
+        data.summary.append("\(main.count) step runs: \(main.filter { $0.status == .succeeded }.count) succeeded, \(main.filter { $0.status == .failed || $0.status == .timedOut }.count) failed, \(main.filter { $0.status == .skipped }.count) skipped.")
+        data.summary.append(finalGates.isEmpty ? "No gate was measured in this run." : "Gates: \(passed) passed, \(failed) failed, \(inconclusive) inconclusive.")
+        if let load {
+            data.summary.append(String(format: "Load test: %d requests at %.1f req/s, p95 %@, error rate %@.",
+                                       load.overall.count, load.overall.rps, Format.ms(load.overall.latency.p95), Format.percent(load.overall.errorRate)))
+        } else {
+            data.summary.append("No load test ran: latency and throughput are \(ReportData.notMeasured).")
+            data.notMeasuredNotes.append("Latency percentiles, throughput and error rate under load: no benchmark step ran in this run.")
+        }
+        if let failure = run.failureSummary, run.status != .succeeded { data.failures.append(failure) }
+
+        // Before / after against the baseline.
+        let metrics: [(String, (LoadStats) -> String)] = [
+            ("p50 latency", { Format.ms($0.latency.p50) }), ("p95 latency", { Format.ms($0.latency.p95) }),
+            ("p99 latency", { Format.ms($0.latency.p99) }), ("max latency", { Format.ms($0.latency.max) }),
+            ("throughput", { String(format: "%.1f req/s", $0.rps) }), ("error rate", { Format.percent($0.errorRate) }),
+            ("requests", { String($0.count) }),
+        ]
+        let numbers: [String: (LoadStats) -> Double] = [
+            "p50 latency": { $0.latency.p50 }, "p95 latency": { $0.latency.p95 }, "p99 latency": { $0.latency.p99 },
+            "max latency": { $0.latency.max }, "throughput": { $0.rps }, "error rate": { $0.errorRate }, "requests": { Double($0.count) },
+        ]
+        for (name, show) in metrics {
+            let before = baselineLoad.map { show($0.overall) } ?? ReportData.notMeasured
+            let after = load.map { show($0.overall) } ?? ReportData.notMeasured
+            var change = "—"
+            if let b = baselineLoad?.overall, let a = load?.overall, let f = numbers[name] {
+                let vb = f(b), va = f(a)
+                change = vb == 0 ? (va == 0 ? "0%" : "from 0") : String(format: "%+.1f%%", (va - vb) / vb * 100)
+            }
+            data.comparison.append(ReportData.Row(cells: [name, before, after, change]))
+        }
+        if input.baseline == nil { data.notMeasuredNotes.append("No baseline run was given, so \"before\" is \(ReportData.notMeasured).") }
+
+        // Per-endpoint latency.
+        if let load {
+            for s in load.scenarios {
+                let success = s.count == 0 ? ReportData.notMeasured : Format.percent(1 - s.errorRate)
+                data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), Format.ms(s.latency.min), Format.ms(s.latency.mean),
+                                                             Format.ms(s.latency.p50), Format.ms(s.latency.p95), Format.ms(s.latency.p99), success]))
+            }
+            for (i, p) in load.phases.enumerated() {
+                let planned = p.plannedRampTo.map { String(format: "%.0f→%.0f", p.plannedRate, $0) } ?? String(format: "%.1f", p.plannedRate)
+                data.phases.append(ReportData.Row(cells: ["\(i + 1)", Format.seconds(p.duration), planned,
+                                                          String(format: "%.1f", p.achievedRate), String(p.sent), String(p.dropped)]))
+            }
+        }
+
+        // Timeline.
+        for s in input.steps {
+            let took = s.endedAt.map { Format.seconds($0.timeIntervalSince(s.startedAt)) } ?? "unfinished"
+            data.timeline.append(ReportData.Row(cells: [String(s.sequence), s.phase.rawValue, s.batch.map(String.init) ?? "—", s.host ?? "this machine",
+                                                        s.name, s.status.rawValue, took]))
+            if s.phase == .main, [.failed, .timedOut, .inconclusive].contains(s.status) {
+                data.failures.append("\(s.name) on \(s.host ?? "this machine"): \(s.message ?? s.status.rawValue)")
+            }
+            if s.phase == .undo { data.undone.append("\(s.name) on \(s.host ?? "this machine"): \(s.status.rawValue)\(s.message.map { " — \($0)" } ?? "")") }
+        }
+
+        // Other evidence worth keeping: backups, SQL answers.
+        for m in input.measurements where m.kind == "backup" {
+            data.evidence.append("Backup `\(m.name)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { Format.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \($0)" } ?? "")")
+        }
+        return data
+    }
+
+    static func lastPerName(_ list: [MeasurementRecord]) -> [MeasurementRecord] {
+        var seen: [String: Int] = [:]
+        var out: [MeasurementRecord] = []
+        for m in list {
+            let key = "\(m.kind)|\(m.name)|\(m.host ?? "")"
+            if let index = seen[key] { out[index] = m } else { seen[key] = out.count; out.append(m) }
+        }
+        return out
+    }
+
+    static func latestLoad(_ measurements: [MeasurementRecord]) -> LoadResult? {
+        measurements.last { $0.kind == "benchmark" && $0.payloadJSON != nil }
+            .flatMap { try? JSONDecoder().decode(LoadResult.self, from: Data($0.payloadJSON!.utf8)) }
+    }
+}
+
+enum Format {
+    static func ms(_ seconds: Double) -> String { seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000) }
+    static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
+    static func seconds(_ s: Double) -> String { s < 60 ? String(format: "%.1f s", s) : String(format: "%dm %02ds", Int(s) / 60, Int(s) % 60) }
+    static func bytes(_ b: Double) -> String { b > 1_000_000 ? String(format: "%.1f MB", b / 1_000_000) : String(format: "%.0f bytes", b) }
+    static func value(_ v: Double, unit: String?, metric: String) -> String {
+        switch unit {
+        case "s"?: return ms(v)
+        case "ratio"?: return percent(v)
+        case "req/s"?: return String(format: "%.1f req/s", v)
+        case "bytes"?: return bytes(v)
+        default: return v.rounded() == v ? String(Int(v)) : String(format: "%.3f", v)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import MarshalCore
+import Stencil
+
+/// Renders a results document: a Stencil template over `ReportData`.
+public struct ReportRenderer: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
+        case templateNotFound(String, searched: [String])
+        case render(String, String)
+        public var description: String {
+            switch self {
+            case .templateNotFound(let name, let searched):
+                "report template '\(name)' not found; looked in \(searched.joined(separator: ", "))"
+            case .render(let name, let message): "report template \(name): \(message)"
+            }
+        }
+    }
+
+    /// Folders searched for `NAME.md`: the project's Templates/ first, then the one next to the binary's checkout.
+    public var searchPaths: [String]
+
+    public init(searchPaths: [String]) { self.searchPaths = searchPaths }
+
+    public func templatePath(_ nameOrPath: String) throws(Failure) -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".md") {
+            if FileManager.default.fileExists(atPath: nameOrPath) { return nameOrPath }
+            throw .templateNotFound(nameOrPath, searched: [nameOrPath])
+        }
+        let candidates = searchPaths.map { "\($0)/\(nameOrPath).md" }
+        if let found = candidates.first(where: FileManager.default.fileExists) { return found }
+        throw .templateNotFound(nameOrPath, searched: candidates)
+    }
+
+    public func render(_ data: ReportData, template nameOrPath: String) throws(Failure) -> String {
+        let path = try templatePath(nameOrPath)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .templateNotFound(nameOrPath, searched: [path]) }
+        do {
+            let environment = Environment(extensions: [Self.extensions])
+            return try environment.renderTemplate(string: text, context: data.context)
+        } catch {
+            throw .render(path, "\(error)")
+        }
+    }
+
+    /// `{{ row|cells }}` renders a table row; `{{ text|cell }}` escapes pipes inside a cell.
+    static let extensions: Extension = {
+        let ext = Extension()
+        ext.registerFilter("cells") { value in
+            guard let cells = value as? [String] else { return value }
+            return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") + " |"
+        }
+        return ext
+    }()
+}
