@@ -299,6 +299,9 @@ final class LoadWorker {
         try easy.setInsecure(spec.insecure)
         // HTTP/1.1 keep-alive, one request per connection at a time, as wrk does.
         try easy.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        // Load goes straight to the target: a proxy from the environment would be measured instead
+        // (and libcurl would read the proxy variables again for every request).
+        try easy.set(CURLOPT_PROXY, "")
         slots.append(slot)
         return slot
     }

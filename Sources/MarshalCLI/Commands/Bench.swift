@@ -11,11 +11,14 @@ extension MarshalCommand {
             abstract: "Load-test one URL and check latency and error thresholds.",
             discussion: """
                 Closed loop (default, or -c N alone): N connections send back to back, like wrk.
-                Open loop (--rate R): requests start at R per second whatever the server does; latency is
-                measured from each request's planned start, so stalls are not hidden (coordinated omission).
-                With --rate, -c caps the connections; requests due while --max-in-flight are pending are dropped
-                and counted. Thresholds name p50 p90 p95 p99 max min avg rps error_rate requests errors dropped,
+
+                Open loop (--rate R): requests start at R per second whatever the server does, and latency is \
+                measured from each request's planned start, so stalls are not hidden (coordinated omission). \
+                There -c caps the connections, and requests due while --max-in-flight are pending are dropped and counted.
+
+                Thresholds may name p50 p75 p90 p95 p99 max min avg rps error_rate requests errors dropped, \
                 e.g. --threshold 'p95 < 500ms' --threshold 'error_rate < 1%'.
+
                 Exit 0 when every threshold holds, 1 when one fails, 2 on bad input, 3 when the test could not start.
                 """
         )
