@@ -67,15 +67,17 @@ let package = Package(
         ),
         .executableTarget(name: "marshal", dependencies: ["MarshalCLI"]),
 
-        .testTarget(name: "MarshalCoreTests", dependencies: ["MarshalCore"]),
+        // Shared by the test targets: spawning child processes without Foundation.Process.
+        .target(name: "MarshalTestSupport", path: "Tests/Support"),
+        .testTarget(name: "MarshalCoreTests", dependencies: ["MarshalCore", "MarshalTestSupport"]),
         .testTarget(
             name: "MarshalLoadingTests",
-            dependencies: ["MarshalLoading", "MarshalCore"],
+            dependencies: ["MarshalLoading", "MarshalCore", "MarshalTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore"]),
+        .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore"]),
-        .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "marshal"]),
+        .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore", "MarshalTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]
 )

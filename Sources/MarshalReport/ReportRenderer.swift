@@ -35,7 +35,7 @@ public struct ReportRenderer: Sendable {
         let path = try templatePath(nameOrPath)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .templateNotFound(nameOrPath, searched: [path]) }
         do {
-            let environment = Environment(extensions: [Self.extensions])
+            let environment = Environment(extensions: [Self.makeExtensions()])
             return try environment.renderTemplate(string: text, context: data.context)
         } catch {
             throw .render(path, "\(error)")
@@ -43,12 +43,12 @@ public struct ReportRenderer: Sendable {
     }
 
     /// `{{ row|cells }}` renders a table row; `{{ text|cell }}` escapes pipes inside a cell.
-    static let extensions: Extension = {
+    static func makeExtensions() -> Extension {
         let ext = Extension()
         ext.registerFilter("cells") { value in
             guard let cells = value as? [String] else { return value }
             return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") + " |"
         }
         return ext
-    }()
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 
 /// A lab of real OpenSSH servers on 127.0.0.1 started with scripts/lab for one test, stopped
 /// (by PID, through the script) when the test ends. The lab's watchdog kills them after a TTL
@@ -42,39 +43,10 @@ final class Lab: @unchecked Sendable {
     enum LabError: Error { case startFailed(String) }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int
-    init(start: Int) { value = start }
-    func take(_ n: Int) -> Int {
-        lock.lock(); defer { lock.unlock() }
-        let v = value
-        value += n
-        return v
-    }
-}
-
 enum Shell {
-    /// Output goes to files, not pipes: the lab's watchdog outlives `lab start` and would hold a
-    /// pipe open, so reading it to the end would wait for the watchdog.
     static func run(_ arguments: [String]) throws -> CLI.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-shell-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
-        }
-        process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-        process.standardError = FileHandle(forWritingAtPath: base + ".err")
-        try process.run()
-        process.waitUntilExit()
-        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return CLI.Result(status: process.terminationStatus, stdout: out, stderr: err)
+        let result = try Spawn.run(arguments)
+        return CLI.Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 import Testing
 
 /// `marshal run` against real sshd hosts started by scripts/lab.
@@ -170,19 +171,14 @@ struct RunCommandTests {
           - name: long
             shell: "touch {{ vars.app_dir }}/long-started; sleep 60"
         """, in: lab)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["run", runbook, "-e", lab.environment, "--state", lab.state]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let pid = try CLI.start(["run", runbook, "-e", lab.environment, "--state", lab.state])
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !(FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/long-started")
                                       && FileManager.default.fileExists(atPath: lab.hostDir("web2") + "/long-started")) {
             usleep(50_000)
         }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        _ = Spawn.wait(pid, timeout: 10)
         let shown = try ShownRun.load("last", state: lab.state)
         #expect(shown.run.status == "interrupted")
         let quick = shown.steps.filter { $0.name == "quick" }

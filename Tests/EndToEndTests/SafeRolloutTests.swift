@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 import Testing
 
 /// Releases, undo and automatic rollback, resume, the environment lock and protected
@@ -99,16 +100,11 @@ struct SafeRolloutTests {
 
     /// Starts `marshal run` in the background and kills it with SIGKILL once `ready` holds.
     func runAndKill(_ arguments: [String], until ready: () -> Bool) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let pid = try CLI.start(arguments)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && !ready() { usleep(20_000) }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        _ = Spawn.wait(pid, timeout: 10)
     }
 
     @Test("kill -9 during a wait of the second batch, then resume: the run completes, each change ran exactly once per host")
@@ -185,24 +181,18 @@ struct SafeRolloutTests {
         """, to: path)
         let other = (lab.file(lab.environment) ?? "").replacingOccurrences(of: "environment: lab", with: "environment: lab-two")
         CLI.write(other, to: lab.dir + "/other.yml")
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: CLI.binary)
-        first.arguments = ["run", path, "-e", lab.environment, "--state", lab.state]
-        first.standardOutput = FileHandle.nullDevice
-        first.standardError = FileHandle.nullDevice
-        try first.run()
+        let first = try CLI.start(["run", path, "-e", lab.environment, "--state", lab.state])
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline && !FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/holding") { usleep(20_000) }
         let second = try CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(second.status == 3)
         #expect(second.stderr.contains("environment lab is locked by"))
-        #expect(second.stderr.contains("pid \(first.processIdentifier)"))
+        #expect(second.stderr.contains("pid \(first)"))
         let status = try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state])
         #expect(status.stdout.contains("locked by"))
         let elsewhere = try CLI.run(["run", path, "-e", lab.dir + "/other.yml", "--state", lab.state])
         #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
-        first.waitUntilExit()
-        #expect(first.terminationStatus == 0)
+        #expect(Spawn.wait(first, timeout: 30) == 0)
         #expect(try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 
 /// Runs the built `marshal` binary as a user would, capturing both streams and the exit code.
 enum CLI {
@@ -26,34 +27,16 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], cwd: String = root, timeout: TimeInterval = 60) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        var env = ProcessInfo.processInfo.environment
+    static func run(_ arguments: [String], environment: [String: String] = [:], cwd: String = root, timeout: TimeInterval = 120) throws -> Result {
+        var env = environment
         env["NO_COLOR"] = "1"
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(2_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        group.wait()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let result = try Spawn.run([binary] + arguments, environment: env, cwd: cwd, timeout: timeout)
+        return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
+    }
+
+    /// Starts `marshal` in the background; the caller waits for or kills the returned PID.
+    static func start(_ arguments: [String]) throws -> pid_t {
+        try Spawn.start([binary] + arguments, environment: ["NO_COLOR": "1"], cwd: root)
     }
 
     static func temporaryDirectory() -> String {

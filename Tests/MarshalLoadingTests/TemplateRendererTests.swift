@@ -1,5 +1,6 @@
 import Foundation
 import MarshalCore
+import MarshalTestSupport
 import Testing
 @testable import MarshalLoading
 
@@ -19,14 +20,8 @@ struct TemplateRendererTests {
         let rendered = try renderer.renderText(TemplateString("printf '%s\\n' {{ params.release }}", at: at), in: scope(["release": .string(evil)]))
         #expect(rendered.executable == "printf '%s\\n' 'a b'\\''; rm -rf /'")
         // Let a real shell count the words.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "set -- " + rendered.executable.replacingOccurrences(of: "printf '%s\\n' ", with: "") + "; echo $#; printf '%s' \"$1\""]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let spawned = try Spawn.run(["/bin/sh"] + ["-c", "set -- " + rendered.executable.replacingOccurrences(of: "printf '%s\\n' ", with: "") + "; echo $#; printf '%s' \"$1\""])
+        let output = spawned.stdout
         #expect(output == "1\n" + evil)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MarshalCore
+import MarshalTestSupport
 import Testing
 
 @Suite("Quoting and masking")
@@ -18,14 +19,8 @@ struct ShellQuoteTests {
         "a b'; rm -rf /", "$(id)", "`id`", "x\ny", "'", "\"", "\\", "*", "-rf", "ü ñ", "a\tb", "${HOME}",
     ])
     func roundTrip(value: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "set -- \(ShellQuote.quote(value)); printf '%s|%s' \"$#\" \"$1\""]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "1|\(value)")
+        let spawned = try Spawn.run(["/bin/sh"] + ["-c", "set -- \(ShellQuote.quote(value)); printf '%s|%s' \"$#\" \"$1\""])
+        #expect(spawned.stdout == "1|\(value)")
     }
 
     @Test("a command's display masks secrets; its executable form quotes them")

@@ -1,0 +1,103 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs child processes for tests with posix_spawn and waitpid on their own PID.
+///
+/// Foundation's `Process` was seen to hang in `waitUntilExit` under the parallel test runner here
+/// (children left as zombies, never reaped), so tests do not use it. Output goes to temporary
+/// files, not pipes, so a daemon that inherits them cannot keep a reader waiting; the child gets
+/// an empty signal mask and default handlers, whatever the test runner's threads block.
+public enum Spawn {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var timedOut: Bool
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case spawn(String, Int32)
+        public var description: String {
+            switch self {
+            case .spawn(let path, let code): "cannot start \(path): \(String(cString: strerror(code)))"
+            }
+        }
+    }
+
+    /// Runs to the end (or `timeout`, then SIGKILL) and returns its exit status and output.
+    public static func run(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
+                           timeout: TimeInterval = 180) throws -> Result {
+        let base = NSTemporaryDirectory() + "marshal-spawn-\(UUID().uuidString)"
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: base + ".out", stderr: base + ".err")
+        let status = wait(pid, timeout: timeout)
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = wait(pid, timeout: 5)
+        }
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return Result(status: status ?? -1, stdout: out, stderr: err, timedOut: status == nil)
+    }
+
+    /// Starts a child and returns its PID; stdout/stderr go to the given files (or /dev/null).
+    public static func start(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
+                             stdout: String? = nil, stderr: String? = nil) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        // posix_spawn_file_actions_addchdir_np is not visible from Swift's Glibc module: a shell
+        // changes directory and then execs the program.
+        let arguments = cwd.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
+        var env = ProcessInfo.processInfo.environment
+        if let environment { env.merge(environment) { _, new in new } }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard code == 0 else { throw Failure.spawn(arguments[0], code) }
+        return pid
+    }
+
+    /// Waits for `pid` to exit, polling so that a missed SIGCHLD cannot hang a test. Returns the
+    /// exit status (128 + signal when killed), or nil if it still runs after `timeout`.
+    public static func wait(_ pid: pid_t, timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                let signal = status & 0x7f
+                return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+            }
+            if result < 0 && errno != EINTR { return -1 }
+            if Date() >= deadline { return nil }
+            usleep(5_000)
+        }
+    }
+}
