@@ -51,7 +51,10 @@ class Metrics:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.requests = {}
+        # Error series exist from the start (at 0), so an error-ratio query gives 0, not "no data".
+        self.requests = {(route, status): 0 for route, status in (
+            ("/api/health", "503"), ("/api/state-machine/diagram", "500"),
+            ("/api/state-machine/metadata", "500"), ("/api/ai-concierge/message", "500"))}
         self.durations = {}
         self.cache_hits = 0
         self.cache_misses = 0
