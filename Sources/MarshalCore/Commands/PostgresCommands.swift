@@ -15,7 +15,8 @@ public enum PostgresCommands {
 
     /// Custom-format dump; prints path, size and sha256 for the journal.
     public static func backup(database: RenderedText, to path: String) -> ShellCommand {
-        ShellCommand([.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && pg_dump -Fc -f "), .quoted(path),
+        ShellCommand([.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && psql -X -q -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
+                     + [.literal(" -c \"\(migrationsTable)\" && pg_dump -Fc -f "), .quoted(path),
                       .literal(" -d ")] + database.quotedFragments
                      + [.literal(" && printf 'path=%s\\nsize=%s\\nsha256=%s\\n' "), .quoted(path),
                         .literal(" \"$(stat -c %s "), .quoted(path), .literal(")\" \"$(sha256sum "), .quoted(path),
@@ -27,16 +28,22 @@ public enum PostgresCommands {
                      + [.literal(" "), .quoted(path)])
     }
 
-    /// Applies `*.sql` files of `dir` in name order, each in one transaction, skipping ones recorded
-    /// in `marshal_migrations`; prints `applied NAME` per file so undo knows what changed.
+    /// The bookkeeping table of applied migrations. Backups create it first, so a backup always
+    /// holds the list of migrations applied when it was taken, and a restore puts that list back.
+    static let migrationsTable = "create table if not exists marshal_migrations (name text primary key, applied_at timestamptz not null default now())"
+
+    /// Applies `*.sql` files of `dir` in name order, each with its bookkeeping row in one
+    /// transaction, skipping files recorded in `marshal_migrations`; prints `applied NAME` per file
+    /// so the journal knows what changed. File names reach SQL only as psql variables (`:'n'`),
+    /// which psql substitutes in scripts read with -f, never in -c.
     public static func migrate(directory: String, database: RenderedText) -> ShellCommand {
         let db = database.quotedFragments
         return ShellCommand(
             [.literal("set -e; psql -X -q -v ON_ERROR_STOP=1 -d ")] + db
-            + [.literal(" -c 'create table if not exists marshal_migrations (name text primary key, applied_at timestamptz not null default now())'; for f in $(ls "), .quoted(directory),
-               .literal("/*.sql | sort); do n=$(basename \"$f\"); if [ -z \"$(psql -X -q -A -t -d ")] + db
-            + [.literal(" -v n=\"$n\" -c \"select 1 from marshal_migrations where name = :'n'\")\" ]; then psql -X -q -1 -v ON_ERROR_STOP=1 -d ")] + db
-            + [.literal(" -f \"$f\" -c \"insert into marshal_migrations(name) values ('$n')\"; echo \"applied $n\"; fi; done")]
+            + [.literal(" -c \"\(migrationsTable)\"; applied=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d ")] + db
+            + [.literal(" -c 'select name from marshal_migrations'); for f in $(ls "), .quoted(directory),
+               .literal("/*.sql | sort); do n=$(basename \"$f\"); if ! printf '%s\\n' \"$applied\" | grep -qxF \"$n\"; then printf '%s\\n' \"insert into marshal_migrations(name) values (:'n');\" | psql -X -q -1 -v ON_ERROR_STOP=1 -v n=\"$n\" -d ")] + db
+            + [.literal(" -f \"$f\" -f -; echo \"applied $n\"; fi; done")]
         )
     }
 }

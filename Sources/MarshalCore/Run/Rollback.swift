@@ -17,34 +17,32 @@ extension Orchestrator {
         var undoFailures: [String] = []
         for completed in state.completed.reversed() {
             let original = completed.expanded.step
-            var undoStep: Step?
-            if let explicit = original.undoStep {
-                undoStep = explicit
-            } else if case .release = original.kind {
-                undoStep = nil
-            } else {
-                continue
-            }
             let hostLabel = completed.host?.name ?? "this machine"
-            if let undoStep {
-                var expanded = completed.expanded
-                expanded.step = undoStep
-                expanded.step.name = "undo \(original.name)"
-                let hosts: [HostSpec?] = [completed.host]
-                let results = await runStep(expanded, hosts: hosts, phase: .undo, batch: completed.batch, request: request,
-                                            baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
-                for result in results.results {
-                    if result.outcome.status == .succeeded || result.outcome.status == .skipped {
-                        undone.append("\(original.name) on \(hostLabel)")
-                    } else {
-                        undoFailures.append("undo of \(original.name) on \(hostLabel): \(result.outcome.message ?? result.outcome.status.rawValue)")
-                    }
-                }
-            } else if let host = completed.host, let evidence = completed.evidence {
+            var isRelease = false
+            if case .release = original.kind { isRelease = true }
+            guard isRelease || original.undoStep != nil else { continue }
+            // A release always switches `current` back first; its own `undo` (say, a reload of the
+            // app) then runs against the release that is live again.
+            if isRelease, let host = completed.host, let evidence = completed.evidence {
                 let outcome = await undoRelease(original, evidence: evidence, host: host, request: request, batch: completed.batch,
                                                 executor: executor, writer: writer, masker: masker, baseScope: baseScope)
                 if outcome.status == .succeeded { undone.append("\(original.name) on \(host.name)") } else {
                     undoFailures.append("undo of \(original.name) on \(host.name): \(outcome.message ?? "failed")")
+                    continue
+                }
+            }
+            if let undoStep = original.undoStep {
+                var expanded = completed.expanded
+                expanded.step = undoStep
+                expanded.step.name = "undo \(original.name)" + (isRelease ? " (after switching back)" : "")
+                let results = await runStep(expanded, hosts: [completed.host], phase: .undo, batch: completed.batch, request: request,
+                                            baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+                for result in results.results {
+                    if result.outcome.status == .succeeded || result.outcome.status == .skipped {
+                        if !isRelease { undone.append("\(original.name) on \(hostLabel)") }
+                    } else {
+                        undoFailures.append("undo of \(original.name) on \(hostLabel): \(result.outcome.message ?? result.outcome.status.rawValue)")
+                    }
                 }
             }
         }

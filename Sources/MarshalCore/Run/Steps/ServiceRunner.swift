@@ -23,7 +23,12 @@ enum ServiceRunner {
         }
         // supervisorctl exits non-zero from `status` when a program is not running: judge by state.
         let wantsRunning = [.start, .restart, .reload].contains(service.action)
-        if wantsRunning, let mine, !mine.isRunning {
+        if service.action == .stop, let mine {
+            // `supervisorctl status` exits non-zero for a stopped program: judge a stop by the state.
+            let stopped = ["STOPPED", "EXITED", "stopped", "inactive", "failed"].contains(mine.state)
+            outcome.status = stopped ? .succeeded : .failed
+            outcome.message = stopped ? "\(name) is \(mine.state)" : "\(manager.rawValue): \(name) is \(mine.state) after stop"
+        } else if wantsRunning, let mine, !mine.isRunning {
             outcome.status = .failed
             outcome.message = "\(manager.rawValue): \(name) is \(mine.state) after \(service.action.rawValue)"
         } else if service.action == .status, outcome.status == .failed, mine != nil {
