@@ -18,6 +18,7 @@ public struct MarshalCommand: AsyncParsableCommand {
             Resume.self,
             Rollback.self,
             Bench.self,
+            Report.self,
         ]
     )
 

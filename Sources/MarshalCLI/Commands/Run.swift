@@ -52,6 +52,13 @@ extension MarshalCommand {
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            if let report {
+                // The document is written whatever the outcome: a failed run needs it most.
+                let record = try await journal.run(id: request.runId, environment: nil)
+                let text = try await ReportWriter.render(run: record, journal: journal, baseline: nil, template: nil)
+                try text.write(toFile: report, atomically: true, encoding: .utf8)
+                Terminal.stderr("report: \(report)")
+            }
             throw ExitCode(code)
         }
     }

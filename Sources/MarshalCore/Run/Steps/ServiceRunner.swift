@@ -77,9 +77,10 @@ public enum ServiceStatusParser {
 
     /// `pm2 jlist`: a JSON array of processes with `name`, `pid`, `pm2_env.status`, `pm2_env.restart_time`, `pm2_env.pm_uptime`.
     public static func pm2(_ output: String) -> [ServiceState] {
-        // pm2 may print log lines before the JSON; take the outermost array.
-        guard let start = output.firstIndex(of: "["), let end = output.lastIndex(of: "]"), start < end,
-              case .array(let items)? = ExprValue.fromJSON(Array(output[start...end].utf8)) else { return [] }
+        // pm2 may print log lines ("[PM2] Spawning…") before the JSON: take the first line that parses as a JSON array.
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard case .array(let items)? = lines.lazy.filter({ $0.hasPrefix("[") }).compactMap({ ExprValue.fromJSON(Array($0.utf8)) })
+            .first(where: { if case .array = $0 { true } else { false } }) else { return [] }
         return items.compactMap { item in
             guard case .object(let process) = item, case .string(let name)? = process["name"] else { return nil }
             var state = ServiceState(name: name, state: "unknown")

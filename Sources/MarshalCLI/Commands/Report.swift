@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalJournal
+import MarshalReport
+
+extension MarshalCommand {
+    /// `marshal report RUN_ID [--baseline RUN_ID] [--template NAME|FILE] [-o FILE]`.
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the results document of a run from its journal (Markdown).",
+            discussion: "Every figure comes from evidence recorded during the run; anything not measured is printed as \"not measured\". --baseline takes a run id, 'last-success' (the previous successful run of the same runbook and environment) or 'none'."
+        )
+
+        @Argument(help: "A run id, a unique prefix, or 'last'.")
+        var runId: String
+
+        @Option(help: "Run to compare with: an id, 'last-success' or 'none' (default: the runbook's report.baseline, else none).")
+        var baseline: String?
+
+        @Option(help: "Template name (Templates/NAME.md) or file (default: the runbook's report.template, else optimization-results).")
+        var template: String?
+
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+        var output: String?
+
+        @OptionGroup var stateOptions: StateOptions
+
+        func run() async throws {
+            let journal = try stateOptions.journal()
+            let run: RunRecord
+            do {
+                run = try await journal.run(id: runId, environment: nil)
+            } catch {
+                Terminal.stderr("error: \(error)")
+                throw ExitCode.invalidInput
+            }
+            let text = try await ReportWriter.render(run: run, journal: journal, baseline: baseline, template: template)
+            if let output {
+                do {
+                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                } catch {
+                    Terminal.stderr("error: cannot write \(output): \(error)")
+                    throw ExitCode.invalidInput
+                }
+                Terminal.stdout("report written to \(output)")
+            } else {
+                Terminal.stdout(text)
+            }
+        }
+    }
+}
+
+/// Shared by `marshal report` and `marshal run --report`.
+enum ReportWriter {
+    static func render(run: RunRecord, journal: SQLiteJournal, baseline: String?, template: String?) async throws -> String {
+        let runbookReport = MarshalLoadingShim.loader.loadRunbook(path: run.runbookPath).value?.report
+        let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
+        var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
+        switch baselineChoice {
+        case "none":
+            break
+        case "last-success":
+            if let previous = try await journal.runs(matching: RunQuery(environment: run.environment, runbook: run.runbook,
+                                                                        kinds: [.rollout, .resume], statuses: [.succeeded],
+                                                                        excluding: run.id, limit: 20))
+                .first(where: { $0.startedAt < run.startedAt }) {
+                baselineData = (previous, try await journal.measurements(runId: previous.id))
+            }
+        default:
+            do {
+                let previous = try await journal.run(id: baselineChoice, environment: nil)
+                baselineData = (previous, try await journal.measurements(runId: previous.id))
+            } catch {
+                Terminal.stderr("error: baseline: \(error)")
+                throw ExitCode.invalidInput
+            }
+        }
+        let data = ReportBuilder.build(.init(run: run, steps: try await journal.steps(runId: run.id),
+                                             measurements: try await journal.measurements(runId: run.id), baseline: baselineData))
+        let renderer = ReportRenderer(searchPaths: templateFolders())
+        do {
+            return try renderer.render(data, template: template ?? runbookReport?.template ?? "optimization-results")
+        } catch {
+            Terminal.stderr("error: \(error)")
+            throw ExitCode.invalidInput
+        }
+    }
+
+    /// Templates/ of the current project, then the one of the checkout the binary was built in.
+    static func templateFolders() -> [String] {
+        var folders = [FileManager.default.currentDirectoryPath + "/Templates"]
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            folders.append(url.path + "/Templates")
+            url.deleteLastPathComponent()
+        }
+        return folders
+    }
+}
