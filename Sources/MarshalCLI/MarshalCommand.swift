@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 
 /// The `marshal` root command: lists the subcommands; each lives in Commands/.
@@ -37,6 +38,13 @@ extension MarshalCommand {
                 try command.run()
             }
         } catch {
+            // Argument-parser reports usage errors as EX_USAGE (64); the contract says invalid
+            // arguments exit 2, like any other invalid input.
+            if exitCode(for: error).rawValue == 64 {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                Foundation.exit(ExitCode.invalidInput.rawValue)
+            }
             exit(withError: error)
         }
     }

@@ -185,31 +185,17 @@ public final class SQLiteJournal: JournalStore {
     // MARK: Steps and measurements
 
     public func appendStep(_ step: StepRecord) async throws -> Int {
-        try await write("record step \(step.name) of run \(step.runId)") { db in
-            try self.requireRun(db, step.runId)
-            let last = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM steps WHERE runId = ?", arguments: [step.runId])
-            let sequence = (last ?? 0) + 1
-            try db.execute(
-                sql: """
-                INSERT INTO steps (runId, sequence, stepIndex, stepId, name, kind, phase, host, batch, status, startedAt,
-                                   endedAt, exitStatus, signal, command, stdout, stderr, registered, attempts, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    step.runId, sequence, step.stepIndex, step.stepId, step.name, step.kind, step.phase.rawValue,
-                    step.host, step.batch, step.status.rawValue, step.startedAt, step.endedAt, step.exitStatus,
-                    step.signal, step.command, step.stdout, step.stderr, step.registeredJSON, step.attempts,
-                    step.message,
-                ]
-            )
-            return sequence
+        guard let sequence = try await appendSteps([step]).first else {
+            throw JournalError.stepNotFound(runId: step.runId, sequence: 0, journal: location)
         }
+        return sequence
     }
 
     /// Many step starts in one transaction: one fsync for a whole batch of hosts.
     public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
         guard let first = steps.first else { return [] }
-        return try await write("record \(steps.count) steps of run \(first.runId)") { db in
+        let what = steps.count == 1 ? "step \(first.name)" : "\(steps.count) steps"
+        return try await write("record \(what) of run \(first.runId)") { db in
             var sequences: [Int] = []
             for step in steps {
                 try self.requireRun(db, step.runId)
@@ -237,7 +223,8 @@ public final class SQLiteJournal: JournalStore {
     /// Many step ends in one transaction (group commit of hosts finishing together).
     public func finishSteps(_ items: [StepFinish]) async throws {
         guard let first = items.first else { return }
-        try await write("record the end of \(items.count) steps of run \(first.runId)") { db in
+        let what = items.count == 1 ? "step #\(first.sequence)" : "\(items.count) steps"
+        try await write("record the end of \(what) of run \(first.runId)") { db in
             for item in items {
                 let completion = item.completion
                 try db.execute(
@@ -260,23 +247,7 @@ public final class SQLiteJournal: JournalStore {
     }
 
     public func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
-        try await write("record the end of step #\(sequence) of run \(runId)") { db in
-            try db.execute(
-                sql: """
-                UPDATE steps SET status = ?, endedAt = ?, exitStatus = ?, signal = ?, stdout = ?, stderr = ?,
-                                 registered = ?, attempts = ?, message = ?
-                WHERE runId = ? AND sequence = ?
-                """,
-                arguments: [
-                    completion.status.rawValue, completion.endedAt, completion.exitStatus, completion.signal,
-                    completion.stdout, completion.stderr, completion.registeredJSON, completion.attempts,
-                    completion.message, runId, sequence,
-                ]
-            )
-            if db.changesCount == 0 {
-                throw JournalError.stepNotFound(runId: runId, sequence: sequence, journal: self.location)
-            }
-        }
+        try await finishSteps([StepFinish(runId: runId, sequence: sequence, completion: completion)])
     }
 
     public func steps(runId: String) async throws -> [StepRecord] {

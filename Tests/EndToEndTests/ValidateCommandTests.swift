@@ -37,3 +37,16 @@ struct ValidateCommandTests {
         #expect(result.stderr.hasPrefix("no/such/file.yml: error: no such file or folder"))
     }
 }
+
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("a usage error (unknown option, missing argument) exits 2, like other invalid input")
+    func usage() throws {
+        let unknown = try CLI.run(["validate", "--bogus"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("Unknown option '--bogus'"))
+        let missing = try CLI.run(["plan"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("Missing expected argument '<runbook>'"))
+    }
+}

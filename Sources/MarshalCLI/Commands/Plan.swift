@@ -10,28 +10,18 @@ extension MarshalCommand {
             abstract: "Show what a run would do: batches, hosts, each step's command (secrets masked)."
         )
 
-        @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.")
-        var runbook: String
-
-        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
-        var environment: String
-
-        @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
-        var param: [String] = []
-
-        @Option(help: "Only these hosts (comma-separated names).")
-        var limit: String?
+        @OptionGroup var target: TargetOptions
 
         @Option(help: "text or json.")
         var output: OutputFormat = .text
 
         func run() async throws {
             let inputs = Inputs()
-            let environment = try inputs.environment(self.environment)
-            let runbook = try inputs.runbook(self.runbook, against: environment)
+            let environment = try inputs.environment(target.environment)
+            let runbook = try inputs.runbook(target.runbook, against: environment)
             let printer = DiagnosticPrinter()
             let params: [String: ConfigValue]
-            switch ParamBinder.bind(try Inputs.parseParams(param), to: runbook) {
+            switch ParamBinder.bind(try Inputs.parseParams(target.param), to: runbook) {
             case .success(let bound): params = bound
             case .failure(let error):
                 printer.print(error.diagnostics)
@@ -39,7 +29,7 @@ extension MarshalCommand {
             }
             let secrets = SecretResolver().resolve(environment.secrets, strict: false).secrets
             let planner = Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
-            let limitHosts = limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            let limitHosts = target.limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
             let plan: MarshalCore.Plan
             do {
                 plan = try planner.plan(runbook, environment: environment, params: params, secrets: secrets, limit: limitHosts)

@@ -13,17 +13,7 @@ extension MarshalCommand {
             discussion: "Exit codes: 0 success, 1 a step or gate failed (rolled back if configured), 2 invalid input, 3 could not start (lock held, protected environment not confirmed)."
         )
 
-        @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.")
-        var runbook: String
-
-        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
-        var environment: String
-
-        @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
-        var param: [String] = []
-
-        @Option(help: "Only these hosts (comma-separated names).")
-        var limit: String?
+        @OptionGroup var target: TargetOptions
 
         @Flag(help: "Do not ask for confirmation (refused alone for a protected environment without a TTY).")
         var yes = false
@@ -41,10 +31,10 @@ extension MarshalCommand {
 
         func run() async throws {
             let inputs = Inputs()
-            let environment = try inputs.environment(self.environment)
-            let runbook = try inputs.runbook(self.runbook, against: environment)
-            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(param),
-                                                      limit: limit, approvals: approve)
+            let environment = try inputs.environment(target.environment)
+            let runbook = try inputs.runbook(target.runbook, against: environment)
+            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(target.param),
+                                                      limit: target.limit, approvals: approve)
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment)
             let request = RunRequest(

@@ -39,3 +39,18 @@ struct Inputs {
         }
     }
 }
+
+/// RUNBOOK, -e ENV, -p NAME=VALUE and --limit, shared by `plan` and `run`.
+struct TargetOptions: ParsableArguments {
+    @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.")
+    var runbook: String
+
+    @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
+    var environment: String
+
+    @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
+    var param: [String] = []
+
+    @Option(help: "Only these hosts (comma-separated names).")
+    var limit: String?
+}
