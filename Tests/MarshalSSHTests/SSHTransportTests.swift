@@ -86,7 +86,7 @@ struct SSHTransportTests {
         let empty = scratch + "/known_hosts"
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let error = await connectionError(lab.endpoint(1, knownHosts: empty))
-        let expected = try hostFingerprint(1)
+        let expected = try await hostFingerprint(1)
         guard case .unknownHostKey(let host, let type, let fingerprint, _) = error else {
             Issue.record("expected unknownHostKey, got \(String(describing: error))")
             return
@@ -100,7 +100,7 @@ struct SSHTransportTests {
     @Test("a changed host key is refused, naming the host and both fingerprints")
     func changedHostKey() async throws {
         let scratch = Lab.scratch()
-        let other = try makeKey(in: scratch, name: "other")
+        let other = try await makeKey(in: scratch, name: "other")
         let file = scratch + "/known_hosts"
         try "[127.0.0.1]:\(lab.port(1)) \(other.line)\n".write(toFile: file, atomically: true, encoding: .utf8)
         let error = await connectionError(lab.endpoint(1, knownHosts: file))
@@ -110,7 +110,8 @@ struct SSHTransportTests {
         }
         #expect(host == "web1")
         #expect(expected == other.fingerprint)
-        #expect(actual == (try hostFingerprint(1)))
+        let served = try await hostFingerprint(1)
+        #expect(actual == served)
     }
 
     @Test("hashed known_hosts entries are honoured")
@@ -118,7 +119,7 @@ struct SSHTransportTests {
         let scratch = Lab.scratch()
         let file = scratch + "/known_hosts"
         try FileManager.default.copyItem(atPath: lab.knownHosts, toPath: file)
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-H", "-f", file])
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-H", "-f", file])
         #expect(status == 0, "\(output)")
         #expect(try String(contentsOfFile: file, encoding: .utf8).hasPrefix("|1|"))
         let executor = try await connect(lab.endpoint(2, knownHosts: file))
@@ -147,15 +148,15 @@ struct SSHTransportTests {
         let executor = try await connect(lab.endpoint(3, knownHosts: file, checking: .acceptNew))
         await executor.close()
         let recorded = try String(contentsOfFile: file, encoding: .utf8)
-        let fingerprint = try hostFingerprint(3)
+        let fingerprint = try await hostFingerprint(3)
         #expect(recorded.hasPrefix("[127.0.0.1]:\(lab.port(3)) ssh-ed25519 "))
         // Strict now accepts it: the recorded line is valid OpenSSH format.
         let strict = try await connect(lab.endpoint(3, knownHosts: file))
         await strict.close()
-        let (status, _) = Lab.runProcess(["/usr/bin/ssh-keygen", "-F", "[127.0.0.1]:\(lab.port(3))", "-f", file])
+        let (status, _) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-F", "[127.0.0.1]:\(lab.port(3))", "-f", file])
         #expect(status == 0)
 
-        let other = try makeKey(in: scratch, name: "other")
+        let other = try await makeKey(in: scratch, name: "other")
         try "[127.0.0.1]:\(lab.port(3)) \(other.line)\n".write(toFile: file, atomically: true, encoding: .utf8)
         let error = await connectionError(lab.endpoint(3, knownHosts: file, checking: .acceptNew))
         guard case .hostKeyMismatch(_, _, let expected, let actual, _) = error else {
@@ -233,7 +234,7 @@ struct SSHTransportTests {
     @Test("an RSA identity is refused with unsupportedKey explaining SHA-1")
     func rsaKey() async throws {
         let scratch = Lab.scratch()
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", scratch + "/id_rsa"])
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", scratch + "/id_rsa"])
         #expect(status == 0, "\(output)")
         // Without the .pub too: the private key's own header must give it away.
         try FileManager.default.removeItem(atPath: scratch + "/id_rsa.pub")
@@ -249,7 +250,7 @@ struct SSHTransportTests {
     func ecdsaWithPassphrase() async throws {
         let scratch = Lab.scratch()
         let key = scratch + "/id_ecdsa"
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "s3cret pass", "-f", key])
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "s3cret pass", "-f", key])
         #expect(status == 0, "\(output)")
         let authorized = lab.directory + "/authorized_keys"
         let original = try String(contentsOfFile: authorized, encoding: .utf8)
@@ -294,20 +295,23 @@ struct SSHTransportTests {
 
     // MARK: helpers
 
-    private func hostFingerprint(_ index: Int) throws -> String {
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f",
+    private func hostFingerprint(_ index: Int) async throws -> String {
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f",
                                                lab.hostDirectory(index) + "/ssh_host_ed25519_key.pub"])
-        guard status == 0 else { throw LabError(message: output) }
-        return String(output.split(separator: " ")[1])
+        let fields = output.split(separator: " ")
+        guard status == 0, fields.count >= 2 else { throw LabError(message: output) }
+        return String(fields[1])
     }
 
-    private func makeKey(in directory: String, name: String) throws -> (line: String, fingerprint: String) {
+    private func makeKey(in directory: String, name: String) async throws -> (line: String, fingerprint: String) {
         let path = directory + "/" + name
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
         guard status == 0 else { throw LabError(message: output) }
         let pub = try String(contentsOfFile: path + ".pub", encoding: .utf8).split(separator: " ")
-        let (_, print) = Lab.runProcess(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"])
-        return ("\(pub[0]) \(pub[1])", String(print.split(separator: " ")[1]))
+        let (_, print) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"])
+        let fields = print.split(separator: " ")
+        guard pub.count >= 2, fields.count >= 2 else { throw LabError(message: "unexpected ssh-keygen output: \(print)") }
+        return ("\(pub[0]) \(pub[1])", String(fields[1]))
     }
 }
 
