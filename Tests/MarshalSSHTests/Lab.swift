@@ -19,19 +19,13 @@ final class Lab: Sendable {
     }()
 
     /// The suites' shared lab: four hosts, started on first use, stopped at process exit.
-    static func shared() throws -> Lab { try sharedResult.get() }
+    static func shared() async throws -> Lab { try await sharedStart.value }
 
-    private static let sharedResult: Result<Lab, LabError> = {
-        do {
-            let lab = try Lab.start(hosts: 4)
-            Lab.registerForExit(lab)
-            return .success(lab)
-        } catch let error as LabError {
-            return .failure(error)
-        } catch {
-            return .failure(LabError(message: "\(error)"))
-        }
-    }()
+    private static let sharedStart = Task<Lab, Error> {
+        let lab = try await Lab.start(hosts: 4)
+        Lab.registerForExit(lab)
+        return lab
+    }
 
     private static let exitList = Mutex()
 
@@ -42,12 +36,12 @@ final class Lab: Sendable {
     }
 
     /// Starts a lab on a random free port range; retries a few ranges if one collides.
-    static func start(hosts: Int, ttl: Int = 900) throws -> Lab {
+    static func start(hosts: Int, ttl: Int = 900) async throws -> Lab {
         var lastError = "no attempt"
         for _ in 0..<5 {
             let base = Int.random(in: 30000...(50000 - hosts))
             let directory = NSTemporaryDirectory() + "marshal-lab-" + UUID().uuidString.prefix(8)
-            let (status, output) = runBlocking(
+            let (status, output) = await runProcess(
                 [repositoryRoot + "/scripts/lab", "start", "--dir", directory, "--hosts", String(hosts),
                  "--base-port", String(base), "--ttl", String(ttl)])
             if status == 0 { return Lab(directory: directory, basePort: base, hostCount: hosts) }
@@ -110,7 +104,7 @@ final class Lab: Sendable {
         return (status ?? -1, status == nil ? "timed out after \(timeout)s: \(output)" : output)
     }
 
-    /// For the lab's own start and stop, which run once from a suite's synchronous init and at exit.
+    /// For stopping a lab, from a `defer` or at exit, where nothing can be awaited.
     static func runBlocking(_ arguments: [String]) -> (Int32, String) {
         do {
             let result = try Spawn.run(arguments, timeout: 120)

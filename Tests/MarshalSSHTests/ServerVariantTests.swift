@@ -47,7 +47,7 @@ struct ServerVariantTests {
     let lab: Lab
     let connector = SSHConnector()
 
-    init() throws { lab = try Lab.shared() }
+    init() async throws { lab = try await Lab.shared() }
 
     private func endpoint(port: Int, knownHosts: String) -> HostEndpoint {
         HostEndpoint(name: "variant", address: "127.0.0.1", port: port, user: "root",
