@@ -1,5 +1,6 @@
 import Foundation
 import MarshalCore
+import MarshalTestSupport
 import Testing
 @testable import MarshalJournal
 
@@ -8,7 +9,8 @@ import Glibc
 #endif
 
 /// Tests that need other OS processes re-run this test binary with `--filter` on `childProcessEntry`,
-/// the role passed in the environment. Their files meet in a scratch directory.
+/// the role passed in the environment. Their files meet in a scratch directory, where each child's
+/// stdout and stderr also go (NAME.out, NAME.err).
 enum Child {
     static let roleVariable = "MARSHAL_JOURNAL_TEST_CHILD"
     static let directoryVariable = "MARSHAL_JOURNAL_TEST_DIR"
@@ -16,31 +18,26 @@ enum Child {
 
     static var role: String? { ProcessInfo.processInfo.environment[roleVariable] }
 
-    static func spawn(role: String, directory: String, name: String) throws -> Process {
-        let process = Process()
+    static func spawn(role: String, directory: String, name: String) throws -> ChildProcess {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--testing-library", "swift-testing", "--filter", "CrossProcessTests/childProcessEntry"]
-        var environment = ProcessInfo.processInfo.environment
-        environment[roleVariable] = role
-        environment[directoryVariable] = directory
-        environment[nameVariable] = name
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess(
+            [executable, "--testing-library", "swift-testing", "--filter", "CrossProcessTests/childProcessEntry"],
+            environment: [roleVariable: role, directoryVariable: directory, nameVariable: name],
+            stdout: "\(directory)/\(name).out", stderr: "\(directory)/\(name).err")
     }
 
-    /// Polls instead of blocking a thread of the cooperative pool; gives up after `seconds`.
-    static func wait(_ process: Process, seconds: Double = 30) async throws {
+    /// Polls instead of blocking a thread of the cooperative pool. Returns the exit status (128 +
+    /// signal if killed); after `seconds` it kills the child, records an issue and returns nil.
+    @discardableResult
+    static func wait(_ child: ChildProcess, seconds: Double = 30) async throws -> Int32? {
         let deadline = Date() + seconds
-        while process.isRunning {
+        while true {
+            if let status = child.poll() { return status }
             if Date() > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                Issue.record("child \(process.processIdentifier) did not finish within \(seconds)s; killed it")
-                return
+                child.kill()
+                Issue.record("child \(child.pid) did not finish within \(seconds)s; killed it")
+                return nil
             }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -78,7 +75,10 @@ struct CrossProcessTests {
                 }
                 // All contenders are waiting on this file: they start acquiring within microseconds of each other.
                 try Child.write("go", to: "\(directory)/round\(round)-contender.go")
-                for child in children { try await Child.wait(child) }
+                for (child, name) in zip(children, names) {
+                    let status = try await Child.wait(child)
+                    #expect(status == 0, "\(name) exited \(String(describing: status)): \(Child.read("\(directory)/\(name).err") ?? "")")
+                }
 
                 let results = names.map { Child.read("\(directory)/\($0).result") ?? "missing" }
                 let winners = results.filter { $0.hasPrefix("acquired:") }
@@ -92,17 +92,17 @@ struct CrossProcessTests {
     @Test("kill -9 in the middle of writing steps loses no committed step and leaves the run resumable")
     func killedWriter() async throws {
         try await withScratchDirectory { directory in
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let child = try Child.spawn(role: "writer", directory: directory, name: "writer")
             // Let it commit a good number of steps, then kill it from outside, mid-stream.
             let progressPath = "\(directory)/writer.progress"
             let deadline = Date() + 30
-            while (Child.read(progressPath).flatMap { Int($0) } ?? 0) < 40, child.isRunning, Date() < deadline {
+            while (Child.read(progressPath).flatMap { Int($0) } ?? 0) < 40, child.poll() == nil, Date() < deadline {
                 try await Task.sleep(for: .milliseconds(2))
             }
-            kill(child.processIdentifier, SIGKILL)
-            try await Child.wait(child)
-            #expect(child.terminationReason == .uncaughtSignal)
-            #expect(child.terminationStatus == SIGKILL)
+            child.kill()
+            let status = try await Child.wait(child)
+            #expect(status == 128 + SIGKILL, "writer exited \(String(describing: status)) instead of dying of SIGKILL")
             let acknowledged = try #require(Child.read(progressPath).flatMap { Int($0) })
             #expect(acknowledged >= 40)
 
@@ -132,13 +132,34 @@ struct CrossProcessTests {
         }
     }
 
-    @Test("child process entry (runs only when spawned by the tests above)", .enabled(if: Child.role != nil))
+    /// Run by the test runner, it checks what the tests above rely on: the filter reaches this
+    /// entry in a fresh process, and a child's failure shows in its exit status. Spawned by them
+    /// (the role set), it is the child.
+    @Test("a spawned child runs this entry and its exit status reports success and failure")
     func childProcessEntry() async throws {
+        guard let role = Child.role else {
+            try await withScratchDirectory { directory in
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let probe = try Child.spawn(role: "probe", directory: directory, name: "probe")
+                let probeStatus = try await Child.wait(probe)
+                #expect(probeStatus == 0, "\(Child.read("\(directory)/probe.err") ?? "")")
+                #expect(Child.read("\(directory)/probe.result") == "pid:\(probe.pid)")
+
+                let lost = try Child.spawn(role: "no-such-role", directory: directory, name: "lost")
+                let lostStatus = try await Child.wait(lost)
+                #expect(lostStatus != nil && lostStatus != 0, "a child that records an issue must exit non-zero")
+                let report = (Child.read("\(directory)/lost.out") ?? "") + (Child.read("\(directory)/lost.err") ?? "")
+                #expect(report.contains("unknown child role no-such-role"), "\(report)")
+            }
+            return
+        }
         let environment = ProcessInfo.processInfo.environment
         let directory = try #require(environment[Child.directoryVariable])
         let name = try #require(environment[Child.nameVariable])
         let me = OperatorName.make(user: NSUserName(), machine: ProcessLiveness.localMachineName())
-        switch Child.role {
+        switch role {
+        case "probe":
+            try Child.write("pid:\(getpid())", to: "\(directory)/\(name).result")
         case "race":
             let journal = try SQLiteJournal(directory: directory, liveness: .unknown)
             try Child.write("ready", to: "\(directory)/\(name).ready")
@@ -175,7 +196,37 @@ struct CrossProcessTests {
                 try Child.write("\(index + 1)", to: "\(directory)/writer.progress")
             }
         default:
-            Issue.record("unknown child role \(Child.role ?? "nil")")
+            Issue.record("unknown child role \(role)")
+        }
+    }
+}
+
+/// A child started with `Spawn`, reaped at most once: killing it after it has ended never signals a
+/// PID the system may have handed to another process since.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(_ arguments: [String], environment: [String: String], stdout: String, stderr: String) throws {
+        pid = try Spawn.start(arguments, environment: environment, stdout: stdout, stderr: stderr)
+    }
+
+    /// Its exit status once it has ended (128 + signal if killed), nil while it runs.
+    func poll() -> Int32? {
+        lock.withLock {
+            if status == nil { status = Spawn.wait(pid, timeout: 0) }
+            return status
+        }
+    }
+
+    /// SIGKILL and reap, unless it has already ended.
+    func kill() {
+        lock.withLock {
+            if status == nil { status = Spawn.wait(pid, timeout: 0) }
+            guard status == nil else { return }
+            Glibc.kill(pid, SIGKILL)
+            status = Spawn.wait(pid, timeout: 5)
         }
     }
 }

@@ -15,7 +15,7 @@ struct FanoutFigureTests {
         let sizes = (environment["MARSHAL_FANOUT_N"] ?? "1,5").split(separator: ",").compactMap { Int($0) }
         let commands = Int(environment["MARSHAL_FANOUT_M"] ?? "10") ?? 10
         let repeats = Int(environment["MARSHAL_FANOUT_REPEATS"] ?? "3") ?? 3
-        let lab = try Lab.start(hosts: sizes.max() ?? 1, ttl: 600)
+        let lab = try await Lab.start(hosts: sizes.max() ?? 1, ttl: 600)
         defer { lab.stop() }
         let connector = SSHConnector()
         var lines: [String] = []

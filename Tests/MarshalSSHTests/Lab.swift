@@ -1,5 +1,6 @@
 import Foundation
 import MarshalCore
+import MarshalTestSupport
 
 /// A lab of sshd hosts started through `scripts/lab` for the tests, stopped when the test process
 /// exits (and by the lab's own TTL watchdog should the process crash).
@@ -18,19 +19,13 @@ final class Lab: Sendable {
     }()
 
     /// The suites' shared lab: four hosts, started on first use, stopped at process exit.
-    static func shared() throws -> Lab { try sharedResult.get() }
+    static func shared() async throws -> Lab { try await sharedStart.value }
 
-    private static let sharedResult: Result<Lab, LabError> = {
-        do {
-            let lab = try Lab.start(hosts: 4)
-            Lab.registerForExit(lab)
-            return .success(lab)
-        } catch let error as LabError {
-            return .failure(error)
-        } catch {
-            return .failure(LabError(message: "\(error)"))
-        }
-    }()
+    private static let sharedStart = Task<Lab, Error> {
+        let lab = try await Lab.start(hosts: 4)
+        Lab.registerForExit(lab)
+        return lab
+    }
 
     private static let exitList = Mutex()
 
@@ -41,12 +36,12 @@ final class Lab: Sendable {
     }
 
     /// Starts a lab on a random free port range; retries a few ranges if one collides.
-    static func start(hosts: Int, ttl: Int = 900) throws -> Lab {
+    static func start(hosts: Int, ttl: Int = 900) async throws -> Lab {
         var lastError = "no attempt"
         for _ in 0..<5 {
             let base = Int.random(in: 30000...(50000 - hosts))
             let directory = NSTemporaryDirectory() + "marshal-lab-" + UUID().uuidString.prefix(8)
-            let (status, output) = runProcess(
+            let (status, output) = await runProcess(
                 [repositoryRoot + "/scripts/lab", "start", "--dir", directory, "--hosts", String(hosts),
                  "--base-port", String(base), "--ttl", String(ttl)])
             if status == 0 { return Lab(directory: directory, basePort: base, hostCount: hosts) }
@@ -57,7 +52,7 @@ final class Lab: Sendable {
     }
 
     func stop() {
-        _ = Lab.runProcess([Lab.repositoryRoot + "/scripts/lab", "stop", "--dir", directory])
+        _ = Lab.runBlocking([Lab.repositoryRoot + "/scripts/lab", "stop", "--dir", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -86,18 +81,37 @@ final class Lab: Sendable {
             connectTimeout: connectTimeout, jump: jump)
     }
 
+    /// Runs a short tool to the end from an async test, polling so no thread of the cooperative pool
+    /// is held while it runs; the output is its stdout followed by its stderr.
     @discardableResult
-    static func runProcess(_ arguments: [String]) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func runProcess(_ arguments: [String], environment: [String: String]? = nil,
+                           timeout: Double = 60) async -> (Int32, String) {
+        let base = NSTemporaryDirectory() + "marshal-ssh-run-" + UUID().uuidString
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(arguments, environment: environment, stdout: base + ".out", stderr: base + ".err")
+        } catch {
+            return (-1, "\(error)")
+        }
+        let status = await child.exit(within: timeout)
+        if status == nil { child.stop() }
+        let output = ((try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? "")
+            + ((try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? "")
+        return (status ?? -1, status == nil ? "timed out after \(timeout)s: \(output)" : output)
+    }
+
+    /// For stopping a lab, from a `defer` or at exit, where nothing can be awaited.
+    static func runBlocking(_ arguments: [String]) -> (Int32, String) {
+        do {
+            let result = try Spawn.run(arguments, timeout: 120)
+            return (result.status, result.stdout + result.stderr)
+        } catch {
+            return (-1, "\(error)")
+        }
     }
 
     /// A scratch directory for one test, removed when the test process exits.
@@ -143,5 +157,47 @@ final class PathList: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return body(&paths)
+    }
+}
+
+/// A child started with `Spawn`, reaped at most once: stopping it after it has ended never signals a
+/// PID the system may have handed to another process since.
+final class ChildProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(_ arguments: [String], environment: [String: String]? = nil, stdout: String? = nil, stderr: String? = nil) throws {
+        pid = try Spawn.start(arguments, environment: environment, stdout: stdout, stderr: stderr)
+    }
+
+    /// Its exit status once it has ended (128 + signal if killed), nil while it runs.
+    func poll() -> Int32? {
+        lock.withLock {
+            if status == nil { status = Spawn.wait(pid, timeout: 0) }
+            return status
+        }
+    }
+
+    /// Waits with `Task.sleep` between polls; nil if it still runs after `seconds`.
+    func exit(within seconds: Double) async -> Int32? {
+        let deadline = Date() + seconds
+        while true {
+            if let status = poll() { return status }
+            if Date() >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// TERM, then KILL after two seconds. Spawn gives children default signal handling, so TERM
+    /// normally ends sshd and ssh-agent within milliseconds and this rarely waits at all.
+    func stop() {
+        guard poll() == nil else { return }
+        kill(pid, SIGTERM)
+        let deadline = Date() + 2
+        while poll() == nil && Date() < deadline { usleep(10_000) }
+        guard poll() == nil else { return }
+        kill(pid, SIGKILL)
+        lock.withLock { status = Spawn.wait(pid, timeout: 5) ?? status }
     }
 }

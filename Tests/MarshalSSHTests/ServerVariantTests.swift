@@ -5,22 +5,22 @@ import Testing
 
 /// One extra sshd, configured like a lab host plus some lines, on a free port; stopped by PID.
 final class VariantServer {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
     let directory: String
 
-    init(lab: Lab, extraConfig: String) throws {
+    init(lab: Lab, extraConfig: String) async throws {
         directory = Lab.scratch()
-        port = try freePort()
+        let port = try freePort()
+        self.port = port
         let base = try String(contentsOfFile: lab.hostDirectory(4) + "/sshd_config", encoding: .utf8)
         let config = base.split(separator: "\n").map { $0.hasPrefix("Port ") ? "Port \(port)" : String($0) }
             .joined(separator: "\n") + "\n" + extraConfig + "\n"
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        process.arguments = ["-D", "-f", directory + "/sshd_config", "-E", directory + "/sshd.log"]
-        try process.run()
+        process = try ChildProcess(["/usr/sbin/sshd", "-D", "-f", directory + "/sshd_config", "-E", directory + "/sshd.log"])
         let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
+        // A bad config makes sshd exit at once: say so now rather than after the deadline.
+        while ContinuousClock.now < deadline && process.poll() == nil {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
@@ -31,13 +31,13 @@ final class VariantServer {
             }
             close(fd)
             if connected == 0 { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         stop()
         throw LabError(message: "variant sshd did not start: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")")
     }
 
-    func stop() { stopProcess(process) }
+    func stop() { process.stop() }
 
     deinit { stop() }
 }
@@ -47,7 +47,7 @@ struct ServerVariantTests {
     let lab: Lab
     let connector = SSHConnector()
 
-    init() throws { lab = try Lab.shared() }
+    init() async throws { lab = try await Lab.shared() }
 
     private func endpoint(port: Int, knownHosts: String) -> HostEndpoint {
         HostEndpoint(name: "variant", address: "127.0.0.1", port: port, user: "root",
@@ -58,12 +58,12 @@ struct ServerVariantTests {
     @Test("a server offering ECDSA and ed25519, with only ed25519 in known_hosts, is verified")
     func hostKeyPreference() async throws {
         let scratch = Lab.scratch()
-        let (status, output) = Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", scratch + "/ecdsa_host"])
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", scratch + "/ecdsa_host"])
         #expect(status == 0, "\(output)")
         // ECDSA first in the config: sshd offers both, and libssh2 alone would pick ECDSA.
         let base = try String(contentsOfFile: lab.hostDirectory(4) + "/sshd_config", encoding: .utf8)
         let edKey = base.split(separator: "\n").first { $0.hasPrefix("HostKey ") }.map(String.init) ?? ""
-        let server = try VariantServer(lab: lab, extraConfig: "HostKey \(scratch)/ecdsa_host\n\(edKey)")
+        let server = try await VariantServer(lab: lab, extraConfig: "HostKey \(scratch)/ecdsa_host\n\(edKey)")
         defer { server.stop() }
         let pub = try String(contentsOfFile: lab.hostDirectory(4) + "/ssh_host_ed25519_key.pub", encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")
@@ -76,7 +76,7 @@ struct ServerVariantTests {
 
     @Test("a server allowing only chacha20-poly1305 gives noCommonAlgorithm naming both lists")
     func noCommonAlgorithm() async throws {
-        let server = try VariantServer(lab: lab, extraConfig: "Ciphers chacha20-poly1305@openssh.com")
+        let server = try await VariantServer(lab: lab, extraConfig: "Ciphers chacha20-poly1305@openssh.com")
         defer { server.stop() }
         do {
             let executor = try await connector.connect(endpoint(port: server.port, knownHosts: lab.knownHosts))
@@ -97,24 +97,14 @@ struct ServerVariantTests {
     func agent() async throws {
         let scratch = Lab.scratch()
         let socketPath = scratch + "/agent.sock"
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
-        agent.arguments = ["-D", "-a", socketPath]
-        agent.standardOutput = FileHandle.nullDevice
-        try agent.run()
-        defer { stopProcess(agent) }
+        let agent = try ChildProcess(["/usr/bin/ssh-agent", "-D", "-a", socketPath])
+        defer { agent.stop() }
         let deadline = ContinuousClock.now + .seconds(5)
         while !FileManager.default.fileExists(atPath: socketPath) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let add = Process()
-        add.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-add")
-        add.arguments = ["-q", lab.identity]
-        add.environment = ["SSH_AUTH_SOCK": socketPath]
-        add.standardError = FileHandle.nullDevice
-        try add.run()
-        add.waitUntilExit()
-        #expect(add.terminationStatus == 0)
+        let (added, output) = await Lab.runProcess(["/usr/bin/ssh-add", "-q", lab.identity], environment: ["SSH_AUTH_SOCK": socketPath])
+        #expect(added == 0, "\(output)")
 
         let previous = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
         defer {
@@ -140,16 +130,4 @@ struct ServerVariantTests {
             #expect(reason.contains("SSH_AUTH_SOCK"))
         }
     }
-}
-
-/// TERM, then KILL after two seconds: children of the test runner may inherit a signal mask
-/// that blocks SIGTERM (Foundation's Process does not reset it), and ssh-agent then ignores it.
-func stopProcess(_ process: Process) {
-    guard process.isRunning else { return }
-    let pid = process.processIdentifier
-    kill(pid, SIGTERM)
-    let deadline = ContinuousClock.now + .seconds(2)
-    while process.isRunning && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
-    if process.isRunning { kill(pid, SIGKILL) }
-    process.waitUntilExit()
 }
