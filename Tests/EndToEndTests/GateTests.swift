@@ -55,18 +55,18 @@ struct GateTests {
     }
 
     @Test("health that turns healthy after 3 s passes a within: 10s gate, each attempt recorded")
-    func turnsHealthy() throws {
+    func turnsHealthy() async throws {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/healthy-after/3", expect: { status: 200, json: { "$.status": healthy } }, within: 10s }
         """, in: dir)
         let start = Date()
-        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(elapsed > 2.5 && elapsed < 8, "passed after \(elapsed) s")
-        let shown = try CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
         let attempts = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "health" }
         #expect(attempts.count >= 3, "every attempt is evidence")
@@ -75,14 +75,14 @@ struct GateTests {
     }
 
     @Test("health that never turns healthy fails after 10 s ± 0.5 s")
-    func neverHealthy() throws {
+    func neverHealthy() async throws {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/healthy-after/600", expect: 200, within: 10s }
         """, in: dir)
         let start = Date()
-        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 1)
         #expect(abs(elapsed - 10) <= 0.5 + 0.3, "failed after \(elapsed) s (0.3 s allowed for process start)")
@@ -90,13 +90,13 @@ struct GateTests {
     }
 
     @Test("a 503 with per-service status names the unhealthy service")
-    func namesService() throws {
+    func namesService() async throws {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/degraded", expect: 200 }
         """, in: dir)
-        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("status 503, expected 200"))
         #expect(result.stdout.contains("unhealthy services: redis (down)"))
@@ -104,7 +104,7 @@ struct GateTests {
     }
 
     @Test("a 20 s soak every 2 s fails within one interval of the endpoint turning 500 at second 9, and rollback fires")
-    func soak() throws {
+    func soak() async throws {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
@@ -121,29 +121,29 @@ struct GateTests {
                 - health: { url: "\(app.url)/fails-after/9", expect: 200 }
         """, in: dir, onFailure: "rollback")
         let start = Date()
-        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 1)
         #expect(elapsed >= 8.5 && elapsed <= 11.5, "breach reported after \(elapsed) s")
         #expect(result.stdout.contains("soak breached"))
         #expect(result.stderr.contains("rolled back: switch on here"))
         #expect((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) == "switched\nundone\n")
-        let hooks = try Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"]).stdout
+        let hooks = try await Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"]).stdout
         let events = try #require(try JSONSerialization.jsonObject(with: Data(hooks.utf8)) as? [[String: Any]]).compactMap { $0["event"] as? String }
         #expect(events == ["start", "failure", "rollback"], "webhooks at the moments asked for")
     }
 
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
-    func notify() throws {
+    func notify() async throws {
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - notify: { url: "\(app.url)/hook", body: { text: "deploying {{ run.runbook }}" } }
           - notify: { url: "http://127.0.0.1:9/nothing", timeout: 1s }
         """, in: dir)
-        let result = try CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        let posted = try Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"])
+        let posted = try await Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"])
         #expect(posted.stdout.contains("deploying gates"))
         #expect(result.stdout.contains("webhook failed"))
     }

@@ -18,7 +18,7 @@ final class Lab: @unchecked Sendable {
             let base = Int.random(in: 20000...44000)
             var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
             if let roles { arguments += ["--roles", roles] }
-            let result = try Shell.run(arguments)
+            let result = try Shell.runBlocking(arguments)
             if result.status == 0 {
                 basePort = base
                 return
@@ -30,7 +30,7 @@ final class Lab: @unchecked Sendable {
     }
 
     deinit {
-        _ = try? Shell.run([CLI.root + "/scripts/lab", "stop", "--dir", dir])
+        _ = try? Shell.runBlocking([CLI.root + "/scripts/lab", "stop", "--dir", dir])
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -44,7 +44,13 @@ final class Lab: @unchecked Sendable {
 }
 
 enum Shell {
-    static func run(_ arguments: [String]) throws -> CLI.Result {
+    static func run(_ arguments: [String]) async throws -> CLI.Result {
+        let result = try await Spawn.runAsync(arguments)
+        return CLI.Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
+    }
+
+    /// For initialisers and deinit, which cannot await; only for short commands.
+    static func runBlocking(_ arguments: [String]) throws -> CLI.Result {
         let result = try Spawn.run(arguments)
         return CLI.Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
@@ -60,8 +66,8 @@ struct ShownRun: Decodable {
     var run: Run
     var steps: [Step]
 
-    static func load(_ runId: String, state: String) throws -> ShownRun {
-        let result = try CLI.run(["show", runId, "--state", state, "--output", "json"])
+    static func load(_ runId: String, state: String) async throws -> ShownRun {
+        let result = try await CLI.run(["show", runId, "--state", state, "--output", "json"])
         return try JSONDecoder().decode(ShownRun.self, from: Data(result.stdout.utf8))
     }
 }

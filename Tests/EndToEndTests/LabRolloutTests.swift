@@ -6,16 +6,16 @@ import Testing
 /// the lab lives at the fixed /tmp/marshal-lab.
 extension DemoLabTests {
     /// Starts the lab when it is not fully up; leaves it running for the next test (TTL bounded).
-    func ensureLab() throws {
-        if try demoLab("status").status != 0 {
-            _ = try? demoLab("stop")
-            let started = try Shell.run([Self.script, "start", "--ttl", "900"])
+    func ensureLab() async throws {
+        if try await demoLab("status").status != 0 {
+            _ = try? await demoLab("stop")
+            let started = try await Shell.run([Self.script, "start", "--ttl", "900"])
             try #require(started.status == 0, "\(started.stdout)\(started.stderr)")
         }
     }
 
-    func serving(_ i: Int) throws -> String? {
-        (json(try curl("http://127.0.0.1:1808\(i)/api/version").body)["release"] as? String)
+    func serving(_ i: Int) async throws -> String? {
+        (json(try await curl("http://127.0.0.1:1808\(i)/api/version").body)["release"] as? String)
     }
 
     /// A rollout runbook for the lab: release under supervisor, reload, health gate per host.
@@ -43,45 +43,45 @@ extension DemoLabTests {
     }
 
     @Test("v2 over v1 on 5 hosts under supervisor in [1, 50%, 100%]: health passes, every host serves v2, keep holds")
-    func rolloutUnderSupervisor() throws {
-        try ensureLab()
+    func rolloutUnderSupervisor() async throws {
+        try await ensureLab()
         let dir = rolloutRunbook()
-        for i in 1...5 { _ = try Shell.run(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web\(i)/app/shared/unhealthy"]) }
+        for i in 1...5 { _ = try await Shell.run(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web\(i)/app/shared/unhealthy"]) }
         for release in ["v1", "v2"] {
-            let result = try CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=\(release)", "--state", dir + "/state"])
+            let result = try await CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=\(release)", "--state", dir + "/state"])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         }
         for i in 1...5 {
-            #expect(try serving(i) == "v2", "web\(i)")
+            #expect(try await serving(i) == "v2", "web\(i)")
             let releases = try FileManager.default.contentsOfDirectory(atPath: "/tmp/marshal-lab/hosts/web\(i)/app/releases").filter { !$0.hasPrefix(".") }
             #expect(releases.count <= 2)
         }
     }
 
     @Test("a health gate failing on the second batch: exit 1, canary and batch 2 undone, untouched hosts left alone, all serve v1")
-    func rollbackUnderSupervisor() throws {
-        try ensureLab()
+    func rollbackUnderSupervisor() async throws {
+        try await ensureLab()
         let dir = rolloutRunbook()
-        for i in 1...5 { _ = try Shell.run(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web\(i)/app/shared/unhealthy"]) }
-        #expect(try CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=v1", "--state", dir + "/state"]).status == 0)
+        for i in 1...5 { _ = try await Shell.run(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web\(i)/app/shared/unhealthy"]) }
+        #expect(try await CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=v1", "--state", dir + "/state"]).status == 0)
         // web3 (second batch) reports its database unhealthy: its gate fails after v2 is on it.
         CLI.write("database", to: "/tmp/marshal-lab/hosts/web3/app/shared/unhealthy")
-        defer { _ = try? Shell.run(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web3/app/shared/unhealthy"]) }
-        let result = try CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=v2", "--state", dir + "/state"])
+        defer { _ = try? Shell.runBlocking(["/bin/rm", "-f", "/tmp/marshal-lab/hosts/web3/app/shared/unhealthy"]) }
+        let result = try await CLI.run(["run", dir + "/rollout.yml", "-e", "local", "-p", "release=v2", "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("[web3] 3. healthy: failed"))
         #expect(result.stdout.contains("unhealthy services: database"))
         #expect(result.stderr.contains("rolled back: ship on web3, ship on web2, ship on web1"))
-        for i in 1...5 { #expect(try serving(i) == "v1", "web\(i) serves v1 again") }
-        let shown = try ShownRun.load("last", state: dir + "/state")
+        for i in 1...5 { #expect(try await serving(i) == "v1", "web\(i) serves v1 again") }
+        let shown = try await ShownRun.load("last", state: dir + "/state")
         let undoHosts = Set(shown.steps.filter { $0.phase == "undo" }.compactMap(\.host))
         #expect(undoHosts == ["web1", "web2", "web3"])
         #expect(!shown.steps.contains { $0.host == "web4" || $0.host == "web5" }, "batch 3 never started")
     }
 
     @Test("SQL gates pass and fail against the lab's PostgreSQL; the query and answer are evidence")
-    func sqlGates() throws {
-        try ensureLab()
+    func sqlGates() async throws {
+        try await ensureLab()
         let dir = CLI.temporaryDirectory()
         CLI.write("""
         version: 1
@@ -93,7 +93,7 @@ extension DemoLabTests {
           - name: sessions
             sql: { on: db, database: "{{ secrets.database_url }}", query: "select count(*) from ai_concierge_sessions", expect: "value > 100000" }
         """, to: dir + "/sql.yml")
-        let result = try CLI.run(["run", dir + "/sql.yml", "-e", "local", "--state", dir + "/state"])
+        let result = try await CLI.run(["run", dir + "/sql.yml", "-e", "local", "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("[db1] 1. columns: succeeded"))
         #expect(result.stdout.contains("sql failed: value = "))
@@ -103,14 +103,14 @@ extension DemoLabTests {
     }
 
     @Test("metric gates pass and fail against the lab's Prometheus; no matching series is inconclusive and fails saying no data")
-    func metricGates() throws {
-        try ensureLab()
+    func metricGates() async throws {
+        try await ensureLab()
         // Prometheus scrapes every second; wait until it has the apps.
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            let up = try curl("http://127.0.0.1:19090/api/v1/query?query=sum(up)").body
+            let up = try await curl("http://127.0.0.1:19090/api/v1/query?query=sum(up)").body
             if up.contains("\"5\"") { break }
-            usleep(200_000)
+            try? await Task.sleep(for: .milliseconds(200))
         }
         let dir = CLI.temporaryDirectory()
         CLI.write("""
@@ -126,13 +126,13 @@ extension DemoLabTests {
           - name: nothing there
             metric: { prometheus: "{{ vars.prometheus_url }}", query: "no_such_metric_anywhere", expect: "value < 1" }
         """, to: dir + "/metric.yml")
-        let result = try CLI.run(["run", dir + "/metric.yml", "-e", "local", "--state", dir + "/state"])
+        let result = try await CLI.run(["run", dir + "/metric.yml", "-e", "local", "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("1. all apps up: succeeded"))
         #expect(result.stdout.contains("2. too many apps: ignored_failure"))
         #expect(result.stdout.contains("3. nothing there: inconclusive"))
         #expect(result.stdout.contains("no data"))
-        let shown = try CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
         #expect(shown.stdout.contains("\"outcome\" : \"inconclusive\""))
     }
 }

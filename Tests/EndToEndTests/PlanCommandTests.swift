@@ -36,10 +36,10 @@ struct PlanCommandTests {
     }
 
     @Test("never prints a secret's value, in text or JSON, even though it is set")
-    func secretsMasked() throws {
+    func secretsMasked() async throws {
         let (dir, secret) = fixture()
         for output in ["text", "json"] {
-            let result = try CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "--output", output],
+            let result = try await CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "--output", output],
                                      environment: ["PLAN_TEST_TOKEN": secret])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
@@ -48,17 +48,17 @@ struct PlanCommandTests {
     }
 
     @Test("quotes a hostile param value so the shell sees one word")
-    func quoting() throws {
+    func quoting() async throws {
         let (dir, _) = fixture()
-        let result = try CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=a b'; rm -rf /"])
+        let result = try await CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=a b'; rm -rf /"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("deploy --release 'a b'\\''; rm -rf /' --token *** --dir /srv/a"))
     }
 
     @Test("resolves batches [1, 50%, 100%] over 4 hosts as 1, 1, 2 and renders each host's vars")
-    func batches() throws {
+    func batches() async throws {
         let (dir, _) = fixture()
-        let result = try CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "--output", "json"])
+        let result = try await CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "--output", "json"])
         #expect(result.status == 0)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let batches = try #require(json["batches"] as? [[String: Any]])
@@ -70,25 +70,25 @@ struct PlanCommandTests {
     }
 
     @Test("a missing required param: exit 2 naming it")
-    func missingParam() throws {
+    func missingParam() async throws {
         let (dir, _) = fixture()
-        let result = try CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml"])
+        let result = try await CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("missing required param 'release'"))
         #expect(result.stderr.contains("pass it as -p release=VALUE"))
     }
 
     @Test("an unknown param: exit 2 with a suggestion")
-    func unknownParam() throws {
+    func unknownParam() async throws {
         let (dir, _) = fixture()
-        let result = try CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "-p", "relase=v3"])
+        let result = try await CLI.run(["plan", dir + "/runbook.yml", "-e", dir + "/env.yml", "-p", "release=v2", "-p", "relase=v3"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("has no param 'relase' (did you mean 'release'?)"))
     }
 
     @Test("the shipped production rollout plans against the lab environment")
-    func shippedPlan() throws {
-        let result = try CLI.run(["plan", "production-rollout", "-e", "local", "-p", "release=v2"])
+    func shippedPlan() async throws {
+        let result = try await CLI.run(["plan", "production-rollout", "-e", "local", "-p", "release=v2"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("Batch 1 of 3: web1"))
         #expect(result.stdout.contains("Batch 3 of 3: web4, web5"))

@@ -19,7 +19,7 @@ struct RunCommandTests {
     }
 
     @Test("canary batches [1, 50%, 100%] on 5 hosts: each step once per host, in batch order, as the journal says")
-    func canaryBatches() throws {
+    func canaryBatches() async throws {
         let lab = try Lab(hosts: 5)
         let runbook = write("""
         version: 1
@@ -32,7 +32,7 @@ struct RunCommandTests {
           - name: second
             shell: "echo second >> {{ vars.app_dir }}/markers; echo {{ host.name }} second $(date +%s%N) >> {{ vars.lab_dir }}/order"
         """, in: lab)
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         for i in 1...5 {
             #expect(lab.file(lab.hostDir("web\(i)") + "/markers") == "first\nsecond\n", "web\(i) ran each step exactly once")
@@ -44,7 +44,7 @@ struct RunCommandTests {
         #expect(batches == batches.sorted(), "lines in batch order: \(order)")
         #expect(order.count == 10)
         // The journal tells the same story.
-        let shown = try ShownRun.load("last", state: lab.state)
+        let shown = try await ShownRun.load("last", state: lab.state)
         #expect(shown.run.status == "succeeded")
         let main = shown.steps.filter { $0.phase == "main" }
         #expect(main.count == 10)
@@ -57,11 +57,11 @@ struct RunCommandTests {
     }
 
     @Test("a changed host key is refused before any command runs anywhere: exit 3, host and both fingerprints named")
-    func hostKeyMismatch() throws {
+    func hostKeyMismatch() async throws {
         let lab = try Lab(hosts: 3)
         // Replace web2's line in known_hosts with a different ed25519 key.
         let keyPath = lab.dir + "/other_key"
-        _ = try Shell.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath])
+        _ = try await Shell.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath])
         let otherPub = try #require(lab.file(keyPath + ".pub")).split(separator: " ")
         let port = lab.basePort + 1
         let knownHosts = try #require(lab.file(lab.dir + "/known_hosts"))
@@ -69,7 +69,7 @@ struct RunCommandTests {
             line.hasPrefix("[127.0.0.1]:\(port) ") ? "[127.0.0.1]:\(port) \(otherPub[0]) \(otherPub[1])" : String(line)
         }.joined(separator: "\n") + "\n"
         CLI.write(replaced, to: lab.dir + "/known_hosts")
-        let expected = try Shell.run(["/usr/bin/ssh-keygen", "-l", "-f", keyPath + ".pub"]).stdout.split(separator: " ")[1]
+        let expected = try await Shell.run(["/usr/bin/ssh-keygen", "-l", "-f", keyPath + ".pub"]).stdout.split(separator: " ")[1]
         let runbook = write("""
         version: 1
         runbook: touch
@@ -78,20 +78,20 @@ struct RunCommandTests {
           - shell: "touch {{ vars.app_dir }}/touched"
         """, in: lab)
         let start = Date()
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
         let text = result.stdout + result.stderr
         #expect(text.contains("host web2"))
         #expect(text.contains("HOST KEY MISMATCH"))
         #expect(text.contains(String(expected)), "the fingerprint known_hosts expects")
-        let actual = try Shell.run(["/usr/bin/ssh-keygen", "-l", "-f", lab.dir + "/hosts/web2/ssh_host_ed25519_key.pub"])
+        let actual = try await Shell.run(["/usr/bin/ssh-keygen", "-l", "-f", lab.dir + "/hosts/web2/ssh_host_ed25519_key.pub"])
         if actual.status == 0 { #expect(text.contains(String(actual.stdout.split(separator: " ")[1])), "the fingerprint the server showed") }
         for i in 1...3 { #expect(!FileManager.default.fileExists(atPath: lab.hostDir("web\(i)") + "/touched")) }
         #expect(Date().timeIntervalSince(start) < 15)
     }
 
     @Test("a closed port fails at once and a silent one within connect_timeout + 1 s")
-    func unreachable() throws {
+    func unreachable() async throws {
         let dir = CLI.temporaryDirectory()
         // A listener that accepts TCP but never speaks SSH: only our own timeout can end the wait.
         let silent = try SilentListener()
@@ -104,7 +104,7 @@ struct RunCommandTests {
           silent: { address: 127.0.0.1, port: \(silent.port) }
         """, to: dir + "/env.yml")
         let start = Date()
-        let result = try CLI.run(["check", "-e", dir + "/env.yml"])
+        let result = try await CLI.run(["check", "-e", dir + "/env.yml"])
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 3)
         #expect(result.stdout.contains("closed  127.0.0.1"))
@@ -115,7 +115,7 @@ struct RunCommandTests {
     }
 
     @Test("10 MB on stdout and 10 MB on stderr with exit status 7: read to the end, status recorded")
-    func bigOutput() throws {
+    func bigOutput() async throws {
         let lab = try Lab(hosts: 1)
         let runbook = write("""
         version: 1
@@ -125,9 +125,9 @@ struct RunCommandTests {
           - name: big
             shell: "head -c 10000000 /dev/zero | tr '\\\\0' a; head -c 10000000 /dev/zero | tr '\\\\0' b >&2; echo; echo end-of-stdout; echo end-of-stderr >&2; exit 7"
         """, in: lab)
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 1)
-        let step = try #require(try ShownRun.load("last", state: lab.state).steps.first)
+        let step = try #require(try await ShownRun.load("last", state: lab.state).steps.first)
         #expect(step.exitStatus == 7)
         #expect(step.status == "failed")
         // Head and tail are kept: the tail proves the stream was read to its end.
@@ -137,7 +137,7 @@ struct RunCommandTests {
     }
 
     @Test("a command running past its timeout is stopped and reported as a timeout")
-    func timeout() throws {
+    func timeout() async throws {
         let lab = try Lab(hosts: 1)
         let runbook = write("""
         version: 1
@@ -149,16 +149,16 @@ struct RunCommandTests {
             timeout: 2s
         """, in: lab)
         let start = Date()
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 1)
         #expect(Date().timeIntervalSince(start) < 8)
-        let step = try #require(try ShownRun.load("last", state: lab.state).steps.first)
+        let step = try #require(try await ShownRun.load("last", state: lab.state).steps.first)
         #expect(step.status == "timed_out")
         #expect(step.message?.contains("timed out after 2s") == true)
     }
 
     @Test("kill -9 in the middle of a step leaves a journal that shows the run interrupted, finished steps recorded")
-    func killed() throws {
+    func killed() async throws {
         let lab = try Lab(hosts: 2)
         let runbook = write("""
         version: 1
@@ -175,11 +175,11 @@ struct RunCommandTests {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !(FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/long-started")
                                       && FileManager.default.fileExists(atPath: lab.hostDir("web2") + "/long-started")) {
-            usleep(50_000)
+            try? await Task.sleep(for: .milliseconds(50))
         }
         kill(pid, SIGKILL)
-        _ = Spawn.wait(pid, timeout: 10)
-        let shown = try ShownRun.load("last", state: lab.state)
+        _ = await Spawn.waitAsync(pid, timeout: 10)
+        let shown = try await ShownRun.load("last", state: lab.state)
         #expect(shown.run.status == "interrupted")
         let quick = shown.steps.filter { $0.name == "quick" }
         #expect(quick.count == 2 && quick.allSatisfy { $0.status == "succeeded" })
@@ -187,7 +187,7 @@ struct RunCommandTests {
     }
 
     @Test("a secret never reaches the journal, the output or JSON events, even when the host echoes it back")
-    func secretMasking() throws {
+    func secretMasking() async throws {
         let lab = try Lab(hosts: 2)
         let secret = "tok-\(UUID().uuidString)"
         let environment = (lab.file(lab.environment) ?? "") + "secrets:\n  token: { env: E2E_TOKEN }\n"
@@ -204,13 +204,13 @@ struct RunCommandTests {
             shell: "echo {{ secrets.token }}; exit 3"
         """, in: lab)
         for output in ["text", "json"] {
-            let result = try CLI.run(["run", runbook, "-e", lab.dir + "/env-secret.yml", "--state", lab.state, "--output", output],
+            let result = try await CLI.run(["run", runbook, "-e", lab.dir + "/env-secret.yml", "--state", lab.state, "--output", output],
                                      environment: ["E2E_TOKEN": secret])
             #expect(result.status == 1)
             #expect(!result.stdout.contains(secret) && !result.stderr.contains(secret))
             #expect(result.stdout.contains("***"))
         }
-        let shown = try CLI.run(["show", "last", "--state", lab.state, "--output", "json"])
+        let shown = try await CLI.run(["show", "last", "--state", lab.state, "--output", "json"])
         #expect(shown.stdout.contains("using ***"))
         let base64 = Data(secret.utf8).base64EncodedString()
         for file in try FileManager.default.contentsOfDirectory(atPath: lab.state) {
@@ -221,7 +221,7 @@ struct RunCommandTests {
     }
 
     @Test("a failing host beyond max_failures stops the rollout: later batches are never touched")
-    func maxFailures() throws {
+    func maxFailures() async throws {
         let lab = try Lab(hosts: 4)
         let runbook = write("""
         version: 1
@@ -231,7 +231,7 @@ struct RunCommandTests {
         steps:
           - shell: "touch {{ vars.app_dir }}/ran; test {{ host.name }} != web1"
         """, in: lab)
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 1)
         #expect(result.stderr.contains("exceed max_failures 0"))
         #expect(FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/ran"))

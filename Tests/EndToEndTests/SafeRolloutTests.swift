@@ -14,7 +14,7 @@ struct SafeRolloutTests {
             try? FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
             CLI.write(version + "\n", to: src + "/VERSION")
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            _ = try? Shell.run(["/bin/tar", "-czf", "\(dir)/app-\(version).tar.gz", "-C", src, "."])
+            _ = try? Shell.runBlocking(["/bin/tar", "-czf", "\(dir)/app-\(version).tar.gz", "-C", src, "."])
         }
         return dir
     }
@@ -47,11 +47,11 @@ struct SafeRolloutTests {
     }
 
     @Test("v1 then v2 over 5 hosts in [1, 50%, 100%]: every host serves v2 and releases/ keeps exactly `keep` entries")
-    func deploy() throws {
+    func deploy() async throws {
         let lab = try Lab(hosts: 5)
         let runbook = Self.rollout(lab)
         for release in ["v1", "v2", "v3"] {
-            let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"])
+            let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"])
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         }
         for i in 1...5 {
@@ -62,18 +62,18 @@ struct SafeRolloutTests {
     }
 
     @Test("a gate failing in the second batch: exit 1, undo in reverse on canary and batch 2 only, every host serves v1")
-    func gateFailure() throws {
+    func gateFailure() async throws {
         let lab = try Lab(hosts: 5)
         let runbook = Self.rollout(lab)
-        #expect(try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v1"]).status == 0)
-        let result = try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v2", "-p", "fail_on=web3"])
+        #expect(try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v1"]).status == 0)
+        let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v2", "-p", "fail_on=web3"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("gate on web3: exit status 1"))
         #expect(result.stderr.contains("rolled back: note on web3, note on web2, ship on web3, ship on web2, note on web1, ship on web1"))
         for i in 1...5 { #expect(serving(lab, "web\(i)") == "v1", "web\(i)") }
         for i in 1...3 { #expect(lab.file(lab.hostDir("web\(i)") + "/notes") == "v1\nv2\nundo-v2\n", "web\(i) was undone") }
         for i in 4...5 { #expect(lab.file(lab.hostDir("web\(i)") + "/notes") == "v1\n", "web\(i) was never touched by v2") }
-        let shown = try ShownRun.load("last", state: lab.state)
+        let shown = try await ShownRun.load("last", state: lab.state)
         #expect(shown.run.status == "rolled_back")
         let undo = shown.steps.filter { $0.phase == "undo" }
         #expect(undo.map { "\($0.name)@\($0.host ?? "")" } == ["undo note@web3", "undo note@web2", "undo ship@web3", "undo ship@web2", "undo note@web1", "undo ship@web1"])
@@ -81,34 +81,34 @@ struct SafeRolloutTests {
     }
 
     @Test("marshal rollback after a successful rollout brings every host back to the previous release; --plan changes nothing")
-    func rollbackCommand() throws {
+    func rollbackCommand() async throws {
         let lab = try Lab(hosts: 3)
         let runbook = Self.rollout(lab)
         for release in ["v1", "v2"] {
-            #expect(try CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"]).status == 0)
+            #expect(try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"]).status == 0)
         }
-        let plan = try CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--plan"])
+        let plan = try await CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--plan"])
         #expect(plan.status == 0)
         #expect(plan.stdout.contains("[web3] undo 'ship': switch current back to releases/v1"))
         for i in 1...3 { #expect(serving(lab, "web\(i)") == "v2") }
-        let result = try CLI.run(["rollback", "-e", lab.environment, "--state", lab.state])
+        let result = try await CLI.run(["rollback", "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         for i in 1...3 { #expect(serving(lab, "web\(i)") == "v1") }
-        let again = try CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--run", "last"])
+        let again = try await CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--run", "last"])
         #expect(again.status == 2)
     }
 
     /// Starts `marshal run` in the background and kills it with SIGKILL once `ready` holds.
-    func runAndKill(_ arguments: [String], until ready: () -> Bool) throws {
+    func runAndKill(_ arguments: [String], until ready: () -> Bool) async throws {
         let pid = try CLI.start(arguments)
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !ready() { usleep(20_000) }
+        while Date() < deadline && !ready() { try? await Task.sleep(for: .milliseconds(20)) }
         kill(pid, SIGKILL)
-        _ = Spawn.wait(pid, timeout: 10)
+        _ = await Spawn.waitAsync(pid, timeout: 10)
     }
 
     @Test("kill -9 during a wait of the second batch, then resume: the run completes, each change ran exactly once per host")
-    func resumeAfterKill() throws {
+    func resumeAfterKill() async throws {
         let lab = try Lab(hosts: 5)
         let path = lab.dir + "/resumable.yml"
         CLI.write("""
@@ -124,12 +124,18 @@ struct SafeRolloutTests {
           - name: work
             shell: "echo w >> {{ vars.app_dir }}/work"
         """, to: path)
-        // Batch 2 is web2, web3: once both have their mark, the run is in batch 2's wait.
-        try runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
-            FileManager.default.fileExists(atPath: lab.hostDir("web2") + "/marks") && FileManager.default.fileExists(atPath: lab.hostDir("web3") + "/marks")
+        // Batch 2 is web2, web3: a second after both have their mark, the run is inside batch 2's
+        // 3 s wait (the marks are written just before their steps are recorded as finished).
+        var marked: Date?
+        try await runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
+            if marked == nil, FileManager.default.fileExists(atPath: lab.hostDir("web2") + "/marks"),
+               FileManager.default.fileExists(atPath: lab.hostDir("web3") + "/marks") { marked = Date() }
+            return marked.map { Date().timeIntervalSince($0) > 1.0 } ?? false
         }
-        #expect(try ShownRun.load("last", state: lab.state).run.status == "interrupted")
-        let resumed = try CLI.run(["resume", "last", "--state", lab.state])
+        let killedIn = try await ShownRun.load("last", state: lab.state)
+        #expect(killedIn.steps.contains { $0.name == "settle" && $0.batch == 2 && $0.status == "started" }, "killed during batch 2's wait")
+        #expect(try await ShownRun.load("last", state: lab.state).run.status == "interrupted")
+        let resumed = try await CLI.run(["resume", "last", "--state", lab.state])
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
         for i in 1...5 {
             #expect(lab.file(lab.hostDir("web\(i)") + "/marks") == "x\n", "mark ran once on web\(i)")
@@ -138,7 +144,7 @@ struct SafeRolloutTests {
     }
 
     @Test("killed during a plain shell step, resume names that step and waits for --rerun or --skip")
-    func resumeNeedsDecision() throws {
+    func resumeNeedsDecision() async throws {
         let lab = try Lab(hosts: 2)
         let path = lab.dir + "/slow.yml"
         CLI.write("""
@@ -152,15 +158,15 @@ struct SafeRolloutTests {
           - name: after
             shell: "echo a >> {{ vars.app_dir }}/after"
         """, to: path)
-        try runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
+        try await runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
             FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/migrated") && FileManager.default.fileExists(atPath: lab.hostDir("web2") + "/migrated")
         }
-        let refused = try CLI.run(["resume", "last", "--state", lab.state])
+        let refused = try await CLI.run(["resume", "last", "--state", lab.state])
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("'migrate data' (shell) was in flight on web1"))
         #expect(refused.stderr.contains("--rerun STEP"))
         #expect(lab.file(lab.hostDir("web1") + "/after") == nil, "nothing ran")
-        let skipped = try CLI.run(["resume", "last", "--state", lab.state, "--skip", "migrate data"])
+        let skipped = try await CLI.run(["resume", "last", "--state", lab.state, "--skip", "migrate data"])
         #expect(skipped.status == 0, "\(skipped.stdout)\(skipped.stderr)")
         for i in 1...2 {
             #expect(lab.file(lab.hostDir("web\(i)") + "/migrated") == "m\n")
@@ -169,7 +175,7 @@ struct SafeRolloutTests {
     }
 
     @Test("while a run holds the lock, a second run on that environment exits 3 naming the holder; another environment runs")
-    func lock() throws {
+    func lock() async throws {
         let lab = try Lab(hosts: 2)
         let path = lab.dir + "/hold.yml"
         CLI.write("""
@@ -183,21 +189,21 @@ struct SafeRolloutTests {
         CLI.write(other, to: lab.dir + "/other.yml")
         let first = try CLI.start(["run", path, "-e", lab.environment, "--state", lab.state])
         let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/holding") { usleep(20_000) }
-        let second = try CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
+        while Date() < deadline && !FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/holding") { try? await Task.sleep(for: .milliseconds(20)) }
+        let second = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(second.status == 3)
         #expect(second.stderr.contains("environment lab is locked by"))
         #expect(second.stderr.contains("pid \(first)"))
-        let status = try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state])
+        let status = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state])
         #expect(status.stdout.contains("locked by"))
-        let elsewhere = try CLI.run(["run", path, "-e", lab.dir + "/other.yml", "--state", lab.state])
+        let elsewhere = try await CLI.run(["run", path, "-e", lab.dir + "/other.yml", "--state", lab.state])
         #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
-        #expect(Spawn.wait(first, timeout: 30) == 0)
-        #expect(try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
+        #expect(await Spawn.waitAsync(first, timeout: 30) == 0)
+        #expect(try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
     }
 
     @Test("a stale lock (holder killed) is reported as stale and can be released")
-    func staleLock() throws {
+    func staleLock() async throws {
         let lab = try Lab(hosts: 1)
         let path = lab.dir + "/hold.yml"
         CLI.write("""
@@ -207,19 +213,19 @@ struct SafeRolloutTests {
         steps:
           - shell: "touch {{ vars.app_dir }}/holding; sleep 30"
         """, to: path)
-        try runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
+        try await runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
             FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/holding")
         }
-        let blocked = try CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
+        let blocked = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(blocked.status == 3)
         #expect(blocked.stderr.contains("stale lock"))
-        #expect(try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("STALE"))
-        #expect(try CLI.run(["lock", "release", "-e", lab.environment, "--state", lab.state]).status == 0)
-        #expect(try CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
+        #expect(try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("STALE"))
+        #expect(try await CLI.run(["lock", "release", "-e", lab.environment, "--state", lab.state]).status == 0)
+        #expect(try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
     }
 
     @Test("a protected environment from a non-TTY with --yes and no --approve: exit 2 before any host is contacted")
-    func protectedEnvironment() throws {
+    func protectedEnvironment() async throws {
         let lab = try Lab(hosts: 2)
         let protected = (lab.file(lab.environment) ?? "").replacingOccurrences(of: "environment: lab\n", with: "environment: lab\nprotected: true\n")
         CLI.write(protected, to: lab.dir + "/protected.yml")
@@ -233,14 +239,14 @@ struct SafeRolloutTests {
         """, to: path)
         let sshdLog = lab.hostDir("web1") + "/sshd.log"
         let logBefore = lab.file(sshdLog) ?? ""
-        let refused = try CLI.run(["run", path, "-e", lab.dir + "/protected.yml", "--state", lab.state, "--yes"])
+        let refused = try await CLI.run(["run", path, "-e", lab.dir + "/protected.yml", "--state", lab.state, "--yes"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("is protected"))
         #expect(refused.stderr.contains("--yes alone is not enough"))
         #expect(lab.file(sshdLog) == logBefore, "no connection reached the host")
-        let runs = try CLI.run(["runs", "--state", lab.state])
+        let runs = try await CLI.run(["runs", "--state", lab.state])
         #expect(runs.stdout.contains("no runs"))
-        let approved = try CLI.run(["run", path, "-e", lab.dir + "/protected.yml", "--state", lab.state, "--yes", "--approve", "lab"])
+        let approved = try await CLI.run(["run", path, "-e", lab.dir + "/protected.yml", "--state", lab.state, "--yes", "--approve", "lab"])
         #expect(approved.status == 0, "\(approved.stderr)")
         #expect(FileManager.default.fileExists(atPath: lab.hostDir("web1") + "/touched"))
     }

@@ -27,10 +27,10 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], cwd: String = root, timeout: TimeInterval = 120) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], cwd: String = root, timeout: TimeInterval = 120) async throws -> Result {
         var env = environment
         env["NO_COLOR"] = "1"
-        let result = try Spawn.run([binary] + arguments, environment: env, cwd: cwd, timeout: timeout)
+        let result = try await Spawn.runAsync([binary] + arguments, environment: env, cwd: cwd, timeout: timeout)
         return Result(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 

@@ -4,15 +4,15 @@ import Testing
 @Suite("marshal validate")
 struct ValidateCommandTests {
     @Test("the shipped runbooks and environments validate: exit 0")
-    func shipped() throws {
-        let result = try CLI.run(["validate", "Runbooks", "Environments"])
+    func shipped() async throws {
+        let result = try await CLI.run(["validate", "Runbooks", "Environments"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "7 files valid\n")
         #expect(result.stderr.isEmpty)
     }
 
     @Test("every malformed fixture: exit 2 and its expected file:line:column message on stderr")
-    func corpus() throws {
+    func corpus() async throws {
         let dir = "Tests/MarshalLoadingTests/Fixtures/malformed"
         let expected = try String(contentsOfFile: CLI.root + "/" + dir + "/expected.txt", encoding: .utf8)
             .split(separator: "\n").map(String.init)
@@ -24,15 +24,15 @@ struct ValidateCommandTests {
             if let env = text.split(separator: "\n").first(where: { $0.hasPrefix("# with-env: ") }) {
                 arguments += ["-e", "\(dir)/" + env.dropFirst("# with-env: ".count)]
             }
-            let result = try CLI.run(arguments)
+            let result = try await CLI.run(arguments)
             #expect(result.status == 2, "\(file)")
             #expect(result.stderr.split(separator: "\n").first.map(String.init) == "\(dir)/\(line)", "\(file)")
         }
     }
 
     @Test("a missing file is an error, not a crash")
-    func missing() throws {
-        let result = try CLI.run(["validate", "no/such/file.yml"])
+    func missing() async throws {
+        let result = try await CLI.run(["validate", "no/such/file.yml"])
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("no/such/file.yml: error: no such file or folder"))
     }
@@ -41,11 +41,11 @@ struct ValidateCommandTests {
 @Suite("Command line")
 struct CommandLineTests {
     @Test("a usage error (unknown option, missing argument) exits 2, like other invalid input")
-    func usage() throws {
-        let unknown = try CLI.run(["validate", "--bogus"])
+    func usage() async throws {
+        let unknown = try await CLI.run(["validate", "--bogus"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("Unknown option '--bogus'"))
-        let missing = try CLI.run(["plan"])
+        let missing = try await CLI.run(["plan"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("Missing expected argument '<runbook>'"))
     }

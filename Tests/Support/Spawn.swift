@@ -45,6 +45,36 @@ public enum Spawn {
         return Result(status: status ?? -1, stdout: out, stderr: err, timedOut: status == nil)
     }
 
+    /// Like `run`, but waits by polling with `Task.sleep`, so a long child does not hold one of the
+    /// cooperative pool's few threads (2 on a 2-core machine) and stall every other test.
+    public static func runAsync(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
+                                timeout: TimeInterval = 180) async throws -> Result {
+        let base = NSTemporaryDirectory() + "marshal-spawn-\(UUID().uuidString)"
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: base + ".out", stderr: base + ".err")
+        let status = await waitAsync(pid, timeout: timeout)
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = wait(pid, timeout: 5)
+        }
+        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return Result(status: status ?? -1, stdout: out, stderr: err, timedOut: status == nil)
+    }
+
+    /// `wait` that sleeps between polls instead of blocking the thread.
+    public static func waitAsync(_ pid: pid_t, timeout: TimeInterval) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let status = wait(pid, timeout: 0) { return status }
+            if Date() >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Starts a child and returns its PID; stdout/stderr go to the given files (or /dev/null).
     public static func start(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
                              stdout: String? = nil, stderr: String? = nil) throws -> pid_t {
