@@ -79,12 +79,13 @@ extension MarshalCommand {
                 guard finished.key.phase == "main", finished.succeeded,
                       let step = expanded.first(where: { $0.ordinal == finished.key.ordinal })?.step else { return nil }
                 let host = finished.key.host ?? "this machine"
-                if let undo = step.undoStep { return (host, "undo '\(step.name)' with its \(undo.kind.name) step") }
+                let then = step.undoStep.map { ", then its \($0.kind.name) undo step" } ?? ""
                 if case .release = step.kind {
                     let previous: String
                     if case .string(let p)? = finished.evidence?["previous"] { previous = "releases/\(p)" } else { previous = "(no earlier release: left as is)" }
-                    return (host, "undo '\(step.name)': switch current back to \(previous)")
+                    return (host, "undo '\(step.name)': switch current back to \(previous)\(then)")
                 }
+                if let undo = step.undoStep { return (host, "undo '\(step.name)' with its \(undo.kind.name) step") }
                 return nil
             }
             if plan {
