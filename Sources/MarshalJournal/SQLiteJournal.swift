@@ -193,11 +193,46 @@ public final class SQLiteJournal: JournalStore {
 
     /// Many step starts in one transaction: one fsync for a whole batch of hosts.
     public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
-        guard let first = steps.first else { return [] }
-        let what = steps.count == 1 ? "step \(first.name)" : "\(steps.count) steps"
-        return try await write("record \(what) of run \(first.runId)") { db in
+        try await commitBoundary(finishes: [], starts: steps)
+    }
+
+    /// Many step ends in one transaction (group commit of hosts finishing together).
+    public func finishSteps(_ items: [StepFinish]) async throws {
+        _ = try await commitBoundary(finishes: items, starts: [])
+    }
+
+    /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync).
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        guard let runId = starts.first?.runId ?? finishes.first?.runId else { return [] }
+        let what: String
+        switch (finishes.count, starts.count) {
+        case (0, 1): what = "record step \(starts[0].name)"
+        case (0, let n): what = "record \(n) steps"
+        case (1, 0): what = "record the end of step #\(finishes[0].sequence)"
+        case (let n, 0): what = "record the end of \(n) steps"
+        default: what = "record the end of \(finishes.count) steps and the start of \(starts.count)"
+        }
+        return try await write("\(what) of run \(runId)") { db in
+            for item in finishes {
+                let completion = item.completion
+                try db.execute(
+                    sql: """
+                    UPDATE steps SET status = ?, endedAt = ?, exitStatus = ?, signal = ?, stdout = ?, stderr = ?,
+                                     registered = ?, attempts = ?, message = ?
+                    WHERE runId = ? AND sequence = ?
+                    """,
+                    arguments: [
+                        completion.status.rawValue, completion.endedAt, completion.exitStatus, completion.signal,
+                        completion.stdout, completion.stderr, completion.registeredJSON, completion.attempts,
+                        completion.message, item.runId, item.sequence,
+                    ]
+                )
+                if db.changesCount == 0 {
+                    throw JournalError.stepNotFound(runId: item.runId, sequence: item.sequence, journal: self.location)
+                }
+            }
             var sequences: [Int] = []
-            for step in steps {
+            for step in starts {
                 try self.requireRun(db, step.runId)
                 let last = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM steps WHERE runId = ?", arguments: [step.runId])
                 let sequence = (last ?? 0) + 1
@@ -217,32 +252,6 @@ public final class SQLiteJournal: JournalStore {
                 sequences.append(sequence)
             }
             return sequences
-        }
-    }
-
-    /// Many step ends in one transaction (group commit of hosts finishing together).
-    public func finishSteps(_ items: [StepFinish]) async throws {
-        guard let first = items.first else { return }
-        let what = items.count == 1 ? "step #\(first.sequence)" : "\(items.count) steps"
-        try await write("record the end of \(what) of run \(first.runId)") { db in
-            for item in items {
-                let completion = item.completion
-                try db.execute(
-                    sql: """
-                    UPDATE steps SET status = ?, endedAt = ?, exitStatus = ?, signal = ?, stdout = ?, stderr = ?,
-                                     registered = ?, attempts = ?, message = ?
-                    WHERE runId = ? AND sequence = ?
-                    """,
-                    arguments: [
-                        completion.status.rawValue, completion.endedAt, completion.exitStatus, completion.signal,
-                        completion.stdout, completion.stderr, completion.registeredJSON, completion.attempts,
-                        completion.message, item.runId, item.sequence,
-                    ]
-                )
-                if db.changesCount == 0 {
-                    throw JournalError.stepNotFound(runId: item.runId, sequence: item.sequence, journal: self.location)
-                }
-            }
         }
     }
 

@@ -44,6 +44,9 @@ public protocol JournalStore: Sendable {
     func appendSteps(_ steps: [StepRecord]) async throws -> [Int]
     /// Several `finishStep`s in one durable transaction.
     func finishSteps(_ items: [StepFinish]) async throws
+    /// A step boundary in one durable transaction: the ends of the steps that just finished and
+    /// the starts of the next; returns the new steps' sequences.
+    func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int]
     /// Returns the measurement's id.
     @discardableResult
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int
@@ -93,6 +96,11 @@ extension JournalStore {
 
     public func finishSteps(_ items: [StepFinish]) async throws {
         for item in items { try await finishStep(runId: item.runId, sequence: item.sequence, item.completion) }
+    }
+
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        if !finishes.isEmpty { try await finishSteps(finishes) }
+        return starts.isEmpty ? [] : try await appendSteps(starts)
     }
 
     /// Newest runs first, of one environment or of all.

@@ -1,37 +1,44 @@
-/// Writes step boundaries durably, coalescing the ends of steps that finish together on many
-/// hosts into one transaction (one fsync), so a 50-host batch does not pay 50 fsyncs per step.
+/// Writes step boundaries durably with as few fsyncs as the guarantees allow:
+/// - the start of a step is committed before the step runs, in one transaction with the ends of
+///   the steps that finished since the last commit (a boundary is one fsync, not two);
+/// - the end of a step that is not followed at once by another start (a host still busy on
+///   another step, the last step of a run) is committed within `lag` by a background flush.
 actor JournalWriter {
     private let store: any JournalStore
-    private var pending: [(StepFinish, CheckedContinuation<Void, any Error>)] = []
-    private var flushing = false
+    private var pending: [StepFinish] = []
+    private var flushScheduled = false
+    private let lag: Duration
 
-    init(store: any JournalStore) { self.store = store }
+    init(store: any JournalStore, lag: Duration = .milliseconds(20)) {
+        self.store = store
+        self.lag = lag
+    }
 
+    /// Commits the pending ends together with these starts; returns the starts' sequences.
     func start(_ records: [StepRecord]) async throws -> [Int] {
-        try await store.appendSteps(records)
+        let finishes = pending
+        pending.removeAll()
+        return try await store.commitBoundary(finishes: finishes, starts: records)
     }
 
-    func finish(_ item: StepFinish) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            pending.append((item, continuation))
-            if !flushing {
-                flushing = true
-                Task { await self.flush() }
+    /// Queues a step's end; it is committed with the next start, or by the lagging flush.
+    func finish(_ item: StepFinish) {
+        pending.append(item)
+        if !flushScheduled {
+            flushScheduled = true
+            Task { [lag] in
+                try? await Task.sleep(for: lag)
+                try? await self.flush()
             }
         }
     }
 
-    private func flush() async {
-        while !pending.isEmpty {
-            let batch = pending
-            pending.removeAll()
-            do {
-                try await store.finishSteps(batch.map(\.0))
-                for (_, continuation) in batch { continuation.resume() }
-            } catch {
-                for (_, continuation) in batch { continuation.resume(throwing: error) }
-            }
-        }
-        flushing = false
+    /// Commits every queued end now (end of a run, before reading the journal back).
+    func flush() async throws {
+        flushScheduled = false
+        guard !pending.isEmpty else { return }
+        let finishes = pending
+        pending.removeAll()
+        _ = try await store.commitBoundary(finishes: finishes, starts: [])
     }
 }

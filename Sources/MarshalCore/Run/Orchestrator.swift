@@ -105,7 +105,12 @@ public struct Orchestrator: Sendable {
         let writer = JournalWriter(store: journal)
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
-        let result = await body(executor, writer, state, masker)
+        var result = await body(executor, writer, state, masker)
+        do {
+            try await writer.flush()
+        } catch {
+            result.summary += "; the journal could not record the last step ends: \(error)"
+        }
         switch result.status {
         case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
         case .rolledBack:
@@ -426,11 +431,7 @@ public struct Orchestrator: Sendable {
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
-                    do {
-                        try await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
-                    } catch {
-                        journalFailure.set("\(error)")
-                    }
+                    await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
                     for measurement in outcome.measurements {
                         _ = try? await services.journal.recordMeasurement(MeasurementRecord(
                             runId: request.runId, stepSequence: sequences[i], host: hosts[i]?.name, kind: measurement.kind,

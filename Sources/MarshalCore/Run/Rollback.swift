@@ -65,7 +65,7 @@ extension Orchestrator {
         let started = ContinuousClock.now
         let outcome = await executor.undoRelease(evidence: evidence, host: host, context: context)
         if let sequence {
-            try? await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: StepCompletion(
+            await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: StepCompletion(
                 status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus,
                 stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                 message: outcome.message)))
