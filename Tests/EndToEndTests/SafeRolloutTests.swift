@@ -224,6 +224,36 @@ struct SafeRolloutTests {
         #expect(try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
     }
 
+    @Test("an approve step pauses the run (exit 0, status paused); resume --approve finishes it without redoing earlier steps")
+    func approval() async throws {
+        let lab = try Lab(hosts: 2)
+        let path = lab.dir + "/approve.yml"
+        CLI.write("""
+        version: 1
+        runbook: gated
+        targets: web
+        steps:
+          - name: before
+            shell: "echo b >> {{ vars.app_dir }}/before"
+          - id: go
+            name: go ahead
+            approve: "canary looks good?"
+          - name: after
+            shell: "echo a >> {{ vars.app_dir }}/after"
+        """, to: path)
+        let paused = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
+        #expect(paused.status == 0, "\(paused.stderr)")
+        #expect(paused.stderr.contains("paused at go ahead"))
+        #expect(try await ShownRun.load("last", state: lab.state).run.status == "paused")
+        #expect(lab.file(lab.hostDir("web1") + "/after") == nil)
+        let resumed = try await CLI.run(["resume", "last", "--state", lab.state, "--approve", "go"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        for i in 1...2 {
+            #expect(lab.file(lab.hostDir("web\(i)") + "/before") == "b\n", "before ran once on web\(i)")
+            #expect(lab.file(lab.hostDir("web\(i)") + "/after") == "a\n")
+        }
+    }
+
     @Test("a protected environment from a non-TTY with --yes and no --approve: exit 2 before any host is contacted")
     func protectedEnvironment() async throws {
         let lab = try Lab(hosts: 2)
