@@ -103,6 +103,23 @@ struct GateTests {
         #expect(!result.stdout.contains("database (healthy)"))
     }
 
+    @Test("a health check with on: runs from that host with its curl, and judges the answer the same way")
+    func fromHost() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: from the host
+            health: { on: here, url: "\(app.url)/healthy-after/0", expect: { status: 200, json: { "$.status": healthy } } }
+          - name: degraded from the host
+            health: { on: here, url: "\(app.url)/degraded", expect: 200 }
+        """, in: dir)
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("[here] 1. from the host: succeeded"))
+        #expect(result.stdout.contains("[here] 2. degraded from the host: failed"))
+        #expect(result.stdout.contains("unhealthy services: redis (down)"))
+    }
+
     @Test("a 20 s soak every 2 s fails within one interval of the endpoint turning 500 at second 9, and rollback fires")
     func soak() async throws {
         let app = try GateApp()

@@ -68,7 +68,21 @@ public struct StepExecutor: Sendable {
                 return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); continue with `marshal resume \(context.runId) --approve '\(step.id ?? step.name)'`")
             case .soak(let soak):
                 return await SoakRunner(executor: self).run(soak, context: context)
-            case .http, .health, .metric, .benchmark, .notify:
+            case .http(let h), .health(let h):
+                // With `on:`, the request is sent from that host with its curl; otherwise from here.
+                if step.on != nil, let host {
+                    switch await connections.executor(for: host) {
+                    case .success(let remote):
+                        return try await HTTPCheck(http: RemoteCurlClient(executor: remote)).run(h, kind: step.kind.name, context: context)
+                    case .failure(let error):
+                        return StepOutcome(status: .failed, message: context.masker.mask(error.description))
+                    }
+                }
+                guard let gates else {
+                    return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
+                }
+                return await gates.run(step, host: host, context: context)
+            case .metric, .benchmark, .notify:
                 guard let gates else {
                     return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
                 }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// An `HTTPClient` that sends the request from a host, with that host's `curl`, so a check with
+/// `on:` sees what the host sees (a service bound to the host's loopback, its DNS, its firewall).
+struct RemoteCurlClient: HTTPClient {
+    var executor: any RemoteExecutor
+    static let marker = "__MARSHAL_CURL__"
+
+    func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+        // URL, headers and body are passed as secret fragments: quoted for the shell, and never
+        // shown, since a request may carry a token.
+        var fragments: [ShellCommand.Fragment] = []
+        if !request.body.isEmpty {
+            fragments += [.literal("printf '%s' "), .secret(Secret(name: "body", value: String(decoding: request.body, as: UTF8.self))), .literal(" | ")]
+        }
+        fragments += [.literal("curl -sS -i --max-time \(max(1, Int(request.timeout.seconds.rounded(.up)))) --connect-timeout \(max(1, Int(request.connectTimeout.seconds.rounded(.up)))) -X "),
+                      .quoted(request.method)]
+        if request.insecure { fragments.append(.literal(" -k")) }
+        for (name, value) in request.headers {
+            fragments += [.literal(" -H "), .secret(Secret(name: "header", value: "\(name): \(value)"))]
+        }
+        if !request.body.isEmpty { fragments.append(.literal(" --data-binary @-")) }
+        fragments += [.literal(" -w '\\n\(Self.marker)%{http_code} %{time_total} %{time_connect} %{time_starttransfer}' "),
+                      .secret(Secret(name: "url", value: request.url))]
+        let result: CommandResult
+        do {
+            result = try await executor.run(ShellCommand(fragments), timeout: request.timeout + .seconds(5))
+        } catch {
+            throw .other(url: URLMask.display(request.url), code: -1, message: "on \(executor.hostName): \(error.description)")
+        }
+        let text = result.stdoutText
+        guard let range = text.range(of: "\n" + Self.marker, options: .backwards) else {
+            let reason = result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .connect(url: URLMask.display(request.url), reason: "curl on \(executor.hostName): \(reason.isEmpty ? "exit \(result.exitStatus ?? -1)" : reason)")
+        }
+        let numbers = text[range.upperBound...].split(separator: " ").map { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+        let status = Int(numbers.first ?? 0)
+        if status == 0 {
+            throw .connect(url: URLMask.display(request.url), reason: "curl on \(executor.hostName): \(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        // With -i, header blocks (one per 1xx or redirect) come first; the body follows the last.
+        var rest = Substring(text[..<range.lowerBound])
+        var headers: [(name: String, value: String)] = []
+        while rest.hasPrefix("HTTP/"), let end = rest.range(of: "\r\n\r\n") {
+            headers = rest[..<end.lowerBound].split(separator: "\r\n").dropFirst().compactMap { line in
+                guard let colon = line.firstIndex(of: ":") else { return nil }
+                return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            rest = rest[end.upperBound...]
+        }
+        func seconds(_ i: Int) -> Duration { .milliseconds(Int64((numbers.count > i ? numbers[i] : 0) * 1000)) }
+        return HTTPResponse(status: status, headers: headers, body: Array(rest.utf8),
+                            timings: HTTPTimings(total: seconds(1), connect: seconds(2), ttfb: seconds(3)))
+    }
+}
