@@ -415,7 +415,6 @@ public struct Orchestrator: Sendable {
         let observer = services.observer
         let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
         let forks = max(1, request.runbook.strategy.forks)
-        let journalFailure = JournalFailureFlag()
 
         let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
             var collected = [HostResult?](repeating: nil, count: hosts.count)
@@ -469,7 +468,7 @@ public struct Orchestrator: Sendable {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
             }
         }
-        return StepResults(results: results, journalError: journalFailure.value)
+        return StepResults(results: results, journalError: nil)
     }
 
     static func recordStatus(_ status: StepOutcome.Status) -> StepRecord.Status {
@@ -483,12 +482,4 @@ public struct Orchestrator: Sendable {
         case .paused: .started
         }
     }
-}
-
-/// Set by any host's task when the journal refuses a write.
-final class JournalFailureFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var message: String?
-    func set(_ text: String) { lock.lock(); if message == nil { message = text }; lock.unlock() }
-    var value: String? { lock.lock(); defer { lock.unlock() }; return message }
 }
