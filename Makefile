@@ -2,6 +2,8 @@
 # Both install what they need first and can be run again at any time.
 
 SHELL := /bin/bash
+# The toolchain lives in /opt/swift on the machines this project targets; it may not be on PATH.
+export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev \
 	openssh-server openssh-client nginx-light postgresql supervisor prometheus wrk hyperfine \
