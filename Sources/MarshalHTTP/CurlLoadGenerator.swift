@@ -46,9 +46,15 @@ public struct CurlLoadGenerator: LoadGenerator {
             inFlight = pools
         }
         // A common time origin a little ahead, so every thread is ready before the first send.
-        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop)
+        let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
+        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop, watch: watch)
         let collector = Collector(expected: threadCount) { tallies in
-            done(summarize(plan: plan, spec: spec, tallies: tallies))
+            var result = summarize(plan: plan, spec: spec, tallies: tallies)
+            if let reason = watch?.reason, case .success(var value) = result {
+                value.aborted = reason
+                result = .success(value)
+            }
+            done(result)
         }
         for w in 0..<threadCount {
             let thread = Thread {

@@ -26,8 +26,10 @@ final class RunSpec: Sendable {
     let highestTrackableMicros: UInt64
     let seconds: Int
     let stop: StopSignal
+    let watch: AbortWatch?
 
-    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal) {
+    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil) {
+        self.watch = watch
         targets = plan.scenarios.map { s in
             Target(url: Self.join(plan.baseURL, s.path), method: s.method, headers: s.headers, body: s.body, expectStatus: s.expectStatus.map(Set.init))
         }
@@ -183,6 +185,7 @@ struct Pending {
 final class LoadWorker {
     private let spec: WorkerSpec
     private let stop: StopSignal
+    private let watch: AbortWatch?
     private var stopped = false
     private var nextStopCheck: UInt64 = 0
     private let multi: MultiHandle
@@ -201,6 +204,7 @@ final class LoadWorker {
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
         self.spec = WorkerSpec(spec)
         stop = spec.stop
+        watch = spec.watch
         self.poolLimit = poolLimit
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
@@ -355,6 +359,18 @@ final class LoadWorker {
     }
 
     private func record(_ slot: Slot, code: CURLcode, now: UInt64) {
+        let errorsBefore = tally.perSecond.isEmpty ? 0 : tally.perSecond[second(now >= spec.startNanos ? now - spec.startNanos : 0)].errors
+        recordTally(slot, code: code, now: now)
+        if let watch {
+            let bucket = second(now >= spec.startNanos ? now - spec.startNanos : 0)
+            let failed = tally.perSecond[bucket].errors > errorsBefore
+            let latency = Double(micros(now, since: slot.intendedNanos)) / 1e6
+            let elapsed = Double(now >= spec.startNanos ? now - spec.startNanos : 0) / 1e9
+            if watch.observe(error: failed, latency: latency, elapsed: elapsed) { stop.stop() }
+        }
+    }
+
+    private func recordTally(_ slot: Slot, code: CURLcode, now: UInt64) {
         let s = slot.scenario
         tally.scenarioCount[s] += 1
         tally.lastEventNanos = max(tally.lastEventNanos, now)

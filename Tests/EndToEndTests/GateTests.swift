@@ -150,6 +150,27 @@ struct GateTests {
         #expect(events == ["start", "failure", "rollback"], "webhooks at the moments asked for")
     }
 
+    @Test("abort_on_fail stops an open-loop load test as soon as p95 < 50ms can no longer pass")
+    func abortEarly() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: load
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { duration: 10s, rate: 20 } ]
+              scenarios: [ { get: /slow/100 } ]
+              thresholds: { p95: "< 50ms" }
+              abort_on_fail: true
+        """, in: dir)
+        let start = Date()
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("stopped early: p95 < 50ms can no longer pass"), "\(result.stdout)")
+        #expect(elapsed < 6, "a 10 s plan stopped after \(elapsed) s")
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

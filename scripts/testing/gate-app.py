@@ -8,6 +8,7 @@ Times count from start:
   /degraded          503 with per-service status: database healthy, redis down
   /fails-after/N     200 {"status":"healthy"} for N seconds, then 500
   /hook              records POST bodies; GET returns them as a JSON list
+  /slow/MS           200 after MS milliseconds
 """
 import json
 import sys
@@ -49,6 +50,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(500, {"status": "error"})
         if parts[0] == "hook":
             return self.reply(200, HOOKS)
+        if parts[0] == "slow":
+            time.sleep(float(parts[1]) / 1000)
+            return self.reply(200, {"status": "ok"})
         return self.reply(404, {"error": "not found"})
 
     def do_POST(self):

@@ -17,6 +17,8 @@ public struct LoadPlan: Sendable {
     public var timeout: Duration
     public var connectTimeout: Duration
     public var insecure: Bool
+    /// Stop an open-loop run early once one of these can no longer pass (the planned total is known).
+    public var abortRules: [AbortRule]
 
     public init(
         baseURL: String,
@@ -27,8 +29,10 @@ public struct LoadPlan: Sendable {
         connections: Int? = nil,
         timeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(5),
-        insecure: Bool = false
+        insecure: Bool = false,
+        abortRules: [AbortRule] = []
     ) {
+        self.abortRules = abortRules
         self.baseURL = baseURL
         self.mode = mode
         self.threads = threads
@@ -147,6 +151,22 @@ public enum LoadError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .invalidPlan(let problems): "invalid load plan: " + problems.joined(separator: "; ")
         case .couldNotStart(let reason): "load test could not start: \(reason)"
+        }
+    }
+}
+
+/// A threshold that, once broken beyond repair, ends an open-loop run early. Both count against
+/// the planned number of requests, so "can no longer pass" is certain, not a guess from a sample.
+public enum AbortRule: Sendable, Hashable, CustomStringConvertible {
+    /// `error_rate < limit`: fails for sure once errors reach `limit` × planned requests.
+    case errorRate(below: Double)
+    /// `pNN < limit`: fails for sure once more than (1 − quantile) × planned requests took `limit` or more.
+    case latency(quantile: Double, below: Double)
+
+    public var description: String {
+        switch self {
+        case .errorRate(let limit): "error_rate < \(limit * 100)%"
+        case .latency(let q, let limit): "p\(Int((q * 100).rounded())) < \(Int((limit * 1000).rounded()))ms"
         }
     }
 }

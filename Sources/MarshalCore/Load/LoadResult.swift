@@ -14,7 +14,12 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// One entry per second of the run, from its start.
     public var perSecond: [SecondStats]
 
-    public init(mode: String, duration: Double, overall: LoadStats, scenarios: [LoadStats], phases: [PhaseStats], perSecond: [SecondStats]) {
+    /// Why the run stopped before its planned end, when a threshold could no longer pass.
+    public var aborted: String?
+
+    public init(mode: String, duration: Double, overall: LoadStats, scenarios: [LoadStats], phases: [PhaseStats], perSecond: [SecondStats],
+                aborted: String? = nil) {
+        self.aborted = aborted
         self.mode = mode
         self.duration = duration
         self.overall = overall

@@ -27,7 +27,7 @@ struct BenchmarkGate {
             mode = .openLoop(phases: step.phases.map { LoadPlan.Phase(duration: $0.duration, rate: $0.rate, rampTo: $0.rampTo) })
         }
         return LoadPlan(baseURL: base, mode: mode, threads: step.threads, scenarios: scenarios, maxInFlight: step.maxInFlight ?? 1000,
-                        connections: step.connections)
+                        connections: step.connections, abortRules: Self.abortRules(step.thresholds))
     }
 
     func run(_ step: BenchmarkStep, context: StepContext) async throws(StepFailure) -> StepOutcome {
@@ -46,6 +46,10 @@ struct BenchmarkGate {
         measurements.append(.init(kind: "benchmark", name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
         var failures: [String] = []
         var status: StepOutcome.Status = .succeeded
+        if let aborted = result.aborted {
+            status = .failed
+            failures.append("stopped early: \(aborted)")
+        }
         if result.overall.count == 0 {
             let verdict = GateCheck.noData("benchmark: no request completed", onNoData: step.onNoData)
             status = verdict.status
@@ -66,6 +70,20 @@ struct BenchmarkGate {
         return StepOutcome(status: status, message: failures.isEmpty ? summary : summary + "; " + failures.joined(separator: "; "),
                            evidence: .map(metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }),
                            command: display, measurements: measurements)
+    }
+
+    /// `abort_on_fail` thresholds the generator can judge while running: overall `error_rate < X`
+    /// and `pNN < T`. Others are evaluated at the end as usual.
+    static func abortRules(_ thresholds: [BenchmarkStep.Threshold]) -> [AbortRule] {
+        thresholds.filter(\.abortOnFail).compactMap { threshold in
+            let parts = threshold.condition.source.split(separator: "<", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[1].hasPrefix("="), parts[0] == threshold.metric,
+                  let expression = try? Expression.parse(parts[1], at: threshold.condition.location),
+                  case .number(let limit)? = try? expression.evaluate(in: DictionaryScope()) else { return nil }
+            if threshold.metric == "error_rate" { return .errorRate(below: limit) }
+            let quantiles = ["p50": 0.50, "p75": 0.75, "p90": 0.90, "p95": 0.95, "p99": 0.99]
+            return quantiles[threshold.metric].map { .latency(quantile: $0, below: limit) }
+        }
     }
 
     static func unit(_ metric: String) -> String? {
