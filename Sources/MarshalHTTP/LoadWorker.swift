@@ -359,15 +359,15 @@ final class LoadWorker {
     }
 
     private func record(_ slot: Slot, code: CURLcode, now: UInt64) {
-        let errorsBefore = tally.perSecond.isEmpty ? 0 : tally.perSecond[second(now >= spec.startNanos ? now - spec.startNanos : 0)].errors
+        // The request loop stays as it was unless abort rules were asked for.
+        guard let watch else { return recordTally(slot, code: code, now: now) }
+        let bucket = second(now >= spec.startNanos ? now - spec.startNanos : 0)
+        let errorsBefore = tally.perSecond[bucket].errors
         recordTally(slot, code: code, now: now)
-        if let watch {
-            let bucket = second(now >= spec.startNanos ? now - spec.startNanos : 0)
-            let failed = tally.perSecond[bucket].errors > errorsBefore
-            let latency = Double(micros(now, since: slot.intendedNanos)) / 1e6
-            let elapsed = Double(now >= spec.startNanos ? now - spec.startNanos : 0) / 1e9
-            if watch.observe(error: failed, latency: latency, elapsed: elapsed) { stop.stop() }
-        }
+        let failed = tally.perSecond[bucket].errors > errorsBefore
+        let latency = Double(micros(now, since: slot.intendedNanos)) / 1e6
+        let elapsed = Double(now >= spec.startNanos ? now - spec.startNanos : 0) / 1e9
+        if watch.observe(error: failed, latency: latency, elapsed: elapsed) { stop.stop() }
     }
 
     private func recordTally(_ slot: Slot, code: CURLcode, now: UInt64) {
