@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MarshalCore
 import MarshalJournal
+import MarshalLoading
 import MarshalReport
 
 extension MarshalCommand {
@@ -54,7 +55,7 @@ extension MarshalCommand {
 /// Shared by `marshal report` and `marshal run --report`.
 enum ReportWriter {
     static func render(run: RunRecord, journal: SQLiteJournal, baseline: String?, template: String?) async throws -> String {
-        let runbookReport = MarshalLoadingShim.loader.loadRunbook(path: run.runbookPath).value?.report
+        let runbookReport = Loader().loadRunbook(path: run.runbookPath).value?.report
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
         var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
         switch baselineChoice {

@@ -46,14 +46,7 @@ extension MarshalCommand {
                 Terminal.stderr("error: run \(original.id) is still running (pid \(original.pid) on \(original.machine)); it cannot be resumed while it runs")
                 throw ExitCode.couldNotStart
             }
-            // The chain of runs this one continues (a resume of a resume), oldest first.
-            var chain = [original]
-            while let parent = chain.first?.parentRunId, chain.count < 50, let record = try? await journal.run(id: parent, environment: nil),
-                  record.kind != .rollback {
-                chain.insert(record, at: 0)
-            }
-            var records: [StepRecord] = []
-            for run in chain { records += try await journal.steps(runId: run.id) }
+            let records = try await RunChain.records(endingAt: original, journal: journal, throughRollbacks: false)
 
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()

@@ -63,12 +63,7 @@ extension MarshalCommand {
                 Terminal.stderr("error: run \(target.id) was already rolled back; see `marshal runs -e \(environment.name)`")
                 throw ExitCode.invalidInput
             }
-            var chain = [target]
-            while let parent = chain.first?.parentRunId, chain.count < 50, let record = try? await journal.run(id: parent, environment: nil) {
-                chain.insert(record, at: 0)
-            }
-            var records: [StepRecord] = []
-            for run in chain { records += try await journal.steps(runId: run.id) }
+            let records = try await RunChain.records(endingAt: target, journal: journal, throughRollbacks: true)
             let runbook = try inputs.runbook(target.runbookPath, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: target.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])

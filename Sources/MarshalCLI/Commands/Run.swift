@@ -125,7 +125,7 @@ enum RunLauncher {
         }
         let renderer = TemplateRenderer()
         let services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
-                                   gates: HTTPGates.make(renderer: renderer), includes: IncludeLoader())
+                                   gates: HTTPGates.make(), includes: IncludeLoader())
         let orchestrator = Orchestrator(services: services)
         let task = Task { () async throws(RunStartError) -> RunResult in try await body(orchestrator) }
         let interrupts = InterruptHandler()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MarshalCore
 import MarshalJournal
+import MarshalLoading
 
 extension MarshalCommand {
     /// `marshal runs [-e ENV]`: the history, newest first.
@@ -97,7 +98,7 @@ extension MarshalCommand {
 enum EnvironmentName {
     static func of(_ nameOrPath: String) -> String {
         guard nameOrPath.contains("/") || nameOrPath.hasSuffix(".yml") else { return nameOrPath }
-        let loader = MarshalLoadingShim.loader
+        let loader = Loader()
         return loader.loadEnvironment(path: loader.environmentPath(nameOrPath)).value?.name ?? nameOrPath
     }
 }

@@ -3,7 +3,7 @@ import MarshalHTTP
 
 /// Wires the HTTP-based gates to libcurl.
 enum HTTPGates {
-    static func make(renderer: any TemplateRendering) -> (any GateRunner)? {
+    static func make() -> any GateRunner {
         HTTPGateRunner(http: CurlHTTPClient(), load: CurlLoadGenerator())
     }
 }

@@ -24,6 +24,19 @@ public struct Orchestrator: Sendable {
         var completed: [Completed] = []
         var failedHosts: [String] = []
         var failureMessages: [String] = []
+
+        /// Makes a step's evidence visible to later steps as `steps.<id>` and `steps.<register>`:
+        /// per host for steps that run on each host, run-wide for the rest.
+        func remember(_ evidence: ConfigValue?, of step: Step, host: HostSpec?) {
+            guard let evidence else { return }
+            for name in [step.id, step.register].compactMap({ $0 }) {
+                if let host, Planner.scope(of: step) == .eachHost {
+                    hostEvidence[host.name, default: [:]][name] = evidence
+                } else {
+                    self.evidence[name] = evidence
+                }
+            }
+        }
     }
 
     public func run(_ request: RunRequest) async throws(RunStartError) -> RunResult {
@@ -51,11 +64,7 @@ public struct Orchestrator: Sendable {
                 let host = finished.key.host.flatMap { environment.host(named: $0) }
                 if finished.key.host != nil && host == nil { continue }
                 state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0))
-                for name in [step.step.id, step.step.register].compactMap({ $0 }) {
-                    if let evidence = finished.evidence {
-                        if let host { state.hostEvidence[host.name, default: [:]][name] = evidence } else { state.evidence[name] = evidence }
-                    }
-                }
+                state.remember(finished.evidence, of: step.step, host: host)
             }
             let parent = request.parentRunId ?? "?"
             return await self.finishFailed(request, reason: "rollback of run \(parent)", status: .succeeded, executor: executor,
@@ -379,11 +388,7 @@ public struct Orchestrator: Sendable {
                 let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
                 if prior.isDone(key) {
                     let evidence = prior.evidence(for: key)
-                    for name in [step.id, step.register].compactMap({ $0 }) {
-                        if let evidence {
-                            if let host, Planner.scope(of: step) == .eachHost { state.hostEvidence[host.name, default: [:]][name] = evidence } else { state.evidence[name] = evidence }
-                        }
-                    }
+                    state.remember(evidence, of: step, host: host)
                     if phase == .main { state.completed.append(Completed(expanded: expanded, host: host, evidence: evidence, batch: batch ?? 0)) }
                     services.observer.handle(.stepFinished(
                         RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch),
@@ -453,17 +458,8 @@ public struct Orchestrator: Sendable {
             return collected.compactMap { $0 }
         }
 
-        // Evidence becomes visible to later steps as steps.<id> and steps.<register>.
         for result in results where result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure {
-            if let evidence = result.outcome.evidence {
-                for key in [step.id, step.register].compactMap({ $0 }) {
-                    if let host = result.host, Planner.scope(of: step) == .eachHost {
-                        state.hostEvidence[host.name, default: [:]][key] = evidence
-                    } else {
-                        state.evidence[key] = evidence
-                    }
-                }
-            }
+            state.remember(result.outcome.evidence, of: step, host: result.host)
             if phase == .main, result.outcome.status == .succeeded {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
             }

@@ -1,5 +1,0 @@
-import MarshalLoading
-
-enum MarshalLoadingShim {
-    static var loader: Loader { Loader() }
-}
