@@ -201,32 +201,3 @@ struct CrossProcessTests {
     }
 }
 
-/// A child started with `Spawn`, reaped at most once: killing it after it has ended never signals a
-/// PID the system may have handed to another process since.
-final class ChildProcess: @unchecked Sendable {
-    let pid: pid_t
-    private let lock = NSLock()
-    private var status: Int32?
-
-    init(_ arguments: [String], environment: [String: String], stdout: String, stderr: String) throws {
-        pid = try Spawn.start(arguments, environment: environment, stdout: stdout, stderr: stderr)
-    }
-
-    /// Its exit status once it has ended (128 + signal if killed), nil while it runs.
-    func poll() -> Int32? {
-        lock.withLock {
-            if status == nil { status = Spawn.wait(pid, timeout: 0) }
-            return status
-        }
-    }
-
-    /// SIGKILL and reap, unless it has already ended.
-    func kill() {
-        lock.withLock {
-            if status == nil { status = Spawn.wait(pid, timeout: 0) }
-            guard status == nil else { return }
-            Glibc.kill(pid, SIGKILL)
-            status = Spawn.wait(pid, timeout: 5)
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 import MarshalCore
 import Testing
 @testable import MarshalSSH

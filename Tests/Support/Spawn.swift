@@ -131,3 +131,52 @@ public enum Spawn {
         }
     }
 }
+
+/// A child started with `Spawn`, whose exit status is collected at most once, so stopping one
+/// that already ended can never signal a reused PID.
+public final class ChildProcess: @unchecked Sendable {
+    public let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    public init(_ arguments: [String], environment: [String: String]? = nil, stdout: String? = nil, stderr: String? = nil) throws {
+        pid = try Spawn.start(arguments, environment: environment, stdout: stdout, stderr: stderr)
+    }
+
+    /// Its exit status once it has ended (128 + signal if killed), nil while it runs.
+    public func poll() -> Int32? {
+        lock.withLock {
+            if status == nil { status = Spawn.wait(pid, timeout: 0) }
+            return status
+        }
+    }
+
+    /// Waits with `Task.sleep` between polls; nil if it still runs after `seconds`.
+    public func exit(within seconds: Double) async -> Int32? {
+        let deadline = Date() + seconds
+        while true {
+            if let status = poll() { return status }
+            if Date() >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// TERM, then KILL after two seconds (children get default signal handling from Spawn).
+    public func stop() {
+        guard poll() == nil else { return }
+        Glibc.kill(pid, SIGTERM)
+        let deadline = Date() + 2
+        while poll() == nil && Date() < deadline { usleep(10_000) }
+        kill()
+    }
+
+    /// SIGKILL and reap, unless it has already ended.
+    public func kill() {
+        lock.withLock {
+            if status == nil { status = Spawn.wait(pid, timeout: 0) }
+            guard status == nil else { return }
+            Glibc.kill(pid, SIGKILL)
+            status = Spawn.wait(pid, timeout: 5)
+        }
+    }
+}
