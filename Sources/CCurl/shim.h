@@ -40,6 +40,9 @@ static inline CURLcode marshal_easy_getinfo_off_t(CURL *handle, CURLINFO info, c
 static inline CURLcode marshal_easy_getinfo_pointer(CURL *handle, CURLINFO info, char **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+static inline CURLcode marshal_easy_getinfo_socket(CURL *handle, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, CURLINFO_ACTIVESOCKET, value);
+}
 
 static inline CURLMcode marshal_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
     return curl_multi_setopt(multi, option, value);
@@ -54,6 +57,15 @@ static inline CURLMcode marshal_multi_setopt_timer_function(CURLM *multi, curl_m
     return curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, value);
 }
 static const curl_socket_t MARSHAL_CURL_SOCKET_TIMEOUT = CURL_SOCKET_TIMEOUT;
+static const curl_socket_t MARSHAL_CURL_SOCKET_BAD = CURL_SOCKET_BAD;
+static inline CURLcode marshal_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, value);
+}
+/// What libcurl's default CURLOPT_OPENSOCKETFUNCTION does, plus close-on-exec, so a child process
+/// forked elsewhere in Marshal never holds a load-test socket (and its epoll registration) open.
+static inline curl_socket_t marshal_open_socket(struct curl_sockaddr *address) {
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 // A monotonic timer descriptor the load generator passes to curl_multi_poll as an extra fd, so a
 // planned send wakes the poll at the right microsecond instead of at millisecond granularity.
@@ -83,14 +95,20 @@ static inline void marshal_timerfd_drain(int fd) {
 
 static inline int marshal_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-/// Watches `fd` for `events` (EPOLLIN/EPOLLOUT), adding it when not yet watched.
-static inline int marshal_epoll_watch(int epfd, int fd, unsigned int events) {
+/// Watches `fd` for `events` (EPOLLIN/EPOLLOUT). `known` says the caller believes it is in the
+/// set already (MOD first); either way a wrong belief is corrected with the other operation.
+static inline int marshal_epoll_watch(int epfd, int fd, unsigned int events, int known) {
     struct epoll_event ev;
     ev.events = events;
     ev.data.u64 = 0;
     ev.data.fd = fd;
-    int r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-    if (r != 0 && errno == ENOENT) r = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (known) {
+        int r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+        if (r != 0 && errno == ENOENT) r = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+        return r;
+    }
+    int r = epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+    if (r != 0 && errno == EEXIST) r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
     return r;
 }
 static inline int marshal_epoll_unwatch(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }

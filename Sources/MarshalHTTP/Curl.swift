@@ -82,6 +82,10 @@ final class EasyHandle {
         try check(marshal_easy_setopt_write_function(raw, option, function), option)
     }
 
+    func setOpenSocketFunction(_ function: curl_opensocket_callback) throws(CurlFailure) {
+        try check(marshal_easy_setopt_opensocket_function(raw, function), CURLOPT_OPENSOCKETFUNCTION)
+    }
+
     /// Replaces the request headers. With a body, `Expect:` is sent empty so libcurl never waits
     /// for `100 Continue`; without one no list is set at all (less work per request under load).
     func setHeaders(_ headers: [(name: String, value: String)], hasBody: Bool) throws(CurlFailure) {

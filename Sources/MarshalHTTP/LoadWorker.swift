@@ -161,17 +161,25 @@ struct WorkerTally: Sendable {
 }
 
 /// One easy handle and the request it carries. Its index travels through CURLOPT_PRIVATE.
+/// One connection and the request it carries. Its index travels through CURLOPT_PRIVATE.
 final class Slot {
     let index: Int
-    let easy: EasyHandle
-    var configuredScenario = -1
+    let connection: LoadConnection
     var scenario = 0
     var intendedNanos: UInt64 = 0
     var startNanos: UInt64 = 0
+    var deadlineNanos: UInt64 = 0
+    /// Carries a request now (connecting for it, sending it, or waiting for its answer).
+    var busy = false
+    /// Bytes of the request written so far.
+    var sent = 0
+    var wantsWrite = false
+    var retried = false
+    var parser = ResponseParser()
 
-    init(index: Int, easy: EasyHandle) {
+    init(index: Int, connection: LoadConnection) {
         self.index = index
-        self.easy = easy
+        self.connection = connection
     }
 }
 
@@ -181,6 +189,12 @@ struct Pending {
     let scenario: Int
 }
 
+/// How one request ended.
+enum RequestOutcome {
+    case response(status: Int)
+    case failure(FailureClass)
+}
+
 /// Drives one share of the load on the thread that created it; nothing here is shared.
 final class LoadWorker {
     private let spec: WorkerSpec
@@ -188,19 +202,28 @@ final class LoadWorker {
     private let watch: AbortWatch?
     private var stopped = false
     private var nextStopCheck: UInt64 = 0
+    private var nextDeadlineCheck: UInt64 = 0
     private let multi: MultiHandle
     private let timer: SendTimer
     private let poolLimit: Int
     private let inFlightLimit: Int
+    private let requests: [WireRequest]
     private var slots: [Slot] = []
+    /// By socket descriptor: the slot whose connection it is, or -1.
+    private var slotBySocket: [Int] = []
     private var free: [Slot] = []
+    /// Slots whose request ended; the loop hands them their next request (closed loop) or frees them.
+    private var ended: [Slot] = []
+    private var endedSpare: [Slot] = []
+    private var restart = false
     private var waiting: [Pending] = []
     private var waitingHead = 0
     private var active = 0
     private var tally: WorkerTally
     private var picker: ScenarioPicker
+    private let buffer: UnsafeMutableRawBufferPointer
 
-    /// `poolLimit` connections (easy handles); `inFlightLimit` counts active plus waiting requests.
+    /// `poolLimit` connections; `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
         self.spec = WorkerSpec(spec)
         stop = spec.stop
@@ -209,9 +232,19 @@ final class LoadWorker {
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
         timer = try SendTimer()
+        var built: [WireRequest] = []
+        for t in self.spec.targets {
+            built.append(try WireRequest(url: t.url, method: t.method, headers: t.headers, body: t.body))
+        }
+        requests = built
         tally = WorkerTally(scenarios: spec.targets.count, phases: spec.schedule?.phases.count ?? 0,
                             seconds: spec.seconds, highestTrackableMicros: spec.highestTrackableMicros)
         picker = ScenarioPicker(weights: spec.weights, offset: pickerOffset)
+        buffer = .allocate(byteCount: 16 * 1024, alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
     }
 
     // MARK: open loop
@@ -238,17 +271,16 @@ final class LoadWorker {
                 cursor.advance()
             }
             try startWaiting(now: now)
-            try drainFinished(restart: false)
-            try startWaiting(now: monotonicNanos())
             if cursor.isExhausted && active == 0 && waitingHead == waiting.count { break }
             if cursor.isExhausted {
-                multi.wait(milliseconds: 50, timer: nil)
+                try serve(milliseconds: 50, timer: nil)
             } else {
                 let due = spec.startNanos + cursor.current.offsetNanos
                 // The timer ends the wait at the planned send; the millisecond timeout is only a backstop.
                 timer.arm(atMonotonicNanos: due)
-                multi.wait(milliseconds: due > monotonicNanos() ? 50 : 0, timer: timer)
+                try serve(milliseconds: due > monotonicNanos() ? 50 : 0, timer: timer)
             }
+            try startWaiting(now: monotonicNanos())
         }
         return tally
     }
@@ -258,7 +290,7 @@ final class LoadWorker {
             guard let slot = try takeSlot() else { return }
             let pending = waiting[waitingHead]
             waitingHead += 1
-            try start(slot, scenario: pending.scenario, intended: pending.intendedNanos)
+            start(slot, scenario: pending.scenario, intended: pending.intendedNanos)
         }
         if waitingHead > 1024 && waitingHead * 2 > waiting.count {
             waiting.removeFirst(waitingHead)
@@ -270,11 +302,12 @@ final class LoadWorker {
 
     func runClosedLoop(connections: Int) throws(CurlFailure) -> WorkerTally {
         defer { finish() }
+        restart = true
         let now = monotonicNanos()
         if spec.startNanos > now { usleep(UInt32((spec.startNanos - now) / 1000)) }
         for _ in 0..<connections {
             guard let slot = try takeSlot() else { break }
-            try start(slot, scenario: picker.pick(), intended: nil)
+            start(slot, scenario: picker.pick(), intended: nil)
         }
         while active > 0 {
             let now = monotonicNanos()
@@ -283,110 +316,241 @@ final class LoadWorker {
                 abandon(cursor: &idle, now: now)
                 break
             }
-            multi.wait(milliseconds: 50, timer: nil)
-            try drainFinished(restart: true)
+            try serve(milliseconds: 50, timer: nil)
         }
         return tally
     }
 
-    // MARK: transfers
+    // MARK: the event loop
+
+    /// One wake-up: connects libcurl finished, sockets ready to read or write, requests past their
+    /// timeout; then every slot whose request ended gets its next one or goes back to the pool.
+    private func serve(milliseconds: Int, timer: SendTimer?) throws(CurlFailure) {
+        multi.wait(milliseconds: milliseconds, timer: timer)
+        while let (easy, code) = multi.nextFinished() {
+            var raw: UnsafeMutablePointer<CChar>?
+            _ = marshal_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)
+            let index = Int(bitPattern: raw) - 1
+            guard slots.indices.contains(index) else { continue }
+            connectFinished(slots[index], code: code)
+        }
+        for (fd, bits) in zip(multi.ownedReady, multi.ownedBits) {
+            let index = Int(fd) < slotBySocket.count ? slotBySocket[Int(fd)] : -1
+            guard index >= 0 else { continue }
+            let slot = slots[index]
+            if bits & MARSHAL_EPOLLOUT != 0 && slot.wantsWrite { send(slot) }
+            if bits & (MARSHAL_EPOLLIN | MARSHAL_EPOLLERR) != 0 { receive(slot) }
+        }
+        let now = monotonicNanos()
+        if now >= nextDeadlineCheck {
+            expireOverdue(now: now)
+            nextDeadlineCheck = now + 5_000_000
+        }
+        try handOn(now: now)
+    }
+
+    /// Ended slots: the next request at once (closed loop, inside the sending window), else free.
+    private func handOn(now: UInt64) throws(CurlFailure) {
+        while !ended.isEmpty {
+            swap(&ended, &endedSpare)
+            for slot in endedSpare {
+                if restart && now < spec.endNanos && !stopped {
+                    start(slot, scenario: picker.pick(), intended: nil)
+                } else {
+                    free.append(slot)
+                }
+            }
+            endedSpare.removeAll(keepingCapacity: true)
+        }
+    }
+
+    // MARK: requests
 
     private func takeSlot() throws(CurlFailure) -> Slot? {
         if let slot = free.popLast() { return slot }
         guard slots.count < poolLimit else { return nil }
-        let easy = try EasyHandle()
-        let slot = Slot(index: slots.count, easy: easy)
-        try easy.set(CURLOPT_PRIVATE, pointer: UnsafeMutableRawPointer(bitPattern: slot.index + 1))
-        // The body is measured, not kept: count it and drop it.
-        try easy.setFunction(CURLOPT_WRITEFUNCTION, { _, size, count, _ in size * count })
-        try easy.setTimeouts(total: spec.timeout, connect: spec.connectTimeout)
-        try easy.setInsecure(spec.insecure)
-        // HTTP/1.1 keep-alive, one request per connection at a time, as wrk does.
-        try easy.set(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
-        // Load goes straight to the target: a proxy from the environment would be measured instead
-        // (and libcurl would read the proxy variables again for every request).
-        try easy.set(CURLOPT_PROXY, "")
+        let connection = try LoadConnection(url: spec.targets[0].url, connectTimeout: spec.connectTimeout,
+                                            insecure: spec.insecure, index: slots.count)
+        try multi.adopt(connection.easy)
+        let slot = Slot(index: slots.count, connection: connection)
         slots.append(slot)
         return slot
     }
 
     /// `intended` nil (closed loop): the request is due the moment it is sent.
-    private func start(_ slot: Slot, scenario: Int, intended: UInt64?) throws(CurlFailure) {
-        if slot.configuredScenario != scenario {
-            let target = spec.targets[scenario]
-            try slot.easy.set(CURLOPT_URL, target.url)
-            try slot.easy.setMethod(target.method, body: target.body)
-            try slot.easy.setHeaders(target.headers, hasBody: !target.body.isEmpty)
-            slot.configuredScenario = scenario
-        }
+    private func start(_ slot: Slot, scenario: Int, intended: UInt64?) {
         slot.scenario = scenario
         let now = monotonicNanos()
         slot.intendedNanos = intended ?? now
         slot.startNanos = now
-        guard multi.add(slot.easy) else {
-            throw CurlFailure(code: -1, message: "curl_multi_add_handle failed")
-        }
+        slot.deadlineNanos = now + UInt64(spec.timeout.secondsDouble * 1e9)
+        slot.busy = true
+        slot.retried = false
         active += 1
         let offset = now >= spec.startNanos ? now - spec.startNanos : 0
         tally.perSecond[second(offset)].sent += 1
         if let schedule = spec.schedule, let phase = schedule.phase(atNanos: offset) {
             tally.phaseSent[phase] += 1
         }
+        begin(slot)
     }
 
-    /// Records every finished transfer; in closed loop starts the connection's next request.
-    /// Returns whether anything finished.
-    @discardableResult
-    private func drainFinished(restart: Bool) throws(CurlFailure) -> Bool {
-        var any = false
-        while let (easy, code) = multi.nextFinished() {
-            any = true
-            var raw: UnsafeMutablePointer<CChar>?
-            _ = marshal_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)
-            let index = Int(bitPattern: raw) - 1
-            guard slots.indices.contains(index) else { continue }
-            let slot = slots[index]
-            multi.remove(slot.easy)
-            active -= 1
-            record(slot, code: code, now: monotonicNanos())
-            if restart && monotonicNanos() < spec.endNanos && !stopped {
-                try start(slot, scenario: picker.pick(), intended: nil)
-            } else {
-                free.append(slot)
+    /// Sends the slot's request on its connection, connecting first when it has none.
+    private func begin(_ slot: Slot) {
+        slot.sent = 0
+        slot.parser.reset(bodiless: requests[slot.scenario].bodiless)
+        switch slot.connection.state {
+        case .open:
+            send(slot)
+        case .closed:
+            if !slot.connection.connect(through: multi) { end(slot, .failure(.other)) }
+        case .connecting:
+            break
+        }
+    }
+
+    private func connectFinished(_ slot: Slot, code: CURLcode) {
+        guard slot.connection.state == .connecting else { return }
+        guard code == CURLE_OK, slot.connection.connected() else {
+            slot.connection.close(through: multi)
+            if slot.busy { end(slot, .failure(code == CURLE_OK ? .connect : failureClass(code))) }
+            return
+        }
+        let fd = Int(slot.connection.socket)
+        if fd >= slotBySocket.count { slotBySocket += Array(repeating: -1, count: fd + 1 - slotBySocket.count + 64) }
+        slotBySocket[fd] = slot.index
+        slot.wantsWrite = false
+        multi.claim(slot.connection.socket, write: false)
+        if slot.busy { send(slot) }
+    }
+
+    private func send(_ slot: Slot) {
+        let request = requests[slot.scenario].bytes
+        while slot.sent < request.count {
+            let (count, code) = request.withUnsafeBytes { slot.connection.send(UnsafeRawBufferPointer(rebasing: $0[slot.sent...])) }
+            if code == CURLE_AGAIN || (code == CURLE_OK && count == 0) {
+                // The socket buffer is full: go on when epoll says it is writable.
+                if !slot.wantsWrite {
+                    slot.wantsWrite = true
+                    multi.claim(slot.connection.socket, write: true)
+                }
+                return
+            }
+            guard code == CURLE_OK else { return broken(slot) }
+            slot.sent += count
+        }
+        if slot.wantsWrite {
+            slot.wantsWrite = false
+            multi.claim(slot.connection.socket, write: false)
+        }
+    }
+
+    private func receive(_ slot: Slot) {
+        guard slot.busy else {
+            // An idle connection became readable: the server closed it (or sent what nobody asked for).
+            let (count, code) = slot.connection.receive(into: buffer)
+            if code != CURLE_AGAIN || count > 0 { close(slot) }
+            return
+        }
+        while true {
+            let (count, code) = slot.connection.receive(into: buffer)
+            if code == CURLE_AGAIN { return }
+            guard code == CURLE_OK else { return broken(slot) }
+            let outcome = count == 0 ? slot.parser.endOfStream() : slot.parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            switch outcome {
+            case .needMore:
+                if count == 0 { return broken(slot) }
+                // Plain TCP: a short read means the socket is drained, so wait for epoll rather than
+                // spend a recv on EAGAIN. TLS may hold decrypted bytes back, so read until EAGAIN.
+                if count < buffer.count && !slot.connection.isTLS { return }
+            case .complete(let status, let keepAlive, let consumed):
+                // Bytes after the response were not asked for: the connection cannot be trusted again.
+                let reusable = keepAlive && consumed == count && count > 0
+                slot.connection.served += 1
+                if !reusable { close(slot) }
+                end(slot, .response(status: status))
+                return
+            case .malformed:
+                // The server closing early is a broken connection (retried when it may be a stale
+                // one); anything else it sent that is not HTTP fails the request.
+                if count == 0 { return broken(slot) }
+                close(slot)
+                end(slot, .failure(.other))
+                return
             }
         }
-        return any
     }
 
-    private func record(_ slot: Slot, code: CURLcode, now: UInt64) {
+    /// The connection failed under a request. On a connection that answered before, with nothing of
+    /// this answer in, the server most likely closed it while idle: try once more on a new one (as
+    /// libcurl and browsers do). Otherwise the request failed.
+    private func broken(_ slot: Slot) {
+        let retry = slot.connection.served > 0 && !slot.parser.started && !slot.retried
+        close(slot)
+        if retry {
+            slot.retried = true
+            begin(slot)
+        } else {
+            end(slot, .failure(.other))
+        }
+    }
+
+    private func close(_ slot: Slot) {
+        if slot.connection.state == .open {
+            let fd = Int(slot.connection.socket)
+            if fd < slotBySocket.count { slotBySocket[fd] = -1 }
+        }
+        slot.wantsWrite = false
+        slot.connection.close(through: multi)
+    }
+
+    /// Requests past their timeout fail as timeouts; their connections cannot be reused.
+    private func expireOverdue(now: UInt64) {
+        for slot in slots where slot.busy && now >= slot.deadlineNanos {
+            close(slot)
+            end(slot, .failure(.timeout))
+        }
+    }
+
+    private func end(_ slot: Slot, _ outcome: RequestOutcome) {
+        slot.busy = false
+        active -= 1
+        record(slot, outcome, now: monotonicNanos())
+        ended.append(slot)
+    }
+
+    private func record(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64) {
         // The request loop stays as it was unless abort rules were asked for.
-        guard let watch else { return recordTally(slot, code: code, now: now) }
+        guard let watch else { return recordTally(slot, outcome, now: now) }
         let bucket = second(now >= spec.startNanos ? now - spec.startNanos : 0)
         let errorsBefore = tally.perSecond[bucket].errors
-        recordTally(slot, code: code, now: now)
+        recordTally(slot, outcome, now: now)
         let failed = tally.perSecond[bucket].errors > errorsBefore
         let latency = Double(micros(now, since: slot.intendedNanos)) / 1e6
         let elapsed = Double(now >= spec.startNanos ? now - spec.startNanos : 0) / 1e9
         if watch.observe(error: failed, latency: latency, elapsed: elapsed) { stop.stop() }
     }
 
-    private func recordTally(_ slot: Slot, code: CURLcode, now: UInt64) {
+    private func recordTally(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64) {
         let s = slot.scenario
         tally.scenarioCount[s] += 1
         tally.lastEventNanos = max(tally.lastEventNanos, now)
         let offset = now >= spec.startNanos ? now - spec.startNanos : 0
         let bucket = second(offset)
         tally.perSecond[bucket].completed += 1
-        guard code == CURLE_OK else {
-            switch failureClass(code) {
+        let status: Int
+        switch outcome {
+        case .failure(let kind):
+            switch kind {
             case .connect: tally.scenarioErrors[s].connect += 1
             case .timeout: tally.scenarioErrors[s].timeout += 1
             case .other: tally.scenarioErrors[s].other += 1
             }
             tally.perSecond[bucket].errors += 1
             return
+        case .response(let code):
+            status = code
         }
-        let status = slot.easy.responseCode
         if let expected = spec.targets[s].expectStatus {
             if !expected.contains(status) {
                 tally.scenarioErrors[s].expectation += 1
@@ -411,11 +575,12 @@ final class LoadWorker {
         tally.perSecond[second(intended - spec.startNanos)].dropped += 1
     }
 
-    /// Past the hard deadline (or on cancellation): in-flight transfers count as timeouts,
+    /// Past the hard deadline (or on cancellation): in-flight requests count as timeouts,
     /// waiting and never-due requests as dropped, so every planned request is accounted for.
     private func abandon(cursor: inout ArrivalSchedule.Cursor?, now: UInt64) {
-        for slot in slots where slot.startNanos > 0 && !free.contains(where: { $0 === slot }) {
-            multi.remove(slot.easy)
+        for slot in slots where slot.busy {
+            close(slot)
+            slot.busy = false
             tally.scenarioCount[slot.scenario] += 1
             tally.scenarioErrors[slot.scenario].timeout += 1
             tally.perSecond[second(now - min(now, spec.startNanos))].errors += 1
@@ -445,9 +610,10 @@ final class LoadWorker {
         if let c = optional { cursor = c }
     }
 
-    /// Detaches every easy handle before the multi handle can be cleaned up.
+    /// Closes every connection (libcurl closes a CONNECT_ONLY one as its handle leaves the multi
+    /// handle) before the multi handle can be cleaned up.
     private func finish() {
-        for slot in slots { multi.remove(slot.easy) }
+        for slot in slots { close(slot) }
     }
 
     /// Looks at the shared stop signal at most every 10 ms.

@@ -7,8 +7,9 @@ import Foundation
 final class MultiHandle {
     let raw: UnsafeMutableRawPointer
     private let events: SocketEvents
+    private var skippedPoll = false
 
-    /// `connections` caps open connections and keeps that many idle ones cached for reuse.
+    /// The load worker caps its connections itself (one per slot); `connections` sizes libcurl's cache.
     init(connections: Int) throws(CurlFailure) {
         guard CurlRuntime.ensureInitialized() else { throw CurlFailure(code: -1, message: "curl_global_init failed") }
         let events = try SocketEvents()
@@ -17,8 +18,6 @@ final class MultiHandle {
         }
         raw = handle
         self.events = events
-        try set(CURLMOPT_MAX_HOST_CONNECTIONS, connections)
-        try set(CURLMOPT_MAX_TOTAL_CONNECTIONS, connections)
         try set(CURLMOPT_MAXCONNECTS, connections)
         let context = Unmanaged.passUnretained(events).toOpaque()
         try check(marshal_multi_setopt_pointer(raw, CURLMOPT_SOCKETDATA, context), "SOCKETDATA")
@@ -51,6 +50,18 @@ final class MultiHandle {
         }
     }
 
+    /// Makes libcurl open `easy`'s sockets through this multi handle, so the epoll bookkeeping
+    /// learns of every new socket (see `SocketEvents.opened`). Called once per easy handle.
+    func adopt(_ easy: EasyHandle) throws(CurlFailure) {
+        try easy.set(CURLOPT_OPENSOCKETDATA, pointer: Unmanaged.passUnretained(events).toOpaque())
+        try easy.setOpenSocketFunction { context, _, address in
+            guard let context, let address else { return MARSHAL_CURL_SOCKET_BAD }
+            let socket = marshal_open_socket(address)
+            if socket >= 0 { Unmanaged<SocketEvents>.fromOpaque(context).takeUnretainedValue().opened(socket) }
+            return socket
+        }
+    }
+
     func add(_ easy: EasyHandle) -> Bool {
         curl_multi_add_handle(raw, easy.raw) == CURLM_OK
     }
@@ -59,9 +70,25 @@ final class MultiHandle {
         _ = curl_multi_remove_handle(raw, easy.raw)
     }
 
+    /// Watches a connected socket for the load worker: its readiness comes back from `wait`
+    /// instead of going to libcurl. `write` adds EPOLLOUT to EPOLLIN.
+    func claim(_ socket: Int32, write: Bool) {
+        events.claim(socket, bits: write ? MARSHAL_EPOLLIN | MARSHAL_EPOLLOUT : MARSHAL_EPOLLIN)
+    }
+
+    /// Stops watching a claimed socket (before libcurl closes it).
+    func release(_ socket: Int32) {
+        events.release(socket)
+    }
+
+    /// Claimed sockets found ready by the last `wait`: `ownedReady[i]` and its EPOLL bits.
+    var ownedReady: ArraySlice<Int32> { events.ownedFDs[0..<events.ownedCount] }
+    var ownedBits: ArraySlice<UInt32> { events.ownedBits[0..<events.ownedCount] }
+
     /// Waits up to `milliseconds` (less when libcurl's timer or `timer` is due), then lets libcurl
-    /// handle every ready socket and expired timer.
+    /// handle every ready socket and expired timer; ready claimed sockets are left in `ownedReady`.
     func wait(milliseconds: Int, timer: SendTimer?) {
+        events.ownedCount = 0
         var timeout = milliseconds
         if let due = events.timerDue {
             let now = monotonicNanos()
@@ -69,7 +96,12 @@ final class MultiHandle {
         }
         if let timer { events.include(timer) }
         var running: Int32 = 0
-        let count = events.poll(timeout: timeout)
+        // libcurl's timer already due (a transfer just added): run it before polling, which saves
+        // an epoll_wait per wake-up; sockets that are ready now are seen on the next call, which
+        // always polls, so a timer libcurl keeps re-arming at 0 cannot starve the sockets.
+        let skip = timeout == 0 && events.timerDue != nil && !skippedPoll
+        skippedPoll = skip
+        let count = skip ? 0 : events.poll(timeout: timeout)
         for i in 0..<count {
             let fd = events.readyFDs[i]
             if let timer, fd == timer.fd {
@@ -77,6 +109,16 @@ final class MultiHandle {
                 continue
             }
             let bits = events.readyBits[i]
+            if events.isOwned(fd) {
+                events.ownedFDs[events.ownedCount] = fd
+                events.ownedBits[events.ownedCount] = bits
+                events.ownedCount += 1
+                continue
+            }
+            guard events.isWanted(fd) else {
+                events.forget(fd)
+                continue
+            }
             var mask: Int32 = 0
             if bits & MARSHAL_EPOLLIN != 0 { mask |= CURL_CSELECT_IN }
             if bits & MARSHAL_EPOLLOUT != 0 { mask |= CURL_CSELECT_OUT }
@@ -103,12 +145,26 @@ final class MultiHandle {
 }
 
 /// The epoll set and libcurl's timer deadline, updated by the multi handle's callbacks.
+///
+/// A socket libcurl stops watching (CURL_POLL_REMOVE, when its transfer ends and the connection
+/// goes back to the cache) stays in the epoll set: the next request on that connection wants the
+/// same events, so keeping it saves three epoll_ctl calls per request. An event on such a socket
+/// (the server closed an idle connection) removes it then. A socket number libcurl opens anew
+/// starts out of the set, as the kernel dropped the old socket's registration when it closed.
 final class SocketEvents {
     let epoll: Int32
     var timerDue: UInt64?
     private(set) var readyFDs = [Int32](repeating: 0, count: 64)
     private(set) var readyBits = [UInt32](repeating: 0, count: 64)
     private var watchedTimer: Int32 = -1
+    /// By descriptor: the events epoll watches for it (0: not in the set), whether libcurl wants
+    /// them, and whether the load worker has claimed the socket (a connected CONNECT_ONLY one).
+    private var registered: [UInt32] = []
+    private var wanted: [Bool] = []
+    private var owned: [Bool] = []
+    var ownedFDs = [Int32](repeating: 0, count: 64)
+    var ownedBits = [UInt32](repeating: 0, count: 64)
+    var ownedCount = 0
 
     init() throws(CurlFailure) {
         epoll = marshal_epoll_create()
@@ -120,15 +176,76 @@ final class SocketEvents {
     }
 
     func watch(_ socket: curl_socket_t, what: Int32) {
-        switch what {
-        case CURL_POLL_REMOVE:
-            _ = marshal_epoll_unwatch(epoll, socket)
-        default:
-            var bits: UInt32 = 0
-            if what & CURL_POLL_IN != 0 { bits |= MARSHAL_EPOLLIN }
-            if what & CURL_POLL_OUT != 0 { bits |= MARSHAL_EPOLLOUT }
-            _ = marshal_epoll_watch(epoll, socket, bits)
+        let fd = Int(socket)
+        guard fd >= 0 else { return }
+        grow(to: fd)
+        // A claimed socket is the worker's; libcurl only says it let go of it.
+        if owned[fd] { return }
+        guard what != CURL_POLL_REMOVE else {
+            wanted[fd] = false
+            return
         }
+        wanted[fd] = true
+        var bits: UInt32 = 0
+        if what & CURL_POLL_IN != 0 { bits |= MARSHAL_EPOLLIN }
+        if what & CURL_POLL_OUT != 0 { bits |= MARSHAL_EPOLLOUT }
+        guard registered[fd] != bits else { return }
+        if bits == 0 {
+            forget(socket)
+        } else if marshal_epoll_watch(epoll, socket, bits, registered[fd] != 0 ? 1 : 0) == 0 {
+            registered[fd] = bits
+        }
+    }
+
+    /// libcurl opened `socket`: whatever this number meant before, it is not in the set now.
+    func opened(_ socket: curl_socket_t) {
+        let fd = Int(socket)
+        grow(to: fd)
+        registered[fd] = 0
+        wanted[fd] = false
+        owned[fd] = false
+    }
+
+    func claim(_ socket: Int32, bits: UInt32) {
+        let fd = Int(socket)
+        guard fd >= 0 else { return }
+        grow(to: fd)
+        owned[fd] = true
+        wanted[fd] = false
+        guard registered[fd] != bits else { return }
+        if marshal_epoll_watch(epoll, socket, bits, registered[fd] != 0 ? 1 : 0) == 0 { registered[fd] = bits }
+    }
+
+    func release(_ socket: Int32) {
+        let fd = Int(socket)
+        guard fd >= 0, fd < owned.count else { return }
+        owned[fd] = false
+        if registered[fd] != 0 { forget(socket) }
+    }
+
+    func isOwned(_ socket: Int32) -> Bool {
+        let fd = Int(socket)
+        return fd < owned.count && owned[fd]
+    }
+
+    func isWanted(_ socket: Int32) -> Bool {
+        let fd = Int(socket)
+        return fd < wanted.count && wanted[fd]
+    }
+
+    /// Takes a socket libcurl no longer watches out of the set.
+    func forget(_ socket: Int32) {
+        _ = marshal_epoll_unwatch(epoll, socket)
+        let fd = Int(socket)
+        if fd < registered.count { registered[fd] = 0 }
+    }
+
+    private func grow(to fd: Int) {
+        guard fd >= registered.count else { return }
+        let count = max(fd + 1, registered.count * 2, 64)
+        registered += Array(repeating: 0, count: count - registered.count)
+        wanted += Array(repeating: false, count: count - wanted.count)
+        owned += Array(repeating: false, count: count - owned.count)
     }
 
     /// curl_multi_timer_callback(3): -1 deletes the timer, 0 means "call me now".
@@ -138,7 +255,7 @@ final class SocketEvents {
 
     func include(_ timer: SendTimer) {
         guard watchedTimer != timer.fd else { return }
-        _ = marshal_epoll_watch(epoll, timer.fd, MARSHAL_EPOLLIN)
+        _ = marshal_epoll_watch(epoll, timer.fd, MARSHAL_EPOLLIN, 0)
         watchedTimer = timer.fd
     }
 

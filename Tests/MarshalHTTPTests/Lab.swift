@@ -11,6 +11,8 @@ final class Lab: @unchecked Sendable {
     let dir: String
     let nginxURL: String
     let appURL: String
+    /// nginx's static files over TLS with a self-signed certificate.
+    let tlsURL: String
 
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -21,12 +23,13 @@ final class Lab: @unchecked Sendable {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { values[parts[0]] = parts[1] }
         }
-        guard let dir = values["LAB_DIR"], let nginx = values["NGINX_URL"], let app = values["APP_URL"] else {
+        guard let dir = values["LAB_DIR"], let nginx = values["NGINX_URL"], let app = values["APP_URL"], let tls = values["TLS_URL"] else {
             throw LabError(message: "lab-http start printed no URLs: \(output)")
         }
         self.dir = dir
         nginxURL = nginx
         appURL = app
+        tlsURL = tls
     }
 
     deinit {

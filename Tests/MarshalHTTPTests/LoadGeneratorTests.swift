@@ -94,6 +94,73 @@ extension HTTPLab {
             #expect(refusedResult.overall.count > 0)
         }
 
+        @Test("Chunked, Connection: close and close-delimited answers are read to their end, none an error")
+        func framings() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .closedLoop(connections: 2, duration: .milliseconds(800)), threads: 1,
+                                scenarios: [.init(name: "chunked", path: "/chunked?n=5"), .init(name: "close", path: "/close"),
+                                            .init(name: "http10", path: "/http10")])
+            let result = try await generator.run(plan)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
+            for s in result.scenarios { #expect(s.count > 10, "\(s.name): \(s.count)") }
+        }
+
+        @Test("A server closing kept-alive connections without saying so fails no request (one retry on a new connection)")
+        func silentClose() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .closedLoop(connections: 2, duration: .milliseconds(800)), threads: 1,
+                                scenarios: [.init(name: "silent", path: "/silent-close")])
+            let result = try await generator.run(plan)
+            #expect(result.overall.count > 20)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
+        }
+
+        @Test("An answer that is not HTTP counts as an error of class other")
+        func garbage() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 20)]),
+                                scenarios: [.init(name: "garbage", path: "/garbage")])
+            let result = try await generator.run(plan)
+            #expect(result.overall.count == 10)
+            #expect(result.overall.errors.other == 10)
+        }
+
+        @Test("Requests go out with the scenario's method, headers and body (the server checks them)")
+        func requestShape() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 20)]),
+                                scenarios: [
+                                    .init(name: "post", method: "POST", path: "/check?method=POST&body=%7B%22a%22%3A1%7D&header=X-Token&value=t1",
+                                          headers: [("X-Token", "t1"), ("Content-Type", "application/json")], body: Array(#"{"a":1}"#.utf8)),
+                                    .init(name: "put", method: "PUT", path: "/check?method=PUT&body=", weight: 1),
+                                    .init(name: "wrong", method: "DELETE", path: "/check?method=GET", expectStatus: [422]),
+                                ])
+            let result = try await generator.run(plan)
+            #expect(result.overall.count == 10)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
+        }
+
+        @Test("A request past its timeout fails as a timeout, close to the timeout")
+        func timeouts() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 10)]),
+                                scenarios: [.init(name: "slow", path: "/delay?ms=2000")], timeout: .milliseconds(300))
+            let result = try await generator.run(plan)
+            #expect(result.overall.count == 5)
+            #expect(result.overall.errors.timeout == 5)
+            #expect(result.duration < 1.2, "the run waited for the slow answers: \(result.duration) s")
+        }
+
+        @Test("TLS: verification refuses a self-signed server unless insecure is set, then requests pass")
+        func tls() async throws {
+            let verified = LoadPlan(baseURL: lab.tlsURL, mode: .closedLoop(connections: 1, duration: .milliseconds(300)), threads: 1,
+                                    scenarios: [.init(name: "index", path: "/index.html")])
+            let refused = try await generator.run(verified)
+            #expect(refused.overall.count > 0)
+            #expect(refused.overall.errors.other == refused.overall.count)
+            var insecure = verified
+            insecure.insecure = true
+            insecure.mode = .closedLoop(connections: 4, duration: .milliseconds(500))
+            let result = try await generator.run(insecure)
+            #expect(result.overall.count > 100)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
+        }
+
         @Test("A plan with problems is refused with all of them listed")
         func invalidPlan() async {
             let plan = LoadPlan(baseURL: "ftp://x", mode: .openLoop(phases: []), threads: 0, scenarios: [])
