@@ -110,7 +110,13 @@ public struct CurlLoadGenerator: LoadGenerator {
     private static func stats(name: String, count: Int, errors: ErrorCounts, dropped: Int, duration: Double,
                               latency: Histogram<UInt64>, service: Histogram<UInt64>) -> LoadStats {
         LoadStats(name: name, count: count, errors: errors, dropped: dropped, rps: duration > 0 ? Double(count) / duration : 0,
-                  duration: duration, latency: summary(latency), serviceTime: summary(service))
+                  duration: duration, latency: summary(latency), serviceTime: summary(service),
+                  latencyHistogram: buckets(latency), serviceTimeHistogram: buckets(service))
+    }
+
+    /// The histogram kept as evidence: its non-empty buckets.
+    static func buckets(_ h: Histogram<UInt64>) -> LatencyHistogram {
+        LatencyHistogram(buckets: h.recordedValues().map { [$0.value, UInt64($0.count)] })
     }
 
     static func summary(_ h: Histogram<UInt64>) -> LatencySummary {

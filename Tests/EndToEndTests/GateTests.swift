@@ -171,6 +171,44 @@ struct GateTests {
         #expect(elapsed < 6, "a 10 s plan stopped after \(elapsed) s")
     }
 
+    @Test("a benchmark's evidence in the journal holds its histograms, per-second series and every threshold verdict")
+    func benchmarkEvidence() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: load
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { duration: 2s, rate: 50 } ]
+              scenarios: [ { name: slow, get: /slow/5 } ]
+              thresholds: { p95: "< 2s", error_rate: "< 1%" }
+        """, in: dir)
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let measurements = json["measurements"] as? [[String: Any]] ?? []
+        let verdicts = measurements.filter { $0["kind"] as? String == "threshold" }
+        #expect(Set(verdicts.compactMap { $0["name"] as? String }) == ["p95", "error_rate"])
+        #expect(verdicts.allSatisfy { $0["outcome"] as? String == "passed" && $0["expectation"] != nil })
+        let bench = try #require(measurements.first { $0["kind"] as? String == "benchmark" })
+        let payload = try #require((bench["payload"] ?? bench["payloadJSON"]).flatMap { value -> [String: Any]? in
+            if let object = value as? [String: Any] { return object }
+            return (value as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        })
+        let overall = try #require(payload["overall"] as? [String: Any])
+        let histogram = try #require(overall["latencyHistogram"] as? [String: Any])
+        let buckets = try #require(histogram["buckets"] as? [[Int]])
+        #expect(buckets.map { $0[1] }.reduce(0, +) == 100, "every one of the 100 answers is in the histogram")
+        #expect(buckets.allSatisfy { $0[0] >= 5000 }, "no latency under the endpoint's 5 ms delay")
+        #expect(overall["serviceTimeHistogram"] is [String: Any])
+        let scenario = try #require((payload["scenarios"] as? [[String: Any]])?.first)
+        #expect(scenario["latencyHistogram"] is [String: Any])
+        let seconds = try #require(payload["perSecond"] as? [[String: Any]])
+        #expect(seconds.count >= 2)
+        #expect(seconds.compactMap { $0["sent"] as? Int }.reduce(0, +) == 100)
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

@@ -65,6 +65,11 @@ extension HTTPLab {
             #expect(result.duration >= 1 && result.duration < 1.5)
             let l = result.overall.latency
             #expect(l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max)
+            // The kept histogram holds every answer and gives back the summary's percentiles.
+            let kept = try #require(index.latencyHistogram)
+            #expect(kept.count == UInt64(index.count))
+            #expect(kept.value(atPercentile: 99) == index.latency.p99)
+            #expect(kept.value(atPercentile: 50) == index.latency.p50)
             #expect(result.metrics["missing.error_rate"] == 1)
             #expect(result.metrics["index.error_rate"] == 0)
         }

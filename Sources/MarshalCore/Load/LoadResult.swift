@@ -55,8 +55,15 @@ public struct LoadStats: Sendable, Codable, Hashable {
     public var latency: LatencySummary
     /// From the moment the request was handed to a connection until the answer was read.
     public var serviceTime: LatencySummary
+    /// Every recorded latency behind `latency` and `serviceTime`, so any percentile can be
+    /// computed again later from the journal (nil in results recorded before they were kept).
+    public var latencyHistogram: LatencyHistogram?
+    public var serviceTimeHistogram: LatencyHistogram?
 
-    public init(name: String, count: Int, errors: ErrorCounts, dropped: Int, rps: Double, duration: Double, latency: LatencySummary, serviceTime: LatencySummary) {
+    public init(name: String, count: Int, errors: ErrorCounts, dropped: Int, rps: Double, duration: Double, latency: LatencySummary, serviceTime: LatencySummary,
+                latencyHistogram: LatencyHistogram? = nil, serviceTimeHistogram: LatencyHistogram? = nil) {
+        self.latencyHistogram = latencyHistogram
+        self.serviceTimeHistogram = serviceTimeHistogram
         self.name = name
         self.count = count
         self.errors = errors
@@ -183,5 +190,35 @@ public struct SecondStats: Sendable, Codable, Hashable {
         self.errors = errors
         self.dropped = dropped
         self.maxLatency = maxLatency
+    }
+}
+
+/// An HdrHistogram's recorded values (3 significant digits) as `[microseconds, count]` pairs in
+/// ascending order, zero buckets left out; the value is the bucket's highest equivalent value.
+public struct LatencyHistogram: Sendable, Codable, Hashable {
+    public var unit: String
+    public var significantDigits: Int
+    public var buckets: [[UInt64]]
+
+    public init(unit: String = "us", significantDigits: Int = 3, buckets: [[UInt64]]) {
+        self.unit = unit
+        self.significantDigits = significantDigits
+        self.buckets = buckets
+    }
+
+    public var count: UInt64 { buckets.reduce(0) { $0 + $1[1] } }
+
+    /// The value at `percentile` (0–100) in seconds, as HdrHistogram computes it: the smallest
+    /// bucket value with at least that share of the counts at or below it.
+    public func value(atPercentile percentile: Double) -> Double {
+        let total = count
+        guard total > 0 else { return 0 }
+        let wanted = max(1, UInt64((min(percentile, 100) / 100 * Double(total)).rounded(.up)))
+        var seen: UInt64 = 0
+        for bucket in buckets {
+            seen += bucket[1]
+            if seen >= wanted { return Double(bucket[0]) / 1e6 }
+        }
+        return Double(buckets.last?[0] ?? 0) / 1e6
     }
 }
