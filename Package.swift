@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore"]),
         .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore", "MarshalTestSupport"]),
+        .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]
 )

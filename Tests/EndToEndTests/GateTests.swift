@@ -209,6 +209,42 @@ struct GateTests {
         #expect(seconds.compactMap { $0["sent"] as? Int }.reduce(0, +) == 100)
     }
 
+    @Test("--junit writes every gate of the run as a JUnit test case, a failed threshold as a failure with its figures")
+    func junit() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: healthy
+            health: { url: "\(app.url)/healthy-after/0", expect: 200, within: 5s }
+          - name: optional cleanup
+            shell: "exit 3"
+            ignore_failure: true
+          - name: load
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { duration: 1s, rate: 20 } ]
+              scenarios: [ { get: /slow/5 } ]
+              thresholds: { p95: "< 1ms", error_rate: "< 1%" }
+        """, in: dir)
+        let xmlPath = dir + "/gates.xml"
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state", "--junit", xmlPath])
+        #expect(result.status == 1)
+        let xml = try String(contentsOfFile: xmlPath, encoding: .utf8)
+        #expect(xml.contains(#"tests="3" failures="1" errors="0" skipped="0""#), "\(xml)")
+        #expect(xml.contains(#"<testcase classname="gates.healthy (batch 1)" name="health GET \#(app.url)/healthy-after/0 on here: status in [200]""#), "\(xml)")
+        #expect(xml.contains(#"name="p95: p95 &lt; 1ms""#))
+        #expect(xml.contains(#"<failure message="measured "#) && xml.contains("expected p95 &lt; 1ms"))
+        #expect(xml.contains(#"<property name="status" value="failed"/>"#))
+        #expect(!xml.contains("optional cleanup"), "an ignored failure is not a failed gate")
+        let parsed = try await Shell.run(["/usr/bin/python3", "-c", "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1]); print('ok')", xmlPath])
+        #expect(parsed.stdout == "ok\n", "well-formed XML: \(parsed.stderr)")
+
+        let refused = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state2", "--junit", dir + "/missing/gates.xml"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--junit \(dir)/missing/gates.xml: the folder \(dir)/missing does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/state2/journal.sqlite"), "nothing ran")
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

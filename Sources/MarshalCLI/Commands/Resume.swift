@@ -27,9 +27,12 @@ extension MarshalCommand {
         @Option(help: "text or json (one event per line).")
         var output: OutputFormat = .text
 
+        @OptionGroup var documents: DocumentOptions
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
+            try documents.check()
             let journal = try stateOptions.journal()
             let original: RunRecord
             do {
@@ -84,6 +87,7 @@ extension MarshalCommand {
                 parentRunId: original.id)
             request.prior = prior
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
     }

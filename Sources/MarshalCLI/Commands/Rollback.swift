@@ -30,9 +30,12 @@ extension MarshalCommand {
         @Option(help: "text or json.")
         var output: OutputFormat = .text
 
+        @OptionGroup var documents: DocumentOptions
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
+            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(self.environment)
             let journal = try stateOptions.journal(for: environment)
@@ -96,6 +99,7 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
             request.prior = nil
             let code = try await RunLauncher.launchRollback(request, completed: progress.finished, journal: journal, output: output)
+            try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
     }

@@ -21,8 +21,7 @@ extension MarshalCommand {
         @Option(help: "Approve an approve step by id or name ahead of time (repeatable).")
         var approve: [String] = []
 
-        @Option(help: "Write the results document to this file when the run ends.")
-        var report: String?
+        @OptionGroup var documents: DocumentOptions
 
         @Option(help: "text or json (one event per line).")
         var output: OutputFormat = .text
@@ -30,6 +29,7 @@ extension MarshalCommand {
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
+            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
@@ -42,13 +42,7 @@ extension MarshalCommand {
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
-            if let report {
-                // The document is written whatever the outcome: a failed run needs it most.
-                let record = try await journal.run(id: request.runId, environment: nil)
-                let text = try await ReportWriter.render(run: record, journal: journal, baseline: nil, template: nil)
-                try text.write(toFile: report, atomically: true, encoding: .utf8)
-                Terminal.stderr("report: \(report)")
-            }
+            try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
     }

@@ -38,7 +38,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
     public var phase: Phase
     /// Host name from the environment; nil for steps that run on no host.
     public var host: String?
-    /// Batch index from the strategy, 0-based; nil for preflight and host-less steps.
+    /// Batch number from the strategy, 1-based (as printed); nil for preflight and host-less steps.
     public var batch: Int?
     public var status: Status
     public var startedAt: Date

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import MarshalCore
+import MarshalJournal
+import MarshalReport
+
+/// The files a run leaves behind when it ends, whatever the outcome (a failed run needs them
+/// most): `--report` (the Markdown results document) and `--junit` (gate results for CI).
+struct DocumentOptions: ParsableArguments {
+    @Option(help: "Write the results document to this file when the run ends.")
+    var report: String?
+
+    @Option(help: "Write gate results as JUnit XML to this file when the run ends (for CI).")
+    var junit: String?
+
+    /// Refuses, before anything runs, a destination that could not be written at the end.
+    func check() throws {
+        for (flag, path) in [("--report", report), ("--junit", junit)] {
+            guard let path else { continue }
+            let folder = (path as NSString).deletingLastPathComponent
+            let directory = folder.isEmpty ? "." : folder
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
+                  FileManager.default.isWritableFile(atPath: directory)
+            else {
+                Terminal.stderr("error: \(flag) \(path): the folder \(directory) does not exist or is not writable; nothing was run")
+                throw ExitCode.invalidInput
+            }
+        }
+    }
+
+    func write(runId: String, journal: SQLiteJournal) async throws {
+        guard report != nil || junit != nil else { return }
+        let record = try await journal.run(id: runId, environment: nil)
+        if let report {
+            let text = try await ReportWriter.render(run: record, journal: journal, baseline: nil, template: nil)
+            try text.write(toFile: report, atomically: true, encoding: .utf8)
+            Terminal.stderr("report: \(report)")
+        }
+        if let junit {
+            let xml = JUnitReport.render(run: record, steps: try await journal.steps(runId: runId),
+                                         measurements: try await journal.measurements(runId: runId))
+            try xml.write(toFile: junit, atomically: true, encoding: .utf8)
+            Terminal.stderr("junit: \(junit)")
+        }
+    }
+}
