@@ -26,6 +26,10 @@ public struct ReportData: Sendable {
     public var baselineId: String?
     public var endpoints: [Row]
     public var phases: [Row]
+    /// Which load test `endpoints` and `phases` come from (the run's last), when there was one.
+    public var endpointsSource: String?
+    /// Every load test of the run, in order: step (and batch), requests, rate, percentiles, errors, verdict.
+    public var loadTests: [Row] = []
     public var timeline: [Row]
     public var failures: [String]
     public var undone: [String]
@@ -40,7 +44,8 @@ public struct ReportData: Sendable {
             "status_icon": statusIcon, "operator": operatorName, "started": started, "ended": ended, "duration": duration,
             "params": params, "hosts": hosts.joined(separator: ", "), "host_count": hosts.count, "summary": summary,
             "targets": rows(targets), "comparison": rows(comparison), "baseline_id": baselineId ?? "", "has_baseline": baselineId != nil,
-            "endpoints": rows(endpoints), "phases": rows(phases), "timeline": rows(timeline), "failures": failures, "undone": undone,
+            "endpoints": rows(endpoints), "phases": rows(phases), "endpoints_source": endpointsSource ?? "",
+            "load_tests": rows(loadTests), "several_load_tests": loadTests.count > 1, "timeline": rows(timeline), "failures": failures, "undone": undone,
             "evidence": evidence, "not_measured_notes": notMeasuredNotes,
         ]
     }
@@ -136,6 +141,21 @@ public enum ReportBuilder {
         }
         if input.baseline == nil { data.notMeasuredNotes.append("No baseline run was given, so \"before\" is \(ReportData.notMeasured).") }
 
+        // Every load test, one row each; the per-endpoint tables below are the last one's.
+        let stepsBySequence = Dictionary(input.steps.map { ($0.sequence, $0) }, uniquingKeysWith: { _, last in last })
+        for (m, result) in loads(input.measurements) {
+            let step = m.stepSequence.flatMap { stepsBySequence[$0] }
+            let title = (step?.name ?? m.name) + (step?.batch.map { ", batch \($0)" } ?? "")
+            let verdicts = input.measurements.filter { $0.kind == "threshold" && $0.stepSequence == m.stepSequence && m.stepSequence != nil }
+            let verdict = verdicts.isEmpty ? "no thresholds"
+                : verdicts.contains { $0.outcome != .passed } ? "❌ " + verdicts.filter { $0.outcome != .passed }.map { $0.expectation ?? $0.name }.joined(separator: ", ")
+                : "✅ all \(verdicts.count) passed"
+            let o = result.overall
+            data.loadTests.append(ReportData.Row(cells: [title, String(o.count), String(format: "%.1f", o.rps), Format.ms(o.latency.p50),
+                                                         Format.ms(o.latency.p95), Format.ms(o.latency.p99), Format.percent(o.errorRate), verdict]))
+            data.endpointsSource = title
+        }
+
         // Per-endpoint latency.
         if let load {
             for s in load.scenarios {
@@ -179,8 +199,16 @@ public enum ReportBuilder {
     }
 
     static func latestLoad(_ measurements: [MeasurementRecord]) -> LoadResult? {
-        measurements.last { $0.kind == "benchmark" && $0.payloadJSON != nil }
-            .flatMap { try? JSONDecoder().decode(LoadResult.self, from: Data($0.payloadJSON!.utf8)) }
+        loads(measurements).last?.1
+    }
+
+    /// Every load test's result, in journal order.
+    static func loads(_ measurements: [MeasurementRecord]) -> [(MeasurementRecord, LoadResult)] {
+        measurements.compactMap { m in
+            guard m.kind == "benchmark", let payload = m.payloadJSON,
+                  let result = try? JSONDecoder().decode(LoadResult.self, from: Data(payload.utf8)) else { return nil }
+            return (m, result)
+        }
     }
 }
 

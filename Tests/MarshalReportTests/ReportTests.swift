@@ -1,0 +1,85 @@
+import Foundation
+import MarshalCore
+@testable import MarshalReport
+import Testing
+
+/// The results document: every figure from the journal, "not measured" where nothing was.
+@Suite("Results document")
+struct ReportTests {
+    let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Templates").path
+
+    func run(_ id: String, status: RunRecord.Status = .succeeded) -> RunRecord {
+        RunRecord(id: id, runbook: "rollout", runbookPath: "Runbooks/rollout.yml", environment: "prod", status: status,
+                  startedAt: t0, endedAt: t0.addingTimeInterval(90), operatorName: "ana@ops", pid: 1)
+    }
+
+    func step(_ sequence: Int, batch: Int) -> StepRecord {
+        StepRecord(runId: "r", sequence: sequence, stepIndex: 4, name: "Latency gate", kind: "benchmark", batch: batch,
+                   status: .succeeded, startedAt: t0, endedAt: t0.addingTimeInterval(30))
+    }
+
+    func load(p95: Double, count: Int) -> LoadResult {
+        let l = LatencySummary(count: count, min: 0.001, mean: p95 / 2, stdDev: 0.01, p50: p95 / 3, p75: p95 / 2, p90: p95 * 0.9,
+                               p95: p95, p99: p95 * 1.1, p999: p95 * 1.2, max: p95 * 1.5)
+        let stats = LoadStats(name: "diagram", count: count, errors: ErrorCounts(), dropped: 0, rps: Double(count) / 10, duration: 10,
+                              latency: l, serviceTime: l)
+        var overall = stats
+        overall.name = "overall"
+        return LoadResult(mode: "open", duration: 10, overall: overall, scenarios: [stats],
+                          phases: [PhaseStats(index: 0, duration: 10, plannedRate: 10, plannedRampTo: nil, planned: count, sent: count,
+                                              dropped: 0, achievedRate: Double(count) / 10)], perSecond: [])
+    }
+
+    func benchmark(_ runId: String, sequence: Int, _ result: LoadResult) -> MeasurementRecord {
+        let json = String(decoding: try! JSONEncoder().encode(result), as: UTF8.self)
+        return MeasurementRecord(runId: runId, stepSequence: sequence, kind: "benchmark", name: "http://app", value: result.overall.rps,
+                                 unit: "req/s", payloadJSON: json, recordedAt: t0)
+    }
+
+    func threshold(_ runId: String, sequence: Int, p95: Double, passed: Bool) -> MeasurementRecord {
+        MeasurementRecord(runId: runId, stepSequence: sequence, kind: "threshold", name: "p95", outcome: passed ? .passed : .failed,
+                          expectation: "p95 < 500ms", value: p95, unit: "s", recordedAt: t0)
+    }
+
+    func render(_ input: ReportBuilder.Input) throws -> String {
+        try ReportRenderer(searchPaths: [Self.templates]).render(ReportBuilder.build(input), template: "optimization-results")
+    }
+
+    @Test("Without a load test or a baseline every load figure reads \"not measured\", never a number")
+    func notMeasured() throws {
+        let text = try render(.init(run: run("r"), steps: [], measurements: []))
+        #expect(text.contains("| p95 latency | not measured | not measured | — |"))
+        #expect(text.contains("| throughput | not measured | not measured | — |"))
+        #expect(text.contains("Per-endpoint latency: not measured (no load test in this run)."))
+        #expect(text.contains("No load test ran: latency and throughput are not measured."))
+        #expect(!text.contains("req/s"))
+    }
+
+    @Test("Every load test of the run is listed; the tables and before/after use the last one, against the baseline's last")
+    func everyLoadTest() throws {
+        let measurements = [
+            benchmark("r", sequence: 3, load(p95: 0.2, count: 100)), threshold("r", sequence: 3, p95: 0.2, passed: true),
+            benchmark("r", sequence: 7, load(p95: 0.6, count: 200)), threshold("r", sequence: 7, p95: 0.6, passed: false),
+        ]
+        let baseline = (run: run("b"), measurements: [benchmark("b", sequence: 2, load(p95: 0.3, count: 100))])
+        let text = try render(.init(run: run("r", status: .failed), steps: [step(3, batch: 1), step(7, batch: 2)],
+                                    measurements: measurements, baseline: baseline))
+        #expect(text.contains("| Latency gate, batch 1 | 100 | 10.0 | 67 ms | 200 ms | 220 ms | 0.00% | ✅ all 1 passed |"), "\(text)")
+        #expect(text.contains("| Latency gate, batch 2 | 200 | 20.0 | 200 ms | 600 ms | 660 ms | 0.00% | ❌ p95 < 500ms |"))
+        #expect(text.contains("From the run's last load test: Latency gate, batch 2."))
+        #expect(text.contains("| diagram | 200 |"))
+        #expect(text.contains("| p95 latency | 300 ms | 600 ms | +100.0% |"))
+        #expect(text.contains("| p95 | p95 < 500ms | 600 ms | — | ❌ failed |"))
+    }
+
+    @Test("One load test: no list of load tests and no note on which one the tables show")
+    func singleLoadTest() throws {
+        let text = try render(.init(run: run("r"), steps: [step(3, batch: 1)],
+                                    measurements: [benchmark("r", sequence: 3, load(p95: 0.2, count: 100))]))
+        #expect(!text.contains("Every load test in this run"))
+        #expect(!text.contains("From the run's last load test"))
+        #expect(text.contains("| p95 latency | not measured | 200 ms | — |"))
+    }
+}
