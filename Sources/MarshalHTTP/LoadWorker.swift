@@ -326,7 +326,8 @@ final class LoadWorker {
     /// One wake-up: connects libcurl finished, sockets ready to read or write, requests past their
     /// timeout; then every slot whose request ended gets its next one or goes back to the pool.
     private func serve(milliseconds: Int, timer: SendTimer?) throws(CurlFailure) {
-        multi.wait(milliseconds: milliseconds, timer: timer)
+        // Slots that ended while being handed on last time are served now, without waiting.
+        multi.wait(milliseconds: ended.isEmpty ? milliseconds : 0, timer: timer)
         while let (easy, code) = multi.nextFinished() {
             var raw: UnsafeMutablePointer<CChar>?
             _ = marshal_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)
@@ -350,18 +351,18 @@ final class LoadWorker {
     }
 
     /// Ended slots: the next request at once (closed loop, inside the sending window), else free.
+    /// One pass only: a request that ends as it starts (libcurl refusing the handle) waits for the
+    /// next wake-up, so the loop still reaches its deadline and stop checks.
     private func handOn(now: UInt64) throws(CurlFailure) {
-        while !ended.isEmpty {
-            swap(&ended, &endedSpare)
-            for slot in endedSpare {
-                if restart && now < spec.endNanos && !stopped {
-                    start(slot, scenario: picker.pick(), intended: nil)
-                } else {
-                    free.append(slot)
-                }
+        swap(&ended, &endedSpare)
+        for slot in endedSpare {
+            if restart && now < spec.endNanos && !stopped {
+                start(slot, scenario: picker.pick(), intended: nil)
+            } else {
+                free.append(slot)
             }
-            endedSpare.removeAll(keepingCapacity: true)
         }
+        endedSpare.removeAll(keepingCapacity: true)
     }
 
     // MARK: requests
