@@ -40,7 +40,20 @@ public enum JUnitReport {
             cases.append(Case(className: className(run, step), name: "step \(step.name) on \(step.host ?? "this machine")",
                               time: duration(step), verdict: verdict, evaluations: 1))
         }
-        return xml(run: run, cases: cases)
+        var properties = [("run_id", run.id), ("status", run.status.rawValue), ("environment", run.environment), ("operator", run.operatorName)]
+        if let failure = run.failureSummary { properties.append(("failure", failure)) }
+        return xml(suite: "\(run.runbook) on \(run.environment)", id: run.id, startedAt: run.startedAt,
+                   seconds: run.endedAt.map { $0.timeIntervalSince(run.startedAt) } ?? 0, properties: properties, cases: cases)
+    }
+
+    /// `marshal bench --junit`: one test case per threshold, failed ones with their explanation
+    /// (`p95 = 612ms; expected p95 < 500ms`).
+    public static func render(benchOf url: String, startedAt: Date, seconds: Double,
+                              thresholds: [(condition: String, passed: Bool, explanation: String)]) -> String {
+        let cases = thresholds.map { t in
+            Case(className: "bench", name: t.condition, time: seconds, verdict: t.passed ? .passed : .failure(message: t.explanation), evaluations: 1)
+        }
+        return xml(suite: "bench \(url)", id: "bench", startedAt: startedAt, seconds: seconds, properties: [("url", url)], cases: cases)
     }
 
     private struct Case {
@@ -90,18 +103,16 @@ public enum JUnitReport {
         return "\(run.runbook).\(step.phase == .main ? "" : "\(step.phase.rawValue).")\(step.name)\(batch)"
     }
 
-    private static func xml(run: RunRecord, cases: [Case]) -> String {
+    private static func xml(suite: String, id: String, startedAt: Date, seconds total: Double, properties: [(String, String)], cases: [Case]) -> String {
         let failures = cases.filter { if case .failure = $0.verdict { true } else { false } }.count
         let errors = cases.filter { if case .error = $0.verdict { true } else { false } }.count
         let skipped = cases.filter { if case .skipped = $0.verdict { true } else { false } }.count
         let iso = ISO8601DateFormatter()
-        let total = run.endedAt.map { $0.timeIntervalSince(run.startedAt) } ?? 0
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         out += #"<testsuites name="marshal" tests="\#(cases.count)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(total))">"# + "\n"
-        out += #"  <testsuite name="\#(escape("\(run.runbook) on \(run.environment)"))" id="\#(escape(run.id))" tests="\#(cases.count)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(total))" timestamp="\#(iso.string(from: run.startedAt))">"# + "\n"
+        out += #"  <testsuite name="\#(escape(suite))" id="\#(escape(id))" tests="\#(cases.count)" failures="\#(failures)" errors="\#(errors)" skipped="\#(skipped)" time="\#(seconds(total))" timestamp="\#(iso.string(from: startedAt))">"# + "\n"
         out += "    <properties>\n"
-        for (name, value) in [("run_id", run.id), ("status", run.status.rawValue), ("environment", run.environment),
-                              ("operator", run.operatorName)] + (run.failureSummary.map { [("failure", $0)] } ?? []) {
+        for (name, value) in properties {
             out += #"      <property name="\#(name)" value="\#(escape(value))"/>"# + "\n"
         }
         out += "    </properties>\n"

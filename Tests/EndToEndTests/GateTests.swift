@@ -245,6 +245,34 @@ struct GateTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/state2/journal.sqlite"), "nothing ran")
     }
 
+    @Test("marshal bench prints a wrk-like summary, exits 1 when a threshold fails, 2 on bad input, and writes --junit")
+    func benchCommand() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let url = app.url + "/slow/5"
+        let failing = try await CLI.run(["bench", url, "-c", "2", "-d", "1s", "--threshold", "p95 < 1ms", "--threshold", "error_rate < 1%",
+                                         "--junit", dir + "/bench.xml"])
+        #expect(failing.status == 1, "\(failing.stdout)\(failing.stderr)")
+        #expect(failing.stdout.contains("closed-loop test @ \(url)"))
+        #expect(failing.stdout.contains("Requests/sec:"))
+        let xml = try String(contentsOfFile: dir + "/bench.xml", encoding: .utf8)
+        #expect(xml.contains(#"tests="2" failures="1""#), "\(xml)")
+        #expect(xml.contains("expected p95 &lt; 1ms"))
+
+        let passing = try await CLI.run(["bench", url, "--rate", "20", "-d", "1s", "--threshold", "p95 < 2s", "--output", "json"])
+        #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(passing.stdout.utf8)) as? [String: Any])
+        let overall = try #require((json["result"] as? [String: Any])?["overall"] as? [String: Any])
+        #expect(overall["count"] as? Int == 20)
+
+        let badThreshold = try await CLI.run(["bench", url, "-d", "1s", "--threshold", "p95 <"])
+        #expect(badThreshold.status == 2)
+        #expect(badThreshold.stderr.contains("--threshold #1"))
+        let badScheme = try await CLI.run(["bench", "ftp://127.0.0.1/x", "-d", "1s"])
+        #expect(badScheme.status == 2)
+        #expect(badScheme.stderr.contains("must start with http:// or https://"))
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

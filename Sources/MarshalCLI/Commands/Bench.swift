@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MarshalCore
 import MarshalHTTP
+import MarshalReport
 
 extension MarshalCommand {
     /// `marshal bench URL`: load one URL closed loop (like wrk) or open loop at a fixed rate, and
@@ -59,7 +60,11 @@ extension MarshalCommand {
         @Option(help: "text or json.")
         var output: OutputFormat = .text
 
+        @Option(help: "Write the thresholds' verdicts as JUnit XML to this file (for CI).")
+        var junit: String?
+
         func run() async throws {
+            try DocumentOptions(junit: junit).check()
             let plan: LoadPlan
             let conditions: [MarshalExpression]
             do {
@@ -69,6 +74,7 @@ extension MarshalCommand {
                 throw ExitCode.invalidInput
             }
             let result: LoadResult
+            let startedAt = Date()
             do {
                 result = try await CurlLoadGenerator().run(plan)
             } catch {
@@ -86,6 +92,11 @@ extension MarshalCommand {
                 Terminal.stdout(try JSONOutput.encode(BenchReport(url: URLMask.display(url), result: result, thresholds: checks)))
             case .text:
                 Terminal.stdout(BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
+            }
+            if let junit {
+                let xml = JUnitReport.render(benchOf: URLMask.display(url), startedAt: startedAt, seconds: result.duration,
+                                             thresholds: checks.map { ($0.threshold, $0.passed, $0.explanation) })
+                try xml.write(toFile: junit, atomically: true, encoding: .utf8)
             }
             if checks.contains(where: { !$0.passed }) { throw ExitCode.stepFailed }
         }

@@ -13,6 +13,13 @@ struct DocumentOptions: ParsableArguments {
     @Option(help: "Write gate results as JUnit XML to this file when the run ends (for CI).")
     var junit: String?
 
+    init() {}
+
+    init(report: String? = nil, junit: String?) {
+        self.report = report
+        self.junit = junit
+    }
+
     /// Refuses, before anything runs, a destination that could not be written at the end.
     func check() throws {
         for (flag, path) in [("--report", report), ("--junit", junit)] {
