@@ -273,6 +273,45 @@ struct GateTests {
         #expect(badScheme.stderr.contains("must start with http:// or https://"))
     }
 
+    @Test("probe gates: a number extracted and checked; no match is inconclusive and on_no_data fails, passes or pauses for --approve")
+    func probeAndNoData() async throws {
+        let dir = CLI.temporaryDirectory()
+        let env = localEnvironment(dir)
+        let path = runbook("""
+          - name: queue depth
+            probe: { command: "echo 'queue depth: 42'", regex: "depth: ([0-9]+)", expect: "value < 50" }
+          - name: optional metric
+            probe: { command: "echo nothing here", regex: "depth: ([0-9]+)", expect: "value < 50", on_no_data: pass }
+          - name: cache hit rate
+            probe: { command: "echo no figure yet", regex: "hit rate: ([0-9.]+)", expect: "value > 0.7", on_no_data: pause }
+          - name: after the pause
+            shell: "echo done > \(dir)/after"
+        """, in: dir)
+        let paused = try await CLI.run(["run", path, "-e", env, "--state", dir + "/state"])
+        #expect(paused.status == 0, "\(paused.stdout)\(paused.stderr)")
+        #expect(paused.stderr.contains("--approve 'cache hit rate'"), "\(paused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/after"), "nothing after the paused gate ran")
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        #expect((json["run"] as? [String: Any])?["status"] as? String == "paused")
+        let probes = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "probe" }
+        #expect(probes.map { $0["outcome"] as? String } == ["passed", "inconclusive", "inconclusive"], "\(probes)")
+        #expect(probes.first?["value"] as? Double == 42)
+
+        let resumed = try await CLI.run(["resume", "last", "--state", dir + "/state", "--approve", "cache hit rate"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/after"))
+        #expect(resumed.stdout.contains("accepted with --approve"), "\(resumed.stdout)")
+
+        let failing = runbook("""
+          - name: queue depth
+            probe: { command: "echo nothing", regex: "depth: ([0-9]+)", expect: "value < 50" }
+        """, in: dir)
+        let failed = try await CLI.run(["run", failing, "-e", env, "--state", dir + "/state"])
+        #expect(failed.status == 1)
+        #expect(failed.stdout.contains("inconclusive: no data; on_no_data: fail"), "\(failed.stdout)")
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

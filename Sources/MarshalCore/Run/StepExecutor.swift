@@ -46,6 +46,17 @@ public struct StepExecutor: Sendable {
             if !retryable || attempt > step.retries || Task.isCancelled { break }
             try? await Task.sleep(for: step.delay)
         } while true
+        if outcome.status == .paused, !step.kind.isApprove {
+            // A gate with no data and `on_no_data: pause`: the operator decides. Approving the
+            // step (resume --approve) accepts the missing data; the measurement stays inconclusive.
+            let name = step.id ?? step.name
+            if context.approvals.contains(step.id ?? "") || context.approvals.contains(step.name) {
+                outcome.status = .succeeded
+                outcome.message = (outcome.message ?? "no data") + "; accepted with --approve"
+            } else {
+                outcome.message = (outcome.message ?? "no data") + "; continue with `marshal resume \(context.runId) --approve '\(name)'`"
+            }
+        }
         if outcome.status.isFailure, step.ignoreFailure {
             outcome.message = "ignored failure: " + (outcome.message ?? outcome.status.rawValue)
             outcome.status = .ignoredFailure

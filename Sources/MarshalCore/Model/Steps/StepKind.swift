@@ -49,6 +49,22 @@ public enum StepKind: Sendable, Hashable {
     }
 
     /// Kinds that only read or wait: nothing to undo, safe to re-run.
+    public var isApprove: Bool {
+        if case .approve = self { true } else { false }
+    }
+
+    /// Steps `--approve` can name: approve steps, and gates that pause when they get no data.
+    public var canBeApproved: Bool {
+        switch self {
+        case .approve: true
+        case .sql(let s): s.onNoData == .pause
+        case .probe(let p): p.onNoData == .pause
+        case .metric(let m): m.onNoData == .pause
+        case .benchmark(let b): b.onNoData == .pause
+        default: false
+        }
+    }
+
     public var isReadOnly: Bool {
         switch self {
         case .health, .probe, .metric, .wait, .benchmark, .soak, .approve: true
