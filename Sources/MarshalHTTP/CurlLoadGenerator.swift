@@ -96,7 +96,7 @@ public struct CurlLoadGenerator: LoadGenerator {
         if let schedule = spec.schedule, case .openLoop(let planned) = plan.mode {
             for (i, shape) in schedule.phases.enumerated() {
                 let seconds = Double(shape.durationNanos) / 1e9
-                phases.append(PhaseStats(index: i, duration: seconds, plannedRate: planned[i].rate, plannedRampTo: planned[i].rampTo,
+                phases.append(PhaseStats(index: i, name: planned[i].name, duration: seconds, plannedRate: planned[i].rate, plannedRampTo: planned[i].rampTo,
                                          planned: shape.count, sent: all.phaseSent[i], dropped: all.phaseDropped[i],
                                          achievedRate: Double(all.phaseSent[i]) / seconds))
             }

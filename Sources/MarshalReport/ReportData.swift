@@ -165,7 +165,7 @@ public enum ReportBuilder {
             }
             for (i, p) in load.phases.enumerated() {
                 let planned = p.plannedRampTo.map { String(format: "%.0f→%.0f", p.plannedRate, $0) } ?? String(format: "%.1f", p.plannedRate)
-                data.phases.append(ReportData.Row(cells: ["\(i + 1)", Format.seconds(p.duration), planned,
+                data.phases.append(ReportData.Row(cells: [p.name.map { "\(i + 1). \($0)" } ?? "\(i + 1)", Format.seconds(p.duration), planned,
                                                           String(format: "%.1f", p.achievedRate), String(p.sent), String(p.dropped)]))
             }
         }

@@ -28,7 +28,7 @@ struct ReportTests {
         var overall = stats
         overall.name = "overall"
         return LoadResult(mode: "open", duration: 10, overall: overall, scenarios: [stats],
-                          phases: [PhaseStats(index: 0, duration: 10, plannedRate: 10, plannedRampTo: nil, planned: count, sent: count,
+                          phases: [PhaseStats(index: 0, name: "warm-up", duration: 10, plannedRate: 10, plannedRampTo: nil, planned: count, sent: count,
                                               dropped: 0, achievedRate: Double(count) / 10)], perSecond: [])
     }
 
@@ -70,6 +70,7 @@ struct ReportTests {
         #expect(text.contains("| Latency gate, batch 2 | 200 | 20.0 | 200 ms | 600 ms | 660 ms | 0.00% | ❌ p95 < 500ms |"))
         #expect(text.contains("From the run's last load test: Latency gate, batch 2."))
         #expect(text.contains("| diagram | 200 |"))
+        #expect(text.contains("| 1. warm-up | 10.0 s | 10.0 | 20.0 | 200 | 0 |"), "phases are named as in the runbook")
         #expect(text.contains("| p95 latency | 300 ms | 600 ms | +100.0% |"))
         #expect(text.contains("| p95 | p95 < 500ms | 600 ms | — | ❌ failed |"))
     }

@@ -53,11 +53,13 @@ public struct LoadPlan: Sendable {
 
     /// A stretch of an open-loop run: `rate` requests per second, ramped linearly to `rampTo` when set.
     public struct Phase: Sendable, Hashable {
+        public var name: String?
         public var duration: Duration
         public var rate: Double
         public var rampTo: Double?
 
-        public init(duration: Duration, rate: Double, rampTo: Double? = nil) {
+        public init(name: String? = nil, duration: Duration, rate: Double, rampTo: Double? = nil) {
+            self.name = name
             self.duration = duration
             self.rate = rate
             self.rampTo = rampTo

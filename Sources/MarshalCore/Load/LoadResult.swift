@@ -151,6 +151,8 @@ public struct LatencySummary: Sendable, Codable, Hashable {
 /// How closely one open-loop phase kept its planned pace.
 public struct PhaseStats: Sendable, Codable, Hashable {
     public var index: Int
+    /// The phase's `name` in the runbook (`warm-up`, `peak`), when it has one.
+    public var name: String?
     public var duration: Double
     public var plannedRate: Double
     public var plannedRampTo: Double?
@@ -161,8 +163,10 @@ public struct PhaseStats: Sendable, Codable, Hashable {
     /// `sent` per second of the phase.
     public var achievedRate: Double
 
-    public init(index: Int, duration: Double, plannedRate: Double, plannedRampTo: Double?, planned: Int, sent: Int, dropped: Int, achievedRate: Double) {
+    public init(index: Int, name: String? = nil, duration: Double, plannedRate: Double, plannedRampTo: Double?, planned: Int, sent: Int,
+                dropped: Int, achievedRate: Double) {
         self.index = index
+        self.name = name
         self.duration = duration
         self.plannedRate = plannedRate
         self.plannedRampTo = plannedRampTo
