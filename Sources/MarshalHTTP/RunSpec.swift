@@ -1,0 +1,103 @@
+import Foundation
+import MarshalCore
+
+/// Everything a worker thread needs, shared read-only by all of them.
+final class RunSpec: Sendable {
+    struct Target: Sendable {
+        let url: String
+        let method: String
+        let headers: [(name: String, value: String)]
+        let body: [UInt8]
+        let expectStatus: Set<Int>?
+    }
+
+    let targets: [Target]
+    let weights: [Int]
+    let schedule: ArrivalSchedule?
+    let startNanos: UInt64
+    let endNanos: UInt64
+    /// After this instant anything still unfinished is abandoned.
+    let hardDeadlineNanos: UInt64
+    let timeout: Duration
+    let connectTimeout: Duration
+    let insecure: Bool
+    let highestTrackableMicros: UInt64
+    let seconds: Int
+    let stop: StopSignal
+    let watch: AbortWatch?
+
+    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil) {
+        self.watch = watch
+        targets = plan.scenarios.map { s in
+            Target(url: Self.join(plan.baseURL, s.path), method: s.method, headers: s.headers, body: s.body, expectStatus: s.expectStatus.map(Set.init))
+        }
+        weights = plan.scenarios.map(\.weight)
+        self.schedule = schedule
+        self.startNanos = startNanos
+        let planned = UInt64(plan.duration.secondsDouble * 1e9)
+        endNanos = startNanos + planned
+        let grace = UInt64((plan.timeout.secondsDouble + 1) * 1e9)
+        hardDeadlineNanos = endNanos + grace
+        timeout = plan.timeout
+        connectTimeout = plan.connectTimeout
+        insecure = plan.insecure
+        highestTrackableMicros = max(60_000_000, (planned + grace) / 1000 * 2)
+        seconds = Int((planned + grace) / 1_000_000_000) + 2
+        self.stop = stop
+    }
+
+    /// `base` + `path` with exactly one slash between them; an empty path leaves the base untouched.
+    static func join(_ base: String, _ path: String) -> String {
+        guard !path.isEmpty else { return base }
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        return trimmed + (path.hasPrefix("/") ? path : "/" + path)
+    }
+}
+
+/// A worker's private copy of the run's settings. Copied, not shared: reading a shared object or
+/// buffer from two threads at every request makes its reference count bounce between cores.
+struct WorkerSpec {
+    let targets: [RunSpec.Target]
+    let weights: [Int]
+    let schedule: ArrivalSchedule?
+    let startNanos: UInt64
+    let endNanos: UInt64
+    let hardDeadlineNanos: UInt64
+    let timeout: Duration
+    let connectTimeout: Duration
+    let insecure: Bool
+    let highestTrackableMicros: UInt64
+    let seconds: Int
+
+    init(_ shared: RunSpec) {
+        targets = shared.targets.map {
+            RunSpec.Target(url: $0.url, method: $0.method, headers: $0.headers, body: $0.body, expectStatus: $0.expectStatus.map { Set($0.map { $0 }) })
+        }
+        weights = shared.weights.map { $0 }
+        schedule = shared.schedule?.copy()
+        startNanos = shared.startNanos
+        endNanos = shared.endNanos
+        hardDeadlineNanos = shared.hardDeadlineNanos
+        timeout = shared.timeout
+        connectTimeout = shared.connectTimeout
+        insecure = shared.insecure
+        highestTrackableMicros = shared.highestTrackableMicros
+        seconds = shared.seconds
+    }
+}
+
+/// Set from another thread (task cancellation); workers look at it at least every 50 ms.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopped = false
+
+    func stop() { lock.withLock { stopped = true } }
+    var isStopped: Bool { lock.withLock { stopped } }
+}
+
+/// CLOCK_MONOTONIC, the clock the send timer (timerfd) is armed on.
+func monotonicNanos() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}

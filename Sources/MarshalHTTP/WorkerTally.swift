@@ -1,0 +1,59 @@
+import Foundation
+import Histogram
+import MarshalCore
+
+/// What one worker measured; merged with the others' at the end.
+struct WorkerTally: Sendable {
+    var latency: Histogram<UInt64>
+    var service: Histogram<UInt64>
+    var scenarioLatency: [Histogram<UInt64>]
+    var scenarioService: [Histogram<UInt64>]
+    var scenarioCount: [Int]
+    var scenarioErrors: [ErrorCounts]
+    var scenarioDropped: [Int]
+    var phaseSent: [Int]
+    var phaseDropped: [Int]
+    var perSecond: [SecondStats]
+    var lastEventNanos: UInt64
+    var failure: String?
+
+    init(scenarios: Int, phases: Int, seconds: Int, highestTrackableMicros: UInt64) {
+        let empty = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: highestTrackableMicros, numberOfSignificantValueDigits: .three)
+        latency = empty
+        service = empty
+        scenarioLatency = Array(repeating: empty, count: scenarios)
+        scenarioService = Array(repeating: empty, count: scenarios)
+        scenarioCount = Array(repeating: 0, count: scenarios)
+        scenarioErrors = Array(repeating: ErrorCounts(), count: scenarios)
+        scenarioDropped = Array(repeating: 0, count: scenarios)
+        phaseSent = Array(repeating: 0, count: phases)
+        phaseDropped = Array(repeating: 0, count: phases)
+        perSecond = (0..<seconds).map { SecondStats(second: $0, sent: 0, completed: 0, errors: 0, dropped: 0, maxLatency: 0) }
+        lastEventNanos = 0
+    }
+
+    mutating func merge(_ other: WorkerTally) {
+        latency.add(other.latency)
+        service.add(other.service)
+        for i in scenarioLatency.indices {
+            scenarioLatency[i].add(other.scenarioLatency[i])
+            scenarioService[i].add(other.scenarioService[i])
+            scenarioCount[i] += other.scenarioCount[i]
+            scenarioErrors[i] = scenarioErrors[i] + other.scenarioErrors[i]
+            scenarioDropped[i] += other.scenarioDropped[i]
+        }
+        for i in phaseSent.indices {
+            phaseSent[i] += other.phaseSent[i]
+            phaseDropped[i] += other.phaseDropped[i]
+        }
+        for i in perSecond.indices {
+            perSecond[i].sent += other.perSecond[i].sent
+            perSecond[i].completed += other.perSecond[i].completed
+            perSecond[i].errors += other.perSecond[i].errors
+            perSecond[i].dropped += other.perSecond[i].dropped
+            perSecond[i].maxLatency = max(perSecond[i].maxLatency, other.perSecond[i].maxLatency)
+        }
+        lastEventNanos = max(lastEventNanos, other.lastEventNanos)
+        failure = failure ?? other.failure
+    }
+}
