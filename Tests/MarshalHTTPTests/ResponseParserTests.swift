@@ -156,3 +156,99 @@ struct WireRequestTests {
         }
     }
 }
+
+/// Random responses, valid and mutated, fed whole and split at random points: the parser never
+/// traps, and where a response ends (or why it is refused) does not depend on how the bytes came.
+@Suite("Response parser, randomized")
+struct ResponseParserFuzzTests {
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    }
+
+    enum Result: Equatable {
+        case needMore
+        case complete(status: Int, keepAlive: Bool, end: Int)
+        case malformed(String)
+    }
+
+    func parse(_ bytes: [UInt8], cuts: [Int], bodiless: Bool) -> Result {
+        var parser = ResponseParser()
+        parser.reset(bodiless: bodiless)
+        var start = 0
+        for end in cuts + [bytes.count] where end > start || end == bytes.count {
+            let piece = Array(bytes[start..<end])
+            let outcome = piece.withUnsafeBytes { parser.feed($0) }
+            switch outcome {
+            case .needMore: break
+            case .complete(let status, let keepAlive, let consumed): return .complete(status: status, keepAlive: keepAlive, end: start + consumed)
+            case .malformed(let why): return .malformed(why)
+            }
+            start = end
+        }
+        return .needMore
+    }
+
+    func response(_ r: inout Random) -> [UInt8] {
+        let statuses = [100, 200, 201, 204, 301, 304, 404, 500, 503]
+        var text = ""
+        if r.below(5) == 0 { text += "HTTP/1.1 100 Continue\r\n\r\n" }
+        let status = statuses[r.below(statuses.count)]
+        text += "HTTP/1.\(r.below(2)) \(status) Reason\r\n"
+        let body = String(repeating: "b", count: r.below(40))
+        switch r.below(4) {
+        case 0: text += "Content-Length: \(body.utf8.count)\r\n"
+        case 1:
+            text += "Transfer-Encoding: chunked\r\n"
+        case 2: text += "Connection: \(["close", "keep-alive", "Upgrade, close"][r.below(3)])\r\n"
+        default: break
+        }
+        for i in 0..<r.below(4) { text += "X-Header-\(i): value \(i)\r\n" }
+        text += "\r\n"
+        if text.contains("chunked") {
+            var rest = Substring(body)
+            while !rest.isEmpty {
+                let n = min(rest.count, 1 + r.below(9))
+                text += String(n, radix: 16) + (r.below(3) == 0 ? ";x=y" : "") + "\r\n" + rest.prefix(n) + "\r\n"
+                rest = rest.dropFirst(n)
+            }
+            text += "0\r\n" + (r.below(2) == 0 ? "Trailer: t\r\n" : "") + "\r\n"
+        } else {
+            text += body
+        }
+        var bytes = Array(text.utf8)
+        // Now and then a mutation: a byte changed, dropped or doubled.
+        if r.below(3) == 0, !bytes.isEmpty {
+            let at = r.below(bytes.count)
+            switch r.below(3) {
+            case 0: bytes[at] = UInt8(truncatingIfNeeded: r.next())
+            case 1: bytes.remove(at: at)
+            default: bytes.insert(bytes[at], at: at)
+            }
+        }
+        return bytes
+    }
+
+    @Test("5,000 random responses: no trap, and the outcome is the same whole or split at random points")
+    func splitInvariance() {
+        var r = Random(state: 20261124)
+        for _ in 0..<5000 {
+            let bytes = response(&r)
+            let bodiless = r.below(8) == 0
+            let whole = parse(bytes, cuts: [], bodiless: bodiless)
+            var cuts = (0..<r.below(6)).map { _ in r.below(bytes.count + 1) }.sorted()
+            cuts = cuts.reduce(into: []) { if $0.last != $1 { $0.append($1) } }
+            let split = parse(bytes, cuts: cuts, bodiless: bodiless)
+            #expect(whole == split, "\(String(decoding: bytes, as: UTF8.self).debugDescription) cut at \(cuts)")
+            if case .complete(_, _, let end) = whole { #expect(end <= bytes.count) }
+        }
+    }
+}
