@@ -141,6 +141,16 @@ extension HTTPLab {
             #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
         }
 
+        @Test("An 8 MB request body goes out whole (socket buffer full, then writable) and its 8 MB echo is read to the end")
+        func largeBodies() async throws {
+            let body = Array(repeating: UInt8(ascii: "x"), count: 8 * 1024 * 1024)
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .closedLoop(connections: 2, duration: .milliseconds(800)), threads: 1,
+                                scenarios: [.init(name: "echo", method: "POST", path: "/echo", body: body, expectStatus: [200])])
+            let result = try await generator.run(plan)
+            #expect(result.overall.count >= 2)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors)")
+        }
+
         @Test("A request past its timeout fails as a timeout, close to the timeout")
         func timeouts() async throws {
             let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 10)]),
