@@ -20,7 +20,7 @@ public enum JUnitReport {
             guard let outcome = m.outcome else { continue }
             let step = m.stepSequence.flatMap { stepsBySequence[$0] }
             let key = "\(m.stepSequence ?? -1)|\(m.host ?? "")|\(m.kind)|\(m.name)|\(m.expectation ?? "")"
-            let measured = m.value.map { Format.value($0, unit: m.unit, metric: m.name) }
+            let measured = m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) }
             let verdict = Self.verdict(outcome, measured: measured, expectation: m.expectation, stepFailed: step.map(failed) ?? false)
             if verdict.isFailure, let sequence = m.stepSequence { stepsWithFailingGate.insert(sequence) }
             let name = (m.kind == "threshold" ? m.name : "\(m.kind) \(m.name)") + (m.host.map { " on \($0)" } ?? "")

@@ -70,7 +70,7 @@ public enum ReportBuilder {
     public static func build(_ input: Input) -> ReportData {
         let run = input.run
         let iso = ISO8601DateFormatter()
-        let duration = run.endedAt.map { Format.seconds($0.timeIntervalSince(run.startedAt)) } ?? "still running or interrupted"
+        let duration = run.endedAt.map { FigureFormat.seconds($0.timeIntervalSince(run.startedAt)) } ?? "still running or interrupted"
         let hosts = Array(Set(input.steps.compactMap(\.host))).sorted()
         let load = latestLoad(input.measurements)
         let baselineLoad = input.baseline.flatMap { latestLoad($0.measurements) }
@@ -88,7 +88,7 @@ public enum ReportBuilder {
         let gates = input.measurements.filter { $0.expectation != nil && ["threshold", "sql", "metric", "probe", "health", "http"].contains($0.kind) }
         let finalGates = lastPerName(gates)
         for m in finalGates {
-            let achieved = m.value.map { Format.value($0, unit: m.unit, metric: m.name) } ?? ReportData.notMeasured
+            let achieved = m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? ReportData.notMeasured
             let status: String
             switch m.outcome {
             case .passed?: status = "✅ passed"
@@ -111,7 +111,7 @@ public enum ReportBuilder {
         data.summary.append(finalGates.isEmpty ? "No gate was measured in this run." : "Gates: \(passed) passed, \(failed) failed, \(inconclusive) inconclusive.")
         if let load {
             data.summary.append(String(format: "Load test: %d requests at %.1f req/s, p95 %@, error rate %@.",
-                                       load.overall.count, load.overall.rps, Format.ms(load.overall.latency.p95), Format.percent(load.overall.errorRate)))
+                                       load.overall.count, load.overall.rps, FigureFormat.ms(load.overall.latency.p95), FigureFormat.percent(load.overall.errorRate)))
         } else {
             data.summary.append("No load test ran: latency and throughput are \(ReportData.notMeasured).")
             data.notMeasuredNotes.append("Latency percentiles, throughput and error rate under load: no benchmark step ran in this run.")
@@ -120,9 +120,9 @@ public enum ReportBuilder {
 
         // Before / after against the baseline.
         let metrics: [(String, (LoadStats) -> String)] = [
-            ("p50 latency", { Format.ms($0.latency.p50) }), ("p95 latency", { Format.ms($0.latency.p95) }),
-            ("p99 latency", { Format.ms($0.latency.p99) }), ("max latency", { Format.ms($0.latency.max) }),
-            ("throughput", { String(format: "%.1f req/s", $0.rps) }), ("error rate", { Format.percent($0.errorRate) }),
+            ("p50 latency", { FigureFormat.ms($0.latency.p50) }), ("p95 latency", { FigureFormat.ms($0.latency.p95) }),
+            ("p99 latency", { FigureFormat.ms($0.latency.p99) }), ("max latency", { FigureFormat.ms($0.latency.max) }),
+            ("throughput", { String(format: "%.1f req/s", $0.rps) }), ("error rate", { FigureFormat.percent($0.errorRate) }),
             ("requests", { String($0.count) }),
         ]
         let numbers: [String: (LoadStats) -> Double] = [
@@ -151,28 +151,28 @@ public enum ReportBuilder {
                 : verdicts.contains { $0.outcome != .passed } ? "❌ " + verdicts.filter { $0.outcome != .passed }.map { $0.expectation ?? $0.name }.joined(separator: ", ")
                 : "✅ all \(verdicts.count) passed"
             let o = result.overall
-            data.loadTests.append(ReportData.Row(cells: [title, String(o.count), String(format: "%.1f", o.rps), Format.ms(o.latency.p50),
-                                                         Format.ms(o.latency.p95), Format.ms(o.latency.p99), Format.percent(o.errorRate), verdict]))
+            data.loadTests.append(ReportData.Row(cells: [title, String(o.count), String(format: "%.1f", o.rps), FigureFormat.ms(o.latency.p50),
+                                                         FigureFormat.ms(o.latency.p95), FigureFormat.ms(o.latency.p99), FigureFormat.percent(o.errorRate), verdict]))
             data.endpointsSource = title
         }
 
         // Per-endpoint latency.
         if let load {
             for s in load.scenarios {
-                let success = s.count == 0 ? ReportData.notMeasured : Format.percent(1 - s.errorRate)
-                data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), Format.ms(s.latency.min), Format.ms(s.latency.mean),
-                                                             Format.ms(s.latency.p50), Format.ms(s.latency.p95), Format.ms(s.latency.p99), success]))
+                let success = s.count == 0 ? ReportData.notMeasured : FigureFormat.percent(1 - s.errorRate)
+                data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), FigureFormat.ms(s.latency.min), FigureFormat.ms(s.latency.mean),
+                                                             FigureFormat.ms(s.latency.p50), FigureFormat.ms(s.latency.p95), FigureFormat.ms(s.latency.p99), success]))
             }
             for (i, p) in load.phases.enumerated() {
                 let planned = p.plannedRampTo.map { String(format: "%.0f→%.0f", p.plannedRate, $0) } ?? String(format: "%.1f", p.plannedRate)
-                data.phases.append(ReportData.Row(cells: [p.name.map { "\(i + 1). \($0)" } ?? "\(i + 1)", Format.seconds(p.duration), planned,
+                data.phases.append(ReportData.Row(cells: [p.name.map { "\(i + 1). \($0)" } ?? "\(i + 1)", FigureFormat.seconds(p.duration), planned,
                                                           String(format: "%.1f", p.achievedRate), String(p.sent), String(p.dropped)]))
             }
         }
 
         // Timeline.
         for s in input.steps {
-            let took = s.endedAt.map { Format.seconds($0.timeIntervalSince(s.startedAt)) } ?? "unfinished"
+            let took = s.endedAt.map { FigureFormat.seconds($0.timeIntervalSince(s.startedAt)) } ?? "unfinished"
             data.timeline.append(ReportData.Row(cells: [String(s.sequence), s.phase.rawValue, s.batch.map(String.init) ?? "—", s.host ?? "this machine",
                                                         s.name, s.status.rawValue, took]))
             if s.phase == .main, [.failed, .timedOut, .inconclusive].contains(s.status) {
@@ -183,7 +183,7 @@ public enum ReportBuilder {
 
         // Other evidence worth keeping: backups, SQL answers.
         for m in input.measurements where m.kind == "backup" {
-            data.evidence.append("Backup `\(m.name)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { Format.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \($0)" } ?? "")")
+            data.evidence.append("Backup `\(m.name)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \($0)" } ?? "")")
         }
         return data
     }
@@ -212,18 +212,21 @@ public enum ReportBuilder {
     }
 }
 
-enum Format {
-    static func ms(_ seconds: Double) -> String { seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000) }
-    static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
-    static func seconds(_ s: Double) -> String { s < 60 ? String(format: "%.1f s", s) : String(format: "%dm %02ds", Int(s) / 60, Int(s) % 60) }
-    static func bytes(_ b: Double) -> String { b > 1_000_000 ? String(format: "%.1f MB", b / 1_000_000) : String(format: "%.0f bytes", b) }
-    static func value(_ v: Double, unit: String?, metric: String) -> String {
+/// How figures read in documents and terminal output: milliseconds, percentages, rates, sizes.
+public enum FigureFormat {
+    public static func ms(_ seconds: Double) -> String { seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000) }
+    public static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
+    public static func seconds(_ s: Double) -> String { s < 60 ? String(format: "%.1f s", s) : String(format: "%dm %02ds", Int(s) / 60, Int(s) % 60) }
+    public static func bytes(_ b: Double) -> String { b > 1_000_000 ? String(format: "%.1f MB", b / 1_000_000) : String(format: "%.0f bytes", b) }
+    public static func value(_ v: Double, unit: String?, metric: String) -> String {
         switch unit {
         case "s"?: return ms(v)
         case "ratio"?: return percent(v)
         case "req/s"?: return String(format: "%.1f req/s", v)
         case "bytes"?: return bytes(v)
-        default: return v.rounded() == v ? String(Int(v)) : String(format: "%.3f", v)
+        default:
+            let number = v.rounded() == v && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.3f", v)
+            return number + (unit.map { " \($0)" } ?? "")
         }
     }
 }

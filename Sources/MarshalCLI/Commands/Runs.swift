@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MarshalCore
+import MarshalReport
 import MarshalJournal
 import MarshalLoading
 
@@ -87,7 +88,7 @@ extension MarshalCommand {
                     if let message = step.message { Terminal.stdout("      \(message)") }
                 }
                 for m in measurements {
-                    Terminal.stdout("  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { String($0) } ?? "no value")\(m.unit.map { " \($0)" } ?? "") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
+                    Terminal.stdout("  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
                 }
             }
         }
