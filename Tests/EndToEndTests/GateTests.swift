@@ -312,6 +312,47 @@ struct GateTests {
         #expect(failed.stdout.contains("inconclusive: no data; on_no_data: fail"), "\(failed.stdout)")
     }
 
+    @Test("check --health GETs each host's base_url and the environment's; a non-2xx answer exits 1 naming it")
+    func checkHealth() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        func environment(_ hosts: String) -> String {
+            CLI.write("""
+            version: 1
+            environment: checked
+            transport: local
+            hosts:
+            \(hosts)
+            vars: { base_url: "\(app.url)/healthy-after" }
+            """, to: dir + "/env.yml")
+            return dir + "/env.yml"
+        }
+        let mixed = environment("""
+          good: { address: 127.0.0.1, vars: { base_url: "\(app.url)/healthy-after" } }
+          bad: { address: 127.0.0.1, vars: { base_url: "\(app.url)/fails-after" } }
+          db: { address: 127.0.0.1 }
+        """)
+        let result = try await CLI.run(["check", "-e", mixed, "--health", "/0"])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("good ") && $0.contains(" ok ") && $0.contains("health 200") && $0.contains("/healthy-after/0") })
+        #expect(lines.contains { $0.hasPrefix("bad ") && $0.contains("health 500") && $0.contains("expected a 2xx answer") })
+        #expect(lines.contains { $0.hasPrefix("db ") && !$0.contains("health") }, "a host without base_url is only connected to")
+        #expect(lines.contains { $0.hasPrefix("environment ") && $0.contains("health 200") })
+
+        let json = try await CLI.run(["check", "-e", mixed, "--health", "/0", "--output", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let hosts = try #require(object["hosts"] as? [[String: Any]])
+        #expect(hosts.compactMap { ($0["health"] as? [String: Any])?["status"] as? Int }.sorted() == [200, 500])
+        #expect((object["environmentHealth"] as? [String: Any])?["passed"] as? Bool == true)
+
+        let healthy = environment("""
+          good: { address: 127.0.0.1, vars: { base_url: "\(app.url)/healthy-after" } }
+        """)
+        #expect(try await CLI.run(["check", "-e", healthy, "--health", "/0"]).status == 0)
+        #expect(try await CLI.run(["check", "-e", healthy]).stdout.contains("health") == false, "no --health, no HTTP")
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()
