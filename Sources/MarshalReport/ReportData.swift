@@ -98,7 +98,7 @@ public enum ReportBuilder {
             case nil: status = "—"
             }
             data.targets.append(ReportData.Row(cells: [m.kind == "threshold" ? m.name : "\(m.kind): \(m.name)", m.expectation ?? "", achieved,
-                                                      m.host ?? "—", status]))
+                                                      margin(m), m.host ?? "—", status]))
         }
         let passed = finalGates.filter { $0.outcome == .passed }.count
         let failed = finalGates.filter { $0.outcome == .failed || $0.outcome == .error }.count
@@ -186,6 +186,18 @@ public enum ReportBuilder {
             data.evidence.append("Backup `\(m.name)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \($0)" } ?? "")")
         }
         return data
+    }
+
+    /// How far a measured value is from a plain limit, as the reports people wrote by hand put it:
+    /// "66% better" (p95 170 ms against < 500 ms), "20% worse" (601 ms against < 500 ms). "—" when
+    /// the expectation is not a plain bound, nothing was measured, or the limit is 0.
+    static func margin(_ m: MeasurementRecord) -> String {
+        guard let text = m.expectation, let value = m.value,
+              let expression = try? Expression.parse(text, at: SourceLocation(file: "journal", line: 1, column: 1)),
+              let bound = expression.bound, bound.limit != 0 else { return "—" }
+        let better = bound.isUpper ? (bound.limit - value) / abs(bound.limit) : (value - bound.limit) / abs(bound.limit)
+        if better == 0 { return "at the limit" }
+        return String(format: "%.0f%% %@", abs(better) * 100, better > 0 ? "better" : "worse")
     }
 
     static func lastPerName(_ list: [MeasurementRecord]) -> [MeasurementRecord] {

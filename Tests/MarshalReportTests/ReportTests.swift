@@ -72,7 +72,24 @@ struct ReportTests {
         #expect(text.contains("| diagram | 200 |"))
         #expect(text.contains("| 1. warm-up | 10.0 s | 10.0 | 20.0 | 200 | 0 |"), "phases are named as in the runbook")
         #expect(text.contains("| p95 latency | 300 ms | 600 ms | +100.0% |"))
-        #expect(text.contains("| p95 | p95 < 500ms | 600 ms | — | ❌ failed |"))
+        #expect(text.contains("| p95 | p95 < 500ms | 600 ms | 20% worse | — | ❌ failed |"), "\(text)")
+        #expect(text.contains("| p95 | p95 < 500ms | 200 ms | 60% better | — | ✅ passed |") == false, "one row per gate name: the last")
+    }
+
+    @Test("Margins: how far each measured value is from a plain limit, either way round; none for other expectations")
+    func margins() {
+        func margin(_ expectation: String, _ value: Double?) -> String {
+            ReportBuilder.margin(MeasurementRecord(runId: "r", kind: "threshold", name: "x", outcome: .passed, expectation: expectation,
+                                                   value: value, recordedAt: t0))
+        }
+        #expect(margin("p95 < 500ms", 0.170) == "66% better")
+        #expect(margin("p95 < 500ms", 0.601) == "20% worse")
+        #expect(margin("value > 70%", 0.91) == "30% better")
+        #expect(margin("0.5 > p95", 0.25) == "50% better")
+        #expect(margin("value >= 5", 5) == "at the limit")
+        #expect(margin("status in [200]", 200) == "—")
+        #expect(margin("value == 1", 1) == "—")
+        #expect(margin("error_rate < 1%", nil) == "—")
     }
 
     @Test("One load test: no list of load tests and no note on which one the tables show")

@@ -8,6 +8,29 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { source }
 
+    /// For a plain bound such as `p95 < 500ms` or `value > 70%` (a name against a number, either
+    /// way round): the name, whether the limit is an upper one, and the limit in base units.
+    /// Reports use it to say how far a measured value is from its limit; nil for anything else.
+    public var bound: (name: String, isUpper: Bool, limit: Double)? {
+        guard case .compare(let op, let left, let right) = root else { return nil }
+        switch (left, right) {
+        case (.name(let name), .literal(.number(let limit))):
+            switch op {
+            case .less, .lessOrEqual: return (name, true, limit)
+            case .greater, .greaterOrEqual: return (name, false, limit)
+            default: return nil
+            }
+        case (.literal(.number(let limit)), .name(let name)):
+            switch op {
+            case .greater, .greaterOrEqual: return (name, true, limit)
+            case .less, .lessOrEqual: return (name, false, limit)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
     /// Parses `text`; errors point at `location` advanced to the column of the offending token.
     public static func parse(_ text: String, at location: SourceLocation) throws(ExpressionError) -> Expression {
         let root = try parseNode(text, subject: nil, at: location)
