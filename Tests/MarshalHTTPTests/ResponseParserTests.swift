@@ -127,6 +127,8 @@ struct WireRequestTests {
         #expect(text(plain) == "GET / HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")
         let defaultPort = try WireRequest(url: "http://example.com:80/x", method: "GET", headers: [], body: [])
         #expect(text(defaultPort) == "GET /x HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")
+        let ipv6 = try WireRequest(url: "http://[::1]:8080/v6", method: "GET", headers: [], body: [])
+        #expect(text(ipv6) == "GET /v6 HTTP/1.1\r\nHost: [::1]:8080\r\nAccept: */*\r\n\r\n")
     }
 
     @Test("POST carries the scenario's headers, a Content-Length and the body; given headers replace defaults")
