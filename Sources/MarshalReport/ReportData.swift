@@ -111,7 +111,7 @@ public enum ReportBuilder {
         data.summary.append(finalGates.isEmpty ? "No gate was measured in this run." : "Gates: \(passed) passed, \(failed) failed, \(inconclusive) inconclusive.")
         if let load {
             data.summary.append(String(format: "Load test: %d requests at %.1f req/s, p95 %@, error rate %@.",
-                                       load.overall.count, load.overall.rps, FigureFormat.ms(load.overall.latency.p95), FigureFormat.percent(load.overall.errorRate)))
+                                       load.overall.count, load.overall.rps, load.overall.latency.ms(\.p95), FigureFormat.percent(load.overall.errorRate)))
         } else {
             data.summary.append("No load test ran: latency and throughput are \(ReportData.notMeasured).")
             data.notMeasuredNotes.append("Latency percentiles, throughput and error rate under load: no benchmark step ran in this run.")
@@ -120,21 +120,23 @@ public enum ReportBuilder {
 
         // Before / after against the baseline.
         let metrics: [(String, (LoadStats) -> String)] = [
-            ("p50 latency", { FigureFormat.ms($0.latency.p50) }), ("p95 latency", { FigureFormat.ms($0.latency.p95) }),
-            ("p99 latency", { FigureFormat.ms($0.latency.p99) }), ("max latency", { FigureFormat.ms($0.latency.max) }),
+            ("p50 latency", { $0.latency.ms(\.p50) }), ("p95 latency", { $0.latency.ms(\.p95) }),
+            ("p99 latency", { $0.latency.ms(\.p99) }), ("max latency", { $0.latency.ms(\.max) }),
             ("throughput", { String(format: "%.1f req/s", $0.rps) }), ("error rate", { FigureFormat.percent($0.errorRate) }),
             ("requests", { String($0.count) }),
         ]
-        let numbers: [String: (LoadStats) -> Double] = [
-            "p50 latency": { $0.latency.p50 }, "p95 latency": { $0.latency.p95 }, "p99 latency": { $0.latency.p99 },
-            "max latency": { $0.latency.max }, "throughput": { $0.rps }, "error rate": { $0.errorRate }, "requests": { Double($0.count) },
+        // Latency is only a number when some answer was timed; a change needs both sides.
+        func timed(_ l: LatencySummary, _ value: Double) -> Double? { l.count > 0 ? value : nil }
+        let numbers: [String: (LoadStats) -> Double?] = [
+            "p50 latency": { timed($0.latency, $0.latency.p50) }, "p95 latency": { timed($0.latency, $0.latency.p95) },
+            "p99 latency": { timed($0.latency, $0.latency.p99) }, "max latency": { timed($0.latency, $0.latency.max) },
+            "throughput": { $0.rps }, "error rate": { $0.errorRate }, "requests": { Double($0.count) },
         ]
         for (name, show) in metrics {
             let before = baselineLoad.map { show($0.overall) } ?? ReportData.notMeasured
             let after = load.map { show($0.overall) } ?? ReportData.notMeasured
             var change = "—"
-            if let b = baselineLoad?.overall, let a = load?.overall, let f = numbers[name] {
-                let vb = f(b), va = f(a)
+            if let b = baselineLoad?.overall, let a = load?.overall, let f = numbers[name], let vb = f(b), let va = f(a) {
                 change = vb == 0 ? (va == 0 ? "0%" : "from 0") : String(format: "%+.1f%%", (va - vb) / vb * 100)
             }
             data.comparison.append(ReportData.Row(cells: [name, before, after, change]))
@@ -151,8 +153,8 @@ public enum ReportBuilder {
                 : verdicts.contains { $0.outcome != .passed } ? "❌ " + verdicts.filter { $0.outcome != .passed }.map { $0.expectation ?? $0.name }.joined(separator: ", ")
                 : "✅ all \(verdicts.count) passed"
             let o = result.overall
-            data.loadTests.append(ReportData.Row(cells: [title, String(o.count), String(format: "%.1f", o.rps), FigureFormat.ms(o.latency.p50),
-                                                         FigureFormat.ms(o.latency.p95), FigureFormat.ms(o.latency.p99), FigureFormat.percent(o.errorRate), verdict]))
+            data.loadTests.append(ReportData.Row(cells: [title, String(o.count), String(format: "%.1f", o.rps), o.latency.ms(\.p50),
+                                                         o.latency.ms(\.p95), o.latency.ms(\.p99), FigureFormat.percent(o.errorRate), verdict]))
             data.endpointsSource = title
         }
 
@@ -160,8 +162,8 @@ public enum ReportBuilder {
         if let load {
             for s in load.scenarios {
                 let success = s.count == 0 ? ReportData.notMeasured : FigureFormat.percent(1 - s.errorRate)
-                data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), FigureFormat.ms(s.latency.min), FigureFormat.ms(s.latency.mean),
-                                                             FigureFormat.ms(s.latency.p50), FigureFormat.ms(s.latency.p95), FigureFormat.ms(s.latency.p99), success]))
+                data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), s.latency.ms(\.min), s.latency.ms(\.mean),
+                                                             s.latency.ms(\.p50), s.latency.ms(\.p95), s.latency.ms(\.p99), success]))
             }
             for (i, p) in load.phases.enumerated() {
                 let planned = p.plannedRampTo.map { String(format: "%.0f→%.0f", p.plannedRate, $0) } ?? String(format: "%.1f", p.plannedRate)

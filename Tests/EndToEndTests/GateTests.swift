@@ -353,6 +353,29 @@ struct GateTests {
         #expect(try await CLI.run(["check", "-e", healthy]).stdout.contains("health") == false, "no --health, no HTTP")
     }
 
+    @Test("every request refused: a p95 threshold has no data and fails saying so, and no latency is printed as a number")
+    func noAnswerNoLatency() async throws {
+        let dir = CLI.temporaryDirectory()
+        // A port nobody listens on: every request is refused.
+        let closed = "http://127.0.0.1:9"
+        let path = runbook("""
+          - name: load
+            benchmark:
+              base_url: "\(closed)"
+              phases: [ { duration: 500ms, rate: 20 } ]
+              scenarios: [ { get: / } ]
+              thresholds: { p95: "< 500ms" }
+        """, in: dir)
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("p50 not measured, p95 not measured"), "\(result.stdout)")
+        #expect(result.stdout.contains("no data"), "\(result.stdout)")
+        let bench = try await CLI.run(["bench", closed + "/", "-c", "1", "-d", "300ms", "--threshold", "p95 < 500ms"])
+        #expect(bench.status == 1)
+        #expect(bench.stdout.contains("Latency distribution: not measured"), "\(bench.stdout)")
+        #expect(!bench.stdout.contains("50%"))
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

@@ -97,6 +97,10 @@ extension HTTPLab {
             let refusedResult = try await generator.run(refused)
             #expect(refusedResult.overall.errors.connect == refusedResult.overall.count)
             #expect(refusedResult.overall.count > 0)
+            // No answer was timed: there is no latency to hold a threshold to, not a latency of 0.
+            #expect(refusedResult.metrics["p95"] == nil && refusedResult.metrics["max"] == nil)
+            #expect(refusedResult.metrics["error_rate"] == 1)
+            #expect(refusedResult.overall.latency.ms(\.p95) == "not measured")
         }
 
         @Test("Chunked, Connection: close and close-delimited answers are read to their end, none an error")

@@ -92,6 +92,20 @@ struct ReportTests {
         #expect(margin("error_rate < 1%", nil) == "—")
     }
 
+    @Test("A load test whose every request failed shows its latency as not measured, and no change against the baseline")
+    func noAnswers() throws {
+        var failed = load(p95: 0.2, count: 50)
+        failed.overall.latency = .empty
+        failed.overall.errors = ErrorCounts(connect: 50)
+        failed.scenarios[0].latency = .empty
+        let baseline = (run: run("b"), measurements: [benchmark("b", sequence: 2, load(p95: 0.3, count: 100))])
+        let text = try render(.init(run: run("r", status: .failed), steps: [step(3, batch: 1)],
+                                    measurements: [benchmark("r", sequence: 3, failed)], baseline: baseline))
+        #expect(text.contains("| p95 latency | 300 ms | not measured | — |"), "\(text)")
+        #expect(text.contains("| diagram | 50 | not measured | not measured | not measured | not measured | not measured |"))
+        #expect(text.contains("p95 not measured, error rate 100.00%"))
+    }
+
     @Test("One load test: no list of load tests and no note on which one the tables show")
     func singleLoadTest() throws {
         let text = try render(.init(run: run("r"), steps: [step(3, batch: 1)],

@@ -179,13 +179,19 @@ struct BenchSummary {
             lines.append("Running \(Self.seconds(plan.duration.seconds)) open-loop test @ \(url)")
             lines.append("  \(plan.threads) threads, \(Self.number(rate)) req/s planned, \(cap), up to \(plan.maxInFlight) in flight")
         }
-        lines.append("  Latency distribution\(result.mode == "open" ? " (from planned send time)" : "")")
-        for (label, value) in [("50%", o.latency.p50), ("75%", o.latency.p75), ("90%", o.latency.p90), ("99%", o.latency.p99)] {
-            lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(Self.ms(value))")
+        if o.latency.count == 0 {
+            lines.append("  Latency distribution: not measured (no request got an answer)")
+        } else {
+            lines.append("  Latency distribution\(result.mode == "open" ? " (from planned send time)" : "")")
+            for (label, value) in [("50%", o.latency.p50), ("75%", o.latency.p75), ("90%", o.latency.p90), ("99%", o.latency.p99)] {
+                lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(Self.ms(value))")
+            }
+            lines.append("    min \(Self.ms(o.latency.min)), mean \(Self.ms(o.latency.mean)), stdev \(Self.ms(o.latency.stdDev)), max \(Self.ms(o.latency.max))")
         }
-        lines.append("    min \(Self.ms(o.latency.min)), mean \(Self.ms(o.latency.mean)), stdev \(Self.ms(o.latency.stdDev)), max \(Self.ms(o.latency.max))")
-        if result.mode == "open" {
+        if result.mode == "open" && o.latency.count > 0 {
             lines.append("  p99 corrected for coordinated omission \(Self.ms(o.latency.p99)) vs service time \(Self.ms(o.serviceTime.p99))")
+        }
+        if result.mode == "open" {
             for phase in result.phases {
                 lines.append("  Phase \(phase.index + 1): planned \(phase.planned), sent \(phase.sent), dropped \(phase.dropped), achieved \(Self.number(phase.achievedRate)) req/s")
             }

@@ -76,13 +76,17 @@ public struct LoadStats: Sendable, Codable, Hashable {
 
     public var errorRate: Double { count == 0 ? 0 : Double(errors.total) / Double(count) }
 
+    /// Latency names are present only when some answer was timed: with every request failed
+    /// (refused, timed out) a `p95 < 500ms` threshold has no data, never a p95 of 0.
     public var metrics: [String: Double] {
-        [
-            "p50": latency.p50, "p75": latency.p75, "p90": latency.p90, "p95": latency.p95, "p99": latency.p99,
-            "max": latency.max, "min": latency.min, "avg": latency.mean, "mean": latency.mean,
-            "rps": rps, "error_rate": errorRate, "requests": Double(count), "errors": Double(errors.total),
-            "dropped": Double(dropped),
-        ]
+        var all = ["rps": rps, "error_rate": errorRate, "requests": Double(count), "errors": Double(errors.total), "dropped": Double(dropped)]
+        if latency.count > 0 {
+            for (key, value) in [("p50", latency.p50), ("p75", latency.p75), ("p90", latency.p90), ("p95", latency.p95), ("p99", latency.p99),
+                                 ("max", latency.max), ("min", latency.min), ("avg", latency.mean), ("mean", latency.mean)] {
+                all[key] = value
+            }
+        }
+        return all
     }
 }
 
@@ -143,6 +147,13 @@ public struct LatencySummary: Sendable, Codable, Hashable {
     }
 
     public static let empty = LatencySummary(count: 0, min: 0, mean: 0, stdDev: 0, p50: 0, p75: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0)
+
+    /// `value` in milliseconds for messages ("601 ms", "0.42 ms"), or "not measured" when no answer was timed.
+    public func ms(_ value: KeyPath<LatencySummary, Double>) -> String {
+        guard count > 0 else { return "not measured" }
+        let seconds = self[keyPath: value]
+        return seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000)
+    }
 
     /// Same as `mean`; reports from our users call it "avg".
     public var avg: Double { mean }

@@ -65,8 +65,9 @@ struct BenchmarkGate {
             }
         }
         let o = result.overall
-        let summary = String(format: "%d requests, %.1f req/s, p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, errors %.2f%%, dropped %d",
-                             o.count, o.rps, o.latency.p50 * 1000, o.latency.p95 * 1000, o.latency.p99 * 1000, o.errorRate * 100, o.dropped)
+        let summary = String(format: "%d requests, %.1f req/s, ", o.count, o.rps)
+            + "p50 \(o.latency.ms(\.p50)), p95 \(o.latency.ms(\.p95)), p99 \(o.latency.ms(\.p99)), "
+            + String(format: "errors %.2f%%, dropped %d", o.errorRate * 100, o.dropped)
         return StepOutcome(status: status, message: failures.isEmpty ? summary : summary + "; " + failures.joined(separator: "; "),
                            evidence: .map(metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }),
                            command: display, measurements: measurements)
