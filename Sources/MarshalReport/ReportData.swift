@@ -30,6 +30,8 @@ public struct ReportData: Sendable {
     public var endpointsSource: String?
     /// Every load test of the run, in order: step (and batch), requests, rate, percentiles, errors, verdict.
     public var loadTests: [Row] = []
+    /// The last load test over time, in windows of a few seconds (at most 12 rows).
+    public var loadOverTime: [Row] = []
     public var timeline: [Row]
     public var failures: [String]
     public var undone: [String]
@@ -45,7 +47,7 @@ public struct ReportData: Sendable {
             "params": params, "hosts": hosts.joined(separator: ", "), "host_count": hosts.count, "summary": summary,
             "targets": rows(targets), "comparison": rows(comparison), "baseline_id": baselineId ?? "", "has_baseline": baselineId != nil,
             "endpoints": rows(endpoints), "phases": rows(phases), "endpoints_source": endpointsSource ?? "",
-            "load_tests": rows(loadTests), "several_load_tests": loadTests.count > 1, "timeline": rows(timeline), "failures": failures, "undone": undone,
+            "load_tests": rows(loadTests), "several_load_tests": loadTests.count > 1, "load_over_time": rows(loadOverTime), "timeline": rows(timeline), "failures": failures, "undone": undone,
             "evidence": evidence, "not_measured_notes": notMeasuredNotes,
         ]
     }
@@ -165,6 +167,7 @@ public enum ReportBuilder {
                 data.endpoints.append(ReportData.Row(cells: [s.name, String(s.count), s.latency.ms(\.min), s.latency.ms(\.mean),
                                                              s.latency.ms(\.p50), s.latency.ms(\.p95), s.latency.ms(\.p99), success]))
             }
+            data.loadOverTime = overTime(load.perSecond)
             for (i, p) in load.phases.enumerated() {
                 let planned = p.plannedRampTo.map { String(format: "%.0f→%.0f", p.plannedRate, $0) } ?? String(format: "%.1f", p.plannedRate)
                 data.phases.append(ReportData.Row(cells: [p.name.map { "\(i + 1). \($0)" } ?? "\(i + 1)", FigureFormat.seconds(p.duration), planned,
@@ -200,6 +203,23 @@ public enum ReportBuilder {
         let better = bound.isUpper ? (bound.limit - value) / abs(bound.limit) : (value - bound.limit) / abs(bound.limit)
         if better == 0 { return "at the limit" }
         return String(format: "%.0f%% %@", abs(better) * 100, better > 0 ? "better" : "worse")
+    }
+
+    /// The per-second series in windows of 1, 2, 5, 10, 15, 30, 60… seconds, the smallest giving
+    /// at most 12 rows. A window with no timed answer shows its latency as not measured.
+    static func overTime(_ seconds: [SecondStats]) -> [ReportData.Row] {
+        guard !seconds.isEmpty else { return [] }
+        let window = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600].first { (seconds.count + $0 - 1) / $0 <= 12 } ?? 3600
+        return stride(from: 0, to: seconds.count, by: window).map { start in
+            let slice = seconds[start..<min(start + window, seconds.count)]
+            let sent = slice.reduce(0) { $0 + $1.sent }, completed = slice.reduce(0) { $0 + $1.completed }
+            let errors = slice.reduce(0) { $0 + $1.errors }, dropped = slice.reduce(0) { $0 + $1.dropped }
+            let slowest = slice.map(\.maxLatency).max() ?? 0
+            let span = window == 1 ? "\(start) s" : "\(start)–\(start + slice.count) s"
+            return ReportData.Row(cells: [span, String(sent), String(completed), String(errors),
+                                          completed == 0 ? ReportData.notMeasured : FigureFormat.percent(Double(errors) / Double(completed)),
+                                          String(dropped), slowest > 0 ? FigureFormat.ms(slowest) : ReportData.notMeasured])
+        }
     }
 
     static func lastPerName(_ list: [MeasurementRecord]) -> [MeasurementRecord] {

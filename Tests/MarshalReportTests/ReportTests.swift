@@ -106,6 +106,25 @@ struct ReportTests {
         #expect(text.contains("p95 not measured, error rate 100.00%"))
     }
 
+    @Test("Over time: the per-second series in windows giving at most 12 rows; a window with no answer says not measured")
+    func overTime() {
+        var seconds: [SecondStats] = []
+        for i in 0..<25 {
+            let last = i == 24
+            let slowest: Double = last ? 0 : 0.1 + Double(i) / 1000
+            seconds.append(SecondStats(second: i, sent: 10, completed: last ? 0 : 10, errors: i == 7 ? 3 : 0, dropped: 0, maxLatency: slowest))
+        }
+        let rows = ReportBuilder.overTime(seconds).map(\.cells)
+        #expect(rows.count == 5, "25 s in windows of 5 s")
+        #expect(rows[0] == ["0–5 s", "50", "50", "0", "0.00%", "0", "104 ms"])
+        #expect(rows[1] == ["5–10 s", "50", "50", "3", "6.00%", "0", "109 ms"])
+        #expect(rows[4] == ["20–25 s", "50", "40", "0", "0.00%", "0", "123 ms"])
+        let silent = ReportBuilder.overTime([SecondStats(second: 0, sent: 5, completed: 0, errors: 0, dropped: 5, maxLatency: 0)]).map(\.cells)
+        #expect(silent == [["0 s", "5", "0", "0", "not measured", "5", "not measured"]])
+        #expect(ReportBuilder.overTime((0..<1200).map { SecondStats(second: $0, sent: 1, completed: 1, errors: 0, dropped: 0, maxLatency: 0.01) }).count == 10,
+                "20 minutes in windows of 2 minutes")
+    }
+
     @Test("One load test: no list of load tests and no note on which one the tables show")
     func singleLoadTest() throws {
         let text = try render(.init(run: run("r"), steps: [step(3, batch: 1)],
