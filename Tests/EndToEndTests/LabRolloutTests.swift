@@ -90,12 +90,15 @@ extension DemoLabTests {
         steps:
           - name: columns
             sql: { on: db, database: "{{ secrets.database_url }}", query: "select count(*) from information_schema.columns where table_name = 'ai_concierge_sessions'", expect: "value >= 5" }
+          - name: nothing yet
+            sql: { on: db, database: "{{ secrets.database_url }}", query: "select max(x) from (select 1 as x where false) t", expect: "value < 5", on_no_data: pass }
           - name: sessions
             sql: { on: db, database: "{{ secrets.database_url }}", query: "select count(*) from ai_concierge_sessions", expect: "value > 100000" }
         """, to: dir + "/sql.yml")
         let result = try await CLI.run(["run", dir + "/sql.yml", "-e", "local", "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("[db1] 1. columns: succeeded"))
+        #expect(result.stdout.contains("sql: the query returned NULL (inconclusive: no data; on_no_data: pass)"), "\(result.stdout)")
         #expect(result.stdout.contains("sql failed: value = "))
         #expect(result.stdout.contains("expected value > 100000"))
         let url = (try? String(contentsOfFile: "/tmp/marshal-lab/secrets/database_url", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "none"

@@ -9,7 +9,8 @@ public enum PostgresCommands {
 
     /// Same, with a header row, so column names become evidence.
     public static func queryWithHeader(_ sql: String, database: RenderedText) -> ShellCommand {
-        ShellCommand([.literal("psql -X -q -A -F '|' -P footer=off -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
+        // NULL is printed as \N (psql prints it as an empty string by default, which reads as a real empty text).
+        ShellCommand([.literal("psql -X -q -A -F '|' -P footer=off -P 'null=\\N' -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
                      + [.literal(" -c "), .quoted(sql)])
     }
 

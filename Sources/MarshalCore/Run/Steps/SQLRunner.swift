@@ -17,6 +17,9 @@ enum SQLRunner {
         let verdict: GateCheck.Verdict
         if first == nil, sql.expect?.names.contains("value") == true {
             verdict = GateCheck.noData("sql: the query returned no rows", onNoData: sql.onNoData)
+        } else if first == .null, sql.expect?.names.contains("value") == true {
+            // `select max(x)` over no rows: NULL is no data, not a value to compare.
+            verdict = GateCheck.noData("sql: the query returned NULL", onNoData: sql.onNoData)
         } else {
             verdict = GateCheck.evaluate(sql.expect, in: context.expressionScope(values), onNoData: sql.onNoData, what: "sql")
         }
@@ -49,6 +52,7 @@ enum SQLRunner {
     }
 
     static func typed(_ text: String) -> ExprValue {
+        if text == "\\N" { return .null }
         if let number = Double(text) { return .number(number) }
         if text == "t" { return .bool(true) }
         if text == "f" { return .bool(false) }
