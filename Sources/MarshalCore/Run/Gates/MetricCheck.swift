@@ -25,7 +25,11 @@ struct MetricCheck {
                                         message: "metric: the query returned \(samples.count) series; a gate needs one number (aggregate it, e.g. sum(...))")
         default:
             value = result.singleValue
-            if let value {
+            if let v = value, v.isNaN {
+                // A ratio over no traffic (0/0) is NaN: nothing was measured, so there is nothing to compare.
+                value = nil
+                verdict = GateCheck.noData("metric: the query returned NaN (a ratio over no traffic?)", onNoData: step.onNoData)
+            } else if let value {
                 verdict = GateCheck.evaluate(step.expect, in: context.expressionScope(["value": .number(value)]), onNoData: step.onNoData, what: "metric")
             } else {
                 verdict = GateCheck.noData("metric: no value", onNoData: step.onNoData)
