@@ -49,7 +49,7 @@ public struct CurlLoadGenerator: LoadGenerator {
         let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
         let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop, watch: watch)
         let collector = Collector(expected: threadCount) { tallies in
-            var result = summarize(plan: plan, spec: spec, tallies: tallies)
+            var result = summarize(plan: plan, spec: spec, tallies: tallies, stoppedEarly: stop.isStopped)
             if let reason = watch?.reason, case .success(var value) = result {
                 value.aborted = reason
                 result = .success(value)
@@ -79,11 +79,12 @@ public struct CurlLoadGenerator: LoadGenerator {
         }
     }
 
-    private static func summarize(plan: LoadPlan, spec: RunSpec, tallies: [WorkerTally]) -> Result<LoadResult, LoadError> {
+    private static func summarize(plan: LoadPlan, spec: RunSpec, tallies: [WorkerTally], stoppedEarly: Bool) -> Result<LoadResult, LoadError> {
         guard var all = tallies.first else { return .failure(.couldNotStart("no worker ran")) }
         for t in tallies.dropFirst() { all.merge(t) }
         if let failure = all.failure { return .failure(.couldNotStart(failure)) }
-        let end = max(all.lastEventNanos, spec.endNanos)
+        // A run stopped early (abort rule, Ctrl-C) lasted until it stopped, not until its planned end.
+        let end = stoppedEarly ? max(all.lastEventNanos, spec.startNanos + 1) : max(all.lastEventNanos, spec.endNanos)
         let duration = Double(end - spec.startNanos) / 1e9
         let scenarios = plan.scenarios.indices.map { i in
             stats(name: plan.scenarios[i].name, count: all.scenarioCount[i], errors: all.scenarioErrors[i], dropped: all.scenarioDropped[i],

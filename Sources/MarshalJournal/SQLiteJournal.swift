@@ -468,7 +468,17 @@ public final class SQLiteJournal: JournalStore {
 
     // MARK: Access
 
+    // GRDB's async accessors throw CancellationError in a cancelled task, and Ctrl-C cancels the
+    // run's task. What the run did must still be recorded (its last step, its end, the lock's
+    // release), so every access runs in a task of its own, which cancellation does not reach.
+
     private func write<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let database = database
+        return try await Task { try await self.transaction(operation, database, body) }.value
+    }
+
+    private func transaction<T: Sendable>(_ operation: String, _ database: DatabaseQueue,
+                                          _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await database.writeWithoutTransaction { db in
                 var result: T?
@@ -487,11 +497,14 @@ public final class SQLiteJournal: JournalStore {
     }
 
     private func read<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do {
-            return try await database.read(body)
-        } catch let error as DatabaseError {
-            throw translate(error, operation)
-        }
+        let database = database
+        return try await Task {
+            do {
+                return try await database.read(body)
+            } catch let error as DatabaseError {
+                throw self.translate(error, operation)
+            }
+        }.value
     }
 
     private func translate(_ error: DatabaseError, _ operation: String) -> JournalError {

@@ -376,6 +376,38 @@ struct GateTests {
         #expect(!bench.stdout.contains("50%"))
     }
 
+    @Test("Ctrl-C during a load test: the run is recorded as aborted with the step's evidence, and the lock is released")
+    func interruptedLoad() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: long load
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { duration: 30s, rate: 20 } ]
+              scenarios: [ { get: /slow/1 } ]
+              thresholds: { p95: "< 2s" }
+        """, in: dir)
+        let env = localEnvironment(dir)
+        let pid = try CLI.start(["run", path, "-e", env, "--state", dir + "/state"])
+        try await Task.sleep(for: .seconds(2))
+        kill(pid, SIGINT)
+        let status = await Spawn.waitAsync(pid, timeout: 10)
+        #expect(status == 1, "exit status \(String(describing: status))")
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let run = try #require(json["run"] as? [String: Any])
+        #expect(run["status"] as? String == "aborted", "\(run)")
+        let steps = json["steps"] as? [[String: Any]] ?? []
+        #expect(steps.first?["status"] as? String == "failed")
+        #expect((steps.first?["message"] as? String)?.contains("interrupted before the planned end") == true, "\(steps)")
+        let bench = try #require((json["measurements"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "benchmark" })
+        let rate = try #require(bench["value"] as? Double)
+        #expect(rate > 15 && rate < 25, "req/s over the time it ran, not over the planned 30 s: \(rate)")
+        let lock = try await CLI.run(["lock", "status", "-e", env, "--state", dir + "/state"])
+        #expect(lock.stdout.contains("not locked"), "\(lock.stdout)")
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

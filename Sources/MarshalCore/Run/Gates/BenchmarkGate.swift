@@ -49,6 +49,10 @@ struct BenchmarkGate {
         if let aborted = result.aborted {
             status = .failed
             failures.append("stopped early: \(aborted)")
+        } else if Task.isCancelled {
+            // Ctrl-C: the plan did not run to its end, so its figures cannot pass a gate.
+            status = .failed
+            failures.append("interrupted before the planned end")
         }
         if result.overall.count == 0 {
             let verdict = GateCheck.noData("benchmark: no request completed", onNoData: step.onNoData)
