@@ -408,6 +408,50 @@ struct GateTests {
         #expect(lock.stdout.contains("not locked"), "\(lock.stdout)")
     }
 
+    @Test("after Ctrl-C, resume goes on from the interrupted step; finished steps do not run again; a failed change is asked about")
+    func resumeAfterCtrlC() async throws {
+        let dir = CLI.temporaryDirectory()
+        let path = runbook("""
+          - name: one
+            shell: "echo one >> \(dir)/marks"
+          - name: pause a while
+            wait: 5s
+          - name: two
+            shell: "echo two >> \(dir)/marks"
+        """, in: dir)
+        let pid = try CLI.start(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: dir + "/marks") { try? await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(pid, SIGINT)
+        _ = await Spawn.waitAsync(pid, timeout: 10)
+        let stopped = try await CLI.run(["runs", "--state", dir + "/state"])
+        #expect(stopped.stdout.contains("aborted"), "\(stopped.stdout)")
+
+        let resumed = try await CLI.run(["resume", "last", "--state", dir + "/state"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        let marks = try String(contentsOfFile: dir + "/marks", encoding: .utf8)
+        #expect(marks == "one\ntwo\n", "each change ran once: \(marks)")
+
+        // A change that failed as Ctrl-C came: resume will not guess, it asks for --rerun or --skip.
+        let failing = runbook("""
+          - name: change that fails
+            shell: "sleep 2; exit 1"
+          - name: after
+            shell: "echo after >> \(dir)/after"
+        """, in: dir)
+        let second = try CLI.start(["run", failing, "-e", localEnvironment(dir), "--state", dir + "/state2"])
+        try await Task.sleep(for: .seconds(1))
+        kill(second, SIGINT)
+        _ = await Spawn.waitAsync(second, timeout: 10)
+        let refused = try await CLI.run(["resume", "last", "--state", dir + "/state2"])
+        #expect(refused.status == 3)
+        #expect(refused.stderr.contains("'change that fails' (shell) had failed on here"), "\(refused.stderr)")
+        let skipped = try await CLI.run(["resume", "last", "--state", dir + "/state2", "--skip", "change that fails"])
+        #expect(skipped.status == 0, "\(skipped.stdout)\(skipped.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/after"))
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

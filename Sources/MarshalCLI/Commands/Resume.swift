@@ -8,7 +8,7 @@ extension MarshalCommand {
     /// every step × host the journal shows as finished.
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Continue an interrupted or paused run, skipping what already finished.",
+            abstract: "Continue an interrupted, aborted (Ctrl-C) or paused run, skipping what already finished.",
             discussion: "A step that was in flight when the run stopped is run again only if it only reads or waits (health, http GET, probe, read-only sql, metric, wait, benchmark) or is marked idempotent: true. For any other, resume stops before changing anything and names it: choose --rerun STEP or --skip STEP."
         )
 
@@ -41,8 +41,8 @@ extension MarshalCommand {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
             }
-            guard [.interrupted, .paused, .running].contains(original.status) else {
-                Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted or paused run can be resumed")
+            guard [.interrupted, .paused, .running, .aborted].contains(original.status) else {
+                Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted, aborted (Ctrl-C) or paused run can be resumed")
                 throw ExitCode.invalidInput
             }
             if original.status == .running {
@@ -64,8 +64,18 @@ extension MarshalCommand {
                 .map { ("preflight", $0) }
                 + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
                                       scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
+            // Steps resume must not guess about: those in flight when the run died and, after a
+            // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
+            // by itself; a failed change needs the operator's word).
+            var questions = prior.inFlight.map { ($0, "was in flight on") }
+            if original.status == .aborted {
+                for r in records where r.runId == original.id && (r.phase == .main || r.phase == .preflight) && [.failed, .timedOut].contains(r.status) {
+                    let key = PriorProgress.Key(phase: r.phase.rawValue, ordinal: r.stepIndex, host: r.host, batch: r.batch)
+                    questions.append((PriorProgress.InFlight(key: key, name: r.name, stepId: r.stepId), "had failed on"))
+                }
+            }
             var blocked: [String] = []
-            for flight in prior.inFlight {
+            for (flight, how) in questions {
                 guard let step = expanded.first(where: { $0.0 == flight.key.phase && $0.1.ordinal == flight.key.ordinal })?.1.step else { continue }
                 let names = [step.name] + (step.id.map { [$0] } ?? [])
                 if names.contains(where: skip.contains) {
@@ -73,7 +83,7 @@ extension MarshalCommand {
                 } else if step.isSafeToRerun || names.contains(where: rerun.contains) {
                     prior.rerun.insert(flight.key)
                 } else {
-                    blocked.append("'\(step.id ?? step.name)' (\(step.kind.name)) was in flight on \(flight.key.host ?? "this machine")")
+                    blocked.append("'\(step.id ?? step.name)' (\(step.kind.name)) \(how) \(flight.key.host ?? "this machine")")
                 }
             }
             if !blocked.isEmpty {

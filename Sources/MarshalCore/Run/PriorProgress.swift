@@ -37,6 +37,12 @@ public struct PriorProgress: Sendable {
         public var key: Key
         public var name: String
         public var stepId: String?
+
+        public init(key: Key, name: String, stepId: String?) {
+            self.key = key
+            self.name = name
+            self.stepId = stepId
+        }
     }
 
     /// In journal order.
