@@ -452,6 +452,46 @@ struct GateTests {
         #expect(FileManager.default.fileExists(atPath: dir + "/after"))
     }
 
+    @Test("a soak's probe gate runs on its host: given by the gate's on:, or the soak's own; without either it is refused by validate")
+    func soakProbe() async throws {
+        let dir = CLI.temporaryDirectory()
+        CLI.write("7\n", to: dir + "/depth")
+        let path = runbook("""
+          - name: watch the queue
+            soak:
+              duration: 2s
+              interval: 1s
+              gates:
+                - on: here
+                  probe: { command: "cat \(dir)/depth", regex: "([0-9]+)", expect: "value < 50" }
+          - name: watch from the host
+            on: here
+            soak:
+              duration: 1s
+              interval: 1s
+              gates:
+                - probe: { command: "cat \(dir)/depth", regex: "([0-9]+)", expect: "value < 5" }
+        """, in: dir)
+        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
+        #expect(result.status == 1, "the second soak's gate breaches: \(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("1. watch the queue: succeeded"), "\(result.stdout)")
+        #expect(result.stdout.contains("soak breached") && result.stdout.contains("value = 7"), "\(result.stdout)")
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let probes = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "probe" }
+        #expect(probes.count >= 3 && probes.allSatisfy { $0["value"] as? Double == 7 }, "\(probes)")
+
+        let hostless = runbook("""
+          - soak:
+              duration: 2s
+              gates:
+                - probe: { command: "cat \(dir)/depth", regex: "([0-9]+)", expect: "value < 50" }
+        """, in: dir)
+        let refused = try await CLI.run(["validate", hostless])
+        #expect(refused.status == 2)
+        #expect(refused.stdout.contains("runs a command on a host, and this soak runs from this machine") || refused.stderr.contains("runs a command on a host"))
+    }
+
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
         let app = try GateApp()

@@ -78,7 +78,7 @@ public struct StepExecutor: Sendable {
                 }
                 return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); continue with `marshal resume \(context.runId) --approve '\(step.id ?? step.name)'`")
             case .soak(let soak):
-                return await SoakRunner(executor: self).run(soak, context: context)
+                return await SoakRunner(executor: self).run(soak, host: host, context: context)
             case .http(let h), .health(let h):
                 // With `on:`, the request is sent from that host with its curl; otherwise from here.
                 if step.on != nil, let host {

@@ -27,6 +27,13 @@ struct RunbookChecker {
             }
             if let register = step.register { available.insert(register) }
             if case .include(let include) = step.kind { checkInclude(include, runbook: runbook) }
+            if case .soak(let soak) = step.kind, step.on == nil {
+                // A soak without `on:` runs from this machine: a gate that runs a command needs a host of its own.
+                for gate in soak.gates where gate.on == nil && gate.kind.runsCommandOnHost {
+                    diagnostics.error("soak gate '\(gate.name)' (\(gate.kind.name)) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
+                                      at: gate.location)
+                }
+            }
         }
         if let environment {
             checkTargets(runbook.targets, environment, what: "'targets'")

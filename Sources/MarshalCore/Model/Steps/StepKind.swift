@@ -85,6 +85,14 @@ public enum StepKind: Sendable, Hashable {
     }
 
     /// Kinds that, without `on:`, run once from this machine rather than on each target host.
+    /// The checks that run a command on a host (and so need one): probe and sql.
+    public var runsCommandOnHost: Bool {
+        switch self {
+        case .probe, .sql: true
+        default: false
+        }
+    }
+
     public var runsFromController: Bool {
         switch self {
         case .wait, .approve, .notify, .benchmark, .http, .health, .metric, .soak, .include: true

@@ -5,7 +5,8 @@ import Foundation
 struct SoakRunner {
     var executor: StepExecutor
 
-    func run(_ soak: SoakStep, context: StepContext) async -> StepOutcome {
+    /// `host`: the soak's own host when it runs on hosts (`on:`); its gates without `on:` use it.
+    func run(_ soak: SoakStep, host soakHost: HostSpec?, context: StepContext) async -> StepOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         let end = start + soak.duration
@@ -15,7 +16,7 @@ struct SoakRunner {
             round += 1
             let roundStart = clock.now
             for gate in soak.gates {
-                let hosts: [HostSpec?] = gate.on.map { $0.resolve(in: executor.connections.environment) } ?? [nil]
+                let hosts: [HostSpec?] = gate.on.map { $0.resolve(in: executor.connections.environment) } ?? [soakHost]
                 for host in hosts {
                     let outcome = await executor.execute(gate, host: host, context: context)
                     let at = (clock.now - start).seconds
