@@ -36,7 +36,15 @@ struct HTTPCheck {
         var last: (status: StepOutcome.Status, message: String, evidence: ConfigValue?) = (.failed, "no attempt", nil)
         while true {
             attempt += 1
-            let verdict = await check(request, expect: step.expect, json: expected, context: context)
+            var attemptRequest = request
+            if let deadline {
+                // `within` is the gate's whole budget: an attempt may outlast the deadline by a
+                // second at most, so a server that hangs cannot hold the decision back.
+                let budget = max(deadline - ContinuousClock.now + .seconds(1), .milliseconds(500))
+                attemptRequest.timeout = min(request.timeout, budget)
+                attemptRequest.connectTimeout = min(request.connectTimeout, attemptRequest.timeout)
+            }
+            let verdict = await check(attemptRequest, expect: step.expect, json: expected, context: context)
             let elapsed = (ContinuousClock.now - started).seconds
             measurements.append(.init(kind: kind, name: display, outcome: verdict.status == .succeeded ? .passed : (verdict.status == .inconclusive ? .inconclusive : .failed),
                                       expectation: describe(step.expect, expected), value: verdict.latency, unit: "s",
