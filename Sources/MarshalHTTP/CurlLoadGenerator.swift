@@ -103,9 +103,11 @@ public struct CurlLoadGenerator: LoadGenerator {
             }
         }
         let usedSeconds = min(all.perSecond.count, Int(duration.rounded(.up)))
-        return .success(LoadResult(
+        var result = LoadResult(
             mode: spec.schedule == nil ? "closed" : "open", duration: duration, overall: overall, scenarios: scenarios,
-            phases: phases, perSecond: Array(all.perSecond.prefix(max(usedSeconds, 1)))))
+            phases: phases, perSecond: Array(all.perSecond.prefix(max(usedSeconds, 1))))
+        result.errorSamples = all.errorSamples.isEmpty ? nil : all.errorSamples
+        return .success(result)
     }
 
     private static func stats(name: String, count: Int, errors: ErrorCounts, dropped: Int, duration: Double,

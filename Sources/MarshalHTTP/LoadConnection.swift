@@ -61,6 +61,13 @@ final class LoadConnection {
         socket = -1
     }
 
+    /// libcurl's words for a failed connect, send or receive: its error buffer, else the code's text.
+    func failureText(_ code: CURLcode) -> String {
+        let detail = easy.lastErrorText
+        easy.clearError()
+        return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    }
+
     func send(_ bytes: UnsafeRawBufferPointer) -> (count: Int, code: CURLcode) {
         var written = 0
         let code = curl_easy_send(easy.raw, bytes.baseAddress, bytes.count, &written)

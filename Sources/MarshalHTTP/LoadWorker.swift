@@ -31,10 +31,10 @@ struct Pending {
     let scenario: Int
 }
 
-/// How one request ended.
+/// How one request ended. A failure carries its reason, kept for the first of each class.
 enum RequestOutcome {
     case response(status: Int)
-    case failure(FailureClass)
+    case failure(FailureClass, reason: String)
 }
 
 /// Drives one share of the load on the thread that created it; nothing here is shared.
@@ -246,7 +246,7 @@ final class LoadWorker {
         case .open:
             send(slot)
         case .closed:
-            if !slot.connection.connect(through: multi) { end(slot, .failure(.other)) }
+            if !slot.connection.connect(through: multi) { end(slot, .failure(.other, reason: "libcurl refused the connection's handle")) }
         case .connecting:
             break
         }
@@ -255,8 +255,9 @@ final class LoadWorker {
     private func connectFinished(_ slot: Slot, code: CURLcode) {
         guard slot.connection.state == .connecting else { return }
         guard code == CURLE_OK, slot.connection.connected() else {
+            let reason = slot.connection.failureText(code)
             slot.connection.close(through: multi)
-            if slot.busy { end(slot, .failure(code == CURLE_OK ? .connect : failureClass(code))) }
+            if slot.busy { end(slot, .failure(code == CURLE_OK ? .connect : failureClass(code), reason: reason)) }
             return
         }
         let fd = Int(slot.connection.socket)
@@ -279,7 +280,7 @@ final class LoadWorker {
                 }
                 return
             }
-            guard code == CURLE_OK else { return broken(slot) }
+            guard code == CURLE_OK else { return broken(slot, slot.connection.failureText(code)) }
             slot.sent += count
         }
         if slot.wantsWrite {
@@ -298,11 +299,11 @@ final class LoadWorker {
         while true {
             let (count, code) = slot.connection.receive(into: buffer)
             if code == CURLE_AGAIN { return }
-            guard code == CURLE_OK else { return broken(slot) }
+            guard code == CURLE_OK else { return broken(slot, slot.connection.failureText(code)) }
             let outcome = count == 0 ? slot.parser.endOfStream() : slot.parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             switch outcome {
             case .needMore:
-                if count == 0 { return broken(slot) }
+                if count == 0 { return broken(slot, "the connection closed in the middle of the response") }
                 // Plain TCP: a short read means the socket is drained, so wait for epoll rather than
                 // spend a recv on EAGAIN. TLS may hold decrypted bytes back, so read until EAGAIN.
                 if count < buffer.count && !slot.connection.isTLS { return }
@@ -313,12 +314,12 @@ final class LoadWorker {
                 if !reusable { close(slot) }
                 end(slot, .response(status: status))
                 return
-            case .malformed:
+            case .malformed(let why):
                 // The server closing early is a broken connection (retried when it may be a stale
                 // one); anything else it sent that is not HTTP fails the request.
-                if count == 0 { return broken(slot) }
+                if count == 0 { return broken(slot, why) }
                 close(slot)
-                end(slot, .failure(.other))
+                end(slot, .failure(.other, reason: "not an HTTP answer: \(why)"))
                 return
             }
         }
@@ -327,14 +328,14 @@ final class LoadWorker {
     /// The connection failed under a request. On a connection that answered before, with nothing of
     /// this answer in, the server most likely closed it while idle: try once more on a new one (as
     /// libcurl and browsers do). Otherwise the request failed.
-    private func broken(_ slot: Slot) {
+    private func broken(_ slot: Slot, _ reason: @autoclosure () -> String) {
         let retry = slot.connection.served > 0 && !slot.parser.started && !slot.retried
         close(slot)
         if retry {
             slot.retried = true
             begin(slot)
         } else {
-            end(slot, .failure(.other))
+            end(slot, .failure(.other, reason: reason()))
         }
     }
 
@@ -351,7 +352,7 @@ final class LoadWorker {
     private func expireOverdue(now: UInt64) {
         for slot in slots where slot.busy && now >= slot.deadlineNanos {
             close(slot)
-            end(slot, .failure(.timeout))
+            end(slot, .failure(.timeout, reason: "no answer within \(DurationText.format(spec.timeout))"))
         }
     }
 
@@ -383,13 +384,14 @@ final class LoadWorker {
         tally.perSecond[bucket].completed += 1
         let status: Int
         switch outcome {
-        case .failure(let kind):
+        case .failure(let kind, let reason):
             switch kind {
             case .connect: tally.scenarioErrors[s].connect += 1
             case .timeout: tally.scenarioErrors[s].timeout += 1
             case .other: tally.scenarioErrors[s].other += 1
             }
             tally.perSecond[bucket].errors += 1
+            tally.sample("\(kind)", reason)
             return
         case .response(let code):
             status = code
@@ -398,10 +400,12 @@ final class LoadWorker {
             if !expected.contains(status) {
                 tally.scenarioErrors[s].expectation += 1
                 tally.perSecond[bucket].errors += 1
+                tally.sample("expectation", "\(spec.targets[s].method) \(URLMask.display(spec.targets[s].url)) answered \(status), expected \(expected.sorted())")
             }
         } else if status >= 400 || status < 100 {
             tally.scenarioErrors[s].status += 1
             tally.perSecond[bucket].errors += 1
+            tally.sample("status", "\(spec.targets[s].method) \(URLMask.display(spec.targets[s].url)) answered \(status)")
         }
         let latency = micros(now, since: slot.intendedNanos)
         let service = micros(now, since: slot.startNanos)

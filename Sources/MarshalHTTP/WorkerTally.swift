@@ -16,6 +16,12 @@ struct WorkerTally: Sendable {
     var perSecond: [SecondStats]
     var lastEventNanos: UInt64
     var failure: String?
+    /// The first failure of each error class, in words, so an operator learns why, not only how many.
+    var errorSamples: [String: String] = [:]
+
+    mutating func sample(_ kind: String, _ reason: @autoclosure () -> String) {
+        if errorSamples[kind] == nil { errorSamples[kind] = reason() }
+    }
 
     init(scenarios: Int, phases: Int, seconds: Int, highestTrackableMicros: UInt64) {
         let empty = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: highestTrackableMicros, numberOfSignificantValueDigits: .three)
@@ -55,5 +61,6 @@ struct WorkerTally: Sendable {
         }
         lastEventNanos = max(lastEventNanos, other.lastEventNanos)
         failure = failure ?? other.failure
+        errorSamples.merge(other.errorSamples) { mine, _ in mine }
     }
 }

@@ -91,6 +91,7 @@ extension HTTPLab {
                                 scenarios: [.init(name: "down", path: "/status/503", expectStatus: [200])])
             let result = try await generator.run(plan)
             #expect(result.overall.errors.expectation == 20)
+            #expect(result.errorSamples?["expectation"]?.hasSuffix("/status/503 answered 503, expected [200]") == true, "\(String(describing: result.errorSamples))")
             #expect(result.metrics["error_rate"] == 1)
 
             let refused = LoadPlan(baseURL: "http://127.0.0.1:\(Lab.closedPort())", mode: .closedLoop(connections: 1, duration: .milliseconds(200)))
@@ -129,6 +130,7 @@ extension HTTPLab {
             let result = try await generator.run(plan)
             #expect(result.overall.count == 10)
             #expect(result.overall.errors.other == 10)
+            #expect(result.errorSamplesText == #"other: not an HTTP answer: not an HTTP/1.x status line: "HELLO THERE""#)
         }
 
         @Test("Requests go out with the scenario's method, headers and body (the server checks them)")
@@ -162,6 +164,7 @@ extension HTTPLab {
             let result = try await generator.run(plan)
             #expect(result.overall.count == 5)
             #expect(result.overall.errors.timeout == 5)
+            #expect(result.errorSamples == ["timeout": "no answer within 300ms"])
             #expect(result.duration < 1.2, "the run waited for the slow answers: \(result.duration) s")
         }
 
@@ -172,6 +175,7 @@ extension HTTPLab {
             let refused = try await generator.run(verified)
             #expect(refused.overall.count > 0)
             #expect(refused.overall.errors.other == refused.overall.count)
+            #expect(refused.errorSamples?["other"]?.contains("certificate") == true, "the operator learns why: \(String(describing: refused.errorSamples))")
             var insecure = verified
             insecure.insecure = true
             insecure.mode = .closedLoop(connections: 4, duration: .milliseconds(500))

@@ -199,6 +199,7 @@ struct BenchSummary {
         lines.append("  \(o.count) requests in \(Self.seconds(result.duration))")
         let e = o.errors
         lines.append("  Errors: connect \(e.connect), timeout \(e.timeout), status \(e.status), expectation \(e.expectation), other \(e.other); dropped \(o.dropped)")
+        if let samples = result.errorSamplesText { lines.append("  First errors: \(samples)") }
         lines.append("Requests/sec: \(String(format: "%.2f", o.rps))")
         for check in checks {
             lines.append("Threshold \(check.passed ? "passed" : "FAILED"): \(check.explanation)")

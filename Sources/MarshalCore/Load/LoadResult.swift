@@ -17,6 +17,18 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// Why the run stopped before its planned end, when a threshold could no longer pass.
     public var aborted: String?
 
+    /// The first failure of each error class (`connect`, `timeout`, `other`, `status`,
+    /// `expectation`) in words, e.g. "SSL certificate problem: self-signed certificate".
+    public var errorSamples: [String: String]?
+
+    /// "other: SSL certificate problem…; status: GET /x answered 503", in a stable order; nil without errors.
+    public var errorSamplesText: String? {
+        guard let samples = errorSamples, !samples.isEmpty else { return nil }
+        let order = ["connect", "timeout", "status", "expectation", "other"]
+        return samples.sorted { (order.firstIndex(of: $0.key) ?? 9) < (order.firstIndex(of: $1.key) ?? 9) }
+            .map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+    }
+
     public init(mode: String, duration: Double, overall: LoadStats, scenarios: [LoadStats], phases: [PhaseStats], perSecond: [SecondStats],
                 aborted: String? = nil) {
         self.aborted = aborted

@@ -72,6 +72,7 @@ struct BenchmarkGate {
         let summary = String(format: "%d requests, %.1f req/s, ", o.count, o.rps)
             + "p50 \(o.latency.ms(\.p50)), p95 \(o.latency.ms(\.p95)), p99 \(o.latency.ms(\.p99)), "
             + String(format: "errors %.2f%%, dropped %d", o.errorRate * 100, o.dropped)
+            + (result.errorSamplesText.map { " (first errors: \($0))" } ?? "")
         return StepOutcome(status: status, message: failures.isEmpty ? summary : summary + "; " + failures.joined(separator: "; "),
                            evidence: .map(metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }),
                            command: display, measurements: measurements)
