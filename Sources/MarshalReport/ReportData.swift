@@ -90,7 +90,11 @@ public enum ReportBuilder {
         let gates = input.measurements.filter { $0.expectation != nil && ["threshold", "sql", "metric", "probe", "health", "http"].contains($0.kind) }
         let finalGates = lastPerName(gates)
         for m in finalGates {
-            let achieved = m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? ReportData.notMeasured
+            var achieved = m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? ReportData.notMeasured
+            if ["health", "http"].contains(m.kind), let status = httpStatus(m) {
+                // The expectation is about the answer; its latency alone would read as the result.
+                achieved = "HTTP \(status)" + (m.value.map { " in \(FigureFormat.ms($0))" } ?? "")
+            }
             let status: String
             switch m.outcome {
             case .passed?: status = "✅ passed"
@@ -220,6 +224,13 @@ public enum ReportBuilder {
                                           completed == 0 ? ReportData.notMeasured : FigureFormat.percent(Double(errors) / Double(completed)),
                                           String(dropped), slowest > 0 ? FigureFormat.ms(slowest) : ReportData.notMeasured])
         }
+    }
+
+    /// The HTTP status an http or health attempt recorded in its payload.
+    static func httpStatus(_ m: MeasurementRecord) -> Int? {
+        guard let payload = m.payloadJSON,
+              let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return nil }
+        return (object["status"] as? NSNumber)?.intValue
     }
 
     static func lastPerName(_ list: [MeasurementRecord]) -> [MeasurementRecord] {

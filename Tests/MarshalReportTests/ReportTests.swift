@@ -125,6 +125,20 @@ struct ReportTests {
                 "20 minutes in windows of 2 minutes")
     }
 
+    @Test("A health gate's achieved value is the answer and its time; an attempt with no answer shows its time only")
+    func healthAchieved() throws {
+        let answered = MeasurementRecord(runId: "r", stepSequence: 1, host: "web1", kind: "health", name: "GET http://web1/api/health", outcome: .passed,
+                                         expectation: "status in [200]", value: 0.00096, unit: "s",
+                                         payloadJSON: #"{"attempt":1,"at":0.01,"status":200,"message":"ok"}"#, recordedAt: t0)
+        var refused = answered
+        refused.host = "web2"
+        refused.outcome = .failed
+        refused.payloadJSON = #"{"attempt":1,"at":0.01,"status":null,"message":"refused"}"#
+        let text = try render(.init(run: run("r"), steps: [], measurements: [answered, refused]))
+        #expect(text.contains("| health: GET http://web1/api/health | status in [200] | HTTP 200 in 0.96 ms | — | web1 | ✅ passed |"), "\(text)")
+        #expect(text.contains("| health: GET http://web1/api/health | status in [200] | 0.96 ms | — | web2 | ❌ failed |"))
+    }
+
     @Test("One load test: no list of load tests and no note on which one the tables show")
     func singleLoadTest() throws {
         let text = try render(.init(run: run("r"), steps: [step(3, batch: 1)],
