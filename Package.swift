@@ -76,7 +76,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore", "MarshalTestSupport"]),
-        .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore"]),
+        .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),

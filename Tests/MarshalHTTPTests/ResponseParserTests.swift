@@ -1,4 +1,5 @@
 @testable import MarshalHTTP
+import MarshalTestSupport
 import Testing
 
 /// The load generator's HTTP/1.1 response reader: it must find where each response ends however
@@ -163,19 +164,6 @@ struct WireRequestTests {
 /// traps, and where a response ends (or why it is refused) does not depend on how the bytes came.
 @Suite("Response parser, randomized")
 struct ResponseParserFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     enum Result: Equatable {
         case needMore
         case complete(status: Int, keepAlive: Bool, end: Int)
@@ -199,7 +187,7 @@ struct ResponseParserFuzzTests {
         return .needMore
     }
 
-    func response(_ r: inout Random) -> [UInt8] {
+    func response(_ r: inout SplitMix64) -> [UInt8] {
         let statuses = [100, 200, 201, 204, 301, 304, 404, 500, 503]
         var text = ""
         if r.below(5) == 0 { text += "HTTP/1.1 100 Continue\r\n\r\n" }
@@ -241,7 +229,7 @@ struct ResponseParserFuzzTests {
 
     @Test("5,000 random responses: no trap, and the outcome is the same whole or split at random points")
     func splitInvariance() {
-        var r = Random(state: 20261124)
+        var r = SplitMix64(state: 20261124)
         for _ in 0..<5000 {
             let bytes = response(&r)
             let bodiless = r.below(8) == 0

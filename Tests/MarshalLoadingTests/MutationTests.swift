@@ -1,5 +1,6 @@
 import Foundation
 import MarshalCore
+import MarshalTestSupport
 import Testing
 @testable import MarshalLoading
 
@@ -7,19 +8,7 @@ import Testing
 /// and every failure is reported as a diagnostic with a real position (line and column ≥ 1).
 @Suite("Mutation of shipped files")
 struct MutationTests {
-    /// A small deterministic generator so a failure can be reproduced from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func mutate(_ text: String, using rng: inout SplitMix) -> String {
+    static func mutate(_ text: String, using rng: inout SplitMix64) -> String {
         var lines = text.components(separatedBy: "\n")
         let operations = Int.random(in: 1...3, using: &rng)
         for _ in 0..<operations where !lines.isEmpty {
@@ -64,7 +53,7 @@ struct MutationTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
 
-        var rng = SplitMix(state: 20261124)
+        var rng = SplitMix64(state: 20261124)
         var failures = 0, slowest = 0.0
         let total = 10_000
         for n in 0..<total {

@@ -1,17 +1,6 @@
 import MarshalCore
+import MarshalTestSupport
 import Testing
-
-/// A small deterministic generator (SplitMix64) so a failing input can be reproduced from its seed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Expression fuzzing")
 struct FuzzTests {
@@ -59,7 +48,7 @@ struct FuzzTests {
 
     @Test("10,000 random token soups never crash and errors stay inside the text")
     func randomText() {
-        var random = SplitMix(state: 0x5EED)
+        var random = SplitMix64(state: 0x5EED)
         var parsed = 0
         for _ in 0..<10_000 {
             let count = Int.random(in: 0...24, using: &random)
@@ -71,7 +60,7 @@ struct FuzzTests {
 
     @Test("10,000 mutations of valid expressions never crash")
     func mutations() {
-        var random = SplitMix(state: 0xC0FFEE)
+        var random = SplitMix64(state: 0xC0FFEE)
         for _ in 0..<10_000 {
             var characters = Array(Self.corpus.randomElement(using: &random)!)
             for _ in 0..<Int.random(in: 1...4, using: &random) {
