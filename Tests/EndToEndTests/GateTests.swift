@@ -43,6 +43,12 @@ struct GateTests {
         return path
     }
 
+    /// `marshal show last --output json` for the journal in `dir/state`.
+    func shownLast(_ dir: String) async throws -> [String: Any] {
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown.stderr)")
+    }
+
     func localEnvironment(_ dir: String) -> String {
         CLI.write("""
         version: 1
@@ -66,8 +72,7 @@ struct GateTests {
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(elapsed > 2.5 && elapsed < 8, "passed after \(elapsed) s")
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let attempts = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "health" }
         #expect(attempts.count >= 3, "every attempt is evidence")
         #expect(attempts.last?["outcome"] as? String == "passed")
@@ -86,8 +91,7 @@ struct GateTests {
         #expect(result.stdout.contains("within 10s ran out"))
         // The gate's own time, as the journal recorded the step (process start and connecting are
         // not the gate's, and on a loaded 2-core test machine they vary by a second).
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let step = try #require((json["steps"] as? [[String: Any]])?.first)
         let took = try #require(step["endedAt"] as? Double) - (try #require(step["startedAt"] as? Double))
         #expect(abs(took - 10) <= 0.5, "the gate failed after \(took) s")
@@ -163,8 +167,7 @@ struct GateTests {
         #expect(result.stdout.contains("soak breached"))
         // When the soak step ended (the journal's clock), against when the endpoint turned 500:
         // within one 2 s interval. Process start, rollback and webhooks are not the soak's time.
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let watch = try #require((json["steps"] as? [[String: Any]])?.first { $0["name"] as? String == "watch" })
         let ended = Date(timeIntervalSinceReferenceDate: try #require(watch["endedAt"] as? Double))
         let delay = ended.timeIntervalSince(turns500)
@@ -211,8 +214,7 @@ struct GateTests {
         """, in: dir)
         let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let measurements = json["measurements"] as? [[String: Any]] ?? []
         let verdicts = measurements.filter { $0["kind"] as? String == "threshold" }
         #expect(Set(verdicts.compactMap { $0["name"] as? String }) == ["p95", "error_rate"])
@@ -317,8 +319,7 @@ struct GateTests {
         #expect(paused.status == 0, "\(paused.stdout)\(paused.stderr)")
         #expect(paused.stderr.contains("--approve 'cache hit rate'"), "\(paused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/after"), "nothing after the paused gate ran")
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         #expect((json["run"] as? [String: Any])?["status"] as? String == "paused")
         let probes = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "probe" }
         #expect(probes.map { $0["outcome"] as? String } == ["passed", "inconclusive", "inconclusive"], "\(probes)")
@@ -420,8 +421,7 @@ struct GateTests {
         kill(pid, SIGINT)
         let status = await Spawn.waitAsync(pid, timeout: 10)
         #expect(status == 1, "exit status \(String(describing: status))")
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let run = try #require(json["run"] as? [String: Any])
         #expect(run["status"] as? String == "aborted", "\(run)")
         let steps = json["steps"] as? [[String: Any]] ?? []
@@ -502,8 +502,7 @@ struct GateTests {
         #expect(result.status == 1, "the second soak's gate breaches: \(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("1. watch the queue: succeeded"), "\(result.stdout)")
         #expect(result.stdout.contains("soak breached") && result.stdout.contains("value = 7"), "\(result.stdout)")
-        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let json = try await shownLast(dir)
         let probes = (json["measurements"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "probe" }
         #expect(probes.count >= 3 && probes.allSatisfy { $0["value"] as? Double == 7 }, "\(probes)")
 
