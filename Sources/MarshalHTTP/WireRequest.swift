@@ -18,6 +18,10 @@ struct WireRequest {
         let given = Set(headers.map { $0.name.lowercased() })
         if !given.contains("host") { lines.append("Host: \(parts.authority)") }
         if !given.contains("accept") { lines.append("Accept: */*") }
+        if !given.contains("authorization"), let credentials = parts.credentials {
+            // As libcurl does for a URL with user:password@: HTTP Basic (RFC 7617).
+            lines.append("Authorization: Basic \(Data(credentials.utf8).base64EncodedString())")
+        }
         for h in headers where !["content-length", "transfer-encoding"].contains(h.name.lowercased()) {
             lines.append("\(h.name): \(h.value)")
         }
@@ -35,6 +39,8 @@ struct URLParts {
     let authority: String
     /// Path and query: "/api/items?page=2".
     let target: String
+    /// "user:password" from the URL's userinfo, percent-decoded; nil when it has none.
+    let credentials: String?
 
     init(_ url: String) throws(CurlFailure) {
         guard let handle = curl_url() else { throw CurlFailure(code: -1, message: "curl_url returned no handle (out of memory?)") }
@@ -55,5 +61,7 @@ struct URLParts {
         let path = part(CURLUPART_PATH) ?? "/"
         let query = part(CURLUPART_QUERY)
         target = (path.isEmpty ? "/" : path) + (query.map { "?\($0)" } ?? "")
+        let decode = UInt32(CURLU_URLDECODE)
+        credentials = part(CURLUPART_USER, decode).map { "\($0):\(part(CURLUPART_PASSWORD, decode) ?? "")" }
     }
 }

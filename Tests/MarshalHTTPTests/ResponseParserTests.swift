@@ -143,6 +143,14 @@ struct WireRequestTests {
         #expect(text(empty) == "PUT /p HTTP/1.1\r\nAccept: */*\r\nHost: other\r\nContent-Length: 0\r\n\r\n")
     }
 
+    @Test("user:password in the URL becomes HTTP Basic, as libcurl would send it; an Authorization header given wins")
+    func basicAuth() throws {
+        let r = try WireRequest(url: "http://ops%40corp:s%3Acret@h/p", method: "GET", headers: [], body: [])
+        #expect(text(r) == "GET /p HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nAuthorization: Basic b3BzQGNvcnA6czpjcmV0\r\n\r\n")
+        let given = try WireRequest(url: "http://u:p@h/p", method: "GET", headers: [("Authorization", "Bearer t")], body: [])
+        #expect(text(given) == "GET /p HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nAuthorization: Bearer t\r\n\r\n")
+    }
+
     @Test("HEAD expects no body; DELETE without a body sends no Content-Length")
     func headAndDelete() throws {
         #expect(try WireRequest(url: "http://h/", method: "HEAD", headers: [], body: []).bodiless)
