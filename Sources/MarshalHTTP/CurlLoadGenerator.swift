@@ -112,9 +112,12 @@ public struct CurlLoadGenerator: LoadGenerator {
 
     private static func stats(name: String, count: Int, errors: ErrorCounts, dropped: Int, duration: Double,
                               latency: Histogram<UInt64>, service: Histogram<UInt64>) -> LoadStats {
-        LoadStats(name: name, count: count, errors: errors, dropped: dropped, rps: duration > 0 ? Double(count) / duration : 0,
-                  duration: duration, latency: summary(latency), serviceTime: summary(service),
-                  latencyHistogram: buckets(latency), serviceTimeHistogram: buckets(service))
+        // Answered requests (any HTTP status) per second, as wrk counts them: refused connections
+        // and timeouts can fail as fast as a loop can spin, and must not read as throughput.
+        let answered = count - errors.connect - errors.timeout - errors.other
+        return LoadStats(name: name, count: count, errors: errors, dropped: dropped, rps: duration > 0 ? Double(answered) / duration : 0,
+                         duration: duration, latency: summary(latency), serviceTime: summary(service),
+                         latencyHistogram: buckets(latency), serviceTimeHistogram: buckets(service))
     }
 
     /// The histogram kept as evidence: its non-empty buckets.

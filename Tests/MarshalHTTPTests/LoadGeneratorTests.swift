@@ -101,6 +101,7 @@ extension HTTPLab {
             // No answer was timed: there is no latency to hold a threshold to, not a latency of 0.
             #expect(refusedResult.metrics["p95"] == nil && refusedResult.metrics["max"] == nil)
             #expect(refusedResult.metrics["error_rate"] == 1)
+            #expect(refusedResult.overall.rps == 0, "refused connections are not throughput")
             #expect(refusedResult.overall.latency.ms(\.p95) == "not measured")
         }
 

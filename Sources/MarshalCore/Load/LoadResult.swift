@@ -59,7 +59,8 @@ public struct LoadStats: Sendable, Codable, Hashable {
     public var errors: ErrorCounts
     /// Requests never sent because `maxInFlight` were already in flight at their planned time.
     public var dropped: Int
-    /// Finished requests per second of `duration`.
+    /// Answered requests (any HTTP status, as wrk counts them) per second of `duration`; requests
+    /// that got no answer (refused, timed out, broken) are in `count` and the errors, not here.
     public var rps: Double
     public var duration: Double
     /// Open loop: from each request's planned send time, so waiting behind a stall counts
