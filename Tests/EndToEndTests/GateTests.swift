@@ -271,6 +271,18 @@ struct GateTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--junit \(dir)/missing/gates.xml: the folder \(dir)/missing does not exist"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/state2/journal.sqlite"), "nothing ran")
+
+        // A run that cannot start (the lock is held) keeps exit 3 and writes no file.
+        let waiting = runbook("""
+          - wait: 3s
+        """, in: dir)
+        let holder = try CLI.start(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3"])
+        try await Task.sleep(for: .milliseconds(800))
+        let locked = try await CLI.run(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3", "--junit", dir + "/locked.xml"])
+        #expect(locked.status == 3, "\(locked.stderr)")
+        #expect(locked.stderr.contains("is locked by"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/locked.xml"))
+        _ = await Spawn.waitAsync(holder, timeout: 10)
     }
 
     @Test("marshal bench prints a wrk-like summary, exits 1 when a threshold fails, 2 on bad input, and writes --junit")

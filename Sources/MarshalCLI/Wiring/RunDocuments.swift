@@ -38,7 +38,12 @@ struct DocumentOptions: ParsableArguments {
 
     func write(runId: String, journal: SQLiteJournal) async throws {
         guard report != nil || junit != nil else { return }
-        let record = try await journal.run(id: runId, environment: nil)
+        // A run that could not start (lock held, host key refused) has no record: nothing to write,
+        // and the exit status stays the one that says why.
+        guard let record = try? await journal.run(id: runId, environment: nil) else {
+            Terminal.stderr("note: the run did not start, so no --report or --junit file was written")
+            return
+        }
         if let report {
             let text = try await ReportWriter.render(run: record, journal: journal, baseline: nil, template: nil)
             try text.write(toFile: report, atomically: true, encoding: .utf8)
