@@ -113,18 +113,8 @@ public struct MetricStep: Sendable, Hashable {
 
 /// The built-in load generator: phases or a closed loop, weighted scenarios, thresholds.
 public struct BenchmarkStep: Sendable, Hashable {
-    public struct Phase: Sendable, Hashable {
-        public var name: String?
-        public var duration: Duration
-        public var rate: Double
-        public var rampTo: Double?
-        public init(name: String? = nil, duration: Duration, rate: Double, rampTo: Double? = nil) {
-            self.name = name
-            self.duration = duration
-            self.rate = rate
-            self.rampTo = rampTo
-        }
-    }
+    /// A phase as the load generator runs it: the runbook's phases go to it unchanged.
+    public typealias Phase = LoadPlan.Phase
 
     public struct Scenario: Sendable, Hashable {
         public var name: String

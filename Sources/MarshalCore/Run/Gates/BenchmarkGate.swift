@@ -24,7 +24,7 @@ struct BenchmarkGate {
         if let connections = step.connections {
             mode = .closedLoop(connections: connections, duration: step.duration ?? .seconds(10))
         } else {
-            mode = .openLoop(phases: step.phases.map { LoadPlan.Phase(name: $0.name, duration: $0.duration, rate: $0.rate, rampTo: $0.rampTo) })
+            mode = .openLoop(phases: step.phases)
         }
         return LoadPlan(baseURL: base, mode: mode, threads: step.threads, scenarios: scenarios, maxInFlight: step.maxInFlight ?? 1000,
                         connections: step.connections, abortRules: Self.abortRules(step.thresholds))
