@@ -87,7 +87,7 @@ final class EasyHandle {
     }
 
     /// Replaces the request headers. With a body, `Expect:` is sent empty so libcurl never waits
-    /// for `100 Continue`; without one no list is set at all (less work per request under load).
+    /// for `100 Continue`; without one no list is set at all.
     func setHeaders(_ headers: [(name: String, value: String)], hasBody: Bool) throws(CurlFailure) {
         var list: UnsafeMutablePointer<curl_slist>?
         for line in headers.map({ "\($0.name): \($0.value)" }) + (hasBody ? ["Expect:"] : []) {

@@ -67,8 +67,8 @@ public struct CurlLoadGenerator: LoadGenerator {
                         tally = try worker.runClosedLoop(connections: pools[w])
                     }
                 } catch {
-                    tally = WorkerTally(scenarios: spec.targets.count, phases: schedule?.phases.count ?? 0,
-                                        seconds: spec.seconds, highestTrackableMicros: spec.highestTrackableMicros)
+                    tally = WorkerTally(scenarios: spec.settings.targets.count, phases: schedule?.phases.count ?? 0,
+                                        seconds: spec.settings.seconds, highestTrackableMicros: spec.settings.highestTrackableMicros)
                     tally.failure = error.message
                     stop.stop()
                 }
@@ -84,8 +84,8 @@ public struct CurlLoadGenerator: LoadGenerator {
         for t in tallies.dropFirst() { all.merge(t) }
         if let failure = all.failure { return .failure(.couldNotStart(failure)) }
         // A run stopped early (abort rule, Ctrl-C) lasted until it stopped, not until its planned end.
-        let end = stoppedEarly ? max(all.lastEventNanos, spec.startNanos + 1) : max(all.lastEventNanos, spec.endNanos)
-        let duration = Double(end - spec.startNanos) / 1e9
+        let end = stoppedEarly ? max(all.lastEventNanos, spec.settings.startNanos + 1) : max(all.lastEventNanos, spec.settings.endNanos)
+        let duration = Double(end - spec.settings.startNanos) / 1e9
         let scenarios = plan.scenarios.indices.map { i in
             stats(name: plan.scenarios[i].name, count: all.scenarioCount[i], errors: all.scenarioErrors[i], dropped: all.scenarioDropped[i],
                   duration: duration, latency: all.scenarioLatency[i], service: all.scenarioService[i])
@@ -94,7 +94,7 @@ public struct CurlLoadGenerator: LoadGenerator {
             name: "overall", count: all.scenarioCount.reduce(0, +), errors: all.scenarioErrors.reduce(ErrorCounts(), +),
             dropped: all.scenarioDropped.reduce(0, +), duration: duration, latency: all.latency, service: all.service)
         var phases: [PhaseStats] = []
-        if let schedule = spec.schedule, case .openLoop(let planned) = plan.mode {
+        if let schedule = spec.settings.schedule, case .openLoop(let planned) = plan.mode {
             for (i, shape) in schedule.phases.enumerated() {
                 let seconds = Double(shape.durationNanos) / 1e9
                 phases.append(PhaseStats(index: i, name: planned[i].name, duration: seconds, plannedRate: planned[i].rate, plannedRampTo: planned[i].rampTo,
@@ -104,7 +104,7 @@ public struct CurlLoadGenerator: LoadGenerator {
         }
         let usedSeconds = min(all.perSecond.count, Int(duration.rounded(.up)))
         var result = LoadResult(
-            mode: spec.schedule == nil ? "closed" : "open", duration: duration, overall: overall, scenarios: scenarios,
+            mode: spec.settings.schedule == nil ? "closed" : "open", duration: duration, overall: overall, scenarios: scenarios,
             phases: phases, perSecond: Array(all.perSecond.prefix(max(usedSeconds, 1))))
         result.errorSamples = all.errorSamples.isEmpty ? nil : all.errorSamples
         return .success(result)

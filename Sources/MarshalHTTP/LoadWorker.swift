@@ -31,10 +31,10 @@ struct Pending {
     let scenario: Int
 }
 
-/// How one request ended. A failure carries its reason, kept for the first of each class.
+/// How one request ended.
 enum RequestOutcome {
     case response(status: Int)
-    case failure(FailureClass, reason: String)
+    case failure(FailureClass)
 }
 
 /// Drives one share of the load on the thread that created it; nothing here is shared.
@@ -67,7 +67,7 @@ final class LoadWorker {
 
     /// `poolLimit` connections; `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
-        self.spec = WorkerSpec(spec)
+        self.spec = spec.settings.copied()
         stop = spec.stop
         watch = spec.watch
         self.poolLimit = poolLimit
@@ -79,9 +79,9 @@ final class LoadWorker {
             built.append(try WireRequest(url: t.url, method: t.method, headers: t.headers, body: t.body))
         }
         requests = built
-        tally = WorkerTally(scenarios: spec.targets.count, phases: spec.schedule?.phases.count ?? 0,
-                            seconds: spec.seconds, highestTrackableMicros: spec.highestTrackableMicros)
-        picker = ScenarioPicker(weights: spec.weights, offset: pickerOffset)
+        tally = WorkerTally(scenarios: self.spec.targets.count, phases: self.spec.schedule?.phases.count ?? 0,
+                            seconds: self.spec.seconds, highestTrackableMicros: self.spec.highestTrackableMicros)
+        picker = ScenarioPicker(weights: self.spec.weights, offset: pickerOffset)
         buffer = .allocate(byteCount: 16 * 1024, alignment: 16)
     }
 
@@ -246,7 +246,7 @@ final class LoadWorker {
         case .open:
             send(slot)
         case .closed:
-            if !slot.connection.connect(through: multi) { end(slot, .failure(.other, reason: "libcurl refused the connection's handle")) }
+            if !slot.connection.connect(through: multi) { end(slot, .failure(.other), reason: "libcurl refused the connection's handle") }
         case .connecting:
             break
         }
@@ -255,9 +255,10 @@ final class LoadWorker {
     private func connectFinished(_ slot: Slot, code: CURLcode) {
         guard slot.connection.state == .connecting else { return }
         guard code == CURLE_OK, slot.connection.connected() else {
-            let reason = slot.connection.failureText(code)
+            // Recorded before the close: libcurl's error text is read from the handle, and only
+            // when it is the first failure of its class.
+            if slot.busy { end(slot, .failure(code == CURLE_OK ? .connect : failureClass(code)), reason: slot.connection.failureText(code)) }
             slot.connection.close(through: multi)
-            if slot.busy { end(slot, .failure(code == CURLE_OK ? .connect : failureClass(code), reason: reason)) }
             return
         }
         let fd = Int(slot.connection.socket)
@@ -319,7 +320,7 @@ final class LoadWorker {
                 // one); anything else it sent that is not HTTP fails the request.
                 if count == 0 { return broken(slot, why) }
                 close(slot)
-                end(slot, .failure(.other, reason: "not an HTTP answer: \(why)"))
+                end(slot, .failure(.other), reason: "not an HTTP answer: \(why)")
                 return
             }
         }
@@ -335,7 +336,7 @@ final class LoadWorker {
             slot.retried = true
             begin(slot)
         } else {
-            end(slot, .failure(.other, reason: reason()))
+            end(slot, .failure(.other), reason: reason())
         }
     }
 
@@ -352,30 +353,31 @@ final class LoadWorker {
     private func expireOverdue(now: UInt64) {
         for slot in slots where slot.busy && now >= slot.deadlineNanos {
             close(slot)
-            end(slot, .failure(.timeout, reason: "no answer within \(DurationText.format(spec.timeout))"))
+            end(slot, .failure(.timeout), reason: "no answer within \(DurationText.format(spec.timeout))")
         }
     }
 
-    private func end(_ slot: Slot, _ outcome: RequestOutcome) {
+    /// `reason` says why a failure failed; it is worded only for the first failure of its class.
+    private func end(_ slot: Slot, _ outcome: RequestOutcome, reason: @autoclosure () -> String = "") {
         slot.busy = false
         active -= 1
-        record(slot, outcome, now: monotonicNanos())
+        record(slot, outcome, now: monotonicNanos(), reason: reason())
         ended.append(slot)
     }
 
-    private func record(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64) {
+    private func record(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64, reason: @autoclosure () -> String) {
         // The request loop stays as it was unless abort rules were asked for.
-        guard let watch else { return recordTally(slot, outcome, now: now) }
+        guard let watch else { return recordTally(slot, outcome, now: now, reason: reason()) }
         let bucket = second(now >= spec.startNanos ? now - spec.startNanos : 0)
         let errorsBefore = tally.perSecond[bucket].errors
-        recordTally(slot, outcome, now: now)
+        recordTally(slot, outcome, now: now, reason: reason())
         let failed = tally.perSecond[bucket].errors > errorsBefore
         let latency = Double(micros(now, since: slot.intendedNanos)) / 1e6
         let elapsed = Double(now >= spec.startNanos ? now - spec.startNanos : 0) / 1e9
         if watch.observe(error: failed, latency: latency, elapsed: elapsed) { stop.stop() }
     }
 
-    private func recordTally(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64) {
+    private func recordTally(_ slot: Slot, _ outcome: RequestOutcome, now: UInt64, reason: @autoclosure () -> String) {
         let s = slot.scenario
         tally.scenarioCount[s] += 1
         tally.lastEventNanos = max(tally.lastEventNanos, now)
@@ -384,14 +386,14 @@ final class LoadWorker {
         tally.perSecond[bucket].completed += 1
         let status: Int
         switch outcome {
-        case .failure(let kind, let reason):
+        case .failure(let kind):
             switch kind {
             case .connect: tally.scenarioErrors[s].connect += 1
             case .timeout: tally.scenarioErrors[s].timeout += 1
             case .other: tally.scenarioErrors[s].other += 1
             }
             tally.perSecond[bucket].errors += 1
-            tally.sample("\(kind)", reason)
+            tally.sample("\(kind)", reason())
             return
         case .response(let code):
             status = code

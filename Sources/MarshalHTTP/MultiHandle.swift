@@ -7,7 +7,6 @@ import Foundation
 final class MultiHandle {
     let raw: UnsafeMutableRawPointer
     private let events: SocketEvents
-    private var skippedPoll = false
 
     /// The load worker caps its connections itself (one per slot); `connections` sizes libcurl's cache.
     init(connections: Int) throws(CurlFailure) {
@@ -96,12 +95,7 @@ final class MultiHandle {
         }
         if let timer { events.include(timer) }
         var running: Int32 = 0
-        // libcurl's timer already due (a transfer just added): run it before polling, which saves
-        // an epoll_wait per wake-up; sockets that are ready now are seen on the next call, which
-        // always polls, so a timer libcurl keeps re-arming at 0 cannot starve the sockets.
-        let skip = timeout == 0 && events.timerDue != nil && !skippedPoll
-        skippedPoll = skip
-        let count = skip ? 0 : events.poll(timeout: timeout)
+        let count = events.poll(timeout: timeout)
         for i in 0..<count {
             let fd = events.readyFDs[i]
             if let timer, fd == timer.fd {
@@ -146,22 +140,28 @@ final class MultiHandle {
 
 /// The epoll set and libcurl's timer deadline, updated by the multi handle's callbacks.
 ///
-/// A socket libcurl stops watching (CURL_POLL_REMOVE, when its transfer ends and the connection
-/// goes back to the cache) stays in the epoll set: the next request on that connection wants the
-/// same events, so keeping it saves three epoll_ctl calls per request. An event on such a socket
-/// (the server closed an idle connection) removes it then. A socket number libcurl opens anew
-/// starts out of the set, as the kernel dropped the old socket's registration when it closed.
+/// libcurl watches a socket only while it connects; when the CONNECT_ONLY transfer is done it
+/// says CURL_POLL_REMOVE, and the load worker claims the socket for its requests. The socket stays
+/// in the epoll set across that hand-over, so a claim with the same events costs no epoll_ctl. An
+/// event on a socket nobody wants removes it then. A socket number libcurl opens anew starts out
+/// of the set, as the kernel dropped the old socket's registration when it closed.
 final class SocketEvents {
     let epoll: Int32
     var timerDue: UInt64?
     private(set) var readyFDs = [Int32](repeating: 0, count: 64)
     private(set) var readyBits = [UInt32](repeating: 0, count: 64)
     private var watchedTimer: Int32 = -1
-    /// By descriptor: the events epoll watches for it (0: not in the set), whether libcurl wants
-    /// them, and whether the load worker has claimed the socket (a connected CONNECT_ONLY one).
-    private var registered: [UInt32] = []
-    private var wanted: [Bool] = []
-    private var owned: [Bool] = []
+    /// What is known of one descriptor: the events epoll watches for it (0: not in the set),
+    /// whether libcurl wants them, and whether the load worker has claimed the socket (a
+    /// connected CONNECT_ONLY one).
+    private struct SocketState {
+        var registered: UInt32 = 0
+        var wanted = false
+        var owned = false
+    }
+
+    /// By descriptor.
+    private var sockets: [SocketState] = []
     var ownedFDs = [Int32](repeating: 0, count: 64)
     var ownedBits = [UInt32](repeating: 0, count: 64)
     var ownedCount = 0
@@ -176,76 +176,70 @@ final class SocketEvents {
     }
 
     func watch(_ socket: curl_socket_t, what: Int32) {
-        let fd = Int(socket)
-        guard fd >= 0 else { return }
-        grow(to: fd)
+        guard let fd = slot(socket) else { return }
         // A claimed socket is the worker's; libcurl only says it let go of it.
-        if owned[fd] { return }
+        if sockets[fd].owned { return }
         guard what != CURL_POLL_REMOVE else {
-            wanted[fd] = false
+            sockets[fd].wanted = false
             return
         }
-        wanted[fd] = true
+        sockets[fd].wanted = true
         var bits: UInt32 = 0
         if what & CURL_POLL_IN != 0 { bits |= MARSHAL_EPOLLIN }
         if what & CURL_POLL_OUT != 0 { bits |= MARSHAL_EPOLLOUT }
-        guard registered[fd] != bits else { return }
-        if bits == 0 {
-            forget(socket)
-        } else if marshal_epoll_watch(epoll, socket, bits, registered[fd] != 0 ? 1 : 0) == 0 {
-            registered[fd] = bits
-        }
+        if bits == 0 { forget(socket) } else { register(socket, fd, bits) }
     }
 
     /// libcurl opened `socket`: whatever this number meant before, it is not in the set now.
     func opened(_ socket: curl_socket_t) {
-        let fd = Int(socket)
-        grow(to: fd)
-        registered[fd] = 0
-        wanted[fd] = false
-        owned[fd] = false
+        guard let fd = slot(socket) else { return }
+        sockets[fd] = SocketState()
     }
 
     func claim(_ socket: Int32, bits: UInt32) {
-        let fd = Int(socket)
-        guard fd >= 0 else { return }
-        grow(to: fd)
-        owned[fd] = true
-        wanted[fd] = false
-        guard registered[fd] != bits else { return }
-        if marshal_epoll_watch(epoll, socket, bits, registered[fd] != 0 ? 1 : 0) == 0 { registered[fd] = bits }
+        guard let fd = slot(socket) else { return }
+        sockets[fd].owned = true
+        sockets[fd].wanted = false
+        register(socket, fd, bits)
     }
 
     func release(_ socket: Int32) {
-        let fd = Int(socket)
-        guard fd >= 0, fd < owned.count else { return }
-        owned[fd] = false
-        if registered[fd] != 0 { forget(socket) }
+        guard let fd = slot(socket) else { return }
+        sockets[fd].owned = false
+        if sockets[fd].registered != 0 { forget(socket) }
     }
 
     func isOwned(_ socket: Int32) -> Bool {
         let fd = Int(socket)
-        return fd < owned.count && owned[fd]
+        return fd >= 0 && fd < sockets.count && sockets[fd].owned
     }
 
     func isWanted(_ socket: Int32) -> Bool {
         let fd = Int(socket)
-        return fd < wanted.count && wanted[fd]
+        return fd >= 0 && fd < sockets.count && sockets[fd].wanted
     }
 
     /// Takes a socket libcurl no longer watches out of the set.
     func forget(_ socket: Int32) {
         _ = marshal_epoll_unwatch(epoll, socket)
         let fd = Int(socket)
-        if fd < registered.count { registered[fd] = 0 }
+        if fd >= 0 && fd < sockets.count { sockets[fd].registered = 0 }
     }
 
-    private func grow(to fd: Int) {
-        guard fd >= registered.count else { return }
-        let count = max(fd + 1, registered.count * 2, 64)
-        registered += Array(repeating: 0, count: count - registered.count)
-        wanted += Array(repeating: false, count: count - wanted.count)
-        owned += Array(repeating: false, count: count - owned.count)
+    /// Watches `bits` on the socket, with one epoll_ctl only when they change.
+    private func register(_ socket: Int32, _ fd: Int, _ bits: UInt32) {
+        guard sockets[fd].registered != bits else { return }
+        if marshal_epoll_watch(epoll, socket, bits, sockets[fd].registered != 0 ? 1 : 0) == 0 { sockets[fd].registered = bits }
+    }
+
+    /// The socket's index in `sockets`, grown to hold it; nil for a bad descriptor.
+    private func slot(_ socket: Int32) -> Int? {
+        let fd = Int(socket)
+        guard fd >= 0 else { return nil }
+        if fd >= sockets.count {
+            sockets += Array(repeating: SocketState(), count: max(fd + 1, sockets.count * 2, 64) - sockets.count)
+        }
+        return fd
     }
 
     /// curl_multi_timer_callback(3): -1 deletes the timer, 0 means "call me now".

@@ -1,7 +1,8 @@
 import Foundation
 import MarshalCore
 
-/// Everything a worker thread needs, shared read-only by all of them.
+/// Everything a worker thread needs, shared read-only by all of them; each worker runs on its
+/// own copy of `settings`.
 final class RunSpec: Sendable {
     struct Target: Sendable {
         let url: String
@@ -11,9 +12,31 @@ final class RunSpec: Sendable {
         let expectStatus: Set<Int>?
     }
 
-    let targets: [Target]
-    let weights: [Int]
-    let schedule: ArrivalSchedule?
+    let settings: WorkerSpec
+    let stop: StopSignal
+    let watch: AbortWatch?
+
+    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil) {
+        settings = WorkerSpec(plan: plan, schedule: schedule, startNanos: startNanos)
+        self.stop = stop
+        self.watch = watch
+    }
+
+    /// `base` + `path` with exactly one slash between them; an empty path leaves the base untouched.
+    static func join(_ base: String, _ path: String) -> String {
+        guard !path.isEmpty else { return base }
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        return trimmed + (path.hasPrefix("/") ? path : "/" + path)
+    }
+}
+
+/// The run's settings. Each worker takes a deep copy (`copied()`), not the shared one: reading a
+/// shared object or buffer from two threads at every request makes its reference count bounce
+/// between cores.
+struct WorkerSpec: Sendable {
+    private(set) var targets: [RunSpec.Target]
+    private(set) var weights: [Int]
+    private(set) var schedule: ArrivalSchedule?
     let startNanos: UInt64
     let endNanos: UInt64
     /// After this instant anything still unfinished is abandoned.
@@ -23,13 +46,11 @@ final class RunSpec: Sendable {
     let insecure: Bool
     let highestTrackableMicros: UInt64
     let seconds: Int
-    let stop: StopSignal
-    let watch: AbortWatch?
 
-    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil) {
-        self.watch = watch
+    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64) {
         targets = plan.scenarios.map { s in
-            Target(url: Self.join(plan.baseURL, s.path), method: s.method, headers: s.headers, body: s.body, expectStatus: s.expectStatus.map(Set.init))
+            RunSpec.Target(url: RunSpec.join(plan.baseURL, s.path), method: s.method, headers: s.headers, body: s.body,
+                           expectStatus: s.expectStatus.map(Set.init))
         }
         weights = plan.scenarios.map(\.weight)
         self.schedule = schedule
@@ -43,46 +64,17 @@ final class RunSpec: Sendable {
         insecure = plan.insecure
         highestTrackableMicros = max(60_000_000, (planned + grace) / 1000 * 2)
         seconds = Int((planned + grace) / 1_000_000_000) + 2
-        self.stop = stop
     }
 
-    /// `base` + `path` with exactly one slash between them; an empty path leaves the base untouched.
-    static func join(_ base: String, _ path: String) -> String {
-        guard !path.isEmpty else { return base }
-        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-        return trimmed + (path.hasPrefix("/") ? path : "/" + path)
-    }
-}
-
-/// A worker's private copy of the run's settings. Copied, not shared: reading a shared object or
-/// buffer from two threads at every request makes its reference count bounce between cores.
-struct WorkerSpec {
-    let targets: [RunSpec.Target]
-    let weights: [Int]
-    let schedule: ArrivalSchedule?
-    let startNanos: UInt64
-    let endNanos: UInt64
-    let hardDeadlineNanos: UInt64
-    let timeout: Duration
-    let connectTimeout: Duration
-    let insecure: Bool
-    let highestTrackableMicros: UInt64
-    let seconds: Int
-
-    init(_ shared: RunSpec) {
-        targets = shared.targets.map {
+    /// A copy whose arrays and schedule share no buffer with this one (the rest are plain values).
+    func copied() -> WorkerSpec {
+        var copy = self
+        copy.targets = targets.map {
             RunSpec.Target(url: $0.url, method: $0.method, headers: $0.headers, body: $0.body, expectStatus: $0.expectStatus.map { Set($0.map { $0 }) })
         }
-        weights = shared.weights.map { $0 }
-        schedule = shared.schedule?.copy()
-        startNanos = shared.startNanos
-        endNanos = shared.endNanos
-        hardDeadlineNanos = shared.hardDeadlineNanos
-        timeout = shared.timeout
-        connectTimeout = shared.connectTimeout
-        insecure = shared.insecure
-        highestTrackableMicros = shared.highestTrackableMicros
-        seconds = shared.seconds
+        copy.weights = weights.map { $0 }
+        copy.schedule = schedule?.copy()
+        return copy
     }
 }
 
