@@ -17,6 +17,16 @@ public struct StepContext: Sendable {
         }
     }
 
+    /// `--approve` named this step, by id or name.
+    public func isApproved(_ step: Step) -> Bool {
+        approvals.contains(step.id ?? "") || approvals.contains(step.name)
+    }
+
+    /// How the operator lets a paused step go on.
+    public func resumeHint(for step: Step) -> String {
+        "continue with `marshal resume \(runId) --approve '\(step.id ?? step.name)'`"
+    }
+
     public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
         StepScope(templates: scope, values: values, document: document)
     }

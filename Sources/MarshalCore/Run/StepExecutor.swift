@@ -47,14 +47,13 @@ public struct StepExecutor: Sendable {
             try? await Task.sleep(for: step.delay)
         } while true
         if outcome.status == .paused, !step.kind.isApprove {
-            // A gate with no data and `on_no_data: pause`: the operator decides. Approving the
-            // step (resume --approve) accepts the missing data; the measurement stays inconclusive.
-            let name = step.id ?? step.name
-            if context.approvals.contains(step.id ?? "") || context.approvals.contains(step.name) {
+            // A gate with no data and `on_no_data: pause`: the operator decides, as at an approve
+            // step. Approving it accepts the missing data; the measurement stays inconclusive.
+            if context.isApproved(step) {
                 outcome.status = .succeeded
                 outcome.message = (outcome.message ?? "no data") + "; accepted with --approve"
             } else {
-                outcome.message = (outcome.message ?? "no data") + "; continue with `marshal resume \(context.runId) --approve '\(name)'`"
+                outcome.message = (outcome.message ?? "no data") + "; " + context.resumeHint(for: step)
             }
         }
         if outcome.status.isFailure, step.ignoreFailure {
@@ -73,10 +72,10 @@ public struct StepExecutor: Sendable {
                 return StepOutcome(status: .succeeded, message: "waited \(DurationText.format(wait.duration))")
             case .approve(let approve):
                 let message = try approve.message.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainDisplay }
-                if context.approvals.contains(step.id ?? "") || context.approvals.contains(step.name) {
+                if context.isApproved(step) {
                     return StepOutcome(status: .succeeded, message: "approved with --approve" + (message.map { ": \($0)" } ?? ""))
                 }
-                return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); continue with `marshal resume \(context.runId) --approve '\(step.id ?? step.name)'`")
+                return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); " + context.resumeHint(for: step))
             case .soak(let soak):
                 return await SoakRunner(executor: self).run(soak, host: host, context: context)
             case .http(let h), .health(let h):
