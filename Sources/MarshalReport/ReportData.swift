@@ -259,7 +259,7 @@ public enum ReportBuilder {
 
 /// How figures read in documents and terminal output: milliseconds, percentages, rates, sizes.
 public enum FigureFormat {
-    public static func ms(_ seconds: Double) -> String { seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000) }
+    public static func ms(_ seconds: Double) -> String { LatencySummary.milliseconds(seconds) }
     public static func percent(_ fraction: Double) -> String { String(format: "%.2f%%", fraction * 100) }
     public static func seconds(_ s: Double) -> String { s < 60 ? String(format: "%.1f s", s) : String(format: "%dm %02ds", Int(s) / 60, Int(s) % 60) }
     public static func bytes(_ b: Double) -> String { b > 1_000_000 ? String(format: "%.1f MB", b / 1_000_000) : String(format: "%.0f bytes", b) }

@@ -35,17 +35,8 @@ extension MarshalCommand {
             var status: Int?
             var seconds: Double
             var message: String?
-            var passed: Bool { status.map { (200..<300).contains($0) } ?? false }
-
-            enum CodingKeys: String, CodingKey { case url, status, seconds, message, passed }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: CodingKeys.self)
-                try c.encode(url, forKey: .url)
-                try c.encodeIfPresent(status, forKey: .status)
-                try c.encode(seconds, forKey: .seconds)
-                try c.encodeIfPresent(message, forKey: .message)
-                try c.encode(passed, forKey: .passed)
-            }
+            /// A 2xx answer.
+            var passed: Bool
 
             var text: String {
                 let answer = status.map { "health \($0)" } ?? "health failed"
@@ -62,9 +53,10 @@ extension MarshalCommand {
                 let response = try await CurlHTTPClient().send(request)
                 let passed = (200..<300).contains(response.status)
                 return HealthReport(url: request.displayURL, status: response.status, seconds: (ContinuousClock.now - start).seconds,
-                                    message: passed ? nil : "expected a 2xx answer")
+                                    message: passed ? nil : "expected a 2xx answer", passed: passed)
             } catch {
-                return HealthReport(url: request.displayURL, status: nil, seconds: (ContinuousClock.now - start).seconds, message: error.description)
+                return HealthReport(url: request.displayURL, status: nil, seconds: (ContinuousClock.now - start).seconds,
+                                    message: error.description, passed: false)
             }
         }
 

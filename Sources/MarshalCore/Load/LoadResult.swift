@@ -163,9 +163,12 @@ public struct LatencySummary: Sendable, Codable, Hashable {
 
     /// `value` in milliseconds for messages ("601 ms", "0.42 ms"), or "not measured" when no answer was timed.
     public func ms(_ value: KeyPath<LatencySummary, Double>) -> String {
-        guard count > 0 else { return "not measured" }
-        let seconds = self[keyPath: value]
-        return seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000)
+        count > 0 ? Self.milliseconds(self[keyPath: value]) : "not measured"
+    }
+
+    /// Seconds as milliseconds for people: two decimals under 10 ms, whole above ("0.42 ms", "601 ms").
+    public static func milliseconds(_ seconds: Double) -> String {
+        seconds < 0.01 ? String(format: "%.2f ms", seconds * 1000) : String(format: "%.0f ms", seconds * 1000)
     }
 
     /// Same as `mean`; reports from our users call it "avg".
