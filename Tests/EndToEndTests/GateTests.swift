@@ -49,16 +49,7 @@ struct GateTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any], "\(shown.stderr)")
     }
 
-    func localEnvironment(_ dir: String) -> String {
-        CLI.write("""
-        version: 1
-        environment: gates
-        transport: local
-        hosts:
-          here: { address: 127.0.0.1, vars: { dir: \(dir) } }
-        """, to: dir + "/env.yml")
-        return dir + "/env.yml"
-    }
+    func localEnvironment(_ dir: String) -> String { CLI.localEnvironment(dir, name: "gates") }
 
     @Test("health that turns healthy after 3 s passes a within: 10s gate, each attempt recorded")
     func turnsHealthy() async throws {

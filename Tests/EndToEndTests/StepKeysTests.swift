@@ -4,16 +4,7 @@ import Testing
 /// The common step keys and `include`, on this machine (`transport: local`).
 @Suite("Common step keys")
 struct StepKeysTests {
-    func environment(_ dir: String) -> String {
-        CLI.write("""
-        version: 1
-        environment: keys
-        transport: local
-        hosts:
-          here: { address: 127.0.0.1, vars: { dir: \(dir) } }
-        """, to: dir + "/env.yml")
-        return dir + "/env.yml"
-    }
+    func environment(_ dir: String) -> String { CLI.localEnvironment(dir, name: "keys") }
 
     @Test("when skips, retries/until try again, register and steps.<id> carry evidence, ignore_failure goes on, include runs another runbook's steps with its params")
     func keys() async throws {

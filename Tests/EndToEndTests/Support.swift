@@ -48,4 +48,16 @@ enum CLI {
     static func write(_ text: String, to path: String) {
         FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     }
+
+    /// `dir/env.yml`: one host, `here`, on this machine (`transport: local`), with `vars.dir`.
+    static func localEnvironment(_ dir: String, name: String) -> String {
+        write("""
+        version: 1
+        environment: \(name)
+        transport: local
+        hosts:
+          here: { address: 127.0.0.1, vars: { dir: \(dir) } }
+        """, to: dir + "/env.yml")
+        return dir + "/env.yml"
+    }
 }

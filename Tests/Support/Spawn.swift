@@ -29,40 +29,40 @@ public enum Spawn {
     /// Runs to the end (or `timeout`, then SIGKILL) and returns its exit status and output.
     public static func run(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
                            timeout: TimeInterval = 180) throws -> Result {
-        let base = NSTemporaryDirectory() + "marshal-spawn-\(UUID().uuidString)"
-        defer {
-            unlink(base + ".out")
-            unlink(base + ".err")
-        }
-        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: base + ".out", stderr: base + ".err")
-        let status = wait(pid, timeout: timeout)
-        if status == nil {
-            kill(pid, SIGKILL)
-            _ = wait(pid, timeout: 5)
-        }
-        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return Result(status: status ?? -1, stdout: out, stderr: err, timedOut: status == nil)
+        let files = OutputFiles()
+        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: files.out, stderr: files.err)
+        return files.result(pid: pid, status: wait(pid, timeout: timeout))
     }
 
     /// Like `run`, but waits by polling with `Task.sleep`, so a long child does not hold one of the
     /// cooperative pool's few threads (2 on a 2-core machine) and stall every other test.
     public static func runAsync(_ arguments: [String], environment: [String: String]? = nil, cwd: String? = nil,
                                 timeout: TimeInterval = 180) async throws -> Result {
+        let files = OutputFiles()
+        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: files.out, stderr: files.err)
+        return files.result(pid: pid, status: await waitAsync(pid, timeout: timeout))
+    }
+
+    /// Where a child's stdout and stderr go; removed once read.
+    private struct OutputFiles {
         let base = NSTemporaryDirectory() + "marshal-spawn-\(UUID().uuidString)"
-        defer {
-            unlink(base + ".out")
-            unlink(base + ".err")
+        var out: String { base + ".out" }
+        var err: String { base + ".err" }
+
+        /// Kills a child that ran out of time, then reads and removes its output.
+        func result(pid: pid_t, status: Int32?) -> Result {
+            if status == nil {
+                kill(pid, SIGKILL)
+                _ = Spawn.wait(pid, timeout: 5)
+            }
+            defer {
+                unlink(out)
+                unlink(err)
+            }
+            let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+            let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+            return Result(status: status ?? -1, stdout: stdout, stderr: stderr, timedOut: status == nil)
         }
-        let pid = try start(arguments, environment: environment, cwd: cwd, stdout: base + ".out", stderr: base + ".err")
-        let status = await waitAsync(pid, timeout: timeout)
-        if status == nil {
-            kill(pid, SIGKILL)
-            _ = wait(pid, timeout: 5)
-        }
-        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return Result(status: status ?? -1, stdout: out, stderr: err, timedOut: status == nil)
     }
 
     /// `wait` that sleeps between polls instead of blocking the thread.
