@@ -364,6 +364,8 @@ public final class SQLiteJournal: JournalStore {
         try await read("read the lock of environment \(environment)") { db in try self.fetchLock(db, environment) }
     }
 
+    public func currentTime() async throws -> Date { clock() }
+
     // MARK: Queries
 
     private func fetchRuns(
@@ -525,6 +527,15 @@ public final class SQLiteJournal: JournalStore {
         case .SQLITE_CANTOPEN: return "the file cannot be opened (\(message))"
         case .SQLITE_IOERR: return "disk I/O error (\(message))"
         default: return message
+        }
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, so that the `.sqlite` file
+    /// alone holds every committed run (an operator may copy or mail just that file). Called when a
+    /// command ends; failures are harmless (the WAL still holds the data) and so not reported.
+    public func checkpoint() {
+        try? database.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
         }
     }
 

@@ -302,6 +302,10 @@ public final class PostgresJournal: JournalStore {
         try await write("read the lock of environment \(environment)") { db in try self.fetchLock(db, environment, forUpdate: false) }
     }
 
+    public func currentTime() async throws -> Date {
+        try await write("read the server's clock") { db in try self.serverNow(db) }
+    }
+
     // MARK: Queries
 
     /// `extra` uses `$?` for its parameters; they are numbered here, after the query's own.

@@ -29,14 +29,18 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
+        @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
+        var environment: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
             try documents.check()
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let original: RunRecord
             do {
-                original = try await journal.run(id: runId, environment: nil)
+                original = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
             } catch {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput

@@ -39,6 +39,7 @@ extension MarshalCommand {
             let inputs = Inputs()
             let environment = try inputs.environment(self.environment)
             let journal = try stateOptions.journal(for: environment)
+            defer { journal.close() }
             let target: RunRecord
             do {
                 if let runId, runId != RunID.last {

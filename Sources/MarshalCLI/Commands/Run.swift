@@ -37,6 +37,7 @@ extension MarshalCommand {
                                                       limit: target.limit, approvals: approve)
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment)
+            defer { journal.close() }
             let request = RunRequest(
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
@@ -94,20 +95,20 @@ enum RunPreparation {
 
 /// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
 enum RunLauncher {
-    static func launchRollback(_ request: RunRequest, completed: [PriorProgress.Finished], journal: SQLiteJournal,
+    static func launchRollback(_ request: RunRequest, completed: [PriorProgress.Finished], journal: any JournalStore,
                                output: OutputFormat) async throws -> Int32 {
         try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.rollback(request, completed: completed)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat) async throws -> Int32 {
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat) async throws -> Int32 {
         try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.run(request)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat,
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat,
                        body: @escaping @Sendable (Orchestrator) async throws(RunStartError) -> RunResult) async throws -> Int32 {
         let observer: any RunObserver
         switch output {

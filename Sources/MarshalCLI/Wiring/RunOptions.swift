@@ -2,20 +2,36 @@ import ArgumentParser
 import Foundation
 import MarshalCore
 import MarshalJournal
+import MarshalLoading
 
-/// `--state DIR` and `--output`, shared by the commands that read or write the journal.
+/// `--state`, shared by the commands that read or write the journal and the lock.
 struct StateOptions: ParsableArguments {
-    @Option(help: "Journal folder (default: the environment's `state:`, else .marshal).")
+    @Option(help: ArgumentHelp(
+        "Where history and locks live: a folder (SQLite), a postgres:// URL without its password, or env:VARIABLE (a variable holding the folder or URL).",
+        discussion: "Default: the environment's `state:`, else $MARSHAL_STATE, else .marshal. A password is never accepted on the command line."))
     var state: String?
 
-    func journal(for environment: Environment? = nil) throws -> SQLiteJournal {
-        let directory = state ?? environment?.state ?? ".marshal"
+    /// The store for `environment` (its `state:`), or the default when there is none.
+    func journal(for environment: Environment? = nil) throws -> any JournalStore {
         do {
-            return try SQLiteJournal(directory: directory)
-        } catch {
+            let location = try StateLocation.resolve(option: state, environment: environment?.state,
+                                                     processEnvironment: ProcessInfo.processInfo.environment)
+            return try location.open()
+        } catch let error as JournalError {
             Terminal.stderr("error: \(error)")
+            if case .invalidLocation = error { throw ExitCode.invalidInput }
             throw ExitCode.couldNotStart
         }
+    }
+
+    /// For commands that take `-e ENV` only to find a run or a lock: the environment's `state:` when
+    /// its file exists (an invalid file is an error), else the default store.
+    func journal(environmentNamed nameOrPath: String?) throws -> any JournalStore {
+        guard let nameOrPath else { return try journal() }
+        let loader = Loader()
+        let path = loader.environmentPath(nameOrPath)
+        guard FileManager.default.fileExists(atPath: path) else { return try journal() }
+        return try journal(for: try Inputs().environment(nameOrPath))
     }
 }
 

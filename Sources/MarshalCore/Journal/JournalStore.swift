@@ -73,6 +73,8 @@ public protocol JournalStore: Sendable {
     @discardableResult
     func forceReleaseLock(environment: String) async throws -> LockRecord?
     func lockStatus(environment: String) async throws -> LockRecord?
+    /// The store's time (a shared store's server clock): leases are judged by it, never by the caller's.
+    func currentTime() async throws -> Date
 }
 
 /// One `finishStep` of a batch.
