@@ -201,8 +201,13 @@ public final class SQLiteJournal: JournalStore {
         _ = try await commitBoundary(finishes: items, starts: [])
     }
 
-    /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync).
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
+    }
+
+    /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync),
+    /// with the run's lock proven and extended in it.
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
         guard let runId = starts.first?.runId ?? finishes.first?.runId else { return [] }
         let what: String
         switch (finishes.count, starts.count) {
@@ -213,6 +218,13 @@ public final class SQLiteJournal: JournalStore {
         default: what = "record the end of \(finishes.count) steps and the start of \(starts.count)"
         }
         return try await write("\(what) of run \(runId)") { db in
+            if let claim {
+                let current = try self.fetchLock(db, claim.environment)
+                guard let current, current.runId == claim.runId else {
+                    throw JournalError.lockNotHeld(environment: claim.environment, runId: claim.runId, current: current, journal: self.location)
+                }
+                _ = try self.extend(db, current, now: self.clock(), lease: claim.lease)
+            }
             for item in finishes {
                 let completion = item.completion
                 try db.execute(

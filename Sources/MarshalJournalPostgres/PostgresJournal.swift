@@ -156,11 +156,20 @@ public final class PostgresJournal: JournalStore {
         _ = try await commitBoundary(finishes: items, starts: [])
     }
 
-    /// The ends of finished steps and the starts of the next ones, in one transaction.
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
+    }
+
+    /// The ends of finished steps and the starts of the next ones, in one transaction, with the
+    /// run's lock proven and extended in it (one more statement, no more commits).
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
         guard let runId = starts.first?.runId ?? finishes.first?.runId else { return [] }
         let what = finishes.isEmpty ? "record \(starts.count) step start(s)" : "record the end of \(finishes.count) step(s) and the start of \(starts.count)"
         return try await write("\(what) of run \(runId)") { db in
+            if let claim, try self.extend(db, claim.environment, claim.runId, claim.lease) == nil {
+                let current = try self.fetchLock(db, claim.environment, forUpdate: false)
+                throw JournalError.lockNotHeld(environment: claim.environment, runId: claim.runId, current: current, journal: self.location)
+            }
             for item in finishes {
                 let c = item.completion
                 let updated = try db.execute(

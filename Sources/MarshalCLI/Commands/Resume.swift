@@ -34,6 +34,8 @@ extension MarshalCommand {
 
         @OptionGroup var stateOptions: StateOptions
 
+        @OptionGroup var lockOptions: LockWaitOptions
+
         func run() async throws {
             try documents.check()
             let journal = try stateOptions.journal(environmentNamed: environment)
@@ -100,6 +102,7 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
                 parentRunId: original.id)
             request.prior = prior
+            try lockOptions.apply(to: &request)
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)

@@ -34,6 +34,8 @@ extension MarshalCommand {
 
         @OptionGroup var stateOptions: StateOptions
 
+        @OptionGroup var lockOptions: LockWaitOptions
+
         func run() async throws {
             try documents.check()
             let inputs = Inputs()
@@ -99,6 +101,7 @@ extension MarshalCommand {
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
                 operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
             request.prior = nil
+            try lockOptions.apply(to: &request)
             let code = try await RunLauncher.launchRollback(request, completed: progress.finished, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)

@@ -28,6 +28,8 @@ extension MarshalCommand {
 
         @OptionGroup var stateOptions: StateOptions
 
+        @OptionGroup var lockOptions: LockWaitOptions
+
         func run() async throws {
             try documents.check()
             let inputs = Inputs()
@@ -38,10 +40,11 @@ extension MarshalCommand {
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment)
             defer { journal.close() }
-            let request = RunRequest(
+            var request = RunRequest(
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
+            try lockOptions.apply(to: &request)
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
@@ -126,6 +129,10 @@ enum RunLauncher {
         interrupts.install { task.cancel() }
         do {
             let result = try await task.value
+            if result.status == .lockLost {
+                if output == .text { Terminal.stderr("\(result.summary)") }
+                return result.exitCode
+            }
             if request.kind == .rollback {
                 if output == .text, result.status != .rolledBack { Terminal.stderr("failed: \(result.summary)") }
                 return result.status == .rolledBack ? 0 : 1

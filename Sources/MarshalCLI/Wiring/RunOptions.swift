@@ -57,3 +57,39 @@ final class InterruptHandler: @unchecked Sendable {
         }
     }
 }
+
+/// `--lock-wait DURATION`, for the commands that take the environment lock (run, resume, rollback).
+struct LockWaitOptions: ParsableArguments {
+    @Option(help: "Wait up to this long (30s, 5m) for the environment lock when another run holds it, printing who holds it; default: fail at once (exit 3).")
+    var lockWait: String?
+
+    @Option(help: ArgumentHelp("How long the lock lives without renewal (default 30s); the run renews it every third of that.", visibility: .hidden))
+    var lockLease: String?
+
+    func validate() throws {
+        _ = try duration()
+        _ = try lease()
+    }
+
+    /// The lease, at least 3 s so that renewals have time to land.
+    func lease() throws -> Duration? {
+        guard let lockLease else { return nil }
+        guard let value = DurationText.parse(lockLease), value >= .seconds(3) else {
+            throw ValidationError("--lock-lease expects a duration of at least 3s, got '\(lockLease)'")
+        }
+        return value
+    }
+
+    func apply(to request: inout RunRequest) throws {
+        request.lockWait = try duration()
+        if let lease = try lease() { request.lockLease = lease }
+    }
+
+    func duration() throws -> Duration {
+        guard let lockWait else { return .zero }
+        guard let value = DurationText.parse(lockWait), value >= .zero else {
+            throw ValidationError("--lock-wait expects a duration such as 30s or 5m, got '\(lockWait)'")
+        }
+        return value
+    }
+}

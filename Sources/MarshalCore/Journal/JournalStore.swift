@@ -47,6 +47,10 @@ public protocol JournalStore: Sendable {
     /// A step boundary in one durable transaction: the ends of the steps that just finished and
     /// the starts of the next; returns the new steps' sequences.
     func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int]
+    /// A step boundary that also proves and extends the run's lock in the same transaction: when the
+    /// run no longer holds it, nothing is written and `.lockNotHeld` is thrown, so no step starts
+    /// under a lock another run holds.
+    func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int]
     /// Returns the measurement's id.
     @discardableResult
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int
@@ -98,6 +102,12 @@ extension JournalStore {
 
     public func finishSteps(_ items: [StepFinish]) async throws {
         for item in items { try await finishStep(runId: item.runId, sequence: item.sequence, item.completion) }
+    }
+
+    /// Not atomic: stores override it to renew inside the boundary's transaction.
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
+        if let claim { try await renewLock(environment: claim.environment, runId: claim.runId, lease: claim.lease) }
+        return try await commitBoundary(finishes: finishes, starts: starts)
     }
 
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {

@@ -19,6 +19,8 @@ public struct RunRequest: Sendable {
     public var startedAt: Date
     /// How long the environment lock lives without renewal.
     public var lockLease: Duration
+    /// How long to wait for a lock another live run holds before giving up (`--lock-wait`); zero: do not wait.
+    public var lockWait: Duration = .zero
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
 
