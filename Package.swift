@@ -31,6 +31,12 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(
+            name: "CLibCrypto",
+            path: "Sources/CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
             name: "CLibPQ",
             path: "Sources/CLibPQ",
             pkgConfig: "libpq",
@@ -56,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "MarshalJournal",
-            dependencies: ["MarshalCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MarshalCore", "CLibCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The shared PostgreSQL store, on libpq (see docs/state.md for why not PostgresNIO).
         .target(name: "MarshalJournalPostgres", dependencies: ["MarshalCore", "CLibPQ"]),

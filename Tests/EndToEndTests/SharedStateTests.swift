@@ -53,6 +53,7 @@ struct SharedStateTests {
         shell: "touch {{ vars.dir }}/holding; i=0; while [ ! -f {{ vars.dir }}/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
       - name: after
         shell: "echo {{ params.release }} >> {{ vars.dir }}/after"
+    on_failure: rollback
     """
 
     static func pair() async throws -> (a: Operator, b: Operator, target: String, url: String) {
@@ -226,5 +227,51 @@ struct SharedStateTests {
         #expect(stopped.stderr.contains("could not be renewed before its lease ran out"), "\(stopped.stderr)")
         #expect(!FileManager.default.fileExists(atPath: target + "/after"))
         try await pg.resume()
+    }
+
+    @Test("the on-call story: A rolls out v1, v2 and a validation run; B, in another folder without the runbook, lists, shows, rolls back v2 and reads the same report")
+    func onCallRollbackFromAnotherMachine() async throws {
+        let (a, b, target, _) = try await Self.pair()
+        CLI.write("", to: target + "/go")
+        CLI.write("""
+        version: 1
+        runbook: validate
+        steps:
+          - name: look
+            probe: { command: "cat \(target)/current", regex: "(v[0-9]+)", expect: "value != ''" }
+        """, to: a.dir + "/Runbooks/validate.yml")
+        for release in ["v1", "v2"] {
+            let r = try await a.marshal(["run", "deploy", "-e", "prod", "-p", "release=\(release)", "--yes"])
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        }
+        let check = try await a.marshal(["run", "validate", "-e", "prod", "--yes"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(current(target) == "v2")
+        #expect(!FileManager.default.fileExists(atPath: b.dir + "/Runbooks"), "B has no runbook files")
+
+        let runs = try await b.marshal(["runs", "-e", "prod"])
+        #expect(runs.status == 0 && runs.stdout.components(separatedBy: "\n").filter { $0.contains("prod") }.count == 3, "\(runs.stdout)")
+        let show = try await b.marshal(["show", "last", "-e", "prod"])
+        #expect(show.status == 0 && show.stdout.contains("validate"), "\(show.stdout)\(show.stderr)")
+        let ids = runs.stdout.split(separator: "\n").filter { $0.contains(" deploy ") }.map { String($0.split(separator: " ")[0]) }
+        let v2 = try #require(ids.first)
+        let reportA = try await a.marshal(["report", v2, "-e", "prod"])
+        let reportB = try await b.marshal(["report", v2, "-e", "prod"])
+        #expect(reportA.status == 0 && reportB.status == 0 && reportA.stdout == reportB.stdout, "the same document from either folder")
+
+        // Rollback skips the validation run and undoes v2 from the journaled runbook.
+        let rollback = try await b.marshal(["rollback", "-e", "prod", "--yes"])
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        #expect(current(target) == "v1")
+        let after = try await b.marshal(["runs", "-e", "prod", "--output", "json"])
+        #expect(after.stdout.contains("\"parentRunId\" : \"\(v2)\"") || after.stdout.contains("\"parentRunId\":\"\(v2)\""), "\(after.stdout)")
+        let report = try await b.marshal(["report", "last", "-e", "prod"])
+        #expect(report.status == 0, "\(report.stdout)\(report.stderr)")
+
+        // A runbook edited on disk after the run: the journaled one is used, and the operator is told.
+        CLI.write(Self.runbook.replacingOccurrences(of: "cp {{ vars.dir }}/previous {{ vars.dir }}/current", with: "echo edited > {{ vars.dir }}/current"),
+                  to: a.dir + "/Runbooks/deploy.yml")
+        let plan = try await a.marshal(["rollback", "-e", "prod", "--run", try #require(ids.last), "--plan"])
+        #expect(plan.stderr.contains("differs from the runbook run") && plan.stderr.contains("using the journaled one"), "\(plan.stdout)\(plan.stderr)")
     }
 }

@@ -59,7 +59,7 @@ extension MarshalCommand {
 /// Shared by `marshal report` and `marshal run --report`.
 enum ReportWriter {
     static func render(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?) async throws -> String {
-        let runbookReport = Loader().loadRunbook(path: run.runbookPath).value?.report
+        let runbookReport = JournaledRunbook.report(of: run)
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
         var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
         switch baselineChoice {

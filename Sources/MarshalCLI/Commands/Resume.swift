@@ -60,15 +60,15 @@ extension MarshalCommand {
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()
             let environment = try loader.environment(inputs.environmentPath ?? original.environment)
-            let runbook = try loader.runbook(original.runbookPath, against: environment)
+            let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
                                                       approvals: approve)
             var prior = PriorProgress.from(records)
-            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
                 .map { ("preflight", $0) }
-                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                       scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
@@ -103,7 +103,8 @@ extension MarshalCommand {
                 parentRunId: original.id)
             request.prior = prior
             try lockOptions.apply(to: &request)
-            let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            request.documents = JournaledRunbook.documents(of: original)
+            let code = try await RunLauncher.launch(request, journal: journal, output: output, includes: includes)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }

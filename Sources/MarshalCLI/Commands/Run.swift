@@ -45,6 +45,7 @@ extension MarshalCommand {
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
             try lockOptions.apply(to: &request)
+            request.documents = JournaledRunbook.documents(for: runbook)
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
@@ -99,19 +100,20 @@ enum RunPreparation {
 /// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
 enum RunLauncher {
     static func launchRollback(_ request: RunRequest, completed: [PriorProgress.Finished], journal: any JournalStore,
-                               output: OutputFormat) async throws -> Int32 {
-        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+                               output: OutputFormat, includes: IncludeLoader = IncludeLoader()) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output, includes: includes) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.rollback(request, completed: completed)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat) async throws -> Int32 {
-        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat,
+                       includes: IncludeLoader = IncludeLoader()) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output, includes: includes) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.run(request)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat,
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat, includes: IncludeLoader,
                        body: @escaping @Sendable (Orchestrator) async throws(RunStartError) -> RunResult) async throws -> Int32 {
         let observer: any RunObserver
         switch output {
@@ -122,7 +124,7 @@ enum RunLauncher {
         }
         let renderer = TemplateRenderer()
         let services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
-                                   gates: HTTPGates.make(), includes: IncludeLoader())
+                                   gates: HTTPGates.make(), includes: includes)
         let orchestrator = Orchestrator(services: services)
         let task = Task { () async throws(RunStartError) -> RunResult in try await body(orchestrator) }
         let interrupts = InterruptHandler()
@@ -150,10 +152,13 @@ enum RunLauncher {
 
 /// Loads runbooks named by `include` steps, relative to the including runbook.
 struct IncludeLoader: IncludeResolver {
+    /// Included runbooks a run journaled, by the path it resolved; used before the disk (rollback, resume).
+    var journaled: [String: String] = [:]
+
     func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook {
         let loader = Loader()
         let path = loader.resolveInclude(include.runbook, from: parent.path)
-        let loaded = loader.loadRunbook(path: path)
+        let loaded = journaled[path].map { loader.loadRunbook(path: path, text: $0) } ?? loader.loadRunbook(path: path)
         let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil) } ?? [])
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw DiagnosticsError(diagnostics)

@@ -164,6 +164,10 @@ public struct Orchestrator: Sendable {
             "runbook": .string(request.runbook.path), "environment": .string(request.environment.path), "params": params,
             "secrets": secrets, "limit": request.limit.map { .list($0.map { .string($0) }) } ?? .null,
             "approvals": .list(request.approvals.sorted().map { .string($0) }),
+            "documents": .list(request.documents.map { document in
+                .record(["role": .string(document.role.rawValue), "path": .string(document.path), "sha256": .string(document.sha256),
+                         "text": .string(masker.mask(document.text))])
+            }),
         ]).jsonText
     }
 
