@@ -16,7 +16,9 @@ struct StateOptions: ParsableArguments {
         do {
             let location = try StateLocation.resolve(option: state, environment: environment?.state,
                                                      processEnvironment: ProcessInfo.processInfo.environment)
-            return try location.open()
+            let store = try location.open()
+            guard !location.isShared, let environment else { return store }
+            return StateLocation.withHostLock(store, environment: environment)
         } catch let error as JournalError {
             Terminal.stderr("error: \(error)")
             if case .invalidLocation = error { throw ExitCode.invalidInput }

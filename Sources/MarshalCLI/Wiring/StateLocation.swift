@@ -55,6 +55,17 @@ enum StateLocation {
         }
     }
 
+    /// The embedded store of an environment reached over SSH also holds its lock on the lock host
+    /// (`lock_host:`, else the first host), so that operators with separate journals exclude each
+    /// other. Environments run on this machine (`transport: local`) keep the store's lock only.
+    static func withHostLock(_ store: any JournalStore, environment: Environment) -> any JournalStore {
+        let named = environment.lockHost.flatMap { environment.host(named: $0) }
+        guard let host = named ?? environment.hosts.first, (host.transport ?? environment.transport) == .ssh else { return store }
+        let secrets = SecretResolver().resolve(environment.secrets, strict: false).secrets
+        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
+        return HostLockedJournal(inner: store, connector: TransportRouter(), endpoint: endpoint, liveness: Operator.liveness)
+    }
+
     var isShared: Bool {
         if case .postgres = self { true } else { false }
     }
@@ -64,6 +75,7 @@ extension JournalStore {
     /// Ends a command's use of the store: the embedded journal is checkpointed so that its one file
     /// holds everything (a shared store has nothing to do).
     func close() {
+        if let locked = self as? HostLockedJournal { locked.inner.close() }
         (self as? SQLiteJournal)?.checkpoint()
     }
 }
