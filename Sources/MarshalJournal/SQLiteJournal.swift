@@ -97,18 +97,7 @@ public final class SQLiteJournal: JournalStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
                 throw JournalError.duplicateRun(id: run.id, journal: self.location)
             }
-            try db.execute(
-                sql: """
-                INSERT INTO runs (id, runbook, runbookPath, environment, params, inputs, status, startedAt, endedAt,
-                                  operator, pid, kind, parentRunId, failure)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON,
-                    run.status.rawValue, run.startedAt, run.endedAt, run.operatorName, run.pid, run.kind.rawValue,
-                    run.parentRunId, run.failureSummary,
-                ]
-            )
+            try self.insertRun(db, run, params: params)
         }
     }
 
@@ -248,19 +237,7 @@ public final class SQLiteJournal: JournalStore {
                 try self.requireRun(db, step.runId)
                 let last = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM steps WHERE runId = ?", arguments: [step.runId])
                 let sequence = (last ?? 0) + 1
-                try db.execute(
-                    sql: """
-                    INSERT INTO steps (runId, sequence, stepIndex, stepId, name, kind, phase, host, batch, status, startedAt,
-                                       endedAt, exitStatus, signal, command, stdout, stderr, registered, attempts, message)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    arguments: [
-                        step.runId, sequence, step.stepIndex, step.stepId, step.name, step.kind, step.phase.rawValue,
-                        step.host, step.batch, step.status.rawValue, step.startedAt, step.endedAt, step.exitStatus,
-                        step.signal, step.command, step.stdout, step.stderr, step.registeredJSON, step.attempts,
-                        step.message,
-                    ]
-                )
+                try self.insertStep(db, step, sequence: sequence)
                 sequences.append(sequence)
             }
             return sequences
@@ -282,17 +259,7 @@ public final class SQLiteJournal: JournalStore {
     public func recordMeasurement(_ m: MeasurementRecord) async throws -> Int {
         try await write("record measurement \(m.name) of run \(m.runId)") { db in
             try self.requireRun(db, m.runId)
-            try db.execute(
-                sql: """
-                INSERT INTO measurements (runId, stepSequence, host, kind, name, outcome, expectation, value, unit,
-                                          payload, recordedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    m.runId, m.stepSequence, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation, m.value,
-                    m.unit, m.payloadJSON, m.recordedAt,
-                ]
-            )
+            try self.insertMeasurement(db, m)
             return Int(db.lastInsertedRowID)
         }
     }
@@ -377,6 +344,67 @@ public final class SQLiteJournal: JournalStore {
     }
 
     public func currentTime() async throws -> Date { clock() }
+
+
+    // MARK: Rows
+
+    private func insertRun(_ db: Database, _ run: RunRecord, params: String) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO runs (id, runbook, runbookPath, environment, params, inputs, status, startedAt, endedAt,
+                              operator, pid, kind, parentRunId, failure)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON,
+                run.status.rawValue, run.startedAt, run.endedAt, run.operatorName, run.pid, run.kind.rawValue,
+                run.parentRunId, run.failureSummary,
+            ]
+        )
+    }
+
+    private func insertStep(_ db: Database, _ step: StepRecord, sequence: Int) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO steps (runId, sequence, stepIndex, stepId, name, kind, phase, host, batch, status, startedAt,
+                               endedAt, exitStatus, signal, command, stdout, stderr, registered, attempts, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                step.runId, sequence, step.stepIndex, step.stepId, step.name, step.kind, step.phase.rawValue,
+                step.host, step.batch, step.status.rawValue, step.startedAt, step.endedAt, step.exitStatus,
+                step.signal, step.command, step.stdout, step.stderr, step.registeredJSON, step.attempts,
+                step.message,
+            ]
+        )
+    }
+
+    private func insertMeasurement(_ db: Database, _ m: MeasurementRecord) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO measurements (runId, stepSequence, host, kind, name, outcome, expectation, value, unit,
+                                      payload, recordedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                m.runId, m.stepSequence, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation, m.value,
+                m.unit, m.payloadJSON, m.recordedAt,
+            ]
+        )
+    }
+
+    /// Copies a whole run (from another store or the spool) in one transaction; false when the
+    /// store already has a run with that id (copying again changes nothing).
+    public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
+        let params = try Self.encode(run.params)
+        return try await write("import run \(run.id)") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true { return false }
+            try self.insertRun(db, run, params: params)
+            for step in steps { try self.insertStep(db, step, sequence: step.sequence) }
+            for m in measurements { try self.insertMeasurement(db, m) }
+            return true
+        }
+    }
 
     // MARK: Queries
 

@@ -55,17 +55,8 @@ public final class PostgresJournal: JournalStore {
     public func createRun(_ run: RunRecord) async throws {
         let params = try Self.encode(run.params)
         try await write("create run \(run.id)") { db in
-            let inserted = try db.execute(
-                """
-                INSERT INTO marshal.runs (id, runbook, runbook_path, environment, params, inputs, status, started_at, ended_at,
-                                          operator, pid, kind, parent_run_id, failure)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::float8), to_timestamp($9::float8), $10, $11, $12, $13, $14)
-                ON CONFLICT (id) DO NOTHING RETURNING id
-                """,
-                [run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON, run.status.rawValue,
-                 Self.time(run.startedAt), run.endedAt.map(Self.time), run.operatorName, String(run.pid), run.kind.rawValue,
-                 run.parentRunId, run.failureSummary])
-            if inserted.isEmpty { throw JournalError.duplicateRun(id: run.id, journal: self.location) }
+            let inserted = try self.insertRun(db, run, params: params)
+            if !inserted { throw JournalError.duplicateRun(id: run.id, journal: self.location) }
         }
     }
 
@@ -220,14 +211,7 @@ public final class PostgresJournal: JournalStore {
     public func recordMeasurement(_ m: MeasurementRecord) async throws -> Int {
         try await write("record measurement \(m.name) of run \(m.runId)") { db in
             try self.requireRun(db, m.runId)
-            let rows = try db.execute(
-                """
-                INSERT INTO marshal.measurements (run_id, step_sequence, host, kind, name, outcome, expectation, value, unit,
-                                                  payload, recorded_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_timestamp($11::float8)) RETURNING id
-                """,
-                [m.runId, m.stepSequence.map { String($0) }, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation,
-                 m.value.map { Self.number($0) }, m.unit, m.payloadJSON, Self.time(m.recordedAt)])
+            let rows = try self.insertMeasurement(db, m)
             guard let id = rows.first?["id"]??.int else {
                 throw JournalError.storageFailed(journal: self.location, operation: "record measurement", reason: "the server returned no id")
             }
@@ -313,6 +297,59 @@ public final class PostgresJournal: JournalStore {
 
     public func currentTime() async throws -> Date {
         try await write("read the server's clock") { db in try self.serverNow(db) }
+    }
+
+    // MARK: Rows
+
+    /// False when a run with that id exists.
+    private func insertRun(_ db: PostgresConnection.Session, _ run: RunRecord, params: String) throws -> Bool {
+        let inserted = try db.execute(
+            """
+            INSERT INTO marshal.runs (id, runbook, runbook_path, environment, params, inputs, status, started_at, ended_at,
+                                      operator, pid, kind, parent_run_id, failure)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8::float8), to_timestamp($9::float8), $10, $11, $12, $13, $14)
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
+            [run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON, run.status.rawValue,
+             Self.time(run.startedAt), run.endedAt.map(Self.time), run.operatorName, String(run.pid), run.kind.rawValue,
+             run.parentRunId, run.failureSummary])
+        return !inserted.isEmpty
+    }
+
+    private func insertMeasurement(_ db: PostgresConnection.Session, _ m: MeasurementRecord) throws -> [PostgresConnection.Row] {
+        let rows = try db.execute(
+            """
+            INSERT INTO marshal.measurements (run_id, step_sequence, host, kind, name, outcome, expectation, value, unit,
+                                              payload, recorded_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_timestamp($11::float8)) RETURNING id
+            """,
+            [m.runId, m.stepSequence.map { String($0) }, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation,
+             m.value.map { Self.number($0) }, m.unit, m.payloadJSON, Self.time(m.recordedAt)])
+        return rows
+    }
+
+    /// Copies a whole run (from another store or the spool) in one transaction; false when the
+    /// store already has a run with that id (copying again changes nothing).
+    public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
+        let params = try Self.encode(run.params)
+        return try await write("import run \(run.id)") { db in
+            guard try self.insertRun(db, run, params: params) else { return false }
+            for step in steps {
+                try db.execute(
+                    """
+                    INSERT INTO marshal.steps (run_id, sequence, step_index, step_id, name, kind, phase, host, batch, status,
+                        started_at, ended_at, exit_status, signal, command, stdout, stderr, registered, attempts, message)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, to_timestamp($11::float8), to_timestamp($12::float8), $13, $14,
+                        $15, $16, $17, $18, $19, $20)
+                    """,
+                    [step.runId, String(step.sequence), String(step.stepIndex), step.stepId, step.name, step.kind, step.phase.rawValue,
+                     step.host, step.batch.map { String($0) }, step.status.rawValue, Self.time(step.startedAt), step.endedAt.map(Self.time),
+                     step.exitStatus.map { String($0) }, step.signal, step.command, step.stdout, step.stderr, step.registeredJSON,
+                     String(step.attempts), step.message])
+            }
+            for m in measurements { _ = try self.insertMeasurement(db, m) }
+            return true
+        }
     }
 
     // MARK: Queries

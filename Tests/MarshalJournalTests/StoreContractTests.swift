@@ -242,7 +242,7 @@ struct StoreContractTests {
         let t0 = millis(Date())
         try await journal.createRun(makeRun("dead", startedAt: t0, operatorName: "alice@elsewhere", pid: 100))
         try await journal.createRun(makeRun("alive", environment: "staging", startedAt: t0 + 1, operatorName: "bob@elsewhere", pid: 300))
-        _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "dead", lease: .seconds(1))
+        _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "dead", lease: .seconds(3))
         _ = try await journal.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 300, runId: "alive", lease: .seconds(60))
         #expect(try await journal.run(id: "dead", environment: nil).status == .running)
         #expect(try await eventually { try await journal.run(id: "dead", environment: nil).status == .interrupted })

@@ -33,7 +33,7 @@ public enum HostLockCommands {
         case none
     }
 
-    /// The folder, relative to the login directory (the deploy user's home).
+    /// The folder, under the deploy user's home (`$HOME`; the login directory when unset).
     static func folder(_ environment: String) -> String {
         // Environment names are file names; anything else becomes `_` so the path stays one component.
         let safe = String(environment.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
@@ -41,7 +41,7 @@ public enum HostLockCommands {
     }
 
     static func prelude(_ environment: String) -> String {
-        "d=\(ShellQuote.quote(folder(environment))); f=\"$d/info\"; "
+        "l=\"${HOME:-.}/.marshal/locks\"; d=\"$l\"/\(ShellQuote.quote(String(folder(environment).dropFirst(".marshal/locks/".count)))); f=\"$d/info\"; "
     }
 
     static let status = "echo \"now=$(date +%s)\"; cat \"$f\" 2>/dev/null"
@@ -50,7 +50,7 @@ public enum HostLockCommands {
     public static func acquire(environment: String, holder: String, pid: Int32, runId: String, leaseSeconds: Int) -> ShellCommand {
         let info = ["holder=\(holder)", "pid=\(pid)", "run=\(runId)"].map(ShellQuote.quote).joined(separator: " ")
         return ShellCommand(literal: prelude(environment) + """
-            mkdir -p .marshal/locks && if mkdir "$d" 2>/dev/null; then \
+            mkdir -p "$l" && if mkdir "$d" 2>/dev/null; then \
             n=$(date +%s); printf '%s\\n' \(info) "since=$n" "lease_until=$((n + \(leaseSeconds)))" > "$f.tmp" && mv "$f.tmp" "$f" && echo ACQUIRED; \
             else echo HELD; \(status); fi
             """)

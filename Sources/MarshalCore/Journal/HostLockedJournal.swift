@@ -177,5 +177,8 @@ public final class HostLockedJournal: JournalStore {
     @discardableResult
     public func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int { try await inner.recordMeasurement(measurement) }
     public func measurements(runId: String) async throws -> [MeasurementRecord] { try await inner.measurements(runId: runId) }
+    public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
+        try await inner.importRun(run, steps: steps, measurements: measurements)
+    }
 }
 

@@ -56,6 +56,9 @@ public protocol JournalStore: Sendable {
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int
     /// Measurements in the order they were recorded.
     func measurements(runId: String) async throws -> [MeasurementRecord]
+    /// Writes a whole run with its steps (sequences kept) and measurements in one transaction, as
+    /// `marshal state copy` and the spool upload do; false, writing nothing, when the run is there already.
+    func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool
 
     // MARK: Environment lock
 
