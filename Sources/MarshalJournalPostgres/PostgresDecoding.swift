@@ -105,7 +105,12 @@ extension PostgresJournal {
         }
 
         func optionalDate(_ column: String) -> Date? {
-            optional(column)?.double.map { Date(timeIntervalSince1970: ($0 * 1000).rounded() / 1000) }
+            // Whole milliseconds counted from the reference date, so a date reads back exactly as the
+            // SQLite journal gives it (and a copied run shows the same figures in both stores).
+            optional(column)?.double.map { epoch in
+                let milliseconds = Int64((epoch * 1000).rounded()) - Int64(Date.timeIntervalBetween1970AndReferenceDate * 1000)
+                return Date(timeIntervalSinceReferenceDate: Double(milliseconds) / 1000)
+            }
         }
 
         func value<E: RawRepresentable>(_ column: String, _ what: String) throws -> E where E.RawValue == String {

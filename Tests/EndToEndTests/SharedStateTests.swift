@@ -274,4 +274,37 @@ struct SharedStateTests {
         let plan = try await a.marshal(["rollback", "-e", "prod", "--run", try #require(ids.last), "--plan"])
         #expect(plan.stderr.contains("differs from the runbook run") && plan.stderr.contains("using the journaled one"), "\(plan.stdout)\(plan.stderr)")
     }
+
+    @Test("moving a team over: the .sqlite file alone holds every run after a command ends; state copy brings it into PostgreSQL, again copies nothing")
+    func copyEmbeddedIntoShared() async throws {
+        let url = try await TestPostgres.shared().database()
+        let target = CLI.temporaryDirectory()
+        CLI.write("v0\n", to: target + "/current")
+        CLI.write("", to: target + "/go")
+        let folder = target + "/state"
+        let a = Self.makeOperator(machine: "laptop-a", target: target, state: folder, stateURL: url)
+        try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
+        CLI.write(Self.runbook, to: a.dir + "/Runbooks/deploy.yml")
+        for release in ["v1", "v2"] {
+            let r = try await a.marshal(["run", "deploy", "-e", "prod", "-p", "release=\(release)", "--yes"])
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        }
+        // Only the .sqlite file, without its -wal: everything is there.
+        let mailed = CLI.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: folder + "/journal.sqlite", toPath: mailed + "/journal.sqlite")
+        let local = try await a.marshal(["runs", "--state", folder])
+        let fromFile = try await a.marshal(["runs", "--state", mailed])
+        #expect(fromFile.stdout == local.stdout && local.stdout.components(separatedBy: "deploy").count == 3, "\(fromFile.stdout)\(fromFile.stderr)")
+
+        let copy = try await a.marshal(["state", "copy", "--from", folder, "--to", "env:TEAM_STATE"])
+        #expect(copy.status == 0 && copy.stdout.contains("copied 2 runs") && copy.stdout.contains("0 already there"), "\(copy.stdout)\(copy.stderr)")
+        let again = try await a.marshal(["state", "copy", "--from", folder, "--to", "env:TEAM_STATE"])
+        #expect(again.status == 0 && again.stdout.contains("copied 0 runs") && again.stdout.contains("2 already there"), "\(again.stdout)\(again.stderr)")
+        let shared = try await a.marshal(["runs", "--state", "env:TEAM_STATE"])
+        #expect(shared.stdout == local.stdout, "the same history: \(shared.stdout) vs \(local.stdout)")
+        let showLocal = try await a.marshal(["show", "last", "--state", folder, "--output", "json"])
+        let showShared = try await a.marshal(["show", "last", "--state", "env:TEAM_STATE", "--output", "json"])
+        #expect(showLocal.stdout == showShared.stdout, "steps and measurements copied as they were")
+        #expect(!copy.stdout.contains(try #require(URLComponents(string: url)?.password)))
+    }
 }
