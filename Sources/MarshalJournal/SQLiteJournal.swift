@@ -49,15 +49,22 @@ public final class SQLiteJournal: JournalStore {
         // Processes creating the same new journal at the same moment trip over each other's schema setup
         // (the busy timeout does not cover WAL setup or a migration that another process just applied).
         // Those failures are transient: try again shortly, a bounded number of times.
-        var attempt = 1
+        // The whole open is bounded by the busy timeout: a journal another process keeps locked is
+        // reported (with who holds it) instead of waited on silently.
+        let deadline = Date().addingTimeInterval(busyTimeout.seconds)
         while true {
             do {
                 database = try Self.openAndMigrate(path, configuration)
                 break
-            } catch let error as DatabaseError where Self.isTransientOpenFailure(error) && attempt < 20 {
-                attempt += 1
+            } catch let error as DatabaseError where Self.isTransientOpenFailure(error) && Date() < deadline {
                 usleep(UInt32.random(in: 5_000...25_000))
             } catch let error as DatabaseError {
+                if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                    throw Self.busy(path, "open the journal")
+                }
+                if error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+                    throw JournalError.damaged(journal: path, reason: Self.explain(error))
+                }
                 throw JournalError.cannotOpen(journal: path, reason: Self.explain(error))
             } catch let error as JournalError {
                 throw error
@@ -549,10 +556,31 @@ public final class SQLiteJournal: JournalStore {
         }.value
     }
 
+    private static func busy(_ path: String, _ operation: String) -> JournalError {
+        let holders = FileLockHolders.describe([path, path + "-wal", path + "-shm"])
+        return holders.isEmpty ? .busy(journal: path, operation: operation) : .busyHeldBy(journal: path, operation: operation, holders: holders)
+    }
+
+    /// Runs SQLite's `quick_check` (https://www.sqlite.org/pragma.html#pragma_quick_check): a run
+    /// refuses to start on a journal with a damaged page rather than write into it.
+    public func verifyIntegrity() throws {
+        let problems: [String]
+        do {
+            problems = try database.read { try String.fetchAll($0, sql: "PRAGMA quick_check(5)") }
+        } catch let error as DatabaseError {
+            throw JournalError.damaged(journal: location, reason: Self.explain(error))
+        }
+        guard problems == ["ok"] else {
+            throw JournalError.damaged(journal: location, reason: problems.prefix(3).joined(separator: "; "))
+        }
+    }
+
     private func translate(_ error: DatabaseError, _ operation: String) -> JournalError {
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            .busy(journal: location, operation: operation)
+            Self.busy(location, operation)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            .damaged(journal: location, reason: Self.explain(error))
         default:
             .storageFailed(journal: location, operation: operation, reason: Self.explain(error))
         }

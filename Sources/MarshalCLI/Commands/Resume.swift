@@ -38,7 +38,7 @@ extension MarshalCommand {
 
         func run() async throws {
             try documents.check()
-            let journal = try stateOptions.journal(environmentNamed: environment)
+            let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
             defer { journal.close() }
             let original: RunRecord
             do {

@@ -40,7 +40,7 @@ extension MarshalCommand {
             try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(self.environment)
-            let journal = try stateOptions.journal(for: environment)
+            let journal = try stateOptions.journal(for: environment, forRun: !plan)
             defer { journal.close() }
             let target: RunRecord
             do {

@@ -38,7 +38,7 @@ extension MarshalCommand {
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(target.param),
                                                       limit: target.limit, approvals: approve)
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
-            let journal = try stateOptions.journal(for: environment)
+            let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
             var request = RunRequest(
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,

@@ -11,12 +11,14 @@ struct StateOptions: ParsableArguments {
         discussion: "Default: the environment's `state:`, else $MARSHAL_STATE, else .marshal. A password is never accepted on the command line."))
     var state: String?
 
-    /// The store for `environment` (its `state:`), or the default when there is none.
-    func journal(for environment: Environment? = nil) throws -> any JournalStore {
+    /// The store for `environment` (its `state:`), or the default when there is none. `forRun`:
+    /// the embedded journal is checked for damage first (a run never writes into a damaged file).
+    func journal(for environment: Environment? = nil, forRun: Bool = false) throws -> any JournalStore {
         do {
             let location = try StateLocation.resolve(option: state, environment: environment?.state,
                                                      processEnvironment: ProcessInfo.processInfo.environment)
             let store = try location.open()
+            if forRun, let embedded = store as? SQLiteJournal { try embedded.verifyIntegrity() }
             guard !location.isShared, let environment else { return store }
             return StateLocation.withHostLock(store, environment: environment)
         } catch let error as JournalError {
@@ -28,12 +30,12 @@ struct StateOptions: ParsableArguments {
 
     /// For commands that take `-e ENV` only to find a run or a lock: the environment's `state:` when
     /// its file exists (an invalid file is an error), else the default store.
-    func journal(environmentNamed nameOrPath: String?) throws -> any JournalStore {
-        guard let nameOrPath else { return try journal() }
+    func journal(environmentNamed nameOrPath: String?, forRun: Bool = false) throws -> any JournalStore {
+        guard let nameOrPath else { return try journal(forRun: forRun) }
         let loader = Loader()
         let path = loader.environmentPath(nameOrPath)
-        guard FileManager.default.fileExists(atPath: path) else { return try journal() }
-        return try journal(for: try Inputs().environment(nameOrPath))
+        guard FileManager.default.fileExists(atPath: path) else { return try journal(forRun: forRun) }
+        return try journal(for: try Inputs().environment(nameOrPath), forRun: forRun)
     }
 }
 

@@ -17,6 +17,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case runInOtherEnvironment(id: String, environment: String, expected: String)
     case duplicateRun(id: String, journal: String)
     case stepNotFound(runId: String, sequence: Int, journal: String)
+    /// Like `busy`, with the processes of this machine that held the journal locked.
+    case busyHeldBy(journal: String, operation: String, holders: [String])
     /// The store's server cannot be reached or dropped the connection (PostgreSQL down, network gone).
     case unreachable(journal: String, operation: String, reason: String)
     /// The file failed its integrity check; nothing is written to a damaged journal.
@@ -38,6 +40,8 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "could not \(op) in the run journal \(j): \(r). Check free disk space and that the file is writable; the journal keeps every step committed before this error"
         case .unreadableRecord(let j, let d):
             "the run journal \(j) holds a record this marshal cannot read (\(d)); it may have been written by a newer version"
+        case .busyHeldBy(let j, let op, let holders):
+            "the run journal \(j) stayed locked by \(holders.joined(separator: ", ")) while trying to \(op); marshal gave up waiting. Let that process finish (or stop it), then retry"
         case .unreachable(let j, let op, let r):
             "cannot reach the state store \(j) to \(op): \(r). Check that the server is up and reachable from this machine"
         case .damaged(let j, let r):

@@ -46,7 +46,7 @@ actor JournalWriter {
                     // The ends are still worth keeping: they say what ran before the lock was lost.
                     if !finishes.isEmpty { try? await store.finishSteps(finishes) }
                     throw await lease.boundaryRefused(error)
-                case .unreachable, .busy:
+                case .unreachable, .busy, .busyHeldBy:
                     await lease.noteFailure("\(error)")
                 default:
                     pending.insert(contentsOf: finishes, at: 0)

@@ -408,21 +408,20 @@ public struct Orchestrator: Sendable {
                 group.addTask {
                     observer.handle(.stepStarted(refs[i]))
                     let clock = ContinuousClock.now
-                    let outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    var outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
                     let elapsed = ContinuousClock.now - clock
+                    // Evidence that cannot be kept fails its step: a gate must not pass without its record.
+                    if let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequences[i],
+                                                          host: hosts[i]?.name, journal: services.journal, masker: masker) {
+                        outcome.status = .failed
+                        outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
+                    }
                     let completion = StepCompletion(
                         status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
                     await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
-                    for measurement in outcome.measurements {
-                        _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                            runId: request.runId, stepSequence: sequences[i], host: hosts[i]?.name, kind: measurement.kind,
-                            name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
-                            value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
-                            recordedAt: Date()))
-                    }
                     observer.handle(.stepFinished(refs[i], RunEvent.StepReport(
                         status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,
                         attempts: outcome.attempts, message: outcome.message.map(masker.mask),
