@@ -97,6 +97,31 @@ struct StepDecoder {
 
     // MARK: - Kinds
 
+    /// `args: { name: value }`: values bound as psql variables; names as psql accepts them.
+    private func decodeSQLArguments(_ map: MapReader) -> [SQLStep.Argument] {
+        guard let node = map.node("args"), let args = reader.mapping(node, "'args'") else { return [] }
+        return args.pairs.compactMap { pair in
+            let valid = pair.key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+                && pair.key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            if !valid {
+                reader.error("sql arg name '\(pair.key)' must start with a letter and use ASCII letters, digits and _ only (the query uses it as :'\(pair.key)')", at: pair.keyLocation)
+                return nil
+            }
+            return reader.template(pair.value, "sql arg '\(pair.key)'").map { SQLStep.Argument(name: pair.key, value: $0) }
+        }
+    }
+
+    /// A placeholder inside a query would splice a value into SQL text (`x'; drop table …`):
+    /// values are bound through `args` instead; `| raw` says the author trusts the text as SQL.
+    private func refuseSQLPlaceholders(_ query: TemplateString, args: [SQLStep.Argument]) {
+        for placeholder in TemplateSyntax(query).placeholders where !placeholder.isRaw {
+            let name = placeholder.path.last.map { $0.replacingOccurrences(of: "-", with: "_") } ?? "value"
+            let suggestion = args.contains { $0.name == name } ? "" : " args: { \(name): \"{{\(placeholder.text)}}\" } and"
+            reader.error("'{{\(placeholder.text)}}' inside a sql query would be pasted into the SQL text; bind it instead:\(suggestion) write :'\(name)' in the query (or mark it '| raw' if the value is SQL you trust)",
+                         at: placeholder.location)
+        }
+    }
+
     private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?) -> StepKind? {
         let what = "'\(key)'"
         // Shorthands: a scalar instead of a mapping.
@@ -161,10 +186,12 @@ struct StepDecoder {
         case "sql":
             let query = map.template("query", required: true)
             let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
+            let args = decodeSQLArguments(map)
             let expect = map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             guard let query, let database else { return nil }
-            return .sql(SQLStep(query: query, database: database, expect: expect, onNoData: noData))
+            refuseSQLPlaceholders(query, args: args)
+            return .sql(SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData))
         case "http", "health":
             guard let step = decodeHTTP(map, kind: key) else { return nil }
             return key == "health" ? .health(step) : .http(step)
