@@ -127,7 +127,12 @@ public struct Planner: Sendable {
             return "upload \(r(u.source).plainDisplay) → \(r(u.destination).plainDisplay) (mode \(String(u.mode, radix: 8)), sha256 checked)"
         case .release(let rel):
             let id = rel.releaseID.map { r($0).plainDisplay } ?? "<run id>"
-            let path = r(rel.path).plainDisplay
+            if let template = rel.releaseID, !id.contains("{{"), let problem = PathComponent.problem(id) {
+                bag.error("release id is not usable: \(problem); \(PathComponent.rule)", at: template.location)
+            }
+            let renderedPath = r(rel.path)
+            if let problem = PathComponent.problemInValues(renderedPath) { bag.error("release path: \(problem)", at: rel.path.location) }
+            let path = renderedPath.plainDisplay
             return "release \(r(rel.artifact).plainDisplay) → \(path)/releases/\(id), switch \(path)/current, keep \(rel.keep)"
         case .service(let s):
             let managerName = r(s.manager).plainValue

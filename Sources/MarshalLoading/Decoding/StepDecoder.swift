@@ -158,6 +158,13 @@ struct StepDecoder {
             let artifact = map.template("artifact", required: true, expected: "a tarball such as build/app.tar.gz")
             let path = map.template("path", required: true, expected: "the application directory")
             let id = map.template("id")
+            if let id {
+                // A constant id is checked whole; a templated one for what its literal text adds.
+                let literal = TemplateSyntax(id).parts.compactMap { if case .literal(let t) = $0 { t } else { nil } }.joined()
+                let problem = id.isConstant ? PathComponent.problem(id.source)
+                    : literal.contains("/") ? "'\(id.source)' contains '/'" : nil
+                if let problem { reader.error("'id': release id is not usable: \(problem); \(PathComponent.rule)", at: id.location) }
+            }
             let keep = map.int("keep", min: 1) ?? 5
             guard let artifact, let path else { return nil }
             return .release(ReleaseStep(artifact: artifact, path: path, releaseID: id, keep: keep))
