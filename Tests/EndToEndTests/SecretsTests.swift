@@ -197,4 +197,29 @@ struct SecretsTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/backups")) ?? []
         #expect(left.isEmpty, "left behind: \(left)")
     }
+
+    @Test("an on: http request sent with the host's curl keeps its URL, headers and body exact (curl reads them as config on stdin)")
+    func remoteCurlConfigIsExact() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let env = CLI.localEnvironment(dir, name: "curlcfg")
+        CLI.write("""
+        version: 1
+        runbook: curlcfg
+        targets: all
+        steps:
+          - http:
+              on: here
+              method: POST
+              url: "\(app.url)/hook"
+              headers: { X-Odd: 'a "quoted" \\ value' }
+              json: { text: "quote \\" back\\\\slash tab\\t end", n: 1 }
+              expect: { status: 200 }
+        """, to: dir + "/runbook.yml")
+        let result = try await CLI.run(["run", dir + "/runbook.yml", "-e", env, "--state", dir + "/state"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let hooks = try await Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"]).stdout
+        let bodies = try #require(try JSONSerialization.jsonObject(with: Data(hooks.utf8)) as? [[String: Any]])
+        #expect(bodies.first?["text"] as? String == "quote \" back\\slash tab\t end", "\(hooks)")
+    }
 }
