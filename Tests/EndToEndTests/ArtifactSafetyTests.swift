@@ -65,6 +65,31 @@ struct ArtifactSafetyTests {
         #expect(validated.stderr.contains("runbook.yml:7:"), "\(validated.stderr)")
     }
 
+    @Test("a param used as a path component of the release path cannot climb out: '..' and '/' are refused before anything runs")
+    func paramInPath() async throws {
+        let dir = CLI.temporaryDirectory()
+        try tarball(dir + "/app.tar.gz", [("index.html", "file", "")])
+        CLI.write("""
+        version: 1
+        runbook: ship
+        targets: all
+        params:
+          app: { type: string, required: true }
+        steps:
+          - release: { artifact: \(dir)/app.tar.gz, path: "{{ vars.dir }}/apps/{{ params.app }}", id: v1 }
+        """, to: dir + "/runbook.yml")
+        let env = CLI.localEnvironment(dir, name: "ship")
+        for bad in ["..", "../../etc", "x/y"] {
+            let result = try await CLI.run(["run", dir + "/runbook.yml", "-e", env, "--state", dir + "/state", "-p", "app=\(bad)"])
+            #expect(result.status == 2, "\(bad): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("param 'app' is '\(bad)'"), "\(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/apps"))
+        let good = try await CLI.run(["run", dir + "/runbook.yml", "-e", env, "--state", dir + "/state", "-p", "app=shop"])
+        #expect(good.status == 0, "\(good.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/apps/shop/releases/v1/index.html"))
+    }
+
     @Test("a tarball with a link out of the release, a device node or a FIFO is refused; nothing of it stays, not even the upload",
           arguments: [("cfg", "symlink", "/etc/shadow"), ("up", "symlink", "../../../x"), ("null", "chr", ""), ("pipe", "fifo", "")])
     func hostileEntries(name: String, kind: String, extra: String) async throws {

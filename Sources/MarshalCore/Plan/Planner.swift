@@ -130,9 +130,8 @@ public struct Planner: Sendable {
             if let template = rel.releaseID, !id.contains("{{"), let problem = PathComponent.problem(id) {
                 bag.error("release id is not usable: \(problem); \(PathComponent.rule)", at: template.location)
             }
-            let renderedPath = r(rel.path)
-            if let problem = PathComponent.problemInValues(renderedPath) { bag.error("release path: \(problem)", at: rel.path.location) }
-            let path = renderedPath.plainDisplay
+            if let problem = PathComponent.problemInParams(rel.path, params: scope.params) { bag.error("release path: \(problem)", at: rel.path.location) }
+            let path = r(rel.path).plainDisplay
             return "release \(r(rel.artifact).plainDisplay) → \(path)/releases/\(id), switch \(path)/current, keep \(rel.keep)"
         case .service(let s):
             let managerName = r(s.manager).plainValue

@@ -18,15 +18,18 @@ public enum PathComponent {
         return nil
     }
 
-    /// The problem with a rendered path: each value placed in it (param, var, step output) must be
-    /// a whole component or a plain part of one; literal text written by the author may hold `/`.
-    public static func problemInValues(_ rendered: RenderedText) -> String? {
-        for fragment in rendered.fragments {
-            switch fragment {
-            case .quoted(let value), .raw(let value):
-                if value == "." || value == ".." || value.contains("/") { return "the value '\(value)' in it would change the directory (values may not hold '/', '.' or '..')" }
-            case .literal, .secret:
-                continue
+    /// The problem with a path written with params in it (`/srv/{{ params.app }}`): a param's value
+    /// must not hold `/` or be `.` or `..`. Params come from the command line; vars, from the
+    /// environment file, are trusted to hold whole paths.
+    public static func problemInParams(_ template: TemplateString, params: [String: ConfigValue]) -> String? {
+        for piece in template.source.components(separatedBy: "{{").dropFirst() {
+            guard let close = piece.range(of: "}}") else { continue }
+            let head = piece[..<close.lowerBound].split(separator: "|").first?.trimmingCharacters(in: .whitespaces) ?? ""
+            guard head.hasPrefix("params.") else { continue }
+            let name = String(head.dropFirst("params.".count))
+            guard let value = params[name]?.text else { continue }
+            if value == "." || value == ".." || value.contains("/") {
+                return "param '\(name)' is '\(value)', which would change the directory (a param in a path may not hold '/' or be '.' or '..')"
             }
         }
         return nil

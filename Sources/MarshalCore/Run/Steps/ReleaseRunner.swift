@@ -5,14 +5,13 @@ import Foundation
 enum ReleaseRunner {
     static func run(_ release: ReleaseStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let artifact = try context.render(release.artifact).plainValue
-        let renderedPath = try context.render(release.path)
-        let path = renderedPath.plainValue
+        let path = try context.render(release.path).plainValue
         let id = try release.releaseID.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainValue } ?? context.runId
         // Checked again here, after rendering: a param or step output can hold `..` or `/`.
         if let problem = PathComponent.problem(id) {
             throw StepFailure("\(release.releaseID?.location.description ?? "release id"): release id is not usable: \(problem); \(PathComponent.rule)")
         }
-        if let problem = PathComponent.problemInValues(renderedPath) {
+        if let problem = PathComponent.problemInParams(release.path, params: context.scope.params) {
             throw StepFailure("\(release.path.location): release path: \(problem)")
         }
         guard FileManager.default.isReadableFile(atPath: artifact) else {
