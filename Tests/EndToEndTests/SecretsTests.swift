@@ -152,6 +152,20 @@ struct SecretsTests {
         #expect(refused.status == 2)
         #expect(try pg.admin("select count(*) from pg_tables where tablename = 'pwned'") == "0")
 
+        // psql would insert a bare :v unquoted: refused too; a ::cast is not a variable.
+        write("""
+        version: 1
+        runbook: inject
+        targets: all
+        params:
+          v: { type: string, required: true }
+        steps:
+          - sql: { database: "{{ secrets.database_url }}", args: { v: "{{ params.v }}" }, query: "select :v::int as value", expect: "value == 0" }
+        """, to: dir + "/bare.yml")
+        let bare = try await CLI.run(["validate", dir + "/bare.yml"])
+        #expect(bare.status == 2)
+        #expect(bare.stderr.contains("':v' in a sql query inserts the value unquoted"), "\(bare.stderr)")
+
         // `| raw` is the author saying the text is SQL.
         write("""
         version: 1

@@ -114,6 +114,17 @@ struct StepDecoder {
     /// A placeholder inside a query would splice a value into SQL text (`x'; drop table …`):
     /// values are bound through `args` instead; `| raw` says the author trusts the text as SQL.
     private func refuseSQLPlaceholders(_ query: TemplateString, args: [SQLStep.Argument]) {
+        // psql inserts `:name` unquoted, which is the injection again; `::type` casts are not it.
+        for arg in args {
+            let pattern = "(?<![:A-Za-z0-9_]):\(arg.name)(?![A-Za-z0-9_])"
+            if let regex = try? NSRegularExpression(pattern: pattern),
+               let match = regex.firstMatch(in: query.source, range: NSRange(query.source.startIndex..., in: query.source)) {
+                let offset = query.source.distance(from: query.source.startIndex,
+                                                   to: Range(match.range, in: query.source)!.lowerBound)
+                let at = query.source.contains("\n") ? query.location : query.location.advanced(by: offset)
+                reader.error("':\(arg.name)' in a sql query inserts the value unquoted; write :'\(arg.name)' for a value or :\"\(arg.name)\" for an identifier", at: at)
+            }
+        }
         for placeholder in TemplateSyntax(query).placeholders where !placeholder.isRaw {
             let name = placeholder.path.last.map { $0.replacingOccurrences(of: "-", with: "_") } ?? "value"
             let suggestion = args.contains { $0.name == name } ? "" : " args: { \(name): \"{{\(placeholder.text)}}\" } and"
