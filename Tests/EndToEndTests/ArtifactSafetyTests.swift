@@ -127,6 +127,18 @@ struct ArtifactSafetyTests {
         #expect(entries(dir + "/app/releases") == ["v1"])
     }
 
+    @Test("deploying the live release id again replaces its tree (a re-deploy), leaving no staging or old tree behind")
+    func redeploySameID() async throws {
+        let dir = CLI.temporaryDirectory()
+        try tarball(dir + "/app.tar.gz", [("index.html", "file", "")])
+        #expect(try await run(dir, release: "v1").status == 0)
+        try tarball(dir + "/app.tar.gz", [("index.html", "file", ""), ("added", "file", "")])
+        let again = try await run(dir, release: "v1")
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/app/current/added"))
+        #expect(entries(dir + "/app/releases") == ["v1"])
+    }
+
     @Test("plan text masks a value read through env that equals a declared secret")
     func planMasksEnvironmentCopies() async throws {
         let dir = CLI.temporaryDirectory()

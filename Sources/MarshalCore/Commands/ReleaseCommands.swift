@@ -7,7 +7,7 @@ public enum ReleaseCommands {
     /// --no-same-permissions`; GNU tar already refuses members named with `..` and defers links
     /// that could be written through), then refused if it holds device nodes, FIFOs or sockets, or
     /// a symbolic link resolving outside the release; setuid/setgid bits are cleared. Only then is
-    /// it renamed to `releases/<id>`. On any failure the staging dir and the uploaded archive are
+    /// it renamed to `releases/<id>` (replacing a tree of the same id). On any failure the staging dir and the uploaded archive are
     /// removed, so nothing half-unpacked is left behind.
     public static func unpack(path: String, releaseID: String, tarball: String) -> ShellCommand {
         let release = "releases/" + releaseID
@@ -15,9 +15,6 @@ public enum ReleaseCommands {
         return ShellCommand([
             .literal("set -e; cd "), .quoted(path), .literal("; stage="), .quoted(stage), .literal("; tarball="), .quoted(tarball),
             .literal("; trap 'rc=$?; if [ $rc -ne 0 ]; then rm -rf -- \"$stage\"; rm -f -- \"$tarball\"; fi' EXIT"),
-            .literal("; if [ \"$(readlink current 2>/dev/null || true)\" = "), .quoted(release),
-            .literal(" ]; then echo \"release "), .quoted(releaseID),
-            .literal(" is the live release; give this release another id\" >&2; exit 3; fi"),
             .literal("; rm -rf -- \"$stage\"; mkdir -p -- \"$stage\""),
             .literal("; tar -xzf \"$tarball\" -C \"$stage\" --no-same-owner --no-same-permissions"),
             .literal("; base=$(cd \"$stage\" && pwd -P)"),
@@ -26,7 +23,11 @@ public enum ReleaseCommands {
             .literal("; escaping=$(find \"$stage\" -type l -exec sh -c 's=$1; shift; for l; do t=$(realpath -m -- \"$l\"); case \"$t\" in \"$0\"|\"$0\"/*) ;; *) printf \"%s -> %s \" \"${l#$s/}\" \"$(readlink -- \"$l\")\";; esac; done' \"$base\" \"$stage\" {} + | head -c 300)"),
             .literal("; if [ -n \"$escaping\" ]; then echo \"refused: the artifact holds links leading outside the release: $escaping\" >&2; exit 4; fi"),
             .literal("; find \"$stage\" \\( -type f -o -type d \\) -perm /6000 -exec chmod ug-s -- {} +"),
-            .literal("; rm -rf -- "), .quoted(release), .literal("; mv -- \"$stage\" "), .quoted(release),
+            // The same id again (a re-deploy) replaces the old tree by two renames, so `current`,
+            // which names releases/<id>, is never left pointing into a half-written tree.
+            .literal("; old="), .quoted("releases/.marshal-old-" + releaseID), .literal("; rm -rf -- \"$old\"; if [ -e "), .quoted(release),
+            .literal(" ]; then mv -T -- "), .quoted(release), .literal(" \"$old\"; fi; mv -T -- \"$stage\" "), .quoted(release),
+            .literal("; rm -rf -- \"$old\""),
             // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
             .literal("; touch "), .quoted(release),
             .literal("; echo \"previous=$(readlink current 2>/dev/null | sed 's#^releases/##' || true)\""),
