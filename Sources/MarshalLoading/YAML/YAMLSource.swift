@@ -6,7 +6,15 @@ import Yams
 enum YAMLSource {
     static func parse(_ text: String, file: String) -> Result<Node?, Diagnostic> {
         do {
-            return .success(try Yams.compose(yaml: text))
+            let parser = try Parser(yaml: text)
+            let root = try parser.singleRoot()
+            // Checked before anything walks the tree; the parser keeps the anchors alive meanwhile.
+            if let root, let excess = withExtendedLifetime(parser, { AliasBudget.check(root) }) {
+                let mark = excess.mark
+                return .failure(Diagnostic(.error, at: SourceLocation(file: file, line: max(mark?.line ?? 1, 1), column: max(mark?.column ?? 1, 1)),
+                                           "excessive aliasing: aliases of &\(excess.anchor) expand past \(excess.nodes) values, nearly all of them copies; refused as a YAML bomb. Repeat the values instead of nesting aliases"))
+            }
+            return .success(root)
         } catch let error as YamlError {
             return .failure(diagnostic(for: error, file: file))
         } catch {
