@@ -313,7 +313,7 @@ struct StepDecoder {
         return expectation
     }
 
-    static let thresholdMetrics = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "rps", "error_rate", "requests", "errors", "dropped"]
+    static let thresholdMetrics = LoadStats.metricNames.filter { $0 != "mean" }
 
     private func decodeBenchmark(_ map: MapReader) -> BenchmarkStep? {
         let baseURL = map.template("base_url", required: true, expected: "the URL the scenario paths are relative to")
@@ -326,7 +326,7 @@ struct StepDecoder {
                 let rate = phase.node("rate", required: true, expected: "requests per second").flatMap { reader.number($0, "'rate'") }
                 let rampTo = phase.node("ramp_to").flatMap { reader.number($0, "'ramp_to'") }
                 phase.finish()
-                if let rate, rate < 0 || rate > 1_000_000 { reader.error("'rate' must be between 0 and 1000000 requests per second", at: phase.node) }
+                if let rate, rate < 0 || rate > LoadPlan.maxRate { reader.error("'rate' must be between 0 and \(Int(LoadPlan.maxRate)) requests per second", at: phase.node) }
                 if let duration, let rate {
                     phases.append(BenchmarkStep.Phase(name: name, duration: duration, rate: rate, rampTo: rampTo))
                 }
@@ -367,6 +367,14 @@ struct StepDecoder {
                 }
                 for conditionNode in reader.listOrSingle(pair.value) {
                     if let condition = reader.condition(conditionNode, subject: pair.key, "threshold '\(pair.key)'") {
+                        // A name on either side must be a metric the test produces, or it can never have a value.
+                        if case .scalar(let scalar) = conditionNode,
+                           let unknown = Expression.unknownName(in: scalar.string, at: reader.contentStart(of: conditionNode), isKnown: { name in
+                               Self.thresholdMetrics.contains(name) || scenarioNames.contains { name.hasPrefix($0 + ".") && Self.thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                           }) {
+                            reader.error("threshold '\(pair.key)': '\(unknown.name)' names nothing that has a value; compare with a number such as 500ms or 1%, or a metric: \(Self.thresholdMetrics.joined(separator: ", "))", at: unknown.location)
+                            continue
+                        }
                         thresholds.append(BenchmarkStep.Threshold(metric: pair.key, condition: condition, abortOnFail: abort))
                     }
                 }
