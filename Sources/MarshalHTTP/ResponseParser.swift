@@ -1,4 +1,5 @@
 import Foundation
+import MarshalCore
 
 /// Reads one HTTP/1.1 response at a time from the bytes a load-test connection delivers, in
 /// whatever pieces they arrive: the status, whether the connection may carry another request,
@@ -460,6 +461,6 @@ struct ResponseParser {
 
     private func printable(_ r: Range<Int>) -> String {
         let text = String(decoding: head[r.lowerBound..<min(r.upperBound, r.lowerBound + 80)], as: UTF8.self)
-        return "\"" + text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined() + "\""
+        return "\"" + ControlCharacters.escape(text) + "\""
     }
 }

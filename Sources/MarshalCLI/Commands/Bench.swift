@@ -91,7 +91,7 @@ extension MarshalCommand {
             case .json:
                 Terminal.stdout(try JSONOutput.encode(BenchReport(url: URLMask.display(url), result: result, thresholds: checks)))
             case .text:
-                Terminal.stdout(BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
+                Terminal.stdout(quoting: BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
             }
             if let junit {
                 let xml = JUnitReport.render(benchOf: URLMask.display(url), startedAt: startedAt, seconds: result.duration,
