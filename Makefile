@@ -11,7 +11,7 @@ DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsql
 BIN_DEBUG := .build/debug/marshal
 BIN_RELEASE := .build/release/marshal
 
-.PHONY: deps build release demo test unit e2e bench clean
+.PHONY: deps build release demo test unit e2e bench fuzz clean
 
 # Installs the Debian packages only when one is missing, so a second run does no network work.
 deps:
@@ -33,9 +33,15 @@ demo: release
 
 test: release build
 	scripts/test
+	scripts/fuzz 30
+
+# A longer libFuzzer hunt: `make fuzz FUZZ_SECONDS=3600`.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	scripts/fuzz $(FUZZ_SECONDS)
 
 bench: release
 	scripts/bench/all
 
 clean:
-	rm -rf .build .marshal lab
+	rm -rf .build .build-fuzz .marshal lab
