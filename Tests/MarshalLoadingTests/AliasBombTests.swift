@@ -29,9 +29,28 @@ struct AliasBombTests {
         #expect(ContinuousClock.now - started < .seconds(2))
         #expect(diagnostics.count == 1)
         let first = diagnostics.first
-        #expect(first?.message.hasPrefix("excessive aliasing: aliases of &l") == true, "\(String(describing: first))")
+        #expect(first?.message.hasPrefix("excessive aliasing: with alias *l") == true, "\(String(describing: first))")
         // The refusal points into the alias levels (lines 7 on), not at the top of the file.
         #expect((first?.location.line ?? 0) >= 7)
+    }
+
+    @Test("An alias of a nested structure used as a mapping key is refused before it is hashed whole")
+    func aliasKeys() {
+        let text = Self.bomb(levels: 8) + "  keys: { ? *l8 : 1, ? *l7 : 2 }\n"
+        let started = ContinuousClock.now
+        let diagnostics = Loader(root: Repo.root).validate(paths: [Repo.temporaryFile(text)], environmentPath: nil)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(diagnostics.first?.message.hasPrefix("excessive aliasing") == true, "\(diagnostics)")
+    }
+
+    @Test("The refusal names the alias's own line and column")
+    func position() {
+        let text = Self.bomb(levels: 8)
+        let diagnostics = Loader(root: Repo.root).validate(paths: [Repo.temporaryFile(text)], environmentPath: nil)
+        let location = diagnostics.first?.location
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false)[(location?.line ?? 1) - 1]
+        let at = line.dropFirst((location?.column ?? 1) - 1)
+        #expect(at.hasPrefix("*l"), "\(String(describing: location)) points at '\(at.prefix(10))'")
     }
 
     @Test("Anchors shared a few times, as files use them, still load")
@@ -53,8 +72,8 @@ struct AliasBombTests {
 
     @Test("The go-yaml rule: a small share of aliases is fine at any size, nearly all aliases is not")
     func ratio() {
-        #expect(AliasBudget.allowedRatio(1000) == 0.99)
-        #expect(AliasBudget.allowedRatio(4_000_000) == 0.10)
-        #expect(abs(AliasBudget.allowedRatio(2_200_000) - 0.545) < 0.001)
+        #expect(AliasScan.allowedRatio(1000) == 0.99)
+        #expect(AliasScan.allowedRatio(4_000_000) == 0.10)
+        #expect(abs(AliasScan.allowedRatio(2_200_000) - 0.545) < 0.001)
     }
 }

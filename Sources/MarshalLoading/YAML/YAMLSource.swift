@@ -5,16 +5,13 @@ import Yams
 /// Parses YAML text into a Yams node tree, turning libyaml errors into positioned diagnostics.
 enum YAMLSource {
     static func parse(_ text: String, file: String) -> Result<Node?, Diagnostic> {
+        // Checked before Yams composes the text: composing already expands alias keys.
+        if let excess = AliasScan.check(text) {
+            return .failure(Diagnostic(.error, at: SourceLocation(file: file, line: excess.line, column: excess.column),
+                                       "excessive aliasing: with alias *\(excess.anchor) the document expands past \(excess.values) values, nearly all of them copies; refused as a YAML bomb. Repeat the values instead of nesting aliases"))
+        }
         do {
-            let parser = try Parser(yaml: text)
-            let root = try parser.singleRoot()
-            // Checked before anything walks the tree; the parser keeps the anchors alive meanwhile.
-            if let root, let excess = withExtendedLifetime(parser, { AliasBudget.check(root) }) {
-                let mark = excess.mark
-                return .failure(Diagnostic(.error, at: SourceLocation(file: file, line: max(mark?.line ?? 1, 1), column: max(mark?.column ?? 1, 1)),
-                                           "excessive aliasing: aliases of &\(excess.anchor) expand past \(excess.nodes) values, nearly all of them copies; refused as a YAML bomb. Repeat the values instead of nesting aliases"))
-            }
-            return .success(root)
+            return .success(try Yams.compose(yaml: text))
         } catch let error as YamlError {
             return .failure(diagnostic(for: error, file: file))
         } catch {
