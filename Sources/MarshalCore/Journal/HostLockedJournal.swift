@@ -35,16 +35,10 @@ public final class HostLockedJournal: JournalStore {
 
         func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
             let result: CommandResult
-            do throws(TransportError) {
-                let executor: any RemoteExecutor
-                if let open = self.executor { executor = open } else {
-                    executor = try await connector.connect(endpoint)
-                    self.executor = executor
-                }
-                result = try await executor.run(command, timeout: .seconds(20))
-            } catch {
-                if let open = self.executor { await open.close() }
-                self.executor = nil
+            switch await execute(command) {
+            case .success(let done): result = done
+            case .failure(let error):
+                await close()
                 throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
             }
             guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
@@ -52,6 +46,29 @@ public final class HostLockedJournal: JournalStore {
                                                  reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
             }
             return answer
+        }
+
+        // A Result rather than typed throws across the actor hop: the 6.x optimiser crashed on the latter.
+        private func execute(_ command: ShellCommand) async -> Result<CommandResult, TransportError> {
+            let executor: any RemoteExecutor
+            if let open = self.executor {
+                executor = open
+            } else {
+                switch await Self.connect(connector, endpoint) {
+                case .success(let connected): executor = connected
+                case .failure(let error): return .failure(error)
+                }
+                self.executor = executor
+            }
+            return await Self.run(command, on: executor)
+        }
+
+        private static func connect(_ connector: any Connector, _ endpoint: HostEndpoint) async -> Result<any RemoteExecutor, TransportError> {
+            do throws(TransportError) { return .success(try await connector.connect(endpoint)) } catch { return .failure(error) }
+        }
+
+        private static func run(_ command: ShellCommand, on executor: any RemoteExecutor) async -> Result<CommandResult, TransportError> {
+            do throws(TransportError) { return .success(try await executor.run(command, timeout: .seconds(20))) } catch { return .failure(error) }
         }
 
         func close() async {
