@@ -8,7 +8,7 @@ struct EnvironmentDecoder {
     let path: String
 
     func decode(_ root: Node) -> Environment? {
-        guard let map = reader.mapping(root, "the environment file") else { return nil }
+        guard let map = reader.mapping(root, "the environment file")?.declare(FileDeclarations.environment) else { return nil }
         VersionCheck.check(map, reader: reader)
         let name = map.string("environment", required: true) ?? "?"
         var environment = Environment(name: name, path: path, location: map.location)
@@ -30,7 +30,7 @@ struct EnvironmentDecoder {
 
     private func decodeSSH(_ node: Node) -> SSHSettings {
         var ssh = SSHSettings(location: reader.location(of: node))
-        guard let map = reader.mapping(node, "'ssh'") else { return ssh }
+        guard let map = reader.mapping(node, "'ssh'")?.declare(FileDeclarations.ssh) else { return ssh }
         ssh.user = map.string("user")
         ssh.identity = map.string("identity").map(relativeToFile)
         ssh.passphraseSecret = map.string("passphrase_secret")
@@ -100,7 +100,7 @@ struct EnvironmentDecoder {
         var secrets: [SecretSource] = []
         for pair in map.pairs {
             let what = "secret '\(pair.key)'"
-            guard let entry = reader.mapping(pair.value, what) else { continue }
+            guard let entry = reader.mapping(pair.value, what)?.declare(FileDeclarations.secret) else { continue }
             let env = entry.string("env")
             let file = entry.string("file")
             entry.finish()
@@ -125,7 +125,7 @@ struct EnvironmentDecoder {
         var hosts: [HostSpec] = []
         for pair in map.pairs {
             let what = "host '\(pair.key)'"
-            guard let entry = reader.mapping(pair.value, what) else { continue }
+            guard let entry = reader.mapping(pair.value, what)?.declare(FileDeclarations.host) else { continue }
             let address = entry.string("address", required: true) ?? "?"
             var host = HostSpec(name: pair.key, address: address, location: pair.keyLocation)
             if let portNode = entry.node("port"), let port = reader.int(portNode, "'port'", min: 1) {
