@@ -7,11 +7,11 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev \
 	openssh-server openssh-client nginx-light postgresql supervisor prometheus wrk hyperfine \
-	python3 procps iproute2 curl openssl time
+	python3 python3-venv procps iproute2 curl openssl time tmux
 BIN_DEBUG := .build/debug/marshal
 BIN_RELEASE := .build/release/marshal
 
-.PHONY: deps build release demo test unit e2e bench clean install install-files dist dist-check
+.PHONY: deps build release demo test unit e2e bench clean install install-files dist dist-check venv schemas docs-reference
 
 # Installs the Debian packages only when one is missing, so a second run does no network work.
 deps:
@@ -93,3 +93,18 @@ dist:
 # Unpacks the tarball and runs its binary with the Swift toolchain hidden (see scripts/dist-check).
 dist-check: dist
 	scripts/dist-check dist/$(DIST_NAME).tar.gz
+
+# Python test tools from PyPI live in .venv (check-jsonschema validates files against schemas/).
+VENV := .venv
+$(VENV)/bin/check-jsonschema:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q check-jsonschema==0.39.0
+venv: $(VENV)/bin/check-jsonschema
+
+# Regenerates what is generated from the code: schemas/, docs/reference/, the built-in templates.
+schemas: build
+	$(BIN_DEBUG) schema runbook -o schemas/runbook.schema.json
+	$(BIN_DEBUG) schema environment -o schemas/environment.schema.json
+docs-reference: build
+	$(BIN_DEBUG) docs --output docs/reference
+	scripts/embed-templates

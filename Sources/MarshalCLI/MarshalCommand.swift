@@ -20,6 +20,9 @@ public struct MarshalCommand: AsyncParsableCommand {
             Rollback.self,
             Bench.self,
             Report.self,
+            Schema.self,
+            Docs.self,
+            Init.self,
         ]
     )
 

@@ -11,9 +11,9 @@ public enum FileDeclarations {
     ])
 
     public static let strategy = ObjectShape("strategy", keys: [
-        KeyDeclaration("batches", .list(.anyOf([.integer(minimum: 1), .string])), default: "[\"100%\"]",
+        KeyDeclaration("batches", .list(.anyOf([.integer(minimum: 1), .percent(minimum: 1)])), default: "[\"100%\"]",
                        "Batch sizes: host counts (1) or cumulative shares (\"50%\"); gates run after every batch."),
-        KeyDeclaration("max_failures", .anyOf([.integer(minimum: 0), .string]), default: "0", "Failed hosts tolerated: a count or \"10%\"."),
+        KeyDeclaration("max_failures", .anyOf([.integer(minimum: 0), .percent(minimum: 0)]), default: "0", "Failed hosts tolerated: a count or \"10%\"."),
         KeyDeclaration("forks", .integer(minimum: 1), default: "50", "Hosts of a batch that run at once."),
     ])
 
@@ -49,7 +49,7 @@ public enum FileDeclarations {
 
     public static let host = ObjectShape("host", keys: [
         KeyDeclaration("address", .string, required: true, "IP address or DNS name."),
-        KeyDeclaration("port", .integer(minimum: 1), default: "22", "SSH port (1 to 65535)."),
+        KeyDeclaration("port", .integer(minimum: 1, maximum: 65535), default: "22", "SSH port."),
         KeyDeclaration("user", .string, "Login user for this host."),
         KeyDeclaration("roles", .listOrOne(.string), "Roles for `targets:` and `on:`."),
         KeyDeclaration("vars", .dictionary(.any), "This host's variables (they override the environment's)."),

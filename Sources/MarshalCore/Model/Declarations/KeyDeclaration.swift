@@ -5,7 +5,17 @@ public indirect enum ValueShape: Sendable, Hashable {
     case string
     /// A string that may hold `{{ … }}` placeholders.
     case template
-    case integer(minimum: Int?)
+    case integer(minimum: Int?, maximum: Int? = nil)
+    /// A name referenced elsewhere (`steps.ID`): a letter or _, then letters, digits, _.
+    case identifier
+    /// A share such as "50%", from `minimum`% to 100%.
+    case percent(minimum: Int)
+    /// An octal file mode such as "0644".
+    case fileMode
+    /// One of these words, or a template that renders to one.
+    case choiceOrTemplate([String])
+    /// Keys matching a pattern (a regular expression, as in JSON Schema), each with a value of this shape.
+    case keyed(pattern: String, value: ValueShape)
     case number
     case boolean
     /// A number with a unit: 500ms, 30s, 2m, 1h.
@@ -34,7 +44,17 @@ public indirect enum ValueShape: Sendable, Hashable {
         switch self {
         case .string: "string"
         case .template: "template"
-        case .integer(let minimum): minimum.map { "integer ≥ \($0)" } ?? "integer"
+        case .integer(let minimum, let maximum):
+            switch (minimum, maximum) {
+            case (let lo?, let hi?): "integer \(lo)–\(hi)"
+            case (let lo?, nil): "integer ≥ \(lo)"
+            default: "integer"
+            }
+        case .identifier: "name"
+        case .percent(let minimum): "\(minimum)%–100%"
+        case .fileMode: "octal mode"
+        case .choiceOrTemplate(let words): words.joined(separator: " \\| ") + " or template"
+        case .keyed(_, let value): "map of key → \(value.summary)"
         case .number: "number"
         case .boolean: "boolean"
         case .duration: "duration"
@@ -74,13 +94,16 @@ public struct KeyDeclaration: Sendable, Hashable {
 public struct ObjectShape: Sendable, Hashable {
     public var name: String
     public var keys: [KeyDeclaration]
-    /// Groups of keys of which exactly one must be given (a benchmark scenario's method).
+    /// Keys of which exactly one must be given (a benchmark scenario's method).
     public var exactlyOneOf: [String]
+    /// Keys of which at least one must be given (a benchmark's phases or connections).
+    public var atLeastOneOf: [String]
 
-    public init(_ name: String, keys: [KeyDeclaration], exactlyOneOf: [String] = []) {
+    public init(_ name: String, keys: [KeyDeclaration], exactlyOneOf: [String] = [], atLeastOneOf: [String] = []) {
         self.name = name
         self.keys = keys
         self.exactlyOneOf = exactlyOneOf
+        self.atLeastOneOf = atLeastOneOf
     }
 
     public var keyNames: [String] { keys.map(\.name) }
@@ -92,7 +115,7 @@ extension ValueShape {
     public var object: ObjectShape? {
         switch self {
         case .object(let o): o
-        case .list(let item), .listOrOne(let item), .dictionary(let item): item.object
+        case .list(let item), .listOrOne(let item), .dictionary(let item), .keyed(_, let item): item.object
         case .anyOf(let shapes): shapes.lazy.compactMap(\.object).first
         default: nil
         }

@@ -24,7 +24,7 @@ public enum StepDeclarations {
 
     /// Keys every step may have, besides its one kind key.
     public static let common = ObjectShape("step", keys: [
-        KeyDeclaration("id", .string, "Identifier (letters, digits, _) for `steps.ID.…` references and `--approve`."),
+        KeyDeclaration("id", .identifier, "Identifier (letters, digits, _) for `steps.ID.…` references and `--approve`."),
         KeyDeclaration("name", .string, "What the output, journal and report call the step (default: derived from the kind)."),
         KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, during the first batch (default: every host of each batch)."),
         KeyDeclaration("when", .expression, "Run only when this is true (else the step is skipped)."),
@@ -32,7 +32,7 @@ public enum StepDeclarations {
         KeyDeclaration("delay", .duration, default: "1s", "Pause between attempts."),
         KeyDeclaration("until", .expression, "Retry until this is true (over the step's evidence)."),
         KeyDeclaration("timeout", .duration, "Stop the step after this long (it fails)."),
-        KeyDeclaration("register", .string, "Also keep the evidence under this name, for `steps.NAME.…`."),
+        KeyDeclaration("register", .identifier, "Also keep the evidence under this name, for `steps.NAME.…`."),
         KeyDeclaration("undo", .step, "A step that reverses this one on rollback (not on kinds that change nothing)."),
         KeyDeclaration("ignore_failure", .boolean, default: "false", "A failure is recorded but does not stop the run."),
         KeyDeclaration("idempotent", .boolean, default: "false", "Safe to run twice: `resume` re-runs it if it was in flight."),
@@ -94,7 +94,7 @@ public enum StepDeclarations {
             object: ObjectShape("upload", keys: [
                 KeyDeclaration("src", .template, required: true, "The local file."),
                 KeyDeclaration("dest", .template, required: true, "The path on the host."),
-                KeyDeclaration("mode", .anyOf([.string, .integer(minimum: 0)]), default: "0644", "Octal file mode, best quoted: \"0644\"."),
+                KeyDeclaration("mode", .fileMode, default: "0644", "Octal file mode, best quoted: \"0644\"."),
                 onKey,
             ]),
             runs: "On each host of the batch (or the `on:` hosts).",
@@ -123,7 +123,7 @@ public enum StepDeclarations {
             name: "service", summary: "Start, stop, restart, reload or check a service under pm2, systemd or supervisor.",
             shorthand: nil,
             object: ObjectShape("service", keys: [
-                KeyDeclaration("manager", .template, required: true, "pm2, systemd or supervisor (or a template such as `{{ vars.process_manager }}`)."),
+                KeyDeclaration("manager", .choiceOrTemplate(ServiceStep.Manager.allCases.map(\.rawValue)), required: true, "pm2, systemd or supervisor (or a template such as `{{ vars.process_manager }}`)."),
                 KeyDeclaration("action", .choice(ServiceStep.Action.allCases.map(\.rawValue)), required: true, "What to do."),
                 KeyDeclaration("name", .template, required: true, "The program or unit name."),
                 KeyDeclaration("config", .template, "supervisord's config file (`supervisorctl -c`)."),
@@ -226,12 +226,12 @@ public enum StepDeclarations {
                     KeyDeclaration("weight", .integer(minimum: 1), default: "1", "Share of requests."),
                     KeyDeclaration("expect_status", .listOrOne(.integer(minimum: 100)), default: "2xx", "Statuses that count as success."),
                 ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
-                KeyDeclaration("thresholds", .dictionary(.listOrOne(.string)),
+                KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
                                "METRIC or SCENARIO.METRIC → condition such as \"< 500ms\"; metrics: \(thresholdMetrics.joined(separator: ", "))."),
                 KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
                 noData,
                 onKey,
-            ]),
+            ], atLeastOneOf: ["phases", "connections"]),
             runs: "From this machine, once per batch.",
             evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
             undo: "None: it changes nothing.",
