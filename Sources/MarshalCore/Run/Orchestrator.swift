@@ -428,7 +428,11 @@ public struct Orchestrator: Sendable {
                 group.addTask {
                     observer.handle(.stepStarted(refs[i]))
                     let clock = ContinuousClock.now
-                    let outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    var context = contexts[i]
+                    context.progress = { observer.handle(.progress(refs[i], $0)) }
+                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer)
+                    let outcome = await executor.execute(step, host: hosts[i], context: context)
+                    ticker?.cancel()
                     let elapsed = ContinuousClock.now - clock
                     let completion = StepCompletion(
                         status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
