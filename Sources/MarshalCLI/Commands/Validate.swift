@@ -14,7 +14,7 @@ extension MarshalCommand {
         @Argument(help: "Files or folders to check.")
         var paths: [String] = []
 
-        @Option(name: .shortAndLong, help: "Also check runbooks against this environment (name or path).")
+        @Option(name: .shortAndLong, help: "Also check runbooks against this environment (name or path).", completion: ProjectNames.environments)
         var environment: String?
 
         func run() async throws {
