@@ -11,7 +11,7 @@ DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsql
 BIN_DEBUG := .build/debug/marshal
 BIN_RELEASE := .build/release/marshal
 
-.PHONY: deps build release demo test unit e2e bench clean install install-files dist dist-check venv schemas docs-reference
+.PHONY: deps build release demo test unit e2e bench clean install install-files dist dist-check venv schemas docs-reference man
 
 # Installs the Debian packages only when one is missing, so a second run does no network work.
 deps:
@@ -108,3 +108,8 @@ schemas: build
 docs-reference: build
 	$(BIN_DEBUG) docs --output docs/reference
 	scripts/embed-templates
+
+# The man page, from swift-argument-parser's generate-manual plugin (its first run builds the tool).
+man:
+	$(SWIFT) package plugin generate-manual
+	mkdir -p docs/man && cp .build/plugins/GenerateManual/outputs/marshal/marshal.1 docs/man/marshal.1

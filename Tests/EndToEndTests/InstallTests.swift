@@ -21,8 +21,13 @@ struct InstallTests {
         #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
         for path in ["bin/marshal", "share/marshal/templates/optimization-results.md",
                      "share/bash-completion/completions/marshal", "share/zsh/site-functions/_marshal",
-                     "share/fish/vendor_completions.d/marshal.fish"] {
+                     "share/fish/vendor_completions.d/marshal.fish", "share/man/man1/marshal.1"] {
             #expect(FileManager.default.fileExists(atPath: prefix + "/" + path), "\(path) installed")
+        }
+        // The man page documents every subcommand the binary has (make man regenerates it).
+        let man = try String(contentsOfFile: prefix + "/share/man/man1/marshal.1", encoding: .utf8)
+        for command in ["validate", "plan", "run", "show", "schema", "docs", "init"] {
+            #expect(man.contains(command), "man page mentions \(command)")
         }
         // A project folder with no Templates/ and no relation to the checkout.
         try FileManager.default.createDirectory(atPath: project + "/Runbooks", withIntermediateDirectories: true)
