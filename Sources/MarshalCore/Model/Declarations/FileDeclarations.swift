@@ -67,7 +67,10 @@ public enum FileDeclarations {
         KeyDeclaration("description", .string, "One line about it."),
         KeyDeclaration("protected", .boolean, default: "false", "Runs ask for confirmation (or --yes)."),
         KeyDeclaration("transport", .choice(Transport.allCases.map(\.rawValue)), default: "ssh", "How hosts are reached."),
-        KeyDeclaration("state", .string, default: ".marshal", "Where the journal lives."),
+        KeyDeclaration("state", .anyOf([.string, .object(ObjectShape("state", keys: [
+            KeyDeclaration("env", .string, required: true, "The environment variable holding the PostgreSQL URL."),
+        ]))]), default: ".marshal", "Where the journal lives: a folder, a PostgreSQL URL without password, or { env: VARIABLE }."),
+        KeyDeclaration("lock_host", .string, default: "the first host", "The host that also holds the environment lock (embedded state)."),
         KeyDeclaration("ssh", .object(ssh), "How to reach hosts over SSH."),
         KeyDeclaration("vars", .dictionary(.any), "Variables for templates (values are plain data, not templates)."),
         KeyDeclaration("secrets", .dictionary(.object(secret)), "Name → where its value comes from; values are never written in the file."),

@@ -183,8 +183,9 @@ public enum StepDeclarations {
             name: "sql", summary: "Run a query through psql on a host and hold its first value to an expectation.",
             shorthand: nil,
             object: ObjectShape("sql", keys: [
-                KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change)."),
+                KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
                 database,
+                KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
                 KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`."),
                 noData,
                 onKey,
@@ -358,7 +359,7 @@ public enum StepDeclarations {
     ]
 
     /// Threshold metric names a benchmark accepts.
-    public static let thresholdMetrics = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "rps", "error_rate", "requests", "errors", "dropped"]
+    public static let thresholdMetrics = LoadStats.metricNames.filter { $0 != "mean" }
 
     public static func kind(_ name: String) -> StepKindDeclaration? { kinds.first { $0.name == name } }
 }
