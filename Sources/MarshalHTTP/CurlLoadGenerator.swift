@@ -45,9 +45,10 @@ public struct CurlLoadGenerator: LoadGenerator {
             pools = split(connections, into: threadCount)
             inFlight = pools
         }
-        // A common time origin a little ahead, so every thread is ready before the first send.
+        // A common time origin a little ahead, so every thread is ready before the first send; an
+        // open loop's workers also open their first connections in that time (LoadWorker.warm).
         let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
-        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop, watch: watch)
+        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + (schedule == nil ? 20_000_000 : 100_000_000), stop: stop, watch: watch)
         let collector = Collector(expected: threadCount) { tallies in
             var result = summarize(plan: plan, spec: spec, tallies: tallies, stoppedEarly: stop.isStopped)
             if let reason = watch?.reason, case .success(var value) = result {
