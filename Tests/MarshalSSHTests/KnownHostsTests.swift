@@ -103,3 +103,38 @@ struct KnownHostsTests {
         #expect(status == 0)
     }
 }
+
+@Suite("Connect gate")
+struct ConnectGateTests {
+    @Test("at most `limit` connection set-ups run at once; every waiter gets its turn")
+    func bounded() async {
+        let gate = ConnectGate(limit: 3)
+        let counter = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<60 {
+                group.addTask {
+                    await gate.enter()
+                    counter.change(+1)
+                    try? await Task.sleep(for: .milliseconds(2))
+                    counter.change(-1)
+                    gate.leave()
+                }
+            }
+        }
+        #expect(counter.peak == 3)
+        #expect(counter.now == 0)
+        #expect(counter.entries == 60)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var now = 0, peak = 0, entries = 0
+        func change(_ delta: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            now += delta
+            peak = max(peak, now)
+            if delta > 0 { entries += 1 }
+        }
+    }
+}
