@@ -5,13 +5,13 @@ SHELL := /bin/bash
 # The toolchain lives in /opt/swift on the machines this project targets; it may not be on PATH.
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
-DEB_PACKAGES := pkg-config libssh2-1-dev libssl-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev \
+DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpq-dev libssl-dev \
 	openssh-server openssh-client nginx-light postgresql supervisor prometheus wrk hyperfine \
 	python3 procps iproute2 curl openssl time
 BIN_DEBUG := .build/debug/marshal
 BIN_RELEASE := .build/release/marshal
 
-.PHONY: deps build release demo test unit e2e bench clean
+.PHONY: deps build release demo test unit e2e bench fuzz clean
 
 # Installs the Debian packages only when one is missing, so a second run does no network work.
 deps:
@@ -33,9 +33,15 @@ demo: release
 
 test: release build
 	scripts/test
+	scripts/fuzz 30
+
+# A longer libFuzzer hunt: `make fuzz FUZZ_SECONDS=3600`.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	scripts/fuzz $(FUZZ_SECONDS)
 
 bench: release
 	scripts/bench/all
 
 clean:
-	rm -rf .build .marshal lab
+	rm -rf .build .build-fuzz .marshal lab

@@ -42,12 +42,17 @@ public struct ReportRenderer: Sendable {
         }
     }
 
-    /// `{{ row|cells }}` renders a table row; `{{ text|cell }}` escapes pipes inside a cell.
+    /// `{{ row|cells }}` renders a table row, each cell escaped (`MarkdownText`); `{{ text|md }}`
+    /// escapes one value for a template that prints journal text of its own.
     static func makeExtensions() -> Extension {
         let ext = Extension()
         ext.registerFilter("cells") { value in
             guard let cells = value as? [String] else { return value }
-            return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") + " |"
+            return "| " + cells.map(MarkdownText.escape).joined(separator: " | ") + " |"
+        }
+        ext.registerFilter("md") { value in
+            guard let text = value as? String else { return value }
+            return MarkdownText.escape(text)
         }
         return ext
     }

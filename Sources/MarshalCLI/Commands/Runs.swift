@@ -22,7 +22,8 @@ extension MarshalCommand {
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let runs = try await journal.runs(environment: environment.map(EnvironmentName.of), limit: limit)
             switch output {
             case .json: Terminal.stdout(try JSONOutput.encode(runs))
@@ -33,7 +34,7 @@ extension MarshalCommand {
                     let took = run.endedAt.map { String(format: "%.1fs", $0.timeIntervalSince(run.startedAt)) } ?? "-"
                     Terminal.stdout([run.id, f.string(from: run.startedAt), run.environment, run.runbook, run.kind.rawValue,
                                      run.status.rawValue, took, run.operatorName].joined(separator: "  "))
-                    if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout("    \(failure)") }
+                    if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout(quoting: "    \(failure)") }
                 }
             }
         }
@@ -46,7 +47,7 @@ extension MarshalCommand {
         @Argument(help: "A run id, a unique prefix of one, or 'last'.")
         var runId: String
 
-        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment.")
+        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
         @Option(help: "text or json.")
@@ -61,7 +62,8 @@ extension MarshalCommand {
         }
 
         func run() async throws {
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let run: RunRecord
             do {
                 run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
@@ -74,21 +76,21 @@ extension MarshalCommand {
             switch output {
             case .json: Terminal.stdout(try JSONOutput.encode(Document(run: run, steps: steps, measurements: measurements)))
             case .text:
-                Terminal.stdout("run \(run.id): \(run.runbook) on \(run.environment) — \(run.status.rawValue)")
-                Terminal.stdout("  by \(run.operatorName), pid \(run.pid), started \(ISO8601DateFormatter().string(from: run.startedAt))")
+                Terminal.stdout(quoting: "run \(run.id): \(run.runbook) on \(run.environment) — \(run.status.rawValue)")
+                Terminal.stdout(quoting: "  by \(run.operatorName), pid \(run.pid), started \(ISO8601DateFormatter().string(from: run.startedAt))")
                 if !run.params.isEmpty {
-                    Terminal.stdout("  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                    Terminal.stdout(quoting: "  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 }
-                if let failure = run.failureSummary { Terminal.stdout("  \(failure)") }
+                if let failure = run.failureSummary { Terminal.stdout(quoting: "  \(failure)") }
                 for step in steps {
                     let took = step.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(step.startedAt)) } ?? "in flight"
                     var line = "  #\(step.sequence) [\(step.phase.rawValue)\(step.batch.map { " b\($0)" } ?? "")] \(step.host ?? "local"): \(step.name) — \(step.status.rawValue) (\(took))"
                     if let exit = step.exitStatus { line += " exit \(exit)" }
-                    Terminal.stdout(line)
-                    if let message = step.message { Terminal.stdout("      \(message)") }
+                    Terminal.stdout(quoting: line)
+                    if let message = step.message { Terminal.stdout(quoting: "      \(message)") }
                 }
                 for m in measurements {
-                    Terminal.stdout("  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
+                    Terminal.stdout(quoting: "  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
                 }
             }
         }

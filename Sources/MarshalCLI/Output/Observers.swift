@@ -45,15 +45,16 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
             let where_ = ref.host ?? "local"
             var line = "[\(where_)] \(ref.phase == "undo" ? "" : "\(ref.index). ")\(ref.name): \(paint(report.status, report.status)) (\(String(format: "%.2f", report.duration))s)"
             if report.attempts > 1 { line += " after \(report.attempts) attempts" }
-            if let message = report.message { line += " — \(message)" }
-            if let output = report.output, !(report.message ?? "").contains(output) { line += "\n    │ \(output)" }
+            // Messages and output quote hosts and servers: their control characters are shown, not obeyed.
+            if let message = report.message { line += " — \(ControlCharacters.escape(message))" }
+            if let output = report.output, !(report.message ?? "").contains(output) { line += "\n    │ \(ControlCharacters.escape(output))" }
             return line
         case .batchFinished(let index, let failed):
             return "== batch \(index) done" + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")
         case .message(let text):
-            return text
+            return ControlCharacters.escape(text)
         case .runFinished(let id, let status, let summary, let duration):
-            return "run \(id) \(paint(status, status)) in \(String(format: "%.1f", duration.seconds))s: \(summary)"
+            return "run \(id) \(paint(status, status)) in \(String(format: "%.1f", duration.seconds))s: \(ControlCharacters.escape(summary))"
         }
     }
 }
@@ -78,14 +79,14 @@ final class JSONLinesObserver: RunObserver, @unchecked Sendable {
             object.merge(["event": "step_finished", "status": report.status, "duration": report.duration, "attempts": report.attempts]) { $1 }
             object.merge(Self.fields(ref)) { $1 }
             if let exit = report.exitStatus { object["exit_status"] = Int(exit) }
-            if let message = report.message { object["message"] = message }
-            if let output = report.output { object["output"] = output }
+            if let message = report.message { object["message"] = ControlCharacters.escape(message) }
+            if let output = report.output { object["output"] = ControlCharacters.escape(output) }
         case .batchFinished(let index, let failed):
             object.merge(["event": "batch_finished", "batch": index, "failed_hosts": failed]) { $1 }
         case .message(let text):
-            object.merge(["event": "message", "message": text]) { $1 }
+            object.merge(["event": "message", "message": ControlCharacters.escape(text)]) { $1 }
         case .runFinished(let id, let status, let summary, let duration):
-            object.merge(["event": "run_finished", "run": id, "status": status, "summary": summary, "duration": duration.seconds]) { $1 }
+            object.merge(["event": "run_finished", "run": id, "status": status, "summary": ControlCharacters.escape(summary), "duration": duration.seconds]) { $1 }
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         lock.lock()

@@ -4,7 +4,7 @@ import MarshalJournal
 /// A run and the runs it continues (a resume of a resume), oldest first, with all their step
 /// records: what `resume` and `rollback` read to know what already happened.
 enum RunChain {
-    static func records(endingAt run: RunRecord, journal: SQLiteJournal, throughRollbacks: Bool) async throws -> [StepRecord] {
+    static func records(endingAt run: RunRecord, journal: any JournalStore, throughRollbacks: Bool) async throws -> [StepRecord] {
         var chain = [run]
         while let parent = chain.first?.parentRunId, chain.count < 50,
               let record = try? await journal.run(id: parent, environment: nil),

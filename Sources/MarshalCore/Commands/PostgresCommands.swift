@@ -1,31 +1,60 @@
-/// Command builders for PostgreSQL steps. The connection string is always a fragment that masks
-/// when it is a secret, and psql never echoes it (`-X` skips psqlrc, `-q` quiet).
+/// Command builders for PostgreSQL steps. Every psql, pg_dump and pg_restore invocation comes from
+/// `PostgresConnection.invoke`: the password in that program's environment, never in an argument
+/// list; psql never reads a psqlrc (`-X`) and stops at the first error.
 public enum PostgresCommands {
-    /// Unaligned, tuples-only output with `|` separators; stops at the first error.
-    public static func query(_ sql: String, database: RenderedText) -> ShellCommand {
-        ShellCommand([.literal("psql -X -q -A -F '|' -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c "), .quoted(sql)])
+    /// A query with its bound values, read by psql from stdin: values are psql variables set with
+    /// `\set` (the query uses them as `:'name'`, a quoted literal, or `:"name"`, an identifier), so
+    /// they reach the server as literals psql quotes, never as SQL text. Output is CSV with a header
+    /// row (a field holding `,`, `"`, `|` or a newline is quoted, so data cannot split a row);
+    /// NULL prints as `nullMarker`, which only this run knows.
+    public static func query(_ sql: String, values: [(name: String, value: String)] = [], database: RenderedText,
+                             nullMarker: String) -> ShellCommand {
+        let connection = PostgresConnection(database)
+        var script = "\\pset null '\(psqlQuoted(nullMarker))'\n"
+        for (name, value) in values { script += "\\set \(name) '\(psqlQuoted(value))'\n" }
+        script += sql + "\n"
+        return ShellCommand(connection.invoke("psql", "-X -q --csv -P footer=off -v ON_ERROR_STOP=1") + [.literal(" -f -")],
+                            input: [.quoted(script)])
     }
 
-    /// Same, with a header row, so column names become evidence.
-    public static func queryWithHeader(_ sql: String, database: RenderedText) -> ShellCommand {
-        // NULL is printed as \N (psql prints it as an empty string by default, which reads as a real empty text).
-        ShellCommand([.literal("psql -X -q -A -F '|' -P footer=off -P 'null=\\N' -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c "), .quoted(sql)])
+    /// A value inside a single-quoted psql meta-command argument: psql reads `\\`, `\'`, `\n`, `\r`.
+    static func psqlQuoted(_ value: String) -> String {
+        var out = ""
+        for ch in value {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "'": out += "\\'"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.append(ch)
+            }
+        }
+        return out
     }
 
-    /// Custom-format dump; prints path, size and sha256 for the journal.
+    /// The line a backup prints when pg_dump failed: pg_isready's exit status afterwards
+    /// (0 the server answers, 1 it rejects connections, 2 no response, 3 no attempt).
+    public static let readinessPrefix = "marshal-pg-isready="
+
+    /// Custom-format dump; prints path, size and sha256 for the journal. pg_dump writes to a
+    /// temporary name renamed into place on success, so a failed dump leaves no partial file; on
+    /// failure pg_isready says whether the server is still there (the cause, when it is not).
     public static func backup(database: RenderedText, to path: String) -> ShellCommand {
-        ShellCommand([.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && psql -X -q -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c \"\(migrationsTable)\" && pg_dump -Fc -f "), .quoted(path),
-                      .literal(" -d ")] + database.quotedFragments
-                     + [.literal(" && printf 'path=%s\\nsize=%s\\nsha256=%s\\n' "), .quoted(path),
-                        .literal(" \"$(stat -c %s "), .quoted(path), .literal(")\" \"$(sha256sum "), .quoted(path),
-                        .literal(" | cut -d' ' -f1)\"")])
+        let connection = PostgresConnection(database)
+        let partial = path + ".marshal-partial"
+        var fragments: [ShellCommand.Fragment] = [.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && ")]
+        fragments += connection.invoke("psql", "-X -q -v ON_ERROR_STOP=1") + [.literal(" -c \"\(migrationsTable)\" && { ")]
+        fragments += connection.invoke("pg_dump", "-Fc -f \(ShellQuote.quote(partial))")
+        fragments += [.literal(" || { rc=$?; rm -f "), .quoted(partial), .literal("; pg_isready -q -d "), connection.conninfoFragment,
+                      .literal("; echo \"\(readinessPrefix)$?\"; exit $rc; }; } && mv -f "), .quoted(partial), .literal(" "), .quoted(path),
+                      .literal(" && printf 'path=%s\\nsize=%s\\nsha256=%s\\n' "), .quoted(path),
+                      .literal(" \"$(stat -c %s "), .quoted(path), .literal(")\" \"$(sha256sum "), .quoted(path),
+                      .literal(" | cut -d' ' -f1)\"")]
+        return ShellCommand(fragments)
     }
 
     public static func restore(from path: String, database: RenderedText) -> ShellCommand {
-        ShellCommand([.literal("pg_restore --clean --if-exists --no-owner -d ")] + database.quotedFragments
+        ShellCommand(PostgresConnection(database).invoke("pg_restore", "--clean --if-exists --no-owner")
                      + [.literal(" "), .quoted(path)])
     }
 
@@ -38,31 +67,14 @@ public enum PostgresCommands {
     /// so the journal knows what changed. File names reach SQL only as psql variables (`:'n'`),
     /// which psql substitutes in scripts read with -f, never in -c.
     public static func migrate(directory: String, database: RenderedText) -> ShellCommand {
-        let db = database.quotedFragments
+        let connection = PostgresConnection(database)
         return ShellCommand(
-            [.literal("set -e; psql -X -q -v ON_ERROR_STOP=1 -d ")] + db
-            + [.literal(" -c \"\(migrationsTable)\"; applied=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d ")] + db
+            [.literal("set -e; ")] + connection.invoke("psql", "-X -q -v ON_ERROR_STOP=1")
+            + [.literal(" -c \"\(migrationsTable)\"; applied=$(")] + connection.invoke("psql", "-X -q -A -t -v ON_ERROR_STOP=1")
             + [.literal(" -c 'select name from marshal_migrations'); for f in $(ls "), .quoted(directory),
-               .literal("/*.sql | sort); do n=$(basename \"$f\"); if ! printf '%s\\n' \"$applied\" | grep -qxF \"$n\"; then printf '%s\\n' \"insert into marshal_migrations(name) values (:'n');\" | psql -X -q -1 -v ON_ERROR_STOP=1 -v n=\"$n\" -d ")] + db
+               .literal("/*.sql | sort); do n=$(basename \"$f\"); if ! printf '%s\\n' \"$applied\" | grep -qxF \"$n\"; then printf '%s\\n' \"insert into marshal_migrations(name) values (:'n');\" | ")]
+            + connection.invoke("psql", "-X -q -1 -v ON_ERROR_STOP=1 -v n=\"$n\"")
             + [.literal(" -f \"$f\" -f -; echo \"applied $n\"; fi; done")]
         )
-    }
-}
-
-extension RenderedText {
-    /// The text as one shell word: a secret stays a secret fragment, anything else is quoted.
-    public var quotedFragments: [Fragment] {
-        if fragments.count == 1, case .secret = fragments[0] { return fragments }
-        if containsSecret {
-            // Mixed text with a secret inside: quote the parts in a double-quoted-safe way by
-            // concatenating single-quoted words, which the shell joins into one argument.
-            return fragments.map { fragment in
-                switch fragment {
-                case .literal(let t), .raw(let t), .quoted(let t): .quoted(t)
-                case .secret: fragment
-                }
-            }
-        }
-        return [.quoted(plainValue)]
     }
 }

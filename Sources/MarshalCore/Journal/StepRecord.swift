@@ -82,7 +82,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
         self.stderr = stderr
         self.registeredJSON = registeredJSON
         self.attempts = attempts
-        self.message = message
+        self.message = message.map(ControlCharacters.escape)
     }
 }
 
@@ -111,6 +111,7 @@ public struct StepCompletion: Sendable, Hashable {
         self.stderr = stderr
         self.registeredJSON = registeredJSON
         self.attempts = attempts
-        self.message = message
+        // Messages quote hosts and servers; escaped before the journal stores them (see OutputExcerpt).
+        self.message = message.map(ControlCharacters.escape)
     }
 }

@@ -8,17 +8,52 @@ actor JournalWriter {
     private var pending: [StepFinish] = []
     private var flushScheduled = false
     private let lag: Duration
+    private let lease: LeaseKeeper?
 
-    init(store: any JournalStore, lag: Duration = .milliseconds(20)) {
+    init(store: any JournalStore, lease: LeaseKeeper? = nil, lag: Duration = .milliseconds(20)) {
         self.store = store
+        self.lease = lease
         self.lag = lag
     }
 
     /// Commits the pending ends together with these starts; returns the starts' sequences.
+    /// No step starts unless the run's lock lease is proven first (throws `LeaseKeeper.Lost`).
     func start(_ records: [StepRecord]) async throws -> [Int] {
+        guard let lease else {
+            let finishes = pending
+            pending.removeAll()
+            return try await store.commitBoundary(finishes: finishes, starts: records)
+        }
         let finishes = pending
         pending.removeAll()
-        return try await store.commitBoundary(finishes: finishes, starts: records)
+        // A store that does not answer is waited for at the boundary while the lease lasts (the
+        // keeper says so and retries); the boundary is then committed as if nothing happened.
+        while true {
+            do {
+                try await lease.prove()
+            } catch {
+                if !finishes.isEmpty { try? await store.finishSteps(finishes) }
+                throw error
+            }
+            let sent = ContinuousClock.now
+            do {
+                let sequences = try await store.commitBoundary(finishes: finishes, starts: records, renewing: await lease.claim)
+                await lease.boundaryCommitted(sentAt: sent)
+                return sequences
+            } catch let error as JournalError {
+                switch error {
+                case .lockNotHeld:
+                    // The ends are still worth keeping: they say what ran before the lock was lost.
+                    if !finishes.isEmpty { try? await store.finishSteps(finishes) }
+                    throw await lease.boundaryRefused(error)
+                case .unreachable, .busy, .busyHeldBy:
+                    await lease.noteFailure("\(error)")
+                default:
+                    pending.insert(contentsOf: finishes, at: 0)
+                    throw error
+                }
+            }
+        }
     }
 
     /// Queues a step's end; it is committed with the next start, or by the lagging flush.
@@ -39,6 +74,12 @@ actor JournalWriter {
         guard !pending.isEmpty else { return }
         let finishes = pending
         pending.removeAll()
-        _ = try await store.commitBoundary(finishes: finishes, starts: [])
+        do {
+            _ = try await store.commitBoundary(finishes: finishes, starts: [])
+        } catch {
+            // Kept for the next boundary or flush: a short store outage must not lose a step's end.
+            pending.insert(contentsOf: finishes, at: 0)
+            throw error
+        }
     }
 }
