@@ -34,15 +34,20 @@ public final class HostLockedJournal: JournalStore {
         nonisolated var name: String { "lock host \(endpoint.name)" }
 
         func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
-            let result: CommandResult
             switch await execute(command) {
-            case .success(let done): result = done
+            case .success(let done):
+                return try Self.answer(done, journal: name, operation: operation)
             case .failure(let error):
                 await close()
                 throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
             }
+        }
+
+        // Outside the async function: reading the result there crashed the 6.3 release
+        // optimiser ("Found outside of lifetime use" on CommandResult.Ending).
+        private static func answer(_ result: CommandResult, journal: String, operation: String) throws -> HostLockCommands.Answer {
             guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
-                throw JournalError.storageFailed(journal: name, operation: operation,
+                throw JournalError.storageFailed(journal: journal, operation: operation,
                                                  reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
             }
             return answer
