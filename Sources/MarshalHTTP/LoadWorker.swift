@@ -52,6 +52,10 @@ final class LoadWorker {
     private let watch: AbortWatch?
     private var stopped = false
     private var nextStopCheck: UInt64 = 0
+    /// Progress: a copy of the tally posted about once a second (issue 16), when someone listens.
+    private let progress: ProgressBoard?
+    private let progressIndex: Int
+    private var nextProgress: UInt64 = 0
     private let multi: MultiHandle
     private let poolLimit: Int
     private let inFlightLimit: Int
@@ -96,6 +100,8 @@ final class LoadWorker {
         self.spec = spec.settings.copied()
         stop = spec.stop
         watch = spec.watch
+        progress = spec.progress
+        progressIndex = pickerOffset
         self.poolLimit = poolLimit
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
@@ -236,6 +242,10 @@ final class LoadWorker {
         let now = monotonicNanos()
         expireOverdue(now: now)
         startQueuedConnects()
+        if let progress, now >= nextProgress {
+            progress.post(progressIndex, tally, now: now)
+            nextProgress = now + 1_000_000_000
+        }
         try handOn(now: now)
     }
 

@@ -50,8 +50,11 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
-        @Option(help: "text or json.")
+        @Option(help: "text (each step's last output lines) or json (the whole record, output excerpts in full).")
         var output: OutputFormat = .text
+
+        @Option(help: "In text: how many of the last lines of each step's stdout and stderr to print (0: none).")
+        var lines: Int = 5
 
         @OptionGroup var stateOptions: StateOptions
 
@@ -88,11 +91,23 @@ extension MarshalCommand {
                     if let exit = step.exitStatus { line += " exit \(exit)" }
                     Terminal.stdout(quoting: line)
                     if let message = step.message { Terminal.stdout(quoting: "      \(message)") }
+                    // Output is the host's text: escaped like every other value printed here.
+                    for line in Self.excerpt(step.stdout, last: lines) { Terminal.stdout(quoting: "      | \(line)") }
+                    for line in Self.excerpt(step.stderr, last: lines) { Terminal.stdout(quoting: "      ! \(line)") }
                 }
                 for m in measurements {
                     Terminal.stdout(quoting: "  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
                 }
             }
+        }
+
+        /// The last `count` non-empty lines, with how many came before ("… 12 more lines") when cut.
+        static func excerpt(_ text: String, last count: Int) -> [String] {
+            guard count > 0 else { return [] }
+            let all = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let trimmed = Array(all.reversed().drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.reversed())
+            guard trimmed.count > count else { return trimmed }
+            return ["… \(trimmed.count - count) earlier line\(trimmed.count - count == 1 ? "" : "s") (marshal show --output json for all)"] + trimmed.suffix(count)
         }
     }
 }

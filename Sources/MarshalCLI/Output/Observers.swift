@@ -6,6 +6,7 @@ import Rainbow
 final class PlainObserver: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
     private let colour: Bool
+    private var pacer = ProgressPacer(every: 10)
     private let formatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "HH:mm:ss.SSS"
@@ -16,9 +17,15 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
     init(colour: Bool) { self.colour = colour }
 
     func handle(_ event: RunEvent) {
-        guard let line = Self.describe(event, colour: colour) else { return }
         lock.lock()
         defer { lock.unlock() }
+        // Long steps: a plain line every 10 s, as Artillery prints its summaries.
+        if case .progress(let ref, let progress) = event {
+            guard pacer.due(ref, progress) else { return }
+            Terminal.stdout("\(formatter.string(from: Date())) [\(ref.host ?? "local")] \(ref.index). \(ref.name): \(progress.text)")
+            return
+        }
+        guard let line = Self.describe(event, colour: colour) else { return }
         Terminal.stdout("\(formatter.string(from: Date())) \(line)")
     }
 
@@ -39,7 +46,7 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
             return "== \(name)"
         case .batchStarted(let index, let of, let hosts):
             return "== batch \(index)/\(of): \(hosts.joined(separator: ", "))"
-        case .stepStarted:
+        case .stepStarted, .progress:
             return nil
         case .stepFinished(let ref, let report):
             let where_ = ref.host ?? "local"
@@ -62,10 +69,19 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
 /// One JSON object per line per event (`--output json`), for machines.
 final class JSONLinesObserver: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
+    private var pacer = ProgressPacer(every: 10)
 
     func handle(_ event: RunEvent) {
         var object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date())]
         switch event {
+        case .progress(let ref, let progress):
+            guard lock.withLock({ pacer.due(ref, progress) }) else { return }
+            object.merge(["event": "progress", "elapsed": progress.elapsed, "text": progress.text]) { $1 }
+            object.merge(Self.fields(ref)) { $1 }
+            let optional: [String: Any?] = ["total": progress.total, "load_phase": progress.phase, "rate": progress.rate,
+                                            "planned_rate": progress.plannedRate, "p95": progress.p95, "requests": progress.requests,
+                                            "errors": progress.errors]
+            for (key, value) in optional { if let value { object[key] = value } }
         case .runStarted(let id, let runbook, let environment, let hosts, let batches):
             object.merge(["event": "run_started", "run": id, "runbook": runbook, "environment": environment, "hosts": hosts, "batches": batches]) { $1 }
         case .phaseStarted(let name):
@@ -165,6 +181,9 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
             if report.duration > (summary?.slowest?.seconds ?? -1) { summary?.slowest = (ref.host ?? "local", report.duration) }
             if report.status != "succeeded" && report.status != "skipped",
                let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
+        case .progress(let ref, let progress):
+            // Redrawn in place about once a second: one line per running step, never a scroll.
+            active[ref.host ?? "local"] = "\(ref.name) — \(progress.text)"
         case .stepFinished(let ref, _):
             active[ref.host ?? "local"] = nil
             if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
@@ -216,4 +235,21 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
     }
 
     private func write(_ text: String) { sink(text) }
+}
+
+/// Lets a progress report through once per `every` seconds of a step's own elapsed time
+/// (the first at `every` s), so plain and JSON output stay short on long steps.
+struct ProgressPacer {
+    let every: Double
+    private var printed: [String: Int] = [:]
+
+    init(every: Double) { self.every = every }
+
+    mutating func due(_ ref: RunEvent.StepRef, _ progress: StepProgress) -> Bool {
+        let key = "\(ref.phase)/\(ref.batch ?? 0)/\(ref.index)/\(ref.host ?? "")"
+        let slot = Int(progress.elapsed / every)
+        guard slot >= 1, slot > printed[key, default: 0] else { return false }
+        printed[key] = slot
+        return true
+    }
 }

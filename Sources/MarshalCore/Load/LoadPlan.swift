@@ -152,6 +152,8 @@ public struct LoadPlan: Sendable {
 /// Runs a load plan; the libcurl multi-interface adapter implements it.
 public protocol LoadGenerator: Sendable {
     func run(_ plan: LoadPlan) async throws(LoadError) -> LoadResult
+    /// The same, calling `progress` with the figures so far about once a second while it runs.
+    func run(_ plan: LoadPlan, progress: (@Sendable (LoadProgress) -> Void)?) async throws(LoadError) -> LoadResult
 }
 
 /// Why a load test could not run at all (failed requests are results, not errors).
