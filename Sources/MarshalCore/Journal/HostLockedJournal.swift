@@ -33,19 +33,25 @@ public final class HostLockedJournal: JournalStore {
 
         nonisolated var name: String { "lock host \(endpoint.name)" }
 
+        // Kept unoptimised: Swift 6.x's optimiser crashed (CopyPropagation, "Found ownership error")
+        // on this async actor method in release builds.
+        @_optimize(none)
         func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
+            let outcome = await execute(command)
+            if case .failure = outcome { await close() }
+            return try Self.answer(outcome, host: name, operation: operation)
+        }
+
+        private static func answer(_ outcome: Result<CommandResult, TransportError>, host: String, operation: String) throws -> HostLockCommands.Answer {
             let result: CommandResult
-            switch await execute(command) {
+            switch outcome {
             case .success(let done): result = done
-            case .failure(let error):
-                await close()
-                throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
+            case .failure(let error): throw JournalError.unreachable(journal: host, operation: operation, reason: "\(error)")
             }
-            guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
-                throw JournalError.storageFailed(journal: name, operation: operation,
-                                                 reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
-            }
-            return answer
+            if result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) { return answer }
+            let last = result.stderrText.split(separator: "\n").last.map { String($0) }
+            let status = result.exitStatus.map { "exit \($0)" } ?? "no exit status"
+            throw JournalError.storageFailed(journal: host, operation: operation, reason: "the lock command failed: \(last ?? status)")
         }
 
         // A Result rather than typed throws across the actor hop: the 6.x optimiser crashed on the latter.

@@ -75,7 +75,7 @@ public struct RunRecord: Sendable, Hashable, Codable {
 }
 
 /// How the run's final state is written: status, end time and, on failure, a summary.
-public struct RunUpdate: Sendable, Hashable {
+public struct RunUpdate: Sendable, Hashable, Codable {
     public var status: RunRecord.Status
     public var endedAt: Date?
     public var failureSummary: String?

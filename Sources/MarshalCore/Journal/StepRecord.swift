@@ -87,7 +87,7 @@ public struct StepRecord: Sendable, Hashable, Codable {
 }
 
 /// How a started step ended; written over the step's row by `finishStep`.
-public struct StepCompletion: Sendable, Hashable {
+public struct StepCompletion: Sendable, Hashable, Codable {
     public var status: StepRecord.Status
     public var endedAt: Date
     public var exitStatus: Int32?
