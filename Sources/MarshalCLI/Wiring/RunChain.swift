@@ -15,4 +15,33 @@ enum RunChain {
         for link in chain { records += try await journal.steps(runId: link.id) }
         return records
     }
+
+    /// Every run of a rollout's story: the rollout, its resumes and every rollback of any of
+    /// them (runs whose parent is in the family), oldest first, with their step records. What a
+    /// rollback reads, so an undo done or failed by an earlier rollback counts.
+    static func family(of run: RunRecord, journal: SQLiteJournal) async throws -> (runs: [RunRecord], records: [StepRecord]) {
+        let all = try await journal.runs(matching: RunQuery(environment: run.environment))
+        let byId = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var root = byId[run.id] ?? run
+        var hops = 0
+        while let parent = root.parentRunId, let record = byId[parent], hops < 100 {
+            root = record
+            hops += 1
+        }
+        var members: Set<String> = [root.id]
+        var grew = true
+        while grew {
+            grew = false
+            for candidate in all where !members.contains(candidate.id) {
+                if let parent = candidate.parentRunId, members.contains(parent) {
+                    members.insert(candidate.id)
+                    grew = true
+                }
+            }
+        }
+        let runs = all.filter { members.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+        var records: [StepRecord] = []
+        for member in runs { records += try await journal.steps(runId: member.id) }
+        return (runs, records)
+    }
 }

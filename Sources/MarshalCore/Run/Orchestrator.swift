@@ -15,6 +15,8 @@ public struct Orchestrator: Sendable {
         var host: HostSpec?
         var evidence: ConfigValue?
         var batch: Int
+        /// Undo parts still to do; nil: all the step has (see `UndoPlan.parts(of:)`).
+        var parts: [UndoKey.Part]? = nil
     }
 
     /// Mutable state of one run; only the orchestrating task touches it.
@@ -45,8 +47,9 @@ public struct Orchestrator: Sendable {
         }
     }
 
-    /// `marshal rollback`: undo, in reverse, what an earlier run completed, as recorded in its journal.
-    public func rollback(_ request: RunRequest, completed: [PriorProgress.Finished]) async throws(RunStartError) -> RunResult {
+    /// `marshal rollback`, and `resume` of a run that was rolling back: undo, newest first, what
+    /// the journal says is still to undo (`plan`), with the evidence of every finished step in scope.
+    public func rollback(_ request: RunRequest, progress: PriorProgress, plan: UndoPlan) async throws(RunStartError) -> RunResult {
         try await session(request) { executor, writer, state, masker in
             let environment = request.environment
             let baseScope = self.baseScope(request)
@@ -58,16 +61,36 @@ public struct Orchestrator: Sendable {
                 return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
             }
             self.services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: environment.name,
-                                                      hosts: Array(Set(completed.compactMap(\.key.host))).sorted(), batches: []))
-            for finished in completed where finished.key.phase == StepRecord.Phase.main.rawValue && finished.succeeded {
+                                                      hosts: Array(Set(plan.entries.compactMap(\.host))).sorted(), batches: []))
+            for finished in progress.finished where finished.key.phase == StepRecord.Phase.main.rawValue {
                 guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
-                let host = finished.key.host.flatMap { environment.host(named: $0) }
-                if finished.key.host != nil && host == nil { continue }
-                state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0))
-                state.remember(finished.evidence, of: step.step, host: host)
+                state.remember(finished.evidence, of: step.step, host: finished.key.host.flatMap { environment.host(named: $0) })
             }
-            let parent = request.parentRunId ?? "?"
-            return await self.finishFailed(request, reason: "rollback of run \(parent)", status: .succeeded, executor: executor,
+            // The operator's --skip answers, journaled so that the next rollback does not ask again.
+            let answers = plan.skipped.map { item in
+                let step = item.expanded.step
+                let kind = switch item.part {
+                case .switchBack?: UndoKey.switchBackKind
+                case .undoStep?: "undo:" + (step.undoStep?.kind.name ?? step.kind.name)
+                case nil: step.kind.name
+                }
+                return StepRecord(runId: request.runId, stepIndex: item.expanded.ordinal, stepId: step.id,
+                                  name: item.part == nil ? step.name : "undo \(step.name)", kind: kind,
+                                  phase: item.part == nil ? .main : .undo, host: item.host, batch: item.batch, status: .skipped,
+                                  startedAt: Date(), endedAt: Date(),
+                                  message: item.part == nil ? "in flight when Marshal stopped; the operator said it changed nothing (--skip)"
+                                      : "in flight when Marshal stopped; the operator said it finished (--skip)")
+            }
+            if !answers.isEmpty { _ = try? await writer.start(answers) }
+            for entry in plan.entries.reversed() {
+                let host = entry.host.flatMap { environment.host(named: $0) }
+                if entry.host != nil && host == nil { continue }
+                state.completed.append(Completed(expanded: entry.expanded, host: host, evidence: entry.evidence, batch: entry.batch,
+                                                 parts: entry.parts))
+            }
+            let reason = request.kind == .rollback ? "rollback of run \(request.parentRunId ?? "?")"
+                : "continued the rollback of run \(request.parentRunId ?? "?")"
+            return await self.finishFailed(request, reason: reason, status: .succeeded, executor: executor,
                                            writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: true)
         }
     }
@@ -308,8 +331,8 @@ public struct Orchestrator: Sendable {
                     }
                 }
                 if state.failedHosts.count > tolerated {
-                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(state.failedHosts.joined(separator: ", "))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
-                        + state.failureMessages.joined(separator: "; ")
+                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(Summary.list(state.failedHosts))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
+                        + Summary.list(state.failureMessages, separator: "; ")
                     return await finishFailed(request, reason: reason, status: .failed, executor: executor, writer: writer,
                                               state: state, masker: masker, baseScope: baseScope, rollback: true)
                 }
@@ -318,7 +341,7 @@ public struct Orchestrator: Sendable {
         }
         let summary = state.failedHosts.isEmpty
             ? "\(runbook.name) finished on \(targets.count) host\(targets.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
-            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + state.failureMessages.joined(separator: "; ")
+            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + Summary.list(state.failureMessages, separator: "; ")
         return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: state.failedHosts, undone: [])
     }
 
@@ -406,9 +429,14 @@ public struct Orchestrator: Sendable {
                        kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,
                        startedAt: now)
         }
+        let forks = max(1, request.runbook.strategy.forks)
+        // The hosts that start now are journaled as started in one commit; a host queued behind
+        // `forks` is journaled when it really starts (with the ends of those before it), so a
+        // crash never leaves a host that had not begun looking in flight.
+        let initial = min(forks, hosts.count)
         let sequences: [Int]
         do {
-            sequences = try await writer.start(records)
+            sequences = try await writer.start(Array(records.prefix(initial)))
         } catch {
             return StepResults(results: [], journalError: "\(error)")
         }
@@ -418,27 +446,38 @@ public struct Orchestrator: Sendable {
                         masker: masker, approvals: request.approvals, batch: batch)
         }
         let observer = services.observer
+        let crashHook = services.crashHook
         let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
-        let forks = max(1, request.runbook.strategy.forks)
 
         let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
             var collected = [HostResult?](repeating: nil, count: hosts.count)
             var next = 0
             func launch(_ i: Int) {
                 group.addTask {
+                    let sequence: Int
+                    if i < initial {
+                        sequence = sequences[i]
+                    } else if let started = try? await writer.start([records[i]]).first {
+                        sequence = started
+                    } else {
+                        return (i, HostResult(host: hosts[i], outcome: .failed("not run: the journal could not record its start")))
+                    }
                     observer.handle(.stepStarted(refs[i]))
+                    let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
+                    crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
                     let clock = ContinuousClock.now
                     let outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
                     let elapsed = ContinuousClock.now - clock
+                    crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
                     let completion = StepCompletion(
                         status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
-                    await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
+                    await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
                     for measurement in outcome.measurements {
                         _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                            runId: request.runId, stepSequence: sequences[i], host: hosts[i]?.name, kind: measurement.kind,
+                            runId: request.runId, stepSequence: sequence, host: hosts[i]?.name, kind: measurement.kind,
                             name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
                             value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
                             recordedAt: Date()))
@@ -458,7 +497,7 @@ public struct Orchestrator: Sendable {
             return collected.compactMap { $0 }
         }
 
-        for result in results where result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure {
+        for result in results where phase != .undo && (result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure) {
             state.remember(result.outcome.evidence, of: step, host: result.host)
             if phase == .main, result.outcome.status == .succeeded {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
