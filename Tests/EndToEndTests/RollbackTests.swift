@@ -139,4 +139,63 @@ struct RollbackTests {
         #expect(!failureLine.contains("gate on web4"), "\(failureLine)")
         #expect(failureLine.count < 700, "the failure line stays short: \(failureLine.count) characters")
     }
+
+    @Test("case 7: a host whose sshd is SIGSTOPped mid-step (no step timeout) is dropped by SSH keepalive; the run ends naming it; the healthy host is undone at once")
+    func hungHostEnds() async throws {
+        let lab = try Lab(hosts: 2)
+        let environment = lab.dir + "/keepalive.yml"
+        CLI.write((lab.file(lab.environment) ?? "").replacingOccurrences(
+            of: "  connect_timeout: 5s\n", with: "  connect_timeout: 5s\n  keepalive_interval: 1s\n  keepalive_count: 3\n"), to: environment)
+        let path = lab.dir + "/hang.yml"
+        CLI.write("""
+        version: 1
+        runbook: hang
+        targets: web
+        steps:
+          - id: a
+            shell: "echo a >> {{ vars.app_dir }}/a"
+            undo: { shell: "echo ua >> {{ vars.app_dir }}/undo-a" }
+          - id: b
+            shell: "touch {{ vars.app_dir }}/b-started; sleep 6"
+        on_failure: rollback
+        """, to: path)
+        let started = Date()
+        let pid = try CLI.start(["run", path, "-e", environment, "--state", lab.state])
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !(["web1", "web2"].allSatisfy { FileManager.default.fileExists(atPath: lab.hostDir($0) + "/b-started") }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        lab.signalSSHD(of: "web2", SIGSTOP)
+        defer { lab.signalSSHD(of: "web2", SIGCONT) }
+        let status = await Spawn.waitAsync(pid, timeout: 120)
+        let took = Date().timeIntervalSince(started)
+        #expect(status == 1, "the run failed and rolled back")
+        #expect(took < 60, "ended in \(Int(took)) s, well within 2 minutes")
+        let shown = try await ShownRun.load("last", state: lab.state)
+        let failed = shown.steps.first { $0.name == "b" && $0.host == "web2" }
+        #expect(failed?.status == "failed")
+        #expect(failed?.message?.contains("host not answering") == true, "\(failed?.message ?? "")")
+        #expect(shown.run.failureSummary?.contains("b on web2") == true, "\(shown.run.failureSummary ?? "")")
+        #expect(count(lab, "web1", "undo-a") == 1, "the healthy host was undone")
+        let web1Undo = shown.steps.first { $0.phase == "undo" && $0.host == "web1" }
+        #expect(web1Undo?.status == "succeeded")
+    }
+
+    @Test("a timed-out step whose command the host confirms gone says 'stopped'; the process group is really gone")
+    func timeoutSaysWhatIsTrue() async throws {
+        let lab = try Lab(hosts: 1)
+        let path = lab.dir + "/slow.yml"
+        CLI.write("""
+        version: 1
+        runbook: slow
+        targets: web
+        steps:
+          - id: slow
+            shell: "sleep 30; touch {{ vars.app_dir }}/finished"
+            timeout: 1s
+        """, to: path)
+        let result = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("timed out after 1s; the command was stopped"), "\(result.stderr)")
+    }
 }
