@@ -3,7 +3,9 @@ public enum ReleaseCommands {
     /// Unpacks an uploaded tarball into a new release dir and prints the release that was live.
     public static func unpack(path: String, releaseID: String, tarball: String) -> ShellCommand {
         ShellCommand([
-            .literal("set -e; cd "), .quoted(path), .literal("; mkdir -p releases/"), .quoted(releaseID),
+            // Whether the release dir was there before says whether a failure may remove it.
+            .literal("set -e; cd "), .quoted(path), .literal("; if [ -e releases/"), .quoted(releaseID),
+            .literal(" ]; then echo existed=yes; else echo existed=no; fi; mkdir -p releases/"), .quoted(releaseID),
             .literal("; tar -xzf "), .quoted(tarball), .literal(" -C releases/"), .quoted(releaseID),
             // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
             .literal("; touch releases/"), .quoted(releaseID),
@@ -17,6 +19,17 @@ public enum ReleaseCommands {
             .literal("set -e; cd "), .quoted(path), .literal("; test -d releases/"), .quoted(releaseID),
             .literal("; ln -sfn releases/"), .quoted(releaseID), .literal(" current.marshal-tmp && mv -T current.marshal-tmp current"),
         ])
+    }
+
+    /// After a release failed past its upload: removes the tarball and the half-made release
+    /// dir (only one this release created, and never the live one).
+    public static func cleanUpFailed(path: String, releaseID: String, tarball: String, created: Bool) -> ShellCommand {
+        var fragments: [ShellCommand.Fragment] = [.literal("cd "), .quoted(path), .literal(" && rm -f -- "), .quoted(tarball)]
+        if created {
+            fragments += [.literal(" && { [ \"$(readlink current)\" = "), .quoted("releases/" + releaseID),
+                          .literal(" ] || rm -rf -- releases/"), .quoted(releaseID), .literal("; }")]
+        }
+        return ShellCommand(fragments)
     }
 
     /// Removes all but the newest `keep` releases, never the live one.

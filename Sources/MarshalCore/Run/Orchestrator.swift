@@ -503,6 +503,12 @@ public struct Orchestrator: Sendable {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
             }
         }
+        // A failed step that may have changed something before failing (a per-file migrate that
+        // committed files, or `undo_on_failure: true`) is undone too; only its undo step runs.
+        for result in results where phase == .main && result.outcome.status.isFailure && step.undoesFailure(evidence: result.outcome.evidence) {
+            state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0,
+                                             parts: [.undoStep]))
+        }
         return StepResults(results: results, journalError: nil)
     }
 

@@ -47,6 +47,9 @@ public struct PriorProgress: Sendable {
 
     /// In journal order.
     public var finished: [Finished]
+    /// Main steps whose last attempt failed, with the evidence they left (a failed step may
+    /// have changed something: see `Step.undoesFailure`).
+    public var failed: [Finished] = []
     public var inFlight: [InFlight]
     /// Keys the operator chose to run again or to treat as done.
     public var rerun: Set<Key> = []
@@ -67,13 +70,23 @@ public struct PriorProgress: Sendable {
         var finished: [Key: Finished] = [:]
         var order: [Key] = []
         var started: [Key: StepRecord] = [:]
+        var failedByKey: [Key: Finished] = [:]
+        var failedOrder: [Key] = []
         for record in records where record.phase == .main || record.phase == .preflight {
             let key = Key(phase: record.phase.rawValue, ordinal: record.stepIndex, host: record.host, batch: record.batch)
             switch record.status {
             case .started:
                 started[key] = record
+            case .failed, .timedOut:
+                started[key] = nil
+                if record.phase == .main {
+                    let evidence = record.registeredJSON.flatMap { ExprValue.fromJSON(Array($0.utf8)) }.map(ConfigValue.init)
+                    failedByKey[key] = Finished(key: key, name: record.name, stepId: record.stepId, evidence: evidence, succeeded: false)
+                    failedOrder.append(key)
+                }
             case .succeeded, .skipped, .ignoredFailure:
                 started[key] = nil
+                failedByKey[key] = nil
                 if finished[key] == nil { order.append(key) }
                 let evidence = record.registeredJSON.flatMap { ExprValue.fromJSON(Array($0.utf8)) }.map(ConfigValue.init)
                 finished[key] = Finished(key: key, name: record.name, stepId: record.stepId, evidence: evidence,
@@ -100,6 +113,8 @@ public struct PriorProgress: Sendable {
         }
         var progress = PriorProgress(finished: order.compactMap { finished[$0] }, inFlight: inFlight)
         progress.undos = undos
+        var seenFailed = Set<Key>()
+        progress.failed = failedOrder.reversed().filter { seenFailed.insert($0).inserted }.reversed().compactMap { failedByKey[$0] }
         progress.rollingBack = rollingBack
         return progress
     }

@@ -56,11 +56,19 @@ public struct UndoPlan: Sendable {
                 questions.append("'\(expanded.step.id ?? expanded.step.name)' (\(expanded.step.kind.name)) was in flight on \(flight.key.host ?? "this machine")")
             }
         }
-        for finished in progress.finished.reversed() where finished.key.phase == StepRecord.Phase.main.rawValue && finished.succeeded {
-            guard let expanded = steps.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
+        // A failed step that may have changed something stopped the run: it is the newest change.
+        let failedChanges = progress.failed.reversed().compactMap { failed -> (PriorProgress.Finished, ExpandedStep)? in
+            guard let expanded = steps.first(where: { $0.ordinal == failed.key.ordinal }),
+                  expanded.step.undoesFailure(evidence: failed.evidence) else { return nil }
+            return (failed, expanded)
+        }
+        let succeeded = progress.finished.reversed().filter { $0.key.phase == StepRecord.Phase.main.rawValue && $0.succeeded }
+            .compactMap { finished in steps.first(where: { $0.ordinal == finished.key.ordinal }).map { (finished, $0) } }
+        for (finished, expanded) in failedChanges + succeeded {
             var pending: [UndoKey.Part] = []
             var retry = false
-            for part in Self.parts(of: expanded.step) {
+            let parts: [UndoKey.Part] = finished.succeeded ? Self.parts(of: expanded.step) : [.undoStep]
+            for part in parts {
                 let key = UndoKey(ordinal: finished.key.ordinal, host: finished.key.host, batch: finished.key.batch ?? 0, part: part)
                 switch progress.undos[key] {
                 case nil: pending.append(part)
