@@ -9,7 +9,11 @@ public enum ReleaseCommands {
             .literal("; tar -xzf "), .quoted(tarball), .literal(" -C releases/"), .quoted(releaseID),
             // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
             .literal("; touch releases/"), .quoted(releaseID),
-            .literal("; echo \"previous=$(readlink current 2>/dev/null | sed 's#^releases/##' || true)\""),
+            // The release live before this one is kept beside it: a re-run after a crash that
+            // came after the switch finds `current` already here and must not call it previous.
+            .literal("; live=$(readlink current 2>/dev/null | sed 's#^releases/##' || true); if [ \"$live\" != "), .quoted(releaseID),
+            .literal(" ] || [ ! -e releases/.marshal-previous-"), .quoted(releaseID), .literal(" ]; then printf '%s\\n' \"$live\" > releases/.marshal-previous-"),
+            .quoted(releaseID), .literal("; fi; echo \"previous=$(cat releases/.marshal-previous-"), .quoted(releaseID), .literal(")\""),
         ])
     }
 
