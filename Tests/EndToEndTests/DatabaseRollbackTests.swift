@@ -123,4 +123,71 @@ struct DatabaseRollbackTests {
         #expect(mismatch.stderr.contains("RESTORE MISMATCH"), "\(mismatch.stderr)")
         #expect(mismatch.stderr.contains("table public.links rows 99"), "\(mismatch.stderr)")
     }
+
+    @Test("case 8: a runbook-level rollback: in reference 004's order (stop workers, switch back, restore, start workers) runs in that order across all hosts; workers start only after the restore")
+    func runbookRollbackOrder() async throws {
+        let lab = try Lab(hosts: 3)
+        let pg = try Postgres()
+        let environment = try Self.setUp(lab, pg)
+        let artifacts = SafeRolloutTests.artifacts(in: lab)
+        let migrations = Self.migrations(lab, secondFails: false)
+        let order = lab.dir + "/order"
+        let path = lab.dir + "/laravel.yml"
+        CLI.write("""
+        version: 1
+        runbook: laravel
+        params:
+          release: { type: string, required: true }
+        targets: web
+        steps:
+          - id: backup
+            backup: { on: web1, database: "{{ secrets.db }}", to: "\(lab.dir)/backups/{{ run.id }}.dump" }
+          - id: migrate
+            migrate: { on: web1, dir: "\(migrations)", database: "{{ secrets.db }}" }
+          - id: ship
+            release: { artifact: "\(artifacts)/app-{{ params.release }}.tar.gz", path: "{{ vars.app_dir }}/app", id: "{{ params.release }}" }
+          - id: workers
+            shell: "echo start {{ host.name }} >> \(order)"
+          - id: gate
+            shell: "test {{ host.name }} != web3"
+        rollback:
+          - name: stop workers
+            shell: "echo stop {{ host.name }} >> \(order)"
+          - name: switch back
+            shell: "cd {{ vars.app_dir }}/app && ln -sfn releases/{{ steps.ship.previous }} current.tmp && mv -T current.tmp current && echo switch {{ host.name }} {{ steps.ship.previous }} >> \(order)"
+          - name: restore
+            restore: { on: web1, from: "{{ steps.backup.path }}", database: "{{ secrets.db }}" }
+          - name: start workers
+            shell: "echo started {{ host.name }} {{ failed_run.id }} >> \(order)"
+        on_failure: rollback
+        """, to: path)
+        let plan = try await CLI.run(["plan", path, "-e", environment, "-p", "release=v2"])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        // v1 live everywhere, as an earlier rollout left it.
+        for host in ["web1", "web2", "web3"] {
+            let app = lab.hostDir(host) + "/app"
+            try FileManager.default.createDirectory(atPath: app + "/releases/v1", withIntermediateDirectories: true)
+            _ = try Shell.runBlocking(["/bin/tar", "-xzf", artifacts + "/app-v1.tar.gz", "-C", app + "/releases/v1"])
+            try FileManager.default.createSymbolicLink(atPath: app + "/current", withDestinationPath: "releases/v1")
+        }
+        try? FileManager.default.removeItem(atPath: order)
+        let result = try await CLI.run(["run", path, "-e", environment, "--state", lab.state, "-p", "release=v2"])
+        #expect(result.status == 1, "\(result.stderr)")
+        let shown = try await ShownRun.load("last", state: lab.state)
+        #expect(shown.run.status == "rolled_back", "\(result.stderr)")
+        let lines = (lab.file(order) ?? "").split(separator: "\n").map(String.init)
+        let phases = lines.map { $0.split(separator: " ")[0] }
+        #expect(phases == ["start", "start", "start", "stop", "stop", "stop", "switch", "switch", "switch", "started", "started", "started"], "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("switch") }.allSatisfy { $0.hasSuffix(" v1") }, "each host switched to its previous release: \(lines)")
+        #expect(lines.filter { $0.hasPrefix("started") }.allSatisfy { $0.hasSuffix(shown.run.id) }, "failed_run.id in scope")
+        for host in ["web1", "web2", "web3"] {
+            #expect(lab.file(lab.hostDir(host) + "/app/current/VERSION") == "v1\n", "\(host) serves v1")
+        }
+        let undo = shown.steps.filter { $0.phase == "undo" && $0.kind != "rollback" }
+        #expect(!undo.contains { $0.kind == "undo:release" }, "the reverse-undo walk did not run")
+        let restore = try #require(undo.firstIndex { $0.kind == "undo:restore" })
+        let firstStart = try #require(undo.firstIndex { $0.name.hasSuffix("start workers") })
+        #expect(restore < firstStart && undo[restore].status == "succeeded", "the restore finished before any worker started")
+        #expect(try state(pg) == "100 0 - 0", "the database is the backup's")
+    }
 }

@@ -198,4 +198,48 @@ struct RollbackTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("timed out after 1s; the command was stopped"), "\(result.stderr)")
     }
+
+    @Test("case 10: on_failure: { run: RUNBOOK, params } runs that runbook in the failed run (same lock), params from the failed run; its outcome is the run's")
+    func onFailureRunsRunbook() async throws {
+        let lab = try Lab(hosts: 2)
+        CLI.write("""
+        version: 1
+        runbook: cleanup
+        params:
+          failed: { type: string, required: true }
+          release: { type: string, required: true }
+        targets: web
+        steps:
+          - name: clean up
+            shell: "echo cleanup {{ params.failed }} {{ params.release }} >> {{ vars.app_dir }}/cleanup; test ! -e {{ vars.app_dir }}/cleanup-fails"
+        """, to: lab.dir + "/cleanup.yml")
+        let path = lab.dir + "/deploy.yml"
+        CLI.write("""
+        version: 1
+        runbook: deploy
+        params:
+          release: { type: string, required: true }
+        targets: web
+        steps:
+          - name: change
+            shell: "echo {{ params.release }} >> {{ vars.app_dir }}/changes"
+          - name: gate
+            shell: "false"
+        on_failure: { run: cleanup.yml, params: { failed: "{{ failed_run.id }}", release: "{{ params.release }}" } }
+        """, to: path)
+        let result = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state, "-p", "release=v7"])
+        #expect(result.status == 1)
+        let shown = try await ShownRun.load("last", state: lab.state)
+        #expect(shown.run.status == "rolled_back", "\(result.stderr)")
+        for host in ["web1", "web2"] {
+            #expect(lab.file(lab.hostDir(host) + "/cleanup") == "cleanup \(shown.run.id) v7\n", "cleanup ran once on \(host) with the failed run's id")
+        }
+        #expect(result.stderr.contains("on_failure runbook cleanup: clean up on web1, web2"), "\(result.stderr)")
+
+        CLI.write("", to: lab.hostDir("web2") + "/cleanup-fails")
+        let failing = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state, "-p", "release=v8"])
+        #expect(failing.status == 1)
+        #expect(try await ShownRun.load("last", state: lab.state).run.status == "failed", "a failing on_failure runbook fails the run")
+        #expect(failing.stderr.contains("ROLLBACK FAILED at clean up on web2"), "\(failing.stderr)")
+    }
 }

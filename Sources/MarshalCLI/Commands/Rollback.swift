@@ -100,6 +100,15 @@ extension MarshalCommand {
                 if entry.parts.contains(.undoStep), let undo = step.undoStep { texts.append("its \(undo.kind.name) undo step") }
                 return (host, "undo '\(step.name)': " + texts.joined(separator: ", then ") + again)
             }
+            if plan, !runbook.rollback.isEmpty {
+                Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)): the runbook's rollback: list, in this order, on every host the run touched:")
+                for (i, step) in runbook.rollback.enumerated() {
+                    let key = { (host: String?) in UndoKey(ordinal: Orchestrator.rollbackOrdinalBase + i + 1, host: host, batch: 0, part: .undoStep) }
+                    let done = progress.undos.contains { $0.key.ordinal == key(nil).ordinal && $0.value == .succeeded }
+                    Terminal.stdout("  \(i + 1). \(step.name) (\(step.kind.name))\(done ? " — done on some hosts by an earlier attempt" : "")")
+                }
+                return
+            }
             if plan {
                 Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)); in this order:")
                 if actions.isEmpty { Terminal.stdout("  nothing to undo: no completed step of that run has an undo left to do") }
@@ -111,7 +120,7 @@ extension MarshalCommand {
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
                 operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
-            request.prior = nil
+            request.prior = progress
             let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)

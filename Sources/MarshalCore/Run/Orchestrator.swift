@@ -82,6 +82,14 @@ public struct Orchestrator: Sendable {
                                       : "in flight when Marshal stopped; the operator said it finished (--skip)")
             }
             if !answers.isEmpty { _ = try? await writer.start(answers) }
+            if !request.runbook.rollback.isEmpty {
+                // A `rollback:` list runs across every host the run touched.
+                for finished in progress.finished + progress.failed where finished.key.phase == StepRecord.Phase.main.rawValue {
+                    guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }),
+                          let host = finished.key.host.flatMap({ environment.host(named: $0) }) else { continue }
+                    state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0, parts: []))
+                }
+            }
             for entry in plan.entries.reversed() {
                 let host = entry.host.flatMap { environment.host(named: $0) }
                 if entry.host != nil && host == nil { continue }

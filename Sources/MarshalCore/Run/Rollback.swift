@@ -7,12 +7,10 @@ extension Orchestrator {
     /// never holds the healthy ones.
     func finishFailed(_ request: RunRequest, reason: String, status: RunResult.Status, executor: StepExecutor, writer: JournalWriter,
                       state: State, masker: SecretMasker, baseScope: TemplateScope, rollback: Bool) async -> RunResult {
-        guard rollback, request.runbook.onFailure == .rollback || request.kind == .rollback || request.prior?.rollingBack == true else {
-            var summary = reason
-            if case .run(let other) = request.runbook.onFailure {
-                summary += "; on_failure names \(other.source): run it with `marshal run \(other.source) -e \(request.environment.name)`"
-            }
-            return RunResult(runId: request.runId, status: status, summary: summary, failedHosts: state.failedHosts, undone: [])
+        var policyRunsSomething = request.runbook.onFailure == .rollback
+        if case .run = request.runbook.onFailure { policyRunsSomething = true }
+        guard rollback, policyRunsSomething || request.kind == .rollback || request.prior?.rollingBack == true else {
+            return RunResult(runId: request.runId, status: status, summary: reason, failedHosts: state.failedHosts, undone: [])
         }
         services.observer.handle(.phaseStarted(name: "rollback"))
         // The decision to roll back is journaled first: a resume of this run, if Marshal dies
@@ -22,6 +20,17 @@ extension Orchestrator {
                                                 phase: .undo, status: .succeeded, startedAt: Date(), endedAt: Date(),
                                                 message: masker.mask(Summary.clip(reason, limit: 2000)))])
         services.crashHook?("rollback:begin")
+        var scope = baseScope
+        scope.failedRun = ["id": request.kind == .rollout ? request.runId : (request.parentRunId ?? request.runId),
+                           "runbook": request.runbook.name, "summary": masker.mask(reason)]
+        if case .run(let other, let params) = request.runbook.onFailure, request.kind != .rollback {
+            return await runFailureRunbook(other, params: params, request: request, reason: reason, executor: executor, writer: writer,
+                                           state: state, masker: masker, baseScope: scope)
+        }
+        if !request.runbook.rollback.isEmpty {
+            return await runRollbackList(request, reason: reason, executor: executor, writer: writer, state: state, masker: masker,
+                                         baseScope: scope)
+        }
         var undone: [String] = []
         var undoneByStep: [String] = []
         var undoFailures: [String] = []
@@ -155,6 +164,101 @@ extension Orchestrator {
             }
             return collected.map { $0 ?? .failed("not run") }
         }
+    }
+}
+
+extension Orchestrator {
+    /// Journal positions of steps that are not the runbook's own: a `rollback:` list's step N is
+    /// `rollbackOrdinalBase + N`, an `on_failure` runbook's step N is `failureRunbookOrdinalBase + N`.
+    public static let rollbackOrdinalBase = 10_000
+    static let failureRunbookOrdinalBase = 20_000
+
+    /// The hosts a failed run touched (a step completed or failed there), in environment order.
+    func touchedHosts(_ request: RunRequest, state: State) -> [HostSpec] {
+        let names = Set(state.completed.compactMap { $0.host?.name } + state.failedHosts)
+        return request.environment.hosts.filter { names.contains($0.name) }
+    }
+
+    /// A runbook-level `rollback:`: each step in order, across every touched host (or its `on:`),
+    /// with the failed run's evidence in scope; stops at the first step that fails anywhere. A
+    /// step × host the journal shows done (an earlier attempt) is not run again.
+    func runRollbackList(_ request: RunRequest, reason: String, executor: StepExecutor, writer: JournalWriter, state: State,
+                         masker: SecretMasker, baseScope: TemplateScope) async -> RunResult {
+        let touched = touchedHosts(request, state: state)
+        return await runInOrder(request.runbook.rollback.enumerated().map {
+            ExpandedStep(step: $1, label: "rollback \($0 + 1)", ordinal: Self.rollbackOrdinalBase + $0 + 1, params: nil)
+        }, hosts: touched, what: "rollback", request: request, reason: reason, executor: executor, writer: writer, state: state,
+           masker: masker, baseScope: baseScope)
+    }
+
+    /// `on_failure: { run: RUNBOOK, params }`: that runbook's steps, in this run (same lock and
+    /// environment), on its own targets, its params rendered with the failed run's evidence.
+    func runFailureRunbook(_ name: TemplateString, params: [ConfigEntry], request: RunRequest, reason: String, executor: StepExecutor,
+                           writer: JournalWriter, state: State, masker: SecretMasker, baseScope: TemplateScope) async -> RunResult {
+        var scope = baseScope
+        scope.steps = state.evidence
+        let include: IncludeStep
+        let other: Runbook
+        let expanded: [ExpandedStep]
+        do throws(StepFailure) {
+            let rendered: String
+            do {
+                rendered = try services.renderer.render(name, in: scope).plainValue
+            } catch {
+                throw StepFailure("\(name.location): \(error)")
+            }
+            include = IncludeStep(runbook: rendered, params: params, location: name.location)
+            guard let resolver = services.includes else { throw StepFailure("\(name.location): on_failure cannot load runbooks here") }
+            do {
+                other = try resolver.runbook(for: include, from: request.runbook)
+            } catch {
+                throw StepFailure("\(name.location): cannot load on_failure runbook \(rendered): \(error)")
+            }
+            let step = Step(name: "on_failure: run \(rendered)", kind: .include(include), location: name.location)
+            expanded = try ExpandedStep.expand([step], runbook: request.runbook, resolver: resolver, renderer: services.renderer, scope: scope)
+        } catch {
+            return RunResult(runId: request.runId, status: .failed, summary: reason + "; on_failure could not run: " + masker.mask(error.message),
+                             failedHosts: state.failedHosts, undone: [])
+        }
+        let hosts = other.targets.resolve(in: request.environment)
+        let steps = expanded.map { var e = $0; e.ordinal += Self.failureRunbookOrdinalBase; return e }
+        return await runInOrder(steps, hosts: hosts, what: "on_failure runbook \(other.name)", request: request, reason: reason,
+                                executor: executor, writer: writer, state: state, masker: masker, baseScope: scope)
+    }
+
+    /// Runs steps one after the other (each on its hosts in parallel), journaled in the undo
+    /// phase; the first step that fails anywhere ends it.
+    private func runInOrder(_ steps: [ExpandedStep], hosts: [HostSpec], what: String, request: RunRequest, reason: String,
+                            executor: StepExecutor, writer: JournalWriter, state: State, masker: SecretMasker,
+                            baseScope: TemplateScope) async -> RunResult {
+        var done: [String] = []
+        for expanded in steps {
+            var targets = hostsFor(expanded.step, batchHosts: hosts, environment: request.environment)
+            if let prior = request.prior {
+                targets = targets.filter { host in
+                    let key = UndoKey(ordinal: expanded.ordinal, host: host?.name, batch: 0, part: .undoStep)
+                    return !(prior.undos[key] == .succeeded || prior.undos[key] == .skipped)
+                }
+            }
+            guard !targets.isEmpty else { continue }
+            var step = expanded
+            step.step.name = "\(what): \(expanded.step.name)"
+            let results = await runStep(step, hosts: targets, phase: .undo, batch: nil, request: request, baseScope: baseScope,
+                                        executor: executor, writer: writer, state: state, masker: masker)
+            let failures = results.results.filter { $0.outcome.status.isFailure }
+            if !failures.isEmpty || results.journalError != nil {
+                let detail = failures.map { "\(expanded.step.name) on \($0.host?.name ?? "this machine"): \($0.outcome.message ?? $0.outcome.status.rawValue)" }
+                    + (results.journalError.map { ["the journal could not record \(expanded.step.name): \($0)"] } ?? [])
+                let summary = reason + "; \(what): " + (done.isEmpty ? "nothing done" : "done: " + done.joined(separator: "; "))
+                    + "; ROLLBACK FAILED at \(Summary.list(detail, separator: "; ")); the steps after it did not run. Fix the host, then `marshal rollback -e \(request.environment.name) --run \(request.kind == .rollout ? request.runId : (request.parentRunId ?? request.runId))` continues from there"
+                return RunResult(runId: request.runId, status: .failed, summary: summary, failedHosts: state.failedHosts, undone: done)
+            }
+            let where_ = results.results.compactMap { $0.host?.name }
+            done.append(expanded.step.name + (where_.isEmpty ? "" : " on " + Summary.list(where_)))
+        }
+        return RunResult(runId: request.runId, status: .rolledBack,
+                         summary: reason + "; \(what): " + (done.isEmpty ? "nothing to do" : done.joined(separator: "; ")),
+                         failedHosts: state.failedHosts, undone: done)
     }
 }
 
