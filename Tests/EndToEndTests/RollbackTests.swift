@@ -242,4 +242,53 @@ struct RollbackTests {
         #expect(try await ShownRun.load("last", state: lab.state).run.status == "failed", "a failing on_failure runbook fails the run")
         #expect(failing.stderr.contains("ROLLBACK FAILED at clean up on web2"), "\(failing.stderr)")
     }
+
+    @Test("case 6: the journal's disk fills up mid-run: the on_failure rollback still runs, says what it did, and leaves a recovery file that rollback and resume read")
+    func journalDiskFull() async throws {
+        let lab = try Lab(hosts: 3)
+        let state = lab.dir + "/small-state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let mounted = try await Shell.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", state])
+        try #require(mounted.status == 0, "mount tmpfs: \(mounted.stderr)")
+        defer { _ = try? Shell.runBlocking(["/bin/umount", "-l", state]) }
+        let path = lab.dir + "/fill.yml"
+        CLI.write("""
+        version: 1
+        runbook: fill
+        targets: web
+        steps:
+          - name: mark
+            shell: "echo m >> {{ vars.app_dir }}/marks"
+            undo: { shell: "echo u >> {{ vars.app_dir }}/undone" }
+          - name: fill the journal's disk
+            shell: "dd if=/dev/zero of=\(state)/filler-{{ host.name }} bs=64k 2>/dev/null; true"
+          - name: after
+            shell: "echo a >> {{ vars.app_dir }}/after"
+        on_failure: rollback
+        """, to: path)
+        let result = try await CLI.run(["run", path, "-e", lab.environment, "--state", state], cwd: lab.dir)
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("the journal could not"), "\(result.stderr)")
+        #expect(result.stderr.contains("rolled back: mark on"), "\(result.stderr)")
+        #expect(result.stderr.contains("marshal-recovery-"), "\(result.stderr)")
+        for host in ["web1", "web2", "web3"] {
+            #expect(count(lab, host, "undone") == 1, "mark was undone once on \(host)")
+            #expect(count(lab, host, "after") == 0, "nothing ran forward after the journal failed")
+        }
+        let recovery = try FileManager.default.contentsOfDirectory(atPath: lab.dir).filter { $0.hasPrefix("marshal-recovery-") }
+        try #require(recovery.count == 1, "one recovery file in the working directory")
+        let id = String(recovery[0].dropFirst("marshal-recovery-".count).dropLast(".json".count))
+        for host in ["web1", "web2", "web3"] { try? FileManager.default.removeItem(atPath: state + "/filler-" + host) }
+
+        let plan = try await CLI.run(["rollback", "-e", lab.environment, "--state", state, "--run", id, "--plan"], cwd: lab.dir)
+        #expect(plan.stdout.contains("nothing to undo"), "the recovery file says mark was undone: \(plan.stdout)\(plan.stderr)")
+        _ = try await CLI.run(["lock", "release", "-e", lab.environment, "--state", state], cwd: lab.dir)
+        let resumed = try await CLI.run(["resume", id, "--state", state], cwd: lab.dir)
+        #expect(resumed.status == 1, "resume continues the rollback from the recovery file: \(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stderr.contains("rolled back: nothing to undo"), "\(resumed.stderr)")
+        for host in ["web1", "web2", "web3"] {
+            #expect(count(lab, host, "undone") == 1, "still undone exactly once on \(host)")
+            #expect(count(lab, host, "marks") == 1 && count(lab, host, "after") == 0, "no forward step ran again on \(host)")
+        }
+    }
 }

@@ -120,6 +120,7 @@ enum RunLauncher {
         var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
                                    gates: HTTPGates.make(), includes: IncludeLoader())
         services.crashHook = CrashPoint.hook()
+        services.recovery = RecoveryFiles()
         let orchestrator = Orchestrator(services: services)
         let task = Task { () async throws(RunStartError) -> RunResult in try await body(orchestrator) }
         let interrupts = InterruptHandler()

@@ -12,7 +12,7 @@ enum RunChain {
             chain.insert(record, at: 0)
         }
         var records: [StepRecord] = []
-        for link in chain { records += try await journal.steps(runId: link.id) }
+        for link in chain { records += try await steps(of: link.id, journal: journal) }
         return records
     }
 
@@ -41,7 +41,13 @@ enum RunChain {
         }
         let runs = all.filter { members.contains($0.id) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
         var records: [StepRecord] = []
-        for member in runs { records += try await journal.steps(runId: member.id) }
+        for member in runs { records += try await steps(of: member.id, journal: journal) }
         return (runs, records)
+    }
+
+    /// A run's step records: its recovery file's when the journal could not take them all.
+    static func steps(of runId: String, journal: SQLiteJournal) async throws -> [StepRecord] {
+        if let recovered = RecoveryFiles.steps(of: runId) { return recovered }
+        return try await journal.steps(runId: runId)
     }
 }

@@ -146,10 +146,22 @@ public struct Orchestrator: Sendable {
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         var result = await body(executor, writer, state, masker)
-        do {
-            try await writer.flush()
-        } catch {
-            result.summary += "; the journal could not record the last step ends: \(error)"
+        try? await writer.flush()
+        if let failure = await writer.failure {
+            // The journal is incomplete: leave the whole account where resume and rollback find it.
+            var record = RunRecord(
+                id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
+                environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
+                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: Date(),
+                operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId,
+                failureSummary: masker.mask(result.summary))
+            record.status = .interrupted
+            let steps = await writer.records()
+            if let path = services.recovery?.save(run: record, steps: steps) {
+                result.summary += "; the journal could not be written (\(masker.mask(failure))): what this run did is in \(path), which `marshal resume \(request.runId)` and `marshal rollback --run \(request.runId)` read"
+            } else {
+                result.summary += "; the journal could not be written (\(masker.mask(failure))) and no recovery file could be written either: the output above is the only account of this run"
+            }
         }
         switch result.status {
         case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
@@ -318,7 +330,13 @@ public struct Orchestrator: Sendable {
                 let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
                                              baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
-                if let journalError = outcomes.journalError { return abortForJournal(request, journalError) }
+                if let journalError = outcomes.journalError {
+                    // Nothing further runs forward; what already changed is rolled back as the
+                    // runbook says, which needs no journal write to start.
+                    return await finishFailed(request, reason: "stopped before \(expanded.step.name): the journal could not record a step boundary (\(journalError))",
+                                              status: .failed, executor: executor, writer: writer, state: state, masker: masker,
+                                              baseScope: baseScope, rollback: true)
+                }
                 if Task.isCancelled {
                     return await finishFailed(request, reason: "interrupted (Ctrl-C) during \(expanded.step.name)", status: .aborted,
                                               executor: executor, writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: false)
@@ -442,11 +460,14 @@ public struct Orchestrator: Sendable {
         // `forks` is journaled when it really starts (with the ends of those before it), so a
         // crash never leaves a host that had not begun looking in flight.
         let initial = min(forks, hosts.count)
-        let sequences: [Int]
+        let sequences: [Int?]
         do {
             sequences = try await writer.start(Array(records.prefix(initial)))
         } catch {
-            return StepResults(results: [], journalError: "\(error)")
+            // A forward step never runs unjournaled; an undo does: rolling back matters more
+            // than its journal, and the run's recovery file keeps the account.
+            guard phase == .undo else { return StepResults(results: [], journalError: "\(error)") }
+            sequences = Array(repeating: nil, count: initial)
         }
         let contexts = hosts.map { host in
             StepContext(runId: request.runId, renderer: services.renderer,
@@ -462,11 +483,13 @@ public struct Orchestrator: Sendable {
             var next = 0
             func launch(_ i: Int) {
                 group.addTask {
-                    let sequence: Int
+                    let sequence: Int?
                     if i < initial {
                         sequence = sequences[i]
                     } else if let started = try? await writer.start([records[i]]).first {
                         sequence = started
+                    } else if phase == .undo {
+                        sequence = nil
                     } else {
                         return (i, HostResult(host: hosts[i], outcome: .failed("not run: the journal could not record its start")))
                     }
@@ -482,10 +505,16 @@ public struct Orchestrator: Sendable {
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
-                    await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
+                    let recorded: Int
+                    if let sequence {
+                        await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
+                        recorded = sequence
+                    } else {
+                        recorded = await writer.finishUnjournaled(records[i], completion)
+                    }
                     for measurement in outcome.measurements {
                         _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                            runId: request.runId, stepSequence: sequence, host: hosts[i]?.name, kind: measurement.kind,
+                            runId: request.runId, stepSequence: recorded, host: hosts[i]?.name, kind: measurement.kind,
                             name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
                             value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
                             recordedAt: Date()))

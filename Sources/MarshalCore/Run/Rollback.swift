@@ -90,9 +90,6 @@ extension Orchestrator {
                     undoFailures.append("undo of \(original.name) on \(hostLabel): \(result.outcome.message ?? result.outcome.status.rawValue)")
                 }
             }
-            if let journalError = results.journalError {
-                undoFailures.append("undo of \(original.name): the journal could not record it (\(journalError))")
-            }
         }
         var summary = reason + "; rolled back: " + (undone.isEmpty ? "nothing to undo" : undoneByStep.joined(separator: "; "))
         if !undoFailures.isEmpty {
@@ -143,13 +140,14 @@ extension Orchestrator {
                         outcome = .failed("no evidence of which release was live before (the release was in flight when Marshal stopped); switch current back by hand")
                     }
                     crashHook?("undo:finished:\(step.id ?? step.name)@\(item.host?.name ?? "-")")
+                    let completion = StepCompletion(
+                        status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus,
+                        stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
+                        message: outcome.message.map(masker.mask))
                     if let sequence {
-                        await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: StepCompletion(
-                            status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus,
-                            stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
-                            message: outcome.message.map(masker.mask))))
-                    } else if outcome.status == .succeeded {
-                        outcome.message = (outcome.message ?? "") + " (not journaled)"
+                        await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
+                    } else {
+                        _ = await writer.finishUnjournaled(records[i], completion)
                     }
                     observer.handle(.stepFinished(ref, RunEvent.StepReport(
                         status: outcome.status.rawValue, duration: (ContinuousClock.now - started).seconds, exitStatus: outcome.exitStatus,
