@@ -5,7 +5,7 @@ SHELL := /bin/bash
 # The toolchain lives in /opt/swift on the machines this project targets; it may not be on PATH.
 export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
-DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev \
+DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpq-dev libssl-dev \
 	openssh-server openssh-client nginx-light postgresql supervisor prometheus wrk hyperfine \
 	python3 procps iproute2 curl openssl time
 BIN_DEBUG := .build/debug/marshal

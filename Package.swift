@@ -30,6 +30,18 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            path: "Sources/CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPQ",
+            path: "Sources/CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
 
         .target(name: "MarshalCore"),
         .target(
@@ -50,8 +62,10 @@ let package = Package(
         ),
         .target(
             name: "MarshalJournal",
-            dependencies: ["MarshalCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MarshalCore", "CLibCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The shared PostgreSQL store, on libpq (see docs/state.md for why not PostgresNIO).
+        .target(name: "MarshalJournalPostgres", dependencies: ["MarshalCore", "CLibPQ"]),
         .target(
             name: "MarshalReport",
             dependencies: ["MarshalCore", .product(name: "Stencil", package: "Stencil")]
@@ -59,7 +73,7 @@ let package = Package(
         .target(
             name: "MarshalCLI",
             dependencies: [
-                "MarshalCore", "MarshalLoading", "MarshalSSH", "MarshalHTTP", "MarshalJournal", "MarshalReport",
+                "MarshalCore", "MarshalLoading", "MarshalSSH", "MarshalHTTP", "MarshalJournal", "MarshalJournalPostgres", "MarshalReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Rainbow", package: "Rainbow"),
@@ -77,7 +91,10 @@ let package = Package(
         ),
         .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore", "MarshalTestSupport"]),
-        .testTarget(name: "MarshalJournalTests", dependencies: ["MarshalJournal", "MarshalCore", "MarshalTestSupport"]),
+        .testTarget(
+            name: "MarshalJournalTests",
+            dependencies: ["MarshalJournal", "MarshalJournalPostgres", "MarshalCore", "MarshalTestSupport"]
+        ),
         .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]

@@ -15,6 +15,7 @@ public struct MarshalCommand: AsyncParsableCommand {
             Runs.self,
             Show.self,
             Lock.self,
+            State.self,
             Check.self,
             Resume.self,
             Rollback.self,

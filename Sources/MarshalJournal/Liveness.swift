@@ -10,8 +10,9 @@ import Darwin
 extension ProcessLiveness {
     /// This machine's processes, probed with `kill(pid, 0)`; the machine name is the host name, which
     /// is also what the CLI puts after the `@` of operator names (`OperatorName.make`).
-    public static func thisMachine() -> ProcessLiveness {
-        ProcessLiveness(machine: localMachineName(), isAlive: { pid in
+    /// - Parameter name: the name this machine goes by in operator names (the host name by default).
+    public static func thisMachine(named name: String = localMachineName()) -> ProcessLiveness {
+        ProcessLiveness(machine: name, isAlive: { pid in
             guard pid > 0 else { return false }
             // EPERM: it exists but belongs to another user, so it is alive.
             return kill(pid, 0) == 0 || errno == EPERM

@@ -49,15 +49,22 @@ public final class SQLiteJournal: JournalStore {
         // Processes creating the same new journal at the same moment trip over each other's schema setup
         // (the busy timeout does not cover WAL setup or a migration that another process just applied).
         // Those failures are transient: try again shortly, a bounded number of times.
-        var attempt = 1
+        // The whole open is bounded by the busy timeout: a journal another process keeps locked is
+        // reported (with who holds it) instead of waited on silently.
+        let deadline = Date().addingTimeInterval(busyTimeout.seconds)
         while true {
             do {
                 database = try Self.openAndMigrate(path, configuration)
                 break
-            } catch let error as DatabaseError where Self.isTransientOpenFailure(error) && attempt < 20 {
-                attempt += 1
+            } catch let error as DatabaseError where Self.isTransientOpenFailure(error) && Date() < deadline {
                 usleep(UInt32.random(in: 5_000...25_000))
             } catch let error as DatabaseError {
+                if error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                    throw Self.busy(path, "open the journal")
+                }
+                if error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+                    throw JournalError.damaged(journal: path, reason: Self.explain(error))
+                }
                 throw JournalError.cannotOpen(journal: path, reason: Self.explain(error))
             } catch let error as JournalError {
                 throw error
@@ -97,18 +104,7 @@ public final class SQLiteJournal: JournalStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
                 throw JournalError.duplicateRun(id: run.id, journal: self.location)
             }
-            try db.execute(
-                sql: """
-                INSERT INTO runs (id, runbook, runbookPath, environment, params, inputs, status, startedAt, endedAt,
-                                  operator, pid, kind, parentRunId, failure)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON,
-                    run.status.rawValue, run.startedAt, run.endedAt, run.operatorName, run.pid, run.kind.rawValue,
-                    run.parentRunId, run.failureSummary,
-                ]
-            )
+            try self.insertRun(db, run, params: params)
         }
     }
 
@@ -201,8 +197,13 @@ public final class SQLiteJournal: JournalStore {
         _ = try await commitBoundary(finishes: items, starts: [])
     }
 
-    /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync).
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
+    }
+
+    /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync),
+    /// with the run's lock proven and extended in it.
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
         guard let runId = starts.first?.runId ?? finishes.first?.runId else { return [] }
         let what: String
         switch (finishes.count, starts.count) {
@@ -213,6 +214,13 @@ public final class SQLiteJournal: JournalStore {
         default: what = "record the end of \(finishes.count) steps and the start of \(starts.count)"
         }
         return try await write("\(what) of run \(runId)") { db in
+            if let claim {
+                let current = try self.fetchLock(db, claim.environment)
+                guard let current, current.runId == claim.runId else {
+                    throw JournalError.lockNotHeld(environment: claim.environment, runId: claim.runId, current: current, journal: self.location)
+                }
+                _ = try self.extend(db, current, now: self.clock(), lease: claim.lease)
+            }
             for item in finishes {
                 let completion = item.completion
                 try db.execute(
@@ -236,19 +244,7 @@ public final class SQLiteJournal: JournalStore {
                 try self.requireRun(db, step.runId)
                 let last = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM steps WHERE runId = ?", arguments: [step.runId])
                 let sequence = (last ?? 0) + 1
-                try db.execute(
-                    sql: """
-                    INSERT INTO steps (runId, sequence, stepIndex, stepId, name, kind, phase, host, batch, status, startedAt,
-                                       endedAt, exitStatus, signal, command, stdout, stderr, registered, attempts, message)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    arguments: [
-                        step.runId, sequence, step.stepIndex, step.stepId, step.name, step.kind, step.phase.rawValue,
-                        step.host, step.batch, step.status.rawValue, step.startedAt, step.endedAt, step.exitStatus,
-                        step.signal, step.command, step.stdout, step.stderr, step.registeredJSON, step.attempts,
-                        step.message,
-                    ]
-                )
+                try self.insertStep(db, step, sequence: sequence)
                 sequences.append(sequence)
             }
             return sequences
@@ -270,17 +266,7 @@ public final class SQLiteJournal: JournalStore {
     public func recordMeasurement(_ m: MeasurementRecord) async throws -> Int {
         try await write("record measurement \(m.name) of run \(m.runId)") { db in
             try self.requireRun(db, m.runId)
-            try db.execute(
-                sql: """
-                INSERT INTO measurements (runId, stepSequence, host, kind, name, outcome, expectation, value, unit,
-                                          payload, recordedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [
-                    m.runId, m.stepSequence, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation, m.value,
-                    m.unit, m.payloadJSON, m.recordedAt,
-                ]
-            )
+            try self.insertMeasurement(db, m)
             return Int(db.lastInsertedRowID)
         }
     }
@@ -362,6 +348,69 @@ public final class SQLiteJournal: JournalStore {
 
     public func lockStatus(environment: String) async throws -> LockRecord? {
         try await read("read the lock of environment \(environment)") { db in try self.fetchLock(db, environment) }
+    }
+
+    public func currentTime() async throws -> Date { clock() }
+
+
+    // MARK: Rows
+
+    private func insertRun(_ db: Database, _ run: RunRecord, params: String) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO runs (id, runbook, runbookPath, environment, params, inputs, status, startedAt, endedAt,
+                              operator, pid, kind, parentRunId, failure)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                run.id, run.runbook, run.runbookPath, run.environment, params, run.inputsJSON,
+                run.status.rawValue, run.startedAt, run.endedAt, run.operatorName, run.pid, run.kind.rawValue,
+                run.parentRunId, run.failureSummary,
+            ]
+        )
+    }
+
+    private func insertStep(_ db: Database, _ step: StepRecord, sequence: Int) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO steps (runId, sequence, stepIndex, stepId, name, kind, phase, host, batch, status, startedAt,
+                               endedAt, exitStatus, signal, command, stdout, stderr, registered, attempts, message)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                step.runId, sequence, step.stepIndex, step.stepId, step.name, step.kind, step.phase.rawValue,
+                step.host, step.batch, step.status.rawValue, step.startedAt, step.endedAt, step.exitStatus,
+                step.signal, step.command, step.stdout, step.stderr, step.registeredJSON, step.attempts,
+                step.message,
+            ]
+        )
+    }
+
+    private func insertMeasurement(_ db: Database, _ m: MeasurementRecord) throws {
+        try db.execute(
+            sql: """
+            INSERT INTO measurements (runId, stepSequence, host, kind, name, outcome, expectation, value, unit,
+                                      payload, recordedAt)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [
+                m.runId, m.stepSequence, m.host, m.kind, m.name, m.outcome?.rawValue, m.expectation, m.value,
+                m.unit, m.payloadJSON, m.recordedAt,
+            ]
+        )
+    }
+
+    /// Copies a whole run (from another store or the spool) in one transaction; false when the
+    /// store already has a run with that id (copying again changes nothing).
+    public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
+        let params = try Self.encode(run.params)
+        return try await write("import run \(run.id)") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true { return false }
+            try self.insertRun(db, run, params: params)
+            for step in steps { try self.insertStep(db, step, sequence: step.sequence) }
+            for m in measurements { try self.insertMeasurement(db, m) }
+            return true
+        }
     }
 
     // MARK: Queries
@@ -507,10 +556,31 @@ public final class SQLiteJournal: JournalStore {
         }.value
     }
 
+    private static func busy(_ path: String, _ operation: String) -> JournalError {
+        let holders = FileLockHolders.describe([path, path + "-wal", path + "-shm"])
+        return holders.isEmpty ? .busy(journal: path, operation: operation) : .busyHeldBy(journal: path, operation: operation, holders: holders)
+    }
+
+    /// Runs SQLite's `quick_check` (https://www.sqlite.org/pragma.html#pragma_quick_check): a run
+    /// refuses to start on a journal with a damaged page rather than write into it.
+    public func verifyIntegrity() throws {
+        let problems: [String]
+        do {
+            problems = try database.read { try String.fetchAll($0, sql: "PRAGMA quick_check(5)") }
+        } catch let error as DatabaseError {
+            throw JournalError.damaged(journal: location, reason: Self.explain(error))
+        }
+        guard problems == ["ok"] else {
+            throw JournalError.damaged(journal: location, reason: problems.prefix(3).joined(separator: "; "))
+        }
+    }
+
     private func translate(_ error: DatabaseError, _ operation: String) -> JournalError {
         switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            .busy(journal: location, operation: operation)
+            Self.busy(location, operation)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            .damaged(journal: location, reason: Self.explain(error))
         default:
             .storageFailed(journal: location, operation: operation, reason: Self.explain(error))
         }
@@ -525,6 +595,15 @@ public final class SQLiteJournal: JournalStore {
         case .SQLITE_CANTOPEN: return "the file cannot be opened (\(message))"
         case .SQLITE_IOERR: return "disk I/O error (\(message))"
         default: return message
+        }
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, so that the `.sqlite` file
+    /// alone holds every committed run (an operator may copy or mail just that file). Called when a
+    /// command ends; failures are harmless (the WAL still holds the data) and so not reported.
+    public func checkpoint() {
+        try? database.writeWithoutTransaction { db in
+            _ = try db.checkpoint(.truncate)
         }
     }
 

@@ -96,6 +96,11 @@ public struct Loader: Sendable {
         load(path: path) { reader, node in RunbookDecoder(reader: reader, path: path).decode(node) }
     }
 
+    /// A runbook from text kept elsewhere (a run's journal); `path` names it in diagnostics.
+    public func loadRunbook(path: String, text: String) -> Loaded<Runbook> {
+        load(path: path, text: text) { reader, node in RunbookDecoder(reader: reader, path: path).decode(node) }
+    }
+
     public func loadEnvironment(path: String) -> Loaded<Environment> {
         load(path: path) { reader, node in EnvironmentDecoder(reader: reader, path: path).decode(node) }
     }
@@ -108,6 +113,11 @@ public struct Loader: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: start, "file is not UTF-8 text")])
         }
+        return load(path: path, text: text, decode: decode)
+    }
+
+    private func load<T: Sendable>(path: String, text: String, decode: (NodeReader, Node) -> T?) -> Loaded<T> {
+        let start = SourceLocation(file: path, line: 1, column: 1)
         if text.contains("\0") {
             let offset = text.utf8.firstIndex(of: 0).map { text.utf8.distance(from: text.utf8.startIndex, to: $0) } ?? 0
             let position = Self.position(ofUTF8Offset: offset, in: text, file: path)

@@ -100,7 +100,9 @@ final class Connection {
 
     // MARK: commands
 
-    func run(_ command: String, timeout: Duration?) throws(TransportError) -> CommandResult {
+    /// Runs `command` through the login shell; `input` (secrets, scripts) is written to its stdin,
+    /// which is then closed: the command text itself is an argument of that shell on the host.
+    func run(_ command: String, input: [UInt8] = [], timeout: Duration?) throws(TransportError) -> CommandResult {
         if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
         // Silence is measured from the start of each operation: an idle session sends no keepalives.
         session.waiter.keepalive.lastInbound = .now
@@ -115,6 +117,9 @@ final class Connection {
         do {
             let channel = try SSHChannel(session: session, until: deadline)
             try channel.exec(wrapped, until: deadline)
+            // Small (secrets, a query): it fits the channel's window, so writing it all before
+            // draining output cannot deadlock.
+            try channel.write(input, until: deadline)
             try channel.sendEOF(until: deadline)
             let finished = try channel.drain(stdout: &stdout, stderr: &stderr, until: deadline)
             if finished {

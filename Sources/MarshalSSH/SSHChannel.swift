@@ -41,6 +41,21 @@ final class SSHChannel {
         }
     }
 
+    /// Writes all of `bytes` to the command's stdin.
+    func write(_ bytes: [UInt8], until deadline: ContinuousClock.Instant?) throws(LibSSH2Failure) {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = try bytes.withUnsafeBufferPointer { buffer throws(LibSSH2Failure) in
+                try waiter.call(until: deadline) {
+                    Int32(truncatingIfNeeded: buffer.withMemoryRebound(to: CChar.self) {
+                        marshal_channel_write(handle, $0.baseAddress! + offset, min(32 * 1024, bytes.count - offset))
+                    })
+                }
+            }
+            offset += Int(sent)
+        }
+    }
+
     /// Without this a command that reads stdin (`cat`) waits forever.
     func sendEOF(until deadline: ContinuousClock.Instant?) throws(LibSSH2Failure) {
         try waiter.call(until: deadline) { libssh2_channel_send_eof(handle) }

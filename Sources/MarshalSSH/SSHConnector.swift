@@ -37,10 +37,11 @@ public final class SSHExecutor: RemoteExecutor {
 
     public func run(_ command: ShellCommand, timeout: Duration?) async throws(TransportError) -> CommandResult {
         let text = command.executable
+        let input = command.standardInput
         let host = hostName
         return try await worker.perform(host: host) { worker throws(TransportError) in
             guard let connection = worker.connection else { throw .disconnected(host: host, reason: "the connection was closed") }
-            return try connection.run(text, timeout: timeout)
+            return try connection.run(text, input: input, timeout: timeout)
         }
     }
 

@@ -9,6 +9,7 @@ Times count from start:
   /fails-after/N     200 {"status":"healthy"} for N seconds, then 500
   /hook              records POST bodies; GET returns them as a JSON list
   /slow/MS           200 after MS milliseconds
+  /authorizations    the Authorization headers of every request so far, as a JSON list
 """
 import json
 import sys
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 START = time.monotonic()
 HOOKS = []
+AUTHORIZATIONS = []
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -36,6 +38,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         elapsed = time.monotonic() - START
+        if self.headers.get("Authorization") is not None:
+            AUTHORIZATIONS.append(self.headers.get("Authorization"))
         parts = self.path.strip("/").split("/")
         if parts[0] == "healthy-after":
             if elapsed < float(parts[1]):
@@ -50,6 +54,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(500, {"status": "error"})
         if parts[0] == "hook":
             return self.reply(200, HOOKS)
+        if parts[0] == "authorizations":
+            return self.reply(200, AUTHORIZATIONS)
         if parts[0] == "slow":
             time.sleep(float(parts[1]) / 1000)
             return self.reply(200, {"status": "ok"})

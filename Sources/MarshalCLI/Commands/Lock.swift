@@ -18,10 +18,12 @@ extension MarshalCommand {
             @OptionGroup var stateOptions: StateOptions
 
             func run() async throws {
-                let journal = try stateOptions.journal()
+                let journal = try stateOptions.journal(environmentNamed: environment)
+                defer { journal.close() }
                 let name = EnvironmentName.of(environment)
                 let lock = try await journal.lockStatus(environment: name)
-                let stale = lock.map { $0.isStale(now: Date(), liveness: .thisMachine()) } ?? false
+                let now = try await journal.currentTime()
+                let stale = lock.map { $0.isStale(now: now, liveness: Operator.liveness) } ?? false
                 switch output {
                 case .json:
                     struct Doc: Encodable { var environment: String; var lock: LockRecord?; var stale: Bool }
@@ -41,13 +43,14 @@ extension MarshalCommand {
             @OptionGroup var stateOptions: StateOptions
 
             func run() async throws {
-                let journal = try stateOptions.journal()
+                let journal = try stateOptions.journal(environmentNamed: environment)
+                defer { journal.close() }
                 let name = EnvironmentName.of(environment)
                 guard let lock = try await journal.lockStatus(environment: name) else {
                     Terminal.stdout("\(name): not locked")
                     return
                 }
-                if !lock.isStale(now: Date(), liveness: .thisMachine()) && !force {
+                if !lock.isStale(now: try await journal.currentTime(), liveness: Operator.liveness) && !force {
                     Terminal.stderr("error: \(name) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)), which is still renewing it; wait for it, or pass --force if you are sure it is gone")
                     throw ExitCode.couldNotStart
                 }

@@ -25,13 +25,17 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
         var output: String?
 
+        @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
+        var environment: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let run: RunRecord
             do {
-                run = try await journal.run(id: runId, environment: nil)
+                run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
             } catch {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
@@ -54,8 +58,8 @@ extension MarshalCommand {
 
 /// Shared by `marshal report` and `marshal run --report`.
 enum ReportWriter {
-    static func render(run: RunRecord, journal: SQLiteJournal, baseline: String?, template: String?) async throws -> String {
-        let runbookReport = Loader().loadRunbook(path: run.runbookPath).value?.report
+    static func render(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?) async throws -> String {
+        let runbookReport = JournaledRunbook.report(of: run)
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
         var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
         switch baselineChoice {

@@ -30,14 +30,20 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
+        @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
+        var environment: String?
+
         @OptionGroup var stateOptions: StateOptions
+
+        @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
             try documents.check()
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
+            defer { journal.close() }
             let original: RunRecord
             do {
-                original = try await journal.run(id: runId, environment: nil)
+                original = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
             } catch {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
@@ -60,15 +66,15 @@ extension MarshalCommand {
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()
             let environment = try loader.environment(inputs.environmentPath ?? original.environment)
-            let runbook = try loader.runbook(original.runbookPath, against: environment)
+            let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
                                                       approvals: approve)
             var prior = PriorProgress.from(records)
-            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
                 .map { ("preflight", $0) }
-                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                       scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
@@ -105,7 +111,9 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
                 parentRunId: original.id)
             request.prior = prior
-            let code = try await RunLauncher.launch(request, journal: journal, output: output)
+            try lockOptions.apply(to: &request)
+            request.documents = JournaledRunbook.documents(of: original)
+            let code = try await RunLauncher.launch(request, journal: journal, output: output, includes: includes)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
@@ -115,16 +123,16 @@ extension MarshalCommand {
 extension MarshalCommand.Resume {
     /// Resume of a run that was rolling back when it stopped: the undos its journal (and any
     /// rollback of it) leaves pending, as `marshal rollback --run` would run them.
-    func continueRollback(_ original: RunRecord, journal: SQLiteJournal) async throws {
+    func continueRollback(_ original: RunRecord, journal: any JournalStore) async throws {
         let family = try await RunChain.family(of: original, journal: journal)
         let inputs = ResumeInputs.decode(original.inputsJSON)
         let loader = Inputs()
         let environment = try loader.environment(inputs.environmentPath ?? original.environment)
-        let runbook = try loader.runbook(original.runbookPath, against: environment)
+        let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
         let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                   params: original.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
         let progress = PriorProgress.from(family.records)
-        let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+        let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                scope: TemplateScope(params: prepared.params))
         let plan = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
         if !plan.questions.isEmpty {
@@ -136,7 +144,9 @@ extension MarshalCommand.Resume {
             secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
             operatorName: Operator.name, pid: getpid(), kind: .resume, parentRunId: original.id)
         request.prior = progress
-        let code = try await RunLauncher.launchRollback(request, progress: progress, plan: plan, journal: journal, output: output)
+        try lockOptions.apply(to: &request)
+        request.documents = JournaledRunbook.documents(of: original)
+        let code = try await RunLauncher.launchRollback(request, progress: progress, plan: plan, journal: journal, output: output, includes: includes)
         try await documents.write(runId: request.runId, journal: journal)
         throw ExitCode(code)
     }

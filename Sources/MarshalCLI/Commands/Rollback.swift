@@ -40,11 +40,14 @@ extension MarshalCommand {
 
         @OptionGroup var stateOptions: StateOptions
 
+        @OptionGroup var lockOptions: LockWaitOptions
+
         func run() async throws {
             try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(self.environment)
-            let journal = try stateOptions.journal(for: environment)
+            let journal = try stateOptions.journal(for: environment, forRun: !plan)
+            defer { journal.close() }
             let target: RunRecord
             do {
                 if let runId, runId != RunID.last {
@@ -53,11 +56,10 @@ extension MarshalCommand {
                         Terminal.stderr("error: run \(target.id) is itself a rollback; name the rollout to undo")
                         throw ExitCode.invalidInput
                     }
-                } else if let last = try await journal.runs(matching: RunQuery(environment: environment.name, kinds: [.rollout, .resume],
-                                                                                 statuses: [.succeeded], limit: 1)).first {
+                } else if let last = try await RollbackTarget.latest(in: journal, environment: environment.name) {
                     target = last
                 } else {
-                    Terminal.stderr("error: no successful rollout of \(environment.name) in \(journal.location) to roll back")
+                    Terminal.stderr("error: no successful rollout of \(environment.name) that changed something in \(journal.location) to roll back (runs that only checked or read are passed over); `marshal runs -e \(environment.name)` lists them")
                     throw ExitCode.invalidInput
                 }
             } catch let exit as ExitCode {
@@ -71,11 +73,11 @@ extension MarshalCommand {
                 throw ExitCode.couldNotStart
             }
             let family = try await RunChain.family(of: target, journal: journal)
-            let runbook = try inputs.runbook(target.runbookPath, against: environment)
+            let (runbook, includes) = try JournaledRunbook.load(for: target, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: target.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
             let progress = PriorProgress.from(family.records)
-            let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: IncludeLoader(), renderer: TemplateRenderer(),
+            let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
             let undo = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
             if !undo.questions.isEmpty {
@@ -121,7 +123,9 @@ extension MarshalCommand {
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
                 operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
             request.prior = progress
-            let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output)
+            try lockOptions.apply(to: &request)
+            request.documents = JournaledRunbook.documents(of: target)
+            let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output, includes: includes)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }

@@ -28,6 +28,8 @@ extension MarshalCommand {
 
         @OptionGroup var stateOptions: StateOptions
 
+        @OptionGroup var lockOptions: LockWaitOptions
+
         func run() async throws {
             try documents.check()
             let inputs = Inputs()
@@ -36,11 +38,14 @@ extension MarshalCommand {
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(target.param),
                                                       limit: target.limit, approvals: approve)
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
-            let journal = try stateOptions.journal(for: environment)
-            let request = RunRequest(
+            let journal = try stateOptions.journal(for: environment, forRun: true)
+            defer { journal.close() }
+            var request = RunRequest(
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
+            try lockOptions.apply(to: &request)
+            request.documents = JournaledRunbook.documents(for: runbook)
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
@@ -94,20 +99,21 @@ enum RunPreparation {
 
 /// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
 enum RunLauncher {
-    static func launchRollback(_ request: RunRequest, progress: PriorProgress, plan: UndoPlan, journal: SQLiteJournal,
-                               output: OutputFormat) async throws -> Int32 {
-        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+    static func launchRollback(_ request: RunRequest, progress: PriorProgress, plan: UndoPlan, journal: any JournalStore,
+                               output: OutputFormat, includes: IncludeLoader = IncludeLoader()) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output, includes: includes) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.rollback(request, progress: progress, plan: plan)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat) async throws -> Int32 {
-        try await launch(request, journal: journal, output: output) { (orchestrator) async throws(RunStartError) -> RunResult in
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat,
+                       includes: IncludeLoader = IncludeLoader()) async throws -> Int32 {
+        try await launch(request, journal: journal, output: output, includes: includes) { (orchestrator) async throws(RunStartError) -> RunResult in
             try await orchestrator.run(request)
         }
     }
 
-    static func launch(_ request: RunRequest, journal: SQLiteJournal, output: OutputFormat,
+    static func launch(_ request: RunRequest, journal: any JournalStore, output: OutputFormat, includes: IncludeLoader,
                        body: @escaping @Sendable (Orchestrator) async throws(RunStartError) -> RunResult) async throws -> Int32 {
         let observer: any RunObserver
         switch output {
@@ -118,7 +124,7 @@ enum RunLauncher {
         }
         let renderer = TemplateRenderer()
         var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
-                                   gates: HTTPGates.make(), includes: IncludeLoader())
+                                   gates: HTTPGates.make(), includes: includes)
         services.crashHook = CrashPoint.hook()
         services.recovery = RecoveryFiles()
         let orchestrator = Orchestrator(services: services)
@@ -127,6 +133,10 @@ enum RunLauncher {
         interrupts.install { task.cancel() }
         do {
             let result = try await task.value
+            if result.status == .lockLost {
+                if output == .text { Terminal.stderr("\(result.summary)") }
+                return result.exitCode
+            }
             if request.kind == .rollback {
                 if output == .text, result.status != .rolledBack { Terminal.stderr("failed: \(result.summary)") }
                 return result.status == .rolledBack ? 0 : 1
@@ -144,10 +154,13 @@ enum RunLauncher {
 
 /// Loads runbooks named by `include` steps, relative to the including runbook.
 struct IncludeLoader: IncludeResolver {
+    /// Included runbooks a run journaled, by the path it resolved; used before the disk (rollback, resume).
+    var journaled: [String: String] = [:]
+
     func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook {
         let loader = Loader()
         let path = loader.resolveInclude(include.runbook, from: parent.path)
-        let loaded = loader.loadRunbook(path: path)
+        let loaded = journaled[path].map { loader.loadRunbook(path: path, text: $0) } ?? loader.loadRunbook(path: path)
         let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil) } ?? [])
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw DiagnosticsError(diagnostics)

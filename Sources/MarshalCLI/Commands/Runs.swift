@@ -22,7 +22,8 @@ extension MarshalCommand {
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let runs = try await journal.runs(environment: environment.map(EnvironmentName.of), limit: limit)
             switch output {
             case .json: Terminal.stdout(try JSONOutput.encode(runs))
@@ -46,7 +47,7 @@ extension MarshalCommand {
         @Argument(help: "A run id, a unique prefix of one, or 'last'.")
         var runId: String
 
-        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment.")
+        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
         @Option(help: "text or json.")
@@ -61,7 +62,8 @@ extension MarshalCommand {
         }
 
         func run() async throws {
-            let journal = try stateOptions.journal()
+            let journal = try stateOptions.journal(environmentNamed: environment)
+            defer { journal.close() }
             let run: RunRecord
             do {
                 run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))

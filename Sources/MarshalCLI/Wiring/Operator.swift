@@ -7,6 +7,16 @@ enum Operator {
     static var name: String {
         var user = ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.environment["LOGNAME"]
         if user == nil, let entry = getpwuid(getuid()), let pwName = entry.pointee.pw_name { user = String(cString: pwName) }
-        return OperatorName.make(user: user ?? "uid\(getuid())", machine: ProcessLiveness.localMachineName())
+        return OperatorName.make(user: user ?? "uid\(getuid())", machine: machine)
     }
+
+    /// This machine's name in the journal and locks: `$MARSHAL_MACHINE` when set (containers and CI
+    /// runners often have random host names), else the host name.
+    static var machine: String {
+        if let name = ProcessInfo.processInfo.environment["MARSHAL_MACHINE"], !name.isEmpty, !name.contains("@") { return name }
+        return ProcessLiveness.localMachineName()
+    }
+
+    /// Probes this machine's processes under the name above.
+    static var liveness: ProcessLiveness { .thisMachine(named: machine) }
 }

@@ -4,7 +4,7 @@ import MarshalJournal
 /// A run and the runs it continues (a resume of a resume), oldest first, with all their step
 /// records: what `resume` and `rollback` read to know what already happened.
 enum RunChain {
-    static func records(endingAt run: RunRecord, journal: SQLiteJournal, throughRollbacks: Bool) async throws -> [StepRecord] {
+    static func records(endingAt run: RunRecord, journal: any JournalStore, throughRollbacks: Bool) async throws -> [StepRecord] {
         var chain = [run]
         while let parent = chain.first?.parentRunId, chain.count < 50,
               let record = try? await journal.run(id: parent, environment: nil),
@@ -19,7 +19,7 @@ enum RunChain {
     /// Every run of a rollout's story: the rollout, its resumes and every rollback of any of
     /// them (runs whose parent is in the family), oldest first, with their step records. What a
     /// rollback reads, so an undo done or failed by an earlier rollback counts.
-    static func family(of run: RunRecord, journal: SQLiteJournal) async throws -> (runs: [RunRecord], records: [StepRecord]) {
+    static func family(of run: RunRecord, journal: any JournalStore) async throws -> (runs: [RunRecord], records: [StepRecord]) {
         let all = try await journal.runs(matching: RunQuery(environment: run.environment))
         let byId = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var root = byId[run.id] ?? run
@@ -46,7 +46,7 @@ enum RunChain {
     }
 
     /// A run's step records: its recovery file's when the journal could not take them all.
-    static func steps(of runId: String, journal: SQLiteJournal) async throws -> [StepRecord] {
+    static func steps(of runId: String, journal: any JournalStore) async throws -> [StepRecord] {
         if let recovered = RecoveryFiles.steps(of: runId) { return recovered }
         return try await journal.steps(runId: runId)
     }

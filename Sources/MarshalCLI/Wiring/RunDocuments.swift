@@ -36,7 +36,7 @@ struct DocumentOptions: ParsableArguments {
         }
     }
 
-    func write(runId: String, journal: SQLiteJournal) async throws {
+    func write(runId: String, journal: any JournalStore) async throws {
         guard report != nil || junit != nil else { return }
         // A run that could not start (lock held, host key refused) has no record: nothing to write,
         // and the exit status stays the one that says why.

@@ -1,31 +1,61 @@
-/// Command builders for PostgreSQL steps. The connection string is always a fragment that masks
-/// when it is a secret, and psql never echoes it (`-X` skips psqlrc, `-q` quiet).
+/// Command builders for PostgreSQL steps. Every psql, pg_dump and pg_restore invocation comes from
+/// `PostgresConnection.invoke`: the password in that program's environment, never in an argument
+/// list; psql never reads a psqlrc (`-X`) and stops at the first error.
 public enum PostgresCommands {
-    /// Unaligned, tuples-only output with `|` separators; stops at the first error.
-    public static func query(_ sql: String, database: RenderedText) -> ShellCommand {
-        ShellCommand([.literal("psql -X -q -A -F '|' -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c "), .quoted(sql)])
+    /// A query with its bound values, read by psql from stdin: values are psql variables set with
+    /// `\set` (the query uses them as `:'name'`, a quoted literal, or `:"name"`, an identifier), so
+    /// they reach the server as literals psql quotes, never as SQL text. Output is CSV with a header
+    /// row (a field holding `,`, `"`, `|` or a newline is quoted, so data cannot split a row);
+    /// NULL prints as `nullMarker`, which only this run knows.
+    public static func query(_ sql: String, values: [(name: String, value: String)] = [], database: RenderedText,
+                             nullMarker: String) -> ShellCommand {
+        let connection = PostgresConnection(database)
+        var script = "\\pset null '\(psqlQuoted(nullMarker))'\n"
+        for (name, value) in values { script += "\\set \(name) '\(psqlQuoted(value))'\n" }
+        script += sql + "\n"
+        return ShellCommand(connection.invoke("psql", "-X -q --csv -P footer=off -v ON_ERROR_STOP=1") + [.literal(" -f -")],
+                            input: [.quoted(script)])
     }
 
-    /// Same, with a header row, so column names become evidence.
-    public static func queryWithHeader(_ sql: String, database: RenderedText) -> ShellCommand {
-        // NULL is printed as \N (psql prints it as an empty string by default, which reads as a real empty text).
-        ShellCommand([.literal("psql -X -q -A -F '|' -P footer=off -P 'null=\\N' -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c "), .quoted(sql)])
+    /// A value inside a single-quoted psql meta-command argument: psql reads `\\`, `\'`, `\n`, `\r`.
+    static func psqlQuoted(_ value: String) -> String {
+        var out = ""
+        for ch in value {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "'": out += "\\'"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default: out.append(ch)
+            }
+        }
+        return out
     }
+
+    /// The line a backup prints when pg_dump failed: pg_isready's exit status afterwards
+    /// (0 the server answers, 1 it rejects connections, 2 no response, 3 no attempt).
+    public static let readinessPrefix = "marshal-pg-isready="
 
     /// Custom-format dump; prints path, size and sha256 for the journal, then the database's
-    /// fingerprint, which is also kept beside the dump (`PATH.fingerprint`) so that a restore
-    /// from it can check it got exactly this back.
+    /// fingerprint (see `fingerprintSQL`). pg_dump writes to a
+    /// temporary name renamed into place on success, so a failed dump leaves no partial file; on
+    /// failure pg_isready says whether the server is still there (the cause, when it is not).
     public static func backup(database: RenderedText, to path: String) -> ShellCommand {
-        ShellCommand([.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && psql -X -q -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments
-                     + [.literal(" -c \"\(migrationsTable)\" && pg_dump -Fc -f "), .quoted(path),
-                      .literal(" -d ")] + database.quotedFragments
-                     + [.literal(" && printf 'path=%s\\nsize=%s\\nsha256=%s\\n' "), .quoted(path),
-                        .literal(" \"$(stat -c %s "), .quoted(path), .literal(")\" \"$(sha256sum "), .quoted(path),
-                        .literal(" | cut -d' ' -f1)\" && ")]
-                     + fingerprint(database: database).fragments
-                     + [.literal(" > "), .quoted(path + ".fingerprint"), .literal(" && sed 's/^/fingerprint=/' "), .quoted(path + ".fingerprint")])
+        let connection = PostgresConnection(database)
+        let partial = path + ".marshal-partial"
+        var fragments: [ShellCommand.Fragment] = [.literal("mkdir -p \"$(dirname "), .quoted(path), .literal(")\" && ")]
+        fragments += connection.invoke("psql", "-X -q -v ON_ERROR_STOP=1") + [.literal(" -c \"\(migrationsTable)\" && { ")]
+        fragments += connection.invoke("pg_dump", "-Fc -f \(ShellQuote.quote(partial))")
+        fragments += [.literal(" || { rc=$?; rm -f "), .quoted(partial), .literal("; pg_isready -q -d "), connection.conninfoFragment,
+                      .literal("; echo \"\(readinessPrefix)$?\"; exit $rc; }; } && mv -f "), .quoted(partial), .literal(" "), .quoted(path),
+                      .literal(" && printf 'path=%s\\nsize=%s\\nsha256=%s\\n' "), .quoted(path),
+                      .literal(" \"$(stat -c %s "), .quoted(path), .literal(")\" \"$(sha256sum "), .quoted(path),
+                      .literal(" | cut -d' ' -f1)\" && ")]
+        // The fingerprint goes beside the dump (`PATH.fingerprint`), so a restore from it can
+        // check it got exactly this back, and into the output for the journal.
+        fragments += fingerprint(database: database).fragments
+        fragments += [.literal(" > "), .quoted(path + ".fingerprint"), .literal(" && sed 's/^/fingerprint=/' "), .quoted(path + ".fingerprint")]
+        return ShellCommand(fragments)
     }
 
     /// What "the same database" means for a restore: one line per user table with its row count
@@ -36,7 +66,7 @@ public enum PostgresCommands {
         """
 
     public static func fingerprint(database: RenderedText) -> ShellCommand {
-        ShellCommand([.literal("psql -X -q -A -t -v ON_ERROR_STOP=1 -d ")] + database.quotedFragments + [.literal(" -c "), .quoted(fingerprintSQL)])
+        ShellCommand(PostgresConnection(database).invoke("psql", "-X -q -A -t -v ON_ERROR_STOP=1") + [.literal(" -c "), .quoted(fingerprintSQL)])
     }
 
     /// An exact restore: every user schema is dropped first (so objects created after the backup
@@ -44,11 +74,13 @@ public enum PostgresCommands {
     /// restored, and the result's fingerprint is printed (`fingerprint=` lines) with the one taken
     /// at backup time (`expected=` lines, when `PATH.fingerprint` exists) for the runner to compare.
     public static func restore(from path: String, database: RenderedText) -> ShellCommand {
-        let db = database.quotedFragments
+        let connection = PostgresConnection(database)
         let dropAll = "do $$ declare s text; begin for s in select nspname from pg_namespace where nspname not in ('pg_catalog', 'information_schema') and nspname not like 'pg_toast%' and nspname not like 'pg_temp%' loop execute format('drop schema %I cascade', s); end loop; execute 'create schema public'; end $$"
-        return ShellCommand([.literal("set -e; test -r "), .quoted(path), .literal(" || { echo \"backup file \"")] + [.quoted(path), .literal("\" not found\" >&2; exit 66; }; psql -X -q -v ON_ERROR_STOP=1 -d ")] + db
-            + [.literal(" -c "), .quoted(dropAll), .literal(" && pg_restore --no-owner --exit-on-error -d ")] + db
-            + [.literal(" "), .quoted(path), .literal(" && ")] + fingerprint(database: database).fragments
+        return ShellCommand([.literal("set -e; test -r "), .quoted(path), .literal(" || { echo \"backup file \""), .quoted(path),
+                             .literal("\" not found\" >&2; exit 66; }; ")]
+            + connection.invoke("psql", "-X -q -v ON_ERROR_STOP=1") + [.literal(" -c "), .quoted(dropAll), .literal(" && ")]
+            + connection.invoke("pg_restore", "--no-owner --exit-on-error") + [.literal(" "), .quoted(path), .literal(" && ")]
+            + fingerprint(database: database).fragments
             + [.literal(" | sed 's/^/fingerprint=/'; if [ -r "), .quoted(path + ".fingerprint"), .literal(" ]; then sed 's/^/expected=/' "),
                .quoted(path + ".fingerprint"), .literal("; fi")])
     }
@@ -69,41 +101,24 @@ public enum PostgresCommands {
     /// reach SQL only as psql variables (`:'n1'`), set with -v, never spliced into SQL text.
     public static func migrate(directory: String, database: RenderedText, transaction: MigrateStep.Transaction = .all,
                                table: String = MigrateStep.defaultTable) -> ShellCommand {
-        let db = database.quotedFragments
-        let prelude: [ShellCommand.Fragment] = [.literal("set -e; psql -X -q -v ON_ERROR_STOP=1 -d ")] + db
-            + [.literal(" -c "), .quoted(createTable(table)), .literal("; applied=$(psql -X -q -A -t -v ON_ERROR_STOP=1 -d ")] + db
+        let connection = PostgresConnection(database)
+        let prelude: [ShellCommand.Fragment] = [.literal("set -e; ")] + connection.invoke("psql", "-X -q -v ON_ERROR_STOP=1")
+            + [.literal(" -c "), .quoted(createTable(table)), .literal("; applied=$(")] + connection.invoke("psql", "-X -q -A -t -v ON_ERROR_STOP=1")
             + [.literal(" -c "), .quoted("select name from \(table)"), .literal("); files=$(ls "), .quoted(directory),
                .literal("/*.sql | sort); pending=''; for f in $files; do n=$(basename \"$f\"); if printf '%s\\n' \"$applied\" | grep -qxF \"$n\"; then echo \"skipped $n\"; else echo \"pending $n\"; pending=\"$pending $f\"; fi; done; ")]
         let insert = "insert into \(table)(name) values (:'n');"
         switch transaction {
         case .perFile:
-            return ShellCommand(prelude + [.literal("for f in $pending; do n=$(basename \"$f\"); printf '%s\\n' "), .quoted(insert),
-                                           .literal(" | psql -X -q -1 -v ON_ERROR_STOP=1 -v n=\"$n\" -d ")] + db
+            return ShellCommand(prelude + [.literal("for f in $pending; do n=$(basename \"$f\"); printf '%s\\n' "), .quoted(insert), .literal(" | ")]
+                                + connection.invoke("psql", "-X -q -1 -v ON_ERROR_STOP=1 -v n=\"$n\"")
                                 + [.literal(" -f \"$f\" -f -; echo \"applied $n\"; done")])
         case .all:
             let numbered = insert.replacingOccurrences(of: ":'n'", with: ":'n%d'")
             return ShellCommand(prelude + [
                 .literal("[ -z \"$pending\" ] && exit 0; script=$(mktemp); trap 'rm -f \"$script\"' EXIT; i=0; set --; for f in $pending; do i=$((i+1)); set -- \"$@\" -v \"f$i=$f\" -v \"n$i=$(basename \"$f\")\"; printf "),
-                .quoted("\\\\i :f%d\n" + numbered + "\n"), .literal(" \"$i\" \"$i\" >> \"$script\"; done; psql -X -q -1 -v ON_ERROR_STOP=1 \"$@\" -d "),
-            ] + db + [.literal(" -f \"$script\"; for f in $pending; do echo \"applied $(basename \"$f\")\"; done")])
+                .quoted("\\\\i :f%d\n" + numbered + "\n"), .literal(" \"$i\" \"$i\" >> \"$script\"; done; "),
+            ] + connection.invoke("psql", "-X -q -1 -v ON_ERROR_STOP=1 \"$@\"")
+              + [.literal(" -f \"$script\"; for f in $pending; do echo \"applied $(basename \"$f\")\"; done")])
         }
-    }
-}
-
-extension RenderedText {
-    /// The text as one shell word: a secret stays a secret fragment, anything else is quoted.
-    public var quotedFragments: [Fragment] {
-        if fragments.count == 1, case .secret = fragments[0] { return fragments }
-        if containsSecret {
-            // Mixed text with a secret inside: quote the parts in a double-quoted-safe way by
-            // concatenating single-quoted words, which the shell joins into one argument.
-            return fragments.map { fragment in
-                switch fragment {
-                case .literal(let t), .raw(let t), .quoted(let t): .quoted(t)
-                case .secret: fragment
-                }
-            }
-        }
-        return [.quoted(plainValue)]
     }
 }

@@ -1,14 +1,37 @@
 /// Capistrano-style release layout commands: `PATH/releases/<id>/`, `PATH/current` symlink.
 public enum ReleaseCommands {
     /// Unpacks an uploaded tarball into a new release dir and prints the release that was live.
+    ///
+    /// The archive is not trusted, though tar runs as the deploy user (often root): it is unpacked
+    /// into a staging dir without its owners or permission bits (`--no-same-owner
+    /// --no-same-permissions`; GNU tar already refuses members named with `..` and defers links
+    /// that could be written through), then refused if it holds device nodes, FIFOs or sockets, or
+    /// a symbolic link resolving outside the release; setuid/setgid bits are cleared. Only then is
+    /// it renamed to `releases/<id>` (replacing a tree of the same id). On any failure the staging dir and the uploaded archive are
+    /// removed, so nothing half-unpacked is left behind.
     public static func unpack(path: String, releaseID: String, tarball: String) -> ShellCommand {
-        ShellCommand([
-            // Whether the release dir was there before says whether a failure may remove it.
-            .literal("set -e; cd "), .quoted(path), .literal("; if [ -e releases/"), .quoted(releaseID),
-            .literal(" ]; then echo existed=yes; else echo existed=no; fi; mkdir -p releases/"), .quoted(releaseID),
-            .literal("; tar -xzf "), .quoted(tarball), .literal(" -C releases/"), .quoted(releaseID),
+        let release = "releases/" + releaseID
+        let stage = "releases/.marshal-stage-" + releaseID
+        return ShellCommand([
+            // Whether the release dir was there before says whether a later failure may remove it.
+            .literal("set -e; cd "), .quoted(path), .literal("; if [ -e "), .quoted(release), .literal(" ]; then echo existed=yes; else echo existed=no; fi"),
+            .literal("; stage="), .quoted(stage), .literal("; tarball="), .quoted(tarball),
+            .literal("; trap 'rc=$?; if [ $rc -ne 0 ]; then rm -rf -- \"$stage\"; rm -f -- \"$tarball\"; fi' EXIT"),
+            .literal("; rm -rf -- \"$stage\"; mkdir -p -- \"$stage\""),
+            .literal("; tar -xzf \"$tarball\" -C \"$stage\" --no-same-owner --no-same-permissions"),
+            .literal("; base=$(cd \"$stage\" && pwd -P)"),
+            .literal("; special=$(find \"$stage\" \\( -type b -o -type c -o -type p -o -type s \\) -printf '%P ' | head -c 300)"),
+            .literal("; if [ -n \"$special\" ]; then echo \"refused: the artifact holds device nodes, FIFOs or sockets: $special\" >&2; exit 4; fi"),
+            .literal("; escaping=$(find \"$stage\" -type l -exec sh -c 's=$1; shift; for l; do t=$(realpath -m -- \"$l\"); case \"$t\" in \"$0\"|\"$0\"/*) ;; *) printf \"%s -> %s \" \"${l#$s/}\" \"$(readlink -- \"$l\")\";; esac; done' \"$base\" \"$stage\" {} + | head -c 300)"),
+            .literal("; if [ -n \"$escaping\" ]; then echo \"refused: the artifact holds links leading outside the release: $escaping\" >&2; exit 4; fi"),
+            .literal("; find \"$stage\" \\( -type f -o -type d \\) -perm /6000 -exec chmod ug-s -- {} +"),
+            // The same id again (a re-deploy) replaces the old tree by two renames, so `current`,
+            // which names releases/<id>, is never left pointing into a half-written tree.
+            .literal("; old="), .quoted("releases/.marshal-old-" + releaseID), .literal("; rm -rf -- \"$old\"; if [ -e "), .quoted(release),
+            .literal(" ]; then mv -T -- "), .quoted(release), .literal(" \"$old\"; fi; mv -T -- \"$stage\" "), .quoted(release),
+            .literal("; rm -rf -- \"$old\""),
             // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
-            .literal("; touch releases/"), .quoted(releaseID),
+            .literal("; touch "), .quoted(release),
             // The release live before this one is kept beside it: a re-run after a crash that
             // came after the switch finds `current` already here and must not call it previous.
             .literal("; live=$(readlink current 2>/dev/null | sed 's#^releases/##' || true); if [ \"$live\" != "), .quoted(releaseID),

@@ -17,6 +17,14 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
     case runInOtherEnvironment(id: String, environment: String, expected: String)
     case duplicateRun(id: String, journal: String)
     case stepNotFound(runId: String, sequence: Int, journal: String)
+    /// Like `busy`, with the processes of this machine that held the journal locked.
+    case busyHeldBy(journal: String, operation: String, holders: [String])
+    /// The store's server cannot be reached or dropped the connection (PostgreSQL down, network gone).
+    case unreachable(journal: String, operation: String, reason: String)
+    /// The file failed its integrity check; nothing is written to a damaged journal.
+    case damaged(journal: String, reason: String)
+    /// The state location given by the operator is not a folder or a postgres:// URL that can be used.
+    case invalidLocation(reason: String)
     /// The caller was asked to renew or use a lock it no longer holds.
     case lockNotHeld(environment: String, runId: String, current: LockRecord?, journal: String)
 
@@ -32,6 +40,14 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "could not \(op) in the run journal \(j): \(r). Check free disk space and that the file is writable; the journal keeps every step committed before this error"
         case .unreadableRecord(let j, let d):
             "the run journal \(j) holds a record this marshal cannot read (\(d)); it may have been written by a newer version"
+        case .busyHeldBy(let j, let op, let holders):
+            "the run journal \(j) stayed locked by \(holders.joined(separator: ", ")) while trying to \(op); marshal gave up waiting. Let that process finish (or stop it), then retry"
+        case .unreachable(let j, let op, let r):
+            "cannot reach the state store \(j) to \(op): \(r). Check that the server is up and reachable from this machine"
+        case .damaged(let j, let r):
+            "the run journal \(j) is damaged (\(r)); marshal will not write to it. Move it aside and restore a copy (`marshal state copy` can move history into a new store)"
+        case .invalidLocation(let r):
+            "invalid state location: \(r)"
         case .runNotFound(let ref, let env, let j):
             if ref == RunID.last {
                 if let env { "no runs of environment \(env) in the journal \(j) yet" } else { "no runs in the journal \(j) yet" }

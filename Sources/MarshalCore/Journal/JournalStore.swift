@@ -47,11 +47,18 @@ public protocol JournalStore: Sendable {
     /// A step boundary in one durable transaction: the ends of the steps that just finished and
     /// the starts of the next; returns the new steps' sequences.
     func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int]
+    /// A step boundary that also proves and extends the run's lock in the same transaction: when the
+    /// run no longer holds it, nothing is written and `.lockNotHeld` is thrown, so no step starts
+    /// under a lock another run holds.
+    func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int]
     /// Returns the measurement's id.
     @discardableResult
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int
     /// Measurements in the order they were recorded.
     func measurements(runId: String) async throws -> [MeasurementRecord]
+    /// Writes a whole run with its steps (sequences kept) and measurements in one transaction, as
+    /// `marshal state copy` and the spool upload do; false, writing nothing, when the run is there already.
+    func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool
 
     // MARK: Environment lock
 
@@ -73,6 +80,8 @@ public protocol JournalStore: Sendable {
     @discardableResult
     func forceReleaseLock(environment: String) async throws -> LockRecord?
     func lockStatus(environment: String) async throws -> LockRecord?
+    /// The store's time (a shared store's server clock): leases are judged by it, never by the caller's.
+    func currentTime() async throws -> Date
 }
 
 /// One `finishStep` of a batch.
@@ -96,6 +105,12 @@ extension JournalStore {
 
     public func finishSteps(_ items: [StepFinish]) async throws {
         for item in items { try await finishStep(runId: item.runId, sequence: item.sequence, item.completion) }
+    }
+
+    /// Not atomic: stores override it to renew inside the boundary's transaction.
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
+        if let claim { try await renewLock(environment: claim.environment, runId: claim.runId, lease: claim.lease) }
+        return try await commitBoundary(finishes: finishes, starts: starts)
     }
 
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {

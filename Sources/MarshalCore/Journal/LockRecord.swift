@@ -29,6 +29,20 @@ public struct LockRecord: Sendable, Hashable, Codable {
     }
 }
 
+/// A run's claim on its environment's lock, proven and extended in the same transaction as a step
+/// boundary (`commitBoundary(finishes:starts:renewing:)`).
+public struct LockClaim: Sendable, Hashable {
+    public var environment: String
+    public var runId: String
+    public var lease: Duration
+
+    public init(environment: String, runId: String, lease: Duration) {
+        self.environment = environment
+        self.runId = runId
+        self.lease = lease
+    }
+}
+
 /// What `acquireLock` found.
 public enum LockAcquisition: Sendable, Hashable {
     /// The caller now holds the lock (or already held it for this run; the lease was extended).

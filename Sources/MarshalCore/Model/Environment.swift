@@ -10,13 +10,15 @@ public struct Environment: Sendable, Hashable {
     public var hosts: [HostSpec]
     public var vars: [ConfigEntry]
     public var secrets: [SecretSource]
-    /// Where the journal lives for this environment (`state:`), if not the default `.marshal`.
-    public var state: String?
+    /// Where the journal and lock live for this environment (`state:`), if not the default `.marshal`.
+    public var state: StateSource?
+    /// The host that holds the environment lock with the embedded store (`lock_host:`); the first host when nil.
+    public var lockHost: String?
 
     public init(
         name: String, path: String, location: SourceLocation, protected: Bool = false,
         transport: Transport = .ssh, ssh: SSHSettings = SSHSettings(), hosts: [HostSpec] = [],
-        vars: [ConfigEntry] = [], secrets: [SecretSource] = [], state: String? = nil
+        vars: [ConfigEntry] = [], secrets: [SecretSource] = [], state: StateSource? = nil
     ) {
         self.name = name
         self.path = path

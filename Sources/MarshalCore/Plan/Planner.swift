@@ -128,6 +128,10 @@ public struct Planner: Sendable {
             return "upload \(r(u.source).plainDisplay) → \(r(u.destination).plainDisplay) (mode \(String(u.mode, radix: 8)), sha256 checked)"
         case .release(let rel):
             let id = rel.releaseID.map { r($0).plainDisplay } ?? "<run id>"
+            if let template = rel.releaseID, !id.contains("{{"), let problem = PathComponent.problem(id) {
+                bag.error("release id is not usable: \(problem); \(PathComponent.rule)", at: template.location)
+            }
+            if let problem = PathComponent.problemInParams(rel.path, params: scope.params) { bag.error("release path: \(problem)", at: rel.path.location) }
             let path = r(rel.path).plainDisplay
             return "release \(r(rel.artifact).plainDisplay) → \(path)/releases/\(id), switch \(path)/current, keep \(rel.keep)"
         case .service(let s):

@@ -11,29 +11,68 @@ actor JournalWriter {
     private var pending: [StepFinish] = []
     private var flushScheduled = false
     private let lag: Duration
+    private let lease: LeaseKeeper?
     /// Everything this run journaled or tried to, by sequence (ours when the store gave none).
     private var mirror: [StepRecord] = []
     private var localSequence = 0
     /// The first error the store returned; once set, the journal is incomplete.
     private(set) var failure: String?
 
-    init(store: any JournalStore, lag: Duration = .milliseconds(20)) {
+    init(store: any JournalStore, lease: LeaseKeeper? = nil, lag: Duration = .milliseconds(20)) {
         self.store = store
+        self.lease = lease
         self.lag = lag
     }
 
     /// Commits the pending ends together with these starts; returns the starts' sequences.
+    /// No step starts unless the run's lock lease is proven first (throws `LeaseKeeper.Lost`).
     func start(_ records: [StepRecord]) async throws -> [Int] {
-        let finishes = pending
-        pending.removeAll()
         do {
-            let sequences = try await store.commitBoundary(finishes: finishes, starts: records)
+            let sequences = try await commit(records)
             remember(records, sequences: sequences)
             return sequences
         } catch {
             failure = failure ?? "\(error)"
             remember(records, sequences: nil)
             throw error
+        }
+    }
+
+    private func commit(_ records: [StepRecord]) async throws -> [Int] {
+        guard let lease else {
+            let finishes = pending
+            pending.removeAll()
+            return try await store.commitBoundary(finishes: finishes, starts: records)
+        }
+        let finishes = pending
+        pending.removeAll()
+        // A store that does not answer is waited for at the boundary while the lease lasts (the
+        // keeper says so and retries); the boundary is then committed as if nothing happened.
+        while true {
+            do {
+                try await lease.prove()
+            } catch {
+                if !finishes.isEmpty { try? await store.finishSteps(finishes) }
+                throw error
+            }
+            let sent = ContinuousClock.now
+            do {
+                let sequences = try await store.commitBoundary(finishes: finishes, starts: records, renewing: await lease.claim)
+                await lease.boundaryCommitted(sentAt: sent)
+                return sequences
+            } catch let error as JournalError {
+                switch error {
+                case .lockNotHeld:
+                    // The ends are still worth keeping: they say what ran before the lock was lost.
+                    if !finishes.isEmpty { try? await store.finishSteps(finishes) }
+                    throw await lease.boundaryRefused(error)
+                case .unreachable, .busy, .busyHeldBy:
+                    await lease.noteFailure("\(error)")
+                default:
+                    pending.insert(contentsOf: finishes, at: 0)
+                    throw error
+                }
+            }
         }
     }
 
@@ -50,13 +89,6 @@ actor JournalWriter {
         }
     }
 
-    /// A step's end when the store gave its start no sequence: kept in the mirror only.
-    func finishUnjournaled(_ record: StepRecord, _ completion: StepCompletion) -> Int {
-        let sequence = remember([record], sequences: nil)[0]
-        apply(StepFinish(runId: record.runId, sequence: sequence, completion: completion))
-        return sequence
-    }
-
     /// Commits every queued end now (end of a run, before reading the journal back).
     func flush() async throws {
         flushScheduled = false
@@ -66,9 +98,18 @@ actor JournalWriter {
         do {
             _ = try await store.commitBoundary(finishes: finishes, starts: [])
         } catch {
+            // Kept for the next boundary or flush: a short store outage must not lose a step's end.
+            pending.insert(contentsOf: finishes, at: 0)
             failure = failure ?? "\(error)"
             throw error
         }
+    }
+
+    /// A step's end when the store gave its start no sequence: kept in the mirror only.
+    func finishUnjournaled(_ record: StepRecord, _ completion: StepCompletion) -> Int {
+        let sequence = remember([record], sequences: nil)[0]
+        apply(StepFinish(runId: record.runId, sequence: sequence, completion: completion))
+        return sequence
     }
 
     /// What the run did, as complete as this process knows it.

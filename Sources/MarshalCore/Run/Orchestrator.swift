@@ -116,17 +116,8 @@ public struct Orchestrator: Sendable {
     private func session(_ request: RunRequest,
                          _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
-        _ = try await acquireLock(request)
+        let lease = try await holdLock(request)
         let started = ContinuousClock.now
-        let heartbeat = Task {
-            let interval = request.lockLease / 3
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if Task.isCancelled { break }
-                _ = try? await journal.renewLock(environment: request.environment.name, runId: request.runId, lease: request.lockLease)
-            }
-        }
-        defer { heartbeat.cancel() }
 
         let masker = SecretMasker(Array(request.secrets.values))
         do {
@@ -136,13 +127,14 @@ public struct Orchestrator: Sendable {
                 inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt,
                 operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId))
         } catch {
+            await lease.stop()
             _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
             throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
         }
 
         let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets)
         let executor = StepExecutor(connections: connections, gates: services.gates)
-        let writer = JournalWriter(store: journal)
+        let writer = JournalWriter(store: journal, lease: lease)
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         var result = await body(executor, writer, state, masker)
@@ -168,7 +160,7 @@ public struct Orchestrator: Sendable {
         case .rolledBack:
             await notify(.failure, summary: result.summary, request: request, masker: masker)
             await notify(.rollback, summary: result.summary, request: request, masker: masker)
-        case .failed, .aborted, .couldNotStart: await notify(.failure, summary: result.summary, request: request, masker: masker)
+        case .failed, .aborted, .couldNotStart, .lockLost: await notify(.failure, summary: result.summary, request: request, masker: masker)
         case .paused: break
         }
 
@@ -179,10 +171,11 @@ public struct Orchestrator: Sendable {
         case .rolledBack: status = request.kind == .rollback ? .succeeded : .rolledBack
         case .paused: status = .paused
         case .aborted, .couldNotStart: status = .aborted
+        case .lockLost: status = .interrupted
         }
         try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
         await connections.closeAll()
-        heartbeat.cancel()
+        await lease.stop()
         _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
         services.observer.handle(.runFinished(runId: request.runId, status: result.status.rawValue, summary: result.summary,
                                               duration: ContinuousClock.now - started))
@@ -205,30 +198,6 @@ public struct Orchestrator: Sendable {
         }
     }
 
-    private func acquireLock(_ request: RunRequest) async throws(RunStartError) -> LockRecord {
-        do {
-            switch try await services.journal.acquireLock(environment: request.environment.name, holder: request.operatorName,
-                                                          pid: request.pid, runId: request.runId, lease: request.lockLease) {
-            case .acquired(let lock): return lock
-            case .heldBy(let lock): throw RunStartError.lockHeld(lock)
-            case .stale(let lock):
-                // A resume may take over the lock its own dead parent run left behind.
-                if let parent = request.parentRunId, lock.runId == parent {
-                    let taken = try await services.journal.takeOverStaleLock(
-                        environment: request.environment.name, stale: lock, holder: request.operatorName, pid: request.pid,
-                        runId: request.runId, lease: request.lockLease)
-                    if case .acquired(let record) = taken { return record }
-                    throw RunStartError.lockHeld(taken.lock)
-                }
-                throw RunStartError.lockStale(lock)
-            }
-        } catch let error as RunStartError {
-            throw error
-        } catch {
-            throw .journal("cannot take the lock of environment \(request.environment.name) in \(services.journal.location): \(error)")
-        }
-    }
-
     private func inputsJSON(_ request: RunRequest, masker: SecretMasker) -> String {
         let params = ConfigValue.map(request.params.keys.sorted().map {
             ConfigEntry(key: $0, value: .string(masker.mask(request.params[$0]!.text)), location: .synthetic("params"))
@@ -238,6 +207,10 @@ public struct Orchestrator: Sendable {
             "runbook": .string(request.runbook.path), "environment": .string(request.environment.path), "params": params,
             "secrets": secrets, "limit": request.limit.map { .list($0.map { .string($0) }) } ?? .null,
             "approvals": .list(request.approvals.sorted().map { .string($0) }),
+            "documents": .list(request.documents.map { document in
+                .record(["role": .string(document.role.rawValue), "path": .string(document.path), "sha256": .string(document.sha256),
+                         "text": .string(masker.mask(document.text))])
+            }),
         ]).jsonText
     }
 
@@ -310,7 +283,7 @@ public struct Orchestrator: Sendable {
                 let hosts = hostsFor(expanded.step, batchHosts: targets, environment: environment)
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .preflight, batch: nil, request: request,
                                              baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
-                if let journalError = outcomes.journalError { return abortForJournal(request, journalError) }
+                if let journalError = outcomes.journalError { return abortForJournal(request, journalError, lockLost: outcomes.lockLost) }
                 let failures = outcomes.results.filter { $0.outcome.status.isFailure || $0.outcome.status == .paused }
                 if let first = failures.first {
                     let summary = "preflight failed: \(expanded.step.name) on \(first.host?.name ?? "this machine"): \(first.outcome.message ?? first.outcome.status.rawValue); nothing was changed"
@@ -331,6 +304,8 @@ public struct Orchestrator: Sendable {
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
                                              baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
                 if let journalError = outcomes.journalError {
+                    // The lock went to someone else: stop, touch nothing more.
+                    if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
                     // Nothing further runs forward; what already changed is rolled back as the
                     // runbook says, which needs no journal write to start.
                     return await finishFailed(request, reason: "stopped before \(expanded.step.name): the journal could not record a step boundary (\(journalError))",
@@ -388,8 +363,11 @@ public struct Orchestrator: Sendable {
         }
     }
 
-    private func abortForJournal(_ request: RunRequest, _ error: String) -> RunResult {
-        RunResult(runId: request.runId, status: .failed, summary: "stopped: the journal could not record a step boundary (\(error)); nothing further was run", failedHosts: [], undone: [])
+    private func abortForJournal(_ request: RunRequest, _ error: String, lockLost: Bool) -> RunResult {
+        if lockLost {
+            return RunResult(runId: request.runId, status: .lockLost, summary: "stopped: \(error); nothing further was run", failedHosts: [], undone: [])
+        }
+        return RunResult(runId: request.runId, status: .failed, summary: "stopped: the journal could not record a step boundary (\(error)); nothing further was run", failedHosts: [], undone: [])
     }
 
     func hostsFor(_ step: Step, batchHosts: [HostSpec], environment: Environment) -> [HostSpec?] {
@@ -410,6 +388,8 @@ public struct Orchestrator: Sendable {
     struct StepResults: Sendable {
         var results: [HostResult]
         var journalError: String?
+        /// The boundary was refused because the run's lock lease could not be proven.
+        var lockLost = false
     }
 
     func scope(for host: HostSpec?, expanded: ExpandedStep, base: TemplateScope, request: RunRequest, state: State) -> TemplateScope {
@@ -463,6 +443,8 @@ public struct Orchestrator: Sendable {
         let sequences: [Int?]
         do {
             sequences = try await writer.start(Array(records.prefix(initial)))
+        } catch let lost as LeaseKeeper.Lost {
+            return StepResults(results: [], journalError: lost.reason, lockLost: true)
         } catch {
             // A forward step never runs unjournaled; an undo does: rolling back matters more
             // than its journal, and the run's recovery file keeps the account.
@@ -497,27 +479,24 @@ public struct Orchestrator: Sendable {
                     let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
                     crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
                     let clock = ContinuousClock.now
-                    let outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    var outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
                     let elapsed = ContinuousClock.now - clock
                     crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
+                    // Evidence that cannot be kept fails its step: a gate must not pass without its record.
+                    if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
+                                                                      host: hosts[i]?.name, journal: services.journal, masker: masker) {
+                        outcome.status = .failed
+                        outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
+                    }
                     let completion = StepCompletion(
                         status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
-                    let recorded: Int
                     if let sequence {
                         await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
-                        recorded = sequence
                     } else {
-                        recorded = await writer.finishUnjournaled(records[i], completion)
-                    }
-                    for measurement in outcome.measurements {
-                        _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                            runId: request.runId, stepSequence: recorded, host: hosts[i]?.name, kind: measurement.kind,
-                            name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
-                            value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
-                            recordedAt: Date()))
+                        _ = await writer.finishUnjournaled(records[i], completion)
                     }
                     observer.handle(.stepFinished(refs[i], RunEvent.StepReport(
                         status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,

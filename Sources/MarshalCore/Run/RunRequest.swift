@@ -19,6 +19,11 @@ public struct RunRequest: Sendable {
     public var startedAt: Date
     /// How long the environment lock lives without renewal.
     public var lockLease: Duration
+    /// How long to wait for a lock another live run holds before giving up (`--lock-wait`); zero: do not wait.
+    public var lockWait: Duration = .zero
+    /// The runbook and includes as read for this run, journaled with its inputs (rollback and resume
+    /// from any machine use them instead of the files' paths).
+    public var documents: [JournaledDocument] = []
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
 

@@ -4,6 +4,8 @@ public struct RunResult: Sendable {
         case succeeded, failed, rolledBack = "rolled_back", paused, aborted
         /// Refused before any step ran: a host key did not verify, or too many hosts were unreachable.
         case couldNotStart = "could_not_start"
+        /// Stopped at a step boundary because the environment lock could not be proven (lost or not renewable).
+        case lockLost = "lock_lost"
     }
 
     public var runId: String
@@ -17,7 +19,7 @@ public struct RunResult: Sendable {
         switch status {
         case .succeeded, .paused: 0
         case .failed, .rolledBack, .aborted: 1
-        case .couldNotStart: 3
+        case .couldNotStart, .lockLost: 3
         }
     }
 }

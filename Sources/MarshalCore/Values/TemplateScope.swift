@@ -73,8 +73,11 @@ public struct TemplateScope: Sendable {
             return descend(value, rest, prefix: "host")
         case "env":
             guard rest.count == 1 else { return .undefined(suggestion: nil) }
-            if let value = env[rest[0]] { return .found(.value(.string(value))) }
-            return .undefined(suggestion: nil)
+            guard let value = env[rest[0]] else { return .undefined(suggestion: nil) }
+            // A secret read again through the environment (`secrets:` from env VAR, then
+            // `{{ env.VAR }}`) is still that secret: it masks wherever it is shown.
+            if let secret = secrets.values.first(where: { $0.reveal() == value && !value.isEmpty }) { return .found(.secret(secret)) }
+            return .found(.value(.string(value)))
         case "steps":
             guard let steps else { return .deferred }
             return descend(.map(steps.sorted { $0.key < $1.key }.map { ConfigEntry(key: $0.key, value: $0.value, location: .synthetic("steps")) }), rest, prefix: "steps")

@@ -14,7 +14,8 @@ struct EnvironmentDecoder {
         var environment = Environment(name: name, path: path, location: map.location)
         environment.protected = map.bool("protected") ?? false
         if let transport = map.choice("transport", as: Transport.self) { environment.transport = transport }
-        environment.state = map.string("state")
+        if let state = map.node("state") { environment.state = decodeState(state) }
+        environment.lockHost = map.string("lock_host")
         if let ssh = map.node("ssh") { environment.ssh = decodeSSH(ssh) }
         if let vars = map.node("vars") { environment.vars = reader.configEntries(vars, "'vars'") }
         if let secrets = map.node("secrets") { environment.secrets = decodeSecrets(secrets) }
@@ -25,6 +26,22 @@ struct EnvironmentDecoder {
         map.finish()
         checkReferences(environment, map: map)
         return environment
+    }
+
+    /// `state: FOLDER`, `state: postgresql://USER@HOST/DB` (no password) or `state: { env: VARIABLE }`.
+    private func decodeState(_ node: Node) -> StateSource? {
+        if case .mapping = node {
+            guard let map = reader.mapping(node, "'state'") else { return nil }
+            let variable = map.string("env", required: true)
+            map.finish()
+            return variable.map { .environmentVariable($0) }
+        }
+        guard let text = reader.string(node, "'state'") else { return nil }
+        if StateSource.urlHasPassword(text) {
+            reader.error("'state' holds a password written in the file; put the URL in an environment variable and write state: { env: VARIABLE } (or leave the password out and use PGPASSWORD or ~/.pgpass)", at: node)
+            return nil
+        }
+        return .literal(text)
     }
 
     private func decodeSSH(_ node: Node) -> SSHSettings {
@@ -110,6 +127,10 @@ struct EnvironmentDecoder {
         }
         if let passphrase = environment.ssh.passphraseSecret, !environment.secrets.contains(where: { $0.name == passphrase }) {
             reader.error("'passphrase_secret' names '\(passphrase)', which is not declared under 'secrets'", at: environment.ssh.location ?? map.location)
+        }
+        if let lockHost = environment.lockHost, environment.host(named: lockHost) == nil {
+            reader.error("'lock_host' names '\(lockHost)', which is not a host of this environment\(Suggestion.hint(for: lockHost, in: environment.hosts.map(\.name)))",
+                         at: map.keyLocation("lock_host") ?? map.location)
         }
         let transport = environment.transport
         let needsSSH = environment.hosts.contains { ($0.transport ?? transport) == .ssh }

@@ -98,6 +98,42 @@ struct StepDecoder {
 
     // MARK: - Kinds
 
+    /// `args: { name: value }`: values bound as psql variables; names as psql accepts them.
+    private func decodeSQLArguments(_ map: MapReader) -> [SQLStep.Argument] {
+        guard let node = map.node("args"), let args = reader.mapping(node, "'args'") else { return [] }
+        return args.pairs.compactMap { pair in
+            let valid = pair.key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
+                && pair.key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+            if !valid {
+                reader.error("sql arg name '\(pair.key)' must start with a letter and use ASCII letters, digits and _ only (the query uses it as :'\(pair.key)')", at: pair.keyLocation)
+                return nil
+            }
+            return reader.template(pair.value, "sql arg '\(pair.key)'").map { SQLStep.Argument(name: pair.key, value: $0) }
+        }
+    }
+
+    /// A placeholder inside a query would splice a value into SQL text (`x'; drop table …`):
+    /// values are bound through `args` instead; `| raw` says the author trusts the text as SQL.
+    private func refuseSQLPlaceholders(_ query: TemplateString, args: [SQLStep.Argument]) {
+        // psql inserts `:name` unquoted, which is the injection again; `::type` casts are not it.
+        for arg in args {
+            let pattern = "(?<![:A-Za-z0-9_]):\(arg.name)(?![A-Za-z0-9_])"
+            if let regex = try? NSRegularExpression(pattern: pattern),
+               let match = regex.firstMatch(in: query.source, range: NSRange(query.source.startIndex..., in: query.source)) {
+                let offset = query.source.distance(from: query.source.startIndex,
+                                                   to: Range(match.range, in: query.source)!.lowerBound)
+                let at = query.source.contains("\n") ? query.location : query.location.advanced(by: offset)
+                reader.error("':\(arg.name)' in a sql query inserts the value unquoted; write :'\(arg.name)' for a value or :\"\(arg.name)\" for an identifier", at: at)
+            }
+        }
+        for placeholder in TemplateSyntax(query).placeholders where !placeholder.isRaw {
+            let name = placeholder.path.last.map { $0.replacingOccurrences(of: "-", with: "_") } ?? "value"
+            let suggestion = args.contains { $0.name == name } ? "" : " args: { \(name): \"{{\(placeholder.text)}}\" } and"
+            reader.error("'{{\(placeholder.text)}}' inside a sql query would be pasted into the SQL text; bind it instead:\(suggestion) write :'\(name)' in the query (or mark it '| raw' if the value is SQL you trust)",
+                         at: placeholder.location)
+        }
+    }
+
     private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?) -> StepKind? {
         let what = "'\(key)'"
         // Shorthands: a scalar instead of a mapping.
@@ -134,6 +170,13 @@ struct StepDecoder {
             let artifact = map.template("artifact", required: true, expected: "a tarball such as build/app.tar.gz")
             let path = map.template("path", required: true, expected: "the application directory")
             let id = map.template("id")
+            if let id {
+                // A constant id is checked whole; a templated one for what its literal text adds.
+                let literal = TemplateSyntax(id).parts.compactMap { if case .literal(let t) = $0 { t } else { nil } }.joined()
+                let problem = id.isConstant ? PathComponent.problem(id.source)
+                    : literal.contains("/") ? "'\(id.source)' contains '/'" : nil
+                if let problem { reader.error("'id': release id is not usable: \(problem); \(PathComponent.rule)", at: id.location) }
+            }
             let keep = map.int("keep", min: 1) ?? 5
             guard let artifact, let path else { return nil }
             return .release(ReleaseStep(artifact: artifact, path: path, releaseID: id, keep: keep))
@@ -172,10 +215,12 @@ struct StepDecoder {
         case "sql":
             let query = map.template("query", required: true)
             let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
+            let args = decodeSQLArguments(map)
             let expect = map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             guard let query, let database else { return nil }
-            return .sql(SQLStep(query: query, database: database, expect: expect, onNoData: noData))
+            refuseSQLPlaceholders(query, args: args)
+            return .sql(SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData))
         case "http", "health":
             guard let step = decodeHTTP(map, kind: key) else { return nil }
             return key == "health" ? .health(step) : .http(step)

@@ -19,9 +19,10 @@ public struct LocalExecutor: RemoteExecutor {
 
     public func run(_ command: ShellCommand, timeout: Duration?) async throws(TransportError) -> CommandResult {
         let text = command.executable
+        let input = command.standardInput
         let host = hostName
         return try await onOwnThread(name: "marshal-local-\(host)") { () throws(TransportError) in
-            try LocalProcess.run(text, timeout: timeout, host: host)
+            try LocalProcess.run(text, input: input, timeout: timeout, host: host)
         }
     }
 

@@ -2,8 +2,14 @@ import Foundation
 import MarshalCore
 
 enum LocalProcess {
-    static func run(_ command: String, timeout: Duration?, host: String) throws(TransportError) -> CommandResult {
+    /// The most stdin a command gets: what a pipe can hold once enlarged (Linux's default
+    /// pipe-max-size), so it is written whole before the child starts and no writer has to wait.
+    static let inputLimit = 1024 * 1024
+
+    static func run(_ command: String, input: [UInt8] = [], timeout: Duration?, host: String) throws(TransportError) -> CommandResult {
         let start = ContinuousClock.now
+        let stdinRead = try inputPipe(input, host: host)
+        defer { close(stdinRead) }
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
         guard pipe(&stdoutPipe) == 0 else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
@@ -14,7 +20,8 @@ enum LocalProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdinRead, 0)
+        posix_spawn_file_actions_addclose(&actions, stdinRead)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
         for fd in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] {
@@ -96,6 +103,34 @@ enum LocalProcess {
             return CommandResult(stdout: stdout, stderr: stderr, ending: .signalled(signalName(signal)), duration: duration)
         }
         return CommandResult(stdout: stdout, stderr: stderr, ending: .exited((status >> 8) & 0xff), duration: duration)
+    }
+
+    /// A pipe holding all of `input`, its write end closed: the read end becomes the command's stdin
+    /// (secrets and scripts reach the command there, never in its arguments).
+    private static func inputPipe(_ input: [UInt8], host: String) throws(TransportError) -> Int32 {
+        guard input.count <= inputLimit else {
+            throw .channelFailed(host: host, reason: "the command's input is \(input.count) bytes; at most \(inputLimit) can be passed")
+        }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
+        // Not inherited by commands other threads start meanwhile (dup2 onto stdin clears the flag).
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (linux/fcntl.h), not exported to Swift
+        if input.count > 60 * 1024 { _ = fcntl(fds[1], setPipeSize, Int32(inputLimit)) }
+        var offset = 0
+        while offset < input.count {
+            let n = input.withUnsafeBytes { write(fds[1], $0.baseAddress! + offset, input.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = describeErrno(errno)
+                close(fds[0]); close(fds[1])
+                throw .channelFailed(host: host, reason: "writing the command's input: \(reason)")
+            }
+            offset += n
+        }
+        close(fds[1])
+        return fds[0]
     }
 
     /// TERM to the whole group, KILL a second later for whatever ignored it.

@@ -26,4 +26,20 @@ struct SecretMaskerTests {
     func short() {
         #expect(SecretMasker([Secret(name: "pin", value: "ab")]).mask("abc") == "abc")
     }
+
+    @Test("the parts of a connection string a program may echo are masked: password as written and decoded, user:password")
+    func components() {
+        let url = Secret(name: "db", value: "postgresql://app:S3cr3t%zz%40x@db.internal:5432/app")
+        let masker = SecretMasker([url])
+        // psql's own words for a bad escape in the password, and other echoes of parts.
+        #expect(masker.mask(#"invalid percent-encoded token: "S3cr3t%zz%40x""#) == #"invalid percent-encoded token: "***""#)
+        #expect(masker.mask("user info app:S3cr3t%zz%40x here") == "user info *** here")
+        let decoded = SecretMasker([Secret(name: "db", value: "postgres://app:p%40ss%2Fword@db/app")])
+        #expect(decoded.mask("password p@ss/word rejected") == "password *** rejected")
+        #expect(decoded.mask("login app:p@ss/word") == "login ***")
+        let keywords = SecretMasker([Secret(name: "db", value: "host=db user=app password='sp ace\\'s' dbname=app")])
+        #expect(keywords.mask("got sp ace's back") == "got *** back")
+        let http = SecretMasker([Secret(name: "hook", value: "https://bot:hunter22@hooks.example/x")])
+        #expect(http.mask("auth hunter22 failed") == "auth *** failed")
+    }
 }

@@ -1,14 +1,27 @@
 import Foundation
 
-/// `sql: { on: db, query: …, database: …, expect: "value >= 5" }` run through psql on the host.
+/// `sql: { on: db, query: …, database: …, args: { name: "{{ params.x }}" }, expect: "value >= 5" }`
+/// run through psql on the host. `args` are bound values: the query names them `:'name'`.
 public struct SQLStep: Sendable, Hashable {
+    /// A value for the query, bound as psql variable `name` (used as `:'name'` or `:"name"`).
+    public struct Argument: Sendable, Hashable {
+        public var name: String
+        public var value: TemplateString
+        public init(name: String, value: TemplateString) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     public var query: TemplateString
     public var database: TemplateString
+    public var args: [Argument]
     public var expect: Expression?
     public var onNoData: NoDataPolicy
-    public init(query: TemplateString, database: TemplateString, expect: Expression?, onNoData: NoDataPolicy = .fail) {
+    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail) {
         self.query = query
         self.database = database
+        self.args = args
         self.expect = expect
         self.onNoData = onNoData
     }

@@ -10,7 +10,7 @@ extension Step {
         case .migrate(let m): out += [m.directory, m.database]
         case .backup(let b): out += [b.database] + (b.to.map { [$0] } ?? [])
         case .restore(let r): out += [r.from] + (r.database.map { [$0] } ?? [])
-        case .sql(let s): out += [s.query, s.database]
+        case .sql(let s): out += [s.query, s.database] + s.args.map(\.value)
         case .http(let h), .health(let h):
             out += [h.url] + h.headers.map(\.value)
             // String values expected at JSON paths may use templates ("$.release": "{{ params.release }}").

@@ -7,24 +7,20 @@ struct RemoteCurlClient: HTTPClient {
     static let marker = "__MARSHAL_CURL__"
 
     func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
-        // URL, headers and body are passed as secret fragments: quoted for the shell, and never
-        // shown, since a request may carry a token.
-        var fragments: [ShellCommand.Fragment] = []
-        if !request.body.isEmpty {
-            fragments += [.literal("printf '%s' "), .secret(Secret(name: "body", value: String(decoding: request.body, as: UTF8.self))), .literal(" | ")]
-        }
-        fragments += [.literal("curl -sS -i --max-time \(max(1, Int(request.timeout.seconds.rounded(.up)))) --connect-timeout \(max(1, Int(request.connectTimeout.seconds.rounded(.up)))) -X "),
-                      .quoted(request.method)]
+        // URL, headers and body may carry a token: they reach curl as its config on stdin
+        // (`-K -`), never as arguments, which every user of the host can read in /proc.
+        var config = "url = \(Self.configQuoted(request.url))\n"
+        for (name, value) in request.headers { config += "header = \(Self.configQuoted("\(name): \(value)"))\n" }
+        if !request.body.isEmpty { config += "data-raw = \(Self.configQuoted(String(decoding: request.body, as: UTF8.self)))\n" }
+        var fragments: [ShellCommand.Fragment] = [
+            .literal("curl -K - -sS -i --max-time \(max(1, Int(request.timeout.seconds.rounded(.up)))) --connect-timeout \(max(1, Int(request.connectTimeout.seconds.rounded(.up)))) -X "),
+            .quoted(request.method)]
         if request.insecure { fragments.append(.literal(" -k")) }
-        for (name, value) in request.headers {
-            fragments += [.literal(" -H "), .secret(Secret(name: "header", value: "\(name): \(value)"))]
-        }
-        if !request.body.isEmpty { fragments.append(.literal(" --data-binary @-")) }
-        fragments += [.literal(" -w '\\n\(Self.marker)%{http_code} %{time_total} %{time_connect} %{time_starttransfer}' "),
-                      .secret(Secret(name: "url", value: request.url))]
+        fragments.append(.literal(" -w '\\n\(Self.marker)%{http_code} %{time_total} %{time_connect} %{time_starttransfer}'"))
+        let command = ShellCommand(fragments, input: [.secret(Secret(name: "curl config", value: config))])
         let result: CommandResult
         do {
-            result = try await executor.run(ShellCommand(fragments), timeout: request.timeout + .seconds(5))
+            result = try await executor.run(command, timeout: request.timeout + .seconds(5))
         } catch {
             throw .other(url: URLMask.display(request.url), code: -1, message: "on \(executor.hostName): \(error.description)")
         }
@@ -51,5 +47,22 @@ struct RemoteCurlClient: HTTPClient {
         func seconds(_ i: Int) -> Duration { .milliseconds(Int64((numbers.count > i ? numbers[i] : 0) * 1000)) }
         return HTTPResponse(status: status, headers: headers, body: Array(rest.utf8),
                             timings: HTTPTimings(total: seconds(1), connect: seconds(2), ttfb: seconds(3)))
+    }
+
+    /// A curl config file string: double-quoted, with `\\`, `\"` and control characters escaped
+    /// (curl's config parser reads `\\ \" \t \n \r \v`).
+    static func configQuoted(_ text: String) -> String {
+        var out = "\""
+        for ch in text {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out.append(ch)
+            }
+        }
+        return out + "\""
     }
 }

@@ -7,7 +7,10 @@ enum DatabaseRunners {
         let command = PostgresCommands.backup(database: database, to: path)
         var (outcome, result) = await RemoteCommand.run(command, on: executor, timeout: timeout, context: context)
         outcome.command = "pg_dump -Fc \(database.plainDisplay) → \(path)"
-        guard let result, outcome.status == .succeeded else { return outcome }
+        guard let result, outcome.status == .succeeded else {
+            if let result, let readiness = Self.readiness(after: result) { outcome.message = Self.failedDump(readiness, result: result, path: path) }
+            return outcome
+        }
         var fields: [String: String] = [:]
         for line in result.stdoutText.split(separator: "\n") {
             if let eq = line.firstIndex(of: "=") { fields[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
@@ -24,6 +27,26 @@ enum DatabaseRunners {
         outcome.measurements.append(.init(kind: "backup", name: recordedPath, outcome: .passed, value: size, unit: "bytes",
                                           payloadJSON: "{\"path\":\(JSONText.quote(recordedPath)),\"sha256\":\(JSONText.quote(sha))}"))
         return outcome
+    }
+
+    /// pg_isready's exit status, printed by the backup command when pg_dump failed.
+    static func readiness(after result: CommandResult) -> Int? {
+        result.stdoutText.split(separator: "\n").last { $0.hasPrefix(PostgresCommands.readinessPrefix) }
+            .flatMap { Int($0.dropFirst(PostgresCommands.readinessPrefix.count)) }
+    }
+
+    /// A failed dump, worded by its cause: a server that no longer answers is named as such
+    /// (pg_dump's own last line is often a secondary error), and the partial file is gone.
+    static func failedDump(_ readiness: Int, result: CommandResult, path: String) -> String {
+        let detail = RemoteCommand.lastLine(result.stderr).map { " (pg_dump: \($0))" } ?? ""
+        let cause: String
+        switch readiness {
+        case 0: cause = "pg_dump failed"
+        case 1: cause = "lost the connection to PostgreSQL: the server is rejecting connections (shutting down or starting up)"
+        case 2: cause = "lost the connection to PostgreSQL: the server no longer answers"
+        default: cause = "pg_dump failed and the server could not be checked"
+        }
+        return "backup failed: \(cause)\(detail); no dump was left at \(path)"
     }
 
     static func restore(_ restore: RestoreStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {

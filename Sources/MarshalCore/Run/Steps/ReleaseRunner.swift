@@ -7,6 +7,13 @@ enum ReleaseRunner {
         let artifact = try context.render(release.artifact).plainValue
         let path = try context.render(release.path).plainValue
         let id = try release.releaseID.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainValue } ?? context.runId
+        // Checked again here, after rendering: a param or step output can hold `..` or `/`.
+        if let problem = PathComponent.problem(id) {
+            throw StepFailure("\(release.releaseID?.location.description ?? "release id"): release id is not usable: \(problem); \(PathComponent.rule)")
+        }
+        if let problem = PathComponent.problemInParams(release.path, params: context.scope.params) {
+            throw StepFailure("\(release.path.location): release path: \(problem)")
+        }
         guard FileManager.default.isReadableFile(atPath: artifact) else {
             throw StepFailure("\(release.artifact.location): artifact \(artifact) not found on this machine")
         }

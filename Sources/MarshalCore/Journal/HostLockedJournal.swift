@@ -1,0 +1,184 @@
+import Foundation
+
+/// The embedded journal with the environment lock also held on a lock host, so that two operators
+/// with two local journals (two laptops, two folders) still exclude each other, as Kamal's lock does.
+///
+/// Everything but the lock goes to the wrapped store. The lock is taken in the store first, then on
+/// the host (`mkdir`, atomic); a host lock of another live run gives the store lock back and reports
+/// that run. Renewals renew both; a boundary proves the store's lock in its own transaction while the
+/// heartbeat keeps the host's lease (a host that cannot be reached is an outage, waited out within
+/// the lease; a host lock taken by another run is a lost lock).
+public final class HostLockedJournal: JournalStore {
+    public let inner: any JournalStore
+    private let host: HostLink
+    private let liveness: ProcessLiveness
+    public var location: String { inner.location }
+
+    public init(inner: any JournalStore, connector: any Connector, endpoint: HostEndpoint, liveness: ProcessLiveness) {
+        self.inner = inner
+        self.host = HostLink(connector: connector, endpoint: endpoint)
+        self.liveness = liveness
+    }
+
+    /// One connection to the lock host, opened on first use and reopened after a failure.
+    actor HostLink {
+        let connector: any Connector
+        let endpoint: HostEndpoint
+        private var executor: (any RemoteExecutor)?
+
+        init(connector: any Connector, endpoint: HostEndpoint) {
+            self.connector = connector
+            self.endpoint = endpoint
+        }
+
+        nonisolated var name: String { "lock host \(endpoint.name)" }
+
+        func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
+            let result: CommandResult
+            do throws(TransportError) {
+                let executor: any RemoteExecutor
+                if let open = self.executor { executor = open } else {
+                    executor = try await connector.connect(endpoint)
+                    self.executor = executor
+                }
+                result = try await executor.run(command, timeout: .seconds(20))
+            } catch {
+                if let open = self.executor { await open.close() }
+                self.executor = nil
+                throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
+            }
+            guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
+                throw JournalError.storageFailed(journal: name, operation: operation,
+                                                 reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
+            }
+            return answer
+        }
+
+        func close() async {
+            if let executor { await executor.close() }
+            executor = nil
+        }
+    }
+
+    private func seconds(_ lease: Duration) -> Int { max(1, Int(lease.components.seconds)) }
+
+    private func judged(_ holder: HostLockCommands.Holder, _ environment: String) -> LockAcquisition {
+        let record = holder.record(environment: environment)
+        let stale = holder.leaseUntil <= holder.hostNow
+            || liveness.isAlive(pid: holder.pid, on: OperatorName.machine(of: holder.holder)) == false
+        return stale ? .stale(record) : .heldBy(record)
+    }
+
+    // MARK: Environment lock
+
+    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
+        let local = try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+        guard case .acquired(let record) = local else { return local }
+        let answer: HostLockCommands.Answer
+        do {
+            answer = try await host.run(HostLockCommands.acquire(environment: environment, holder: holder, pid: pid, runId: runId,
+                                                                 leaseSeconds: seconds(lease)), "take the lock of environment \(environment)")
+        } catch {
+            _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            throw error
+        }
+        switch answer {
+        case .acquired:
+            return .acquired(record)
+        case .held(let other?) where other.runId == runId:
+            _ = try await renewOnHost(environment: environment, runId: runId, lease: lease)
+            return .acquired(record)
+        case .held(let other?):
+            _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            return judged(other, environment)
+        default:
+            _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            return .heldBy(LockRecord(environment: environment, holder: "another marshal (taking the lock on \(host.endpoint.name) right now)",
+                                      pid: 0, runId: "?", since: Date(), leaseExpiresAt: Date().addingTimeInterval(TimeInterval(seconds(lease)))))
+        }
+    }
+
+    public func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String,
+                                  lease: Duration) async throws -> LockAcquisition {
+        if case .held(let current?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
+            guard current.runId == stale.runId, case .stale = judged(current, environment) else { return judged(current, environment) }
+            _ = try await host.run(HostLockCommands.release(environment: environment, runId: stale.runId), "take over the lock of environment \(environment)")
+        }
+        let local = try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease)
+        guard case .acquired = local else { return local }
+        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+    }
+
+    @discardableResult
+    public func renewLock(environment: String, runId: String, lease: Duration) async throws -> LockRecord {
+        let record = try await inner.renewLock(environment: environment, runId: runId, lease: lease)
+        try await renewOnHost(environment: environment, runId: runId, lease: lease)
+        return record
+    }
+
+    private func renewOnHost(environment: String, runId: String, lease: Duration) async throws {
+        let answer = try await host.run(HostLockCommands.renew(environment: environment, runId: runId, leaseSeconds: seconds(lease)),
+                                        "renew the lock of environment \(environment)")
+        if case .lost(let other) = answer {
+            throw JournalError.lockNotHeld(environment: environment, runId: runId, current: other?.record(environment: environment),
+                                           journal: "\(inner.location) and \(host.name)")
+        }
+    }
+
+    @discardableResult
+    public func releaseLock(environment: String, runId: String) async throws -> Bool {
+        _ = try? await host.run(HostLockCommands.release(environment: environment, runId: runId), "release the lock of environment \(environment)")
+        await host.close()
+        return try await inner.releaseLock(environment: environment, runId: runId)
+    }
+
+    @discardableResult
+    public func forceReleaseLock(environment: String) async throws -> LockRecord? {
+        let local = try await inner.forceReleaseLock(environment: environment)
+        var remote: LockRecord?
+        if case .held(let holder?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
+            remote = holder.record(environment: environment)
+        }
+        _ = try await host.run(HostLockCommands.release(environment: environment, runId: nil), "release the lock of environment \(environment)")
+        return local ?? remote
+    }
+
+    public func lockStatus(environment: String) async throws -> LockRecord? {
+        if let local = try await inner.lockStatus(environment: environment) { return local }
+        if case .held(let holder?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
+            return holder.record(environment: environment)
+        }
+        return nil
+    }
+
+    public func currentTime() async throws -> Date { try await inner.currentTime() }
+
+    // MARK: Everything else is the store's
+
+    public func createRun(_ run: RunRecord) async throws { try await inner.createRun(run) }
+    public func updateRun(id: String, _ update: RunUpdate) async throws { try await inner.updateRun(id: id, update) }
+    public func runs(matching query: RunQuery) async throws -> [RunRecord] { try await inner.runs(matching: query) }
+    public func run(id reference: String, environment: String?) async throws -> RunRecord { try await inner.run(id: reference, environment: environment) }
+    @discardableResult
+    public func reconcileInterrupted() async throws -> [String] { try await inner.reconcileInterrupted() }
+    public func appendStep(_ step: StepRecord) async throws -> Int { try await inner.appendStep(step) }
+    public func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
+        try await inner.finishStep(runId: runId, sequence: sequence, completion)
+    }
+    public func steps(runId: String) async throws -> [StepRecord] { try await inner.steps(runId: runId) }
+    public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] { try await inner.appendSteps(steps) }
+    public func finishSteps(_ items: [StepFinish]) async throws { try await inner.finishSteps(items) }
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
+        try await inner.commitBoundary(finishes: finishes, starts: starts)
+    }
+    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
+        try await inner.commitBoundary(finishes: finishes, starts: starts, renewing: claim)
+    }
+    @discardableResult
+    public func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int { try await inner.recordMeasurement(measurement) }
+    public func measurements(runId: String) async throws -> [MeasurementRecord] { try await inner.measurements(runId: runId) }
+    public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
+        try await inner.importRun(run, steps: steps, measurements: measurements)
+    }
+}
+

@@ -1,0 +1,54 @@
+import Foundation
+
+extension Orchestrator {
+    /// Takes the environment lock (waiting up to `request.lockWait` while another live run holds it)
+    /// and starts keeping it: the returned keeper renews it and proves it at every step boundary.
+    func holdLock(_ request: RunRequest) async throws(RunStartError) -> LeaseKeeper {
+        let deadline = ContinuousClock.now + request.lockWait
+        var announced: String?
+        while true {
+            let sent = ContinuousClock.now
+            do {
+                _ = try await acquireLock(request)
+                let observer = services.observer
+                let keeper = LeaseKeeper(journal: services.journal, environment: request.environment.name, runId: request.runId,
+                                         lease: request.lockLease, acquiredAt: sent, say: { observer.handle(.message($0)) })
+                await keeper.start()
+                return keeper
+            } catch {
+                guard case .lockHeld(let lock) = error, ContinuousClock.now < deadline, !Task.isCancelled else { throw error }
+                // Like Kamal's --lock-wait: say who holds it (once per holder), then poll.
+                if announced != lock.runId {
+                    services.observer.handle(.message("waiting for the lock of environment \(lock.environment): held by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(RunStartError.format(lock.since))"))
+                    announced = lock.runId
+                }
+                try? await Task.sleep(for: min(.milliseconds(500), deadline - ContinuousClock.now))
+            }
+        }
+    }
+
+    func acquireLock(_ request: RunRequest) async throws(RunStartError) -> LockRecord {
+        do {
+            switch try await services.journal.acquireLock(environment: request.environment.name, holder: request.operatorName,
+                                                          pid: request.pid, runId: request.runId, lease: request.lockLease) {
+            case .acquired(let lock): return lock
+            case .heldBy(let lock): throw RunStartError.lockHeld(lock)
+            case .stale(let lock):
+                // A resume may take over the lock its own dead parent run left behind.
+                if let parent = request.parentRunId, lock.runId == parent {
+                    let taken = try await services.journal.takeOverStaleLock(
+                        environment: request.environment.name, stale: lock, holder: request.operatorName, pid: request.pid,
+                        runId: request.runId, lease: request.lockLease)
+                    if case .acquired(let record) = taken { return record }
+                    throw RunStartError.lockHeld(taken.lock)
+                }
+                throw RunStartError.lockStale(lock)
+            }
+        } catch let error as RunStartError {
+            throw error
+        } catch {
+            throw .journal("cannot take the lock of environment \(request.environment.name) in \(services.journal.location): \(error)")
+        }
+    }
+
+}

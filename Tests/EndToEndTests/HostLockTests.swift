@@ -1,0 +1,51 @@
+import Foundation
+import MarshalTestSupport
+import Testing
+
+/// The embedded default (a SQLite journal per operator) is safe across machines: the environment
+/// lock is also held on the lock host, over SSH, with an atomic `mkdir` (real sshd from scripts/lab).
+@Suite("lock on the hosts with the embedded journal")
+struct HostLockTests {
+    static let runbook = """
+    version: 1
+    runbook: hold
+    params:
+      release: { type: string, required: true }
+    targets: web
+    steps:
+      - name: mark
+        shell: "echo {{ params.release }} >> {{ vars.lab_dir }}/order; touch {{ vars.lab_dir }}/holding"
+      - name: hold
+        shell: "i=0; while [ ! -f {{ vars.lab_dir }}/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
+    """
+
+    @Test("two operators, two local journals, one environment: the second run exits 3 naming the first (holder, run), through the lock on web1; --lock-wait then starts it")
+    func secondOperatorStoppedByHostLock() async throws {
+        let lab = try Lab(hosts: 2)
+        CLI.write(Self.runbook, to: lab.dir + "/hold.yml")
+        let stateA = lab.dir + "/laptop-a", stateB = lab.dir + "/laptop-b"
+        let envA = ["MARSHAL_MACHINE": "laptop-a", "USER": "alice"], envB = ["MARSHAL_MACHINE": "laptop-b", "USER": "bob"]
+        async let first = CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateA, "-p", "release=a"], environment: envA)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, lab.file(lab.dir + "/holding") == nil { try await Task.sleep(for: .milliseconds(50)) }
+        let status = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", stateB], environment: envB)
+        #expect(status.stdout.contains("locked by alice@laptop-a"), "B sees A's lock on the host: \(status.stdout)\(status.stderr)")
+        let second = try await CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateB, "-p", "release=b"], environment: envB)
+        #expect(second.status == 3, "\(second.stdout)\(second.stderr)")
+        #expect(second.stderr.contains("alice@laptop-a") && second.stderr.contains("run 2"), "\(second.stderr)")
+        #expect(lab.file(lab.dir + "/order")?.contains("b") == false, "B changed nothing")
+
+        async let waiting = CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateB, "-p", "release=b", "--lock-wait", "60s"],
+                                    environment: envB)
+        CLI.write("", to: lab.dir + "/go")
+        let a = try await first
+        #expect(a.status == 0, "\(a.stdout)\(a.stderr)")
+        let b = try await waiting
+        #expect(b.status == 0, "\(b.stdout)\(b.stderr)")
+        #expect(lab.file(lab.dir + "/order") == "a\na\nb\nb\n", "the runs did not overlap")
+        // Released at the end: nothing left on the host.
+        #expect(!FileManager.default.fileExists(atPath: lab.dir + "/home/.marshal/locks/lab"))
+        let after = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", stateA], environment: envA)
+        #expect(after.stdout.contains("lab: not locked"), "\(after.stdout)\(after.stderr)")
+    }
+}

@@ -1,0 +1,310 @@
+import Foundation
+import MarshalTestSupport
+import Testing
+
+/// Two operators in two folders (own HOME, own machine name) sharing one environment: its state in
+/// a real PostgreSQL (the URL, password included, in a variable named by the environment's
+/// `state: { env: … }`), or in the embedded SQLite default.
+@Suite("shared state: one history and one lock for the whole team")
+struct SharedStateTests {
+    /// One operator: a folder with the environment file (and maybe the runbook), a HOME, a machine name.
+    struct Operator {
+        let dir: String
+        let machine: String
+        let stateURL: String?
+
+        var env: [String: String] {
+            var env = ["HOME": dir + "/home", "MARSHAL_MACHINE": machine, "USER": "op-\(machine)"]
+            if let stateURL { env["TEAM_STATE"] = stateURL }
+            return env
+        }
+
+        func marshal(_ arguments: [String], timeout: TimeInterval = 120) async throws -> CLI.Result {
+            try await CLI.run(arguments, environment: env, cwd: dir, timeout: timeout)
+        }
+    }
+
+    /// The environment `prod`: one local host whose `current` file is the "release"; state as given.
+    static func makeOperator(machine: String, target: String, state: String, stateURL: String?) -> Operator {
+        let dir = CLI.temporaryDirectory()
+        try? FileManager.default.createDirectory(atPath: dir + "/home", withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(atPath: dir + "/Environments", withIntermediateDirectories: true)
+        CLI.write("""
+        version: 1
+        environment: prod
+        transport: local
+        state: \(state)
+        hosts:
+          here: { address: 127.0.0.1, vars: { dir: \(target) } }
+        """, to: dir + "/Environments/prod.yml")
+        return Operator(dir: dir, machine: machine, stateURL: stateURL)
+    }
+
+    static let runbook = """
+    version: 1
+    runbook: deploy
+    params:
+      release: { type: string, required: true }
+    steps:
+      - name: switch
+        shell: "cp {{ vars.dir }}/current {{ vars.dir }}/previous; echo {{ params.release }} > {{ vars.dir }}/current"
+        undo: { shell: "cp {{ vars.dir }}/previous {{ vars.dir }}/current" }
+      - name: hold
+        shell: "touch {{ vars.dir }}/holding; i=0; while [ ! -f {{ vars.dir }}/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
+      - name: after
+        shell: "echo {{ params.release }} >> {{ vars.dir }}/after"
+    on_failure: rollback
+    """
+
+    static func pair() async throws -> (a: Operator, b: Operator, target: String, url: String) {
+        let url = try await TestPostgres.shared().database()
+        let target = CLI.temporaryDirectory()
+        CLI.write("v0\n", to: target + "/current")
+        let a = makeOperator(machine: "laptop-a", target: target, state: "{ env: TEAM_STATE }", stateURL: url)
+        let b = makeOperator(machine: "laptop-b", target: target, state: "{ env: TEAM_STATE }", stateURL: url)
+        try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
+        CLI.write(runbook, to: a.dir + "/Runbooks/deploy.yml")
+        return (a, b, target, url)
+    }
+
+    func current(_ target: String) -> String {
+        (try? String(contentsOfFile: target + "/current", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    @Test("every command reads the environment's state: (PostgreSQL via { env: VAR }) — runs, show, report, lock status|release with -e")
+    func everyCommandHonoursState() async throws {
+        let (a, b, target, url) = try await Self.pair()
+        CLI.write("", to: target + "/go")
+        let run = try await a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(current(target) == "v1")
+        // Nothing went to a local folder: the history is in PostgreSQL, seen from B's folder.
+        #expect(!FileManager.default.fileExists(atPath: a.dir + "/.marshal"))
+        let runs = try await b.marshal(["runs", "-e", "prod"])
+        #expect(runs.status == 0 && runs.stdout.contains("deploy") && runs.stdout.contains("succeeded") && runs.stdout.contains("op-laptop-a@laptop-a"),
+                "\(runs.stdout)\(runs.stderr)")
+        let show = try await b.marshal(["show", "last", "-e", "prod"])
+        #expect(show.status == 0 && show.stdout.contains("switch") && show.stdout.contains("succeeded"), "\(show.stdout)\(show.stderr)")
+        let report = try await b.marshal(["report", "last", "-e", "prod"])
+        #expect(report.status == 0 && report.stdout.contains("deploy"), "\(report.stdout)\(report.stderr)")
+        let status = try await b.marshal(["lock", "status", "-e", "prod"])
+        #expect(status.status == 0 && status.stdout.contains("prod: not locked"), "\(status.stdout)\(status.stderr)")
+        let release = try await b.marshal(["lock", "release", "-e", "prod"])
+        #expect(release.status == 0 && release.stdout.contains("not locked"))
+        // The password is in no output.
+        let password = try #require(URLComponents(string: url)?.password)
+        for result in [run, runs, show, report, status, release] {
+            #expect(!result.stdout.contains(password) && !result.stderr.contains(password))
+        }
+        // Without the variable, the command says which variable is missing (exit 2) instead of using a local folder.
+        let missing = try await CLI.run(["runs", "-e", "prod"], environment: ["HOME": b.dir + "/home"], cwd: b.dir)
+        #expect(missing.status == 2 && missing.stderr.contains("TEAM_STATE"), "\(missing.stdout)\(missing.stderr)")
+    }
+
+    @Test("a password on the command line or written in the environment file is refused (exit 2), and never echoed")
+    func passwordNeverOnCommandLine() async throws {
+        let dir = CLI.temporaryDirectory()
+        let withPassword = "postgresql://marshal:Sup3rS3cret@127.0.0.1:1/marshal"
+        let result = try await CLI.run(["runs", "--state", withPassword], cwd: dir)
+        #expect(result.status == 2 && result.stderr.contains("env:VARIABLE"), "\(result.stderr)")
+        #expect(!result.stderr.contains("Sup3rS3cret"))
+        let op = Self.makeOperator(machine: "m", target: dir, state: withPassword, stateURL: nil)
+        let validate = try await op.marshal(["runs", "-e", "prod"])
+        #expect(validate.status == 2 && validate.stderr.contains("state: { env: VARIABLE }"), "\(validate.stderr)")
+        #expect(!validate.stderr.contains("Sup3rS3cret"))
+        // A wrong password for a live server: refused by the server, the password not echoed (exit 3).
+        let url = try await TestPostgres.shared().url
+        let wrong = url.replacingOccurrences(of: try #require(URLComponents(string: url)?.password), with: "Wr0ng%25pass")
+        let denied = try await CLI.run(["runs", "--state", "env:S"], environment: ["S": wrong], cwd: dir)
+        #expect(denied.status == 3 && denied.stderr.contains("password authentication failed"), "\(denied.stderr)")
+        #expect(!denied.stderr.contains("Wr0ng"))
+    }
+
+    @Test("two operators, one PostgreSQL state: the second run exits 3 naming the first's holder and run; with --lock-wait it starts once the first ends")
+    func secondOperatorIsStopped() async throws {
+        let (a, b, target, _) = try await Self.pair()
+        CLI.write(Self.runbook, to: b.dir + "/deploy.yml")
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
+        // Wait until A holds the lock (its hold step is running).
+        var holder = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try await b.marshal(["lock", "status", "-e", "prod"])
+            if status.stdout.contains("locked by") { holder = status.stdout; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(holder.contains("op-laptop-a@laptop-a"), "\(holder)")
+        let second = try await b.marshal(["run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes"])
+        #expect(second.status == 3, "\(second.stdout)\(second.stderr)")
+        #expect(second.stderr.contains("op-laptop-a@laptop-a"), "\(second.stderr)")
+        #expect(second.stderr.contains("run 2"), "the holder's run id is named: \(second.stderr)")
+        // With --lock-wait, B waits (saying who holds the lock) and starts once A is done.
+        var env = b.env
+        env["NO_COLOR"] = "1"
+        let log = b.dir + "/wait.log"
+        let waiting = try Spawn.start([CLI.binary, "run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes", "--lock-wait", "60s"],
+                                      environment: env, cwd: b.dir, stdout: log, stderr: log + ".err")
+        #expect(try await Self.waitFor { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the lock of environment prod: held by op-laptop-a@laptop-a") })
+        CLI.write("", to: target + "/go")
+        let firstResult = try await first
+        #expect(firstResult.status == 0, "\(firstResult.stdout)\(firstResult.stderr)")
+        let waited = await Spawn.waitAsync(waiting, timeout: 120)
+        #expect(waited == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")\((try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? "")")
+        #expect(current(target) == "v2")
+        #expect(((try? String(contentsOfFile: target + "/after", encoding: .utf8)) ?? "") == "v1\nv2\n", "the runs did not overlap")
+    }
+
+    static func waitFor(_ timeout: TimeInterval = 60, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test("a lock taken away mid-run is noticed at the next boundary: the run stops (exit 3), records why, starts nothing more")
+    func lostLockStopsTheRun() async throws {
+        let (a, b, target, _) = try await Self.pair()
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
+        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        let released = try await b.marshal(["lock", "release", "-e", "prod", "--force"])
+        #expect(released.status == 0, "\(released.stdout)\(released.stderr)")
+        CLI.write("", to: target + "/go")
+        let result = try await first
+        #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("lost the lock"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target + "/after"), "no step started after the lock was lost")
+        let shown = try await b.marshal(["show", "last", "-e", "prod", "--output", "json"])
+        #expect(shown.stdout.contains("\"interrupted\"") && shown.stdout.contains("lost the lock"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("\"hold\""))
+        #expect(!shown.stdout.contains("\"after\""))
+    }
+
+    @Test("PostgreSQL stopped mid-run: back within the lease, the run goes on and records every step once; gone longer, the run stops with exit 3")
+    func storeOutage() async throws {
+        let pg = try await TestPostgres.start()
+        defer { Task { try? await pg.stop() } }
+        let url = try await pg.database()
+        let target = CLI.temporaryDirectory()
+        CLI.write("v0\n", to: target + "/current")
+        let a = Self.makeOperator(machine: "laptop-a", target: target, state: "{ env: TEAM_STATE }", stateURL: url)
+        try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
+        CLI.write(Self.runbook, to: a.dir + "/Runbooks/deploy.yml")
+
+        // Short outage (about 3 s) within a 12 s lease.
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "--lock-lease", "12s"])
+        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        try await pg.pause()
+        CLI.write("", to: target + "/go")
+        // The hold step ends while the store is down; the run waits at the boundary before `after`.
+        // The outage lasts 3 s, watched for a step starting meanwhile.
+        let outageEnd = Date().addingTimeInterval(3)
+        while Date() < outageEnd {
+            #expect(!FileManager.default.fileExists(atPath: target + "/after"), "no step starts while its start cannot be recorded")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await pg.resume()
+        let result = try await first
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("waiting before the next step") || result.stderr.contains("waiting before the next step"), "\(result.stdout)\(result.stderr)")
+        let shown = try await a.marshal(["show", "last", "-e", "prod", "--output", "json"])
+        struct Shown: Decodable { struct Step: Decodable { var name: String; var status: String }; var steps: [Step] }
+        let steps = try JSONDecoder().decode(Shown.self, from: Data(shown.stdout.utf8)).steps
+        #expect(steps.map(\.name) == ["switch", "hold", "after"], "every step recorded once")
+        #expect(steps.allSatisfy { $0.status == "succeeded" })
+
+        // Longer than the lease: the run stops before the next step with exit 3.
+        try? FileManager.default.removeItem(atPath: target + "/go")
+        try? FileManager.default.removeItem(atPath: target + "/holding")
+        try? FileManager.default.removeItem(atPath: target + "/after")
+        async let second = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v2", "--yes", "--lock-lease", "4s"])
+        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        try await pg.pause()
+        CLI.write("", to: target + "/go")
+        let stopped = try await second
+        #expect(stopped.status == 3, "\(stopped.stdout)\(stopped.stderr)")
+        #expect(stopped.stderr.contains("could not be renewed before its lease ran out"), "\(stopped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: target + "/after"))
+        try await pg.resume()
+    }
+
+    @Test("the on-call story: A rolls out v1, v2 and a validation run; B, in another folder without the runbook, lists, shows, rolls back v2 and reads the same report")
+    func onCallRollbackFromAnotherMachine() async throws {
+        let (a, b, target, _) = try await Self.pair()
+        CLI.write("", to: target + "/go")
+        CLI.write("""
+        version: 1
+        runbook: validate
+        steps:
+          - name: look
+            probe: { command: "cat \(target)/current", regex: "(v[0-9]+)", expect: "value != ''" }
+        """, to: a.dir + "/Runbooks/validate.yml")
+        for release in ["v1", "v2"] {
+            let r = try await a.marshal(["run", "deploy", "-e", "prod", "-p", "release=\(release)", "--yes"])
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        }
+        let check = try await a.marshal(["run", "validate", "-e", "prod", "--yes"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(current(target) == "v2")
+        #expect(!FileManager.default.fileExists(atPath: b.dir + "/Runbooks"), "B has no runbook files")
+
+        let runs = try await b.marshal(["runs", "-e", "prod"])
+        #expect(runs.status == 0 && runs.stdout.components(separatedBy: "\n").filter { $0.contains("prod") }.count == 3, "\(runs.stdout)")
+        let show = try await b.marshal(["show", "last", "-e", "prod"])
+        #expect(show.status == 0 && show.stdout.contains("validate"), "\(show.stdout)\(show.stderr)")
+        let ids = runs.stdout.split(separator: "\n").filter { $0.contains(" deploy ") }.map { String($0.split(separator: " ")[0]) }
+        let v2 = try #require(ids.first)
+        let reportA = try await a.marshal(["report", v2, "-e", "prod"])
+        let reportB = try await b.marshal(["report", v2, "-e", "prod"])
+        #expect(reportA.status == 0 && reportB.status == 0 && reportA.stdout == reportB.stdout, "the same document from either folder")
+
+        // Rollback skips the validation run and undoes v2 from the journaled runbook.
+        let rollback = try await b.marshal(["rollback", "-e", "prod", "--yes"])
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        #expect(current(target) == "v1")
+        let after = try await b.marshal(["runs", "-e", "prod", "--output", "json"])
+        #expect(after.stdout.contains("\"parentRunId\" : \"\(v2)\"") || after.stdout.contains("\"parentRunId\":\"\(v2)\""), "\(after.stdout)")
+        let report = try await b.marshal(["report", "last", "-e", "prod"])
+        #expect(report.status == 0, "\(report.stdout)\(report.stderr)")
+
+        // A runbook edited on disk after the run: the journaled one is used, and the operator is told.
+        CLI.write(Self.runbook.replacingOccurrences(of: "cp {{ vars.dir }}/previous {{ vars.dir }}/current", with: "echo edited > {{ vars.dir }}/current"),
+                  to: a.dir + "/Runbooks/deploy.yml")
+        let plan = try await a.marshal(["rollback", "-e", "prod", "--run", try #require(ids.last), "--plan"])
+        #expect(plan.stderr.contains("differs from the runbook run") && plan.stderr.contains("using the journaled one"), "\(plan.stdout)\(plan.stderr)")
+    }
+
+    @Test("moving a team over: the .sqlite file alone holds every run after a command ends; state copy brings it into PostgreSQL, again copies nothing")
+    func copyEmbeddedIntoShared() async throws {
+        let url = try await TestPostgres.shared().database()
+        let target = CLI.temporaryDirectory()
+        CLI.write("v0\n", to: target + "/current")
+        CLI.write("", to: target + "/go")
+        let folder = target + "/state"
+        let a = Self.makeOperator(machine: "laptop-a", target: target, state: folder, stateURL: url)
+        try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
+        CLI.write(Self.runbook, to: a.dir + "/Runbooks/deploy.yml")
+        for release in ["v1", "v2"] {
+            let r = try await a.marshal(["run", "deploy", "-e", "prod", "-p", "release=\(release)", "--yes"])
+            #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        }
+        // Only the .sqlite file, without its -wal: everything is there.
+        let mailed = CLI.temporaryDirectory()
+        try FileManager.default.copyItem(atPath: folder + "/journal.sqlite", toPath: mailed + "/journal.sqlite")
+        let local = try await a.marshal(["runs", "--state", folder])
+        let fromFile = try await a.marshal(["runs", "--state", mailed])
+        #expect(fromFile.stdout == local.stdout && local.stdout.components(separatedBy: "deploy").count == 3, "\(fromFile.stdout)\(fromFile.stderr)")
+
+        let copy = try await a.marshal(["state", "copy", "--from", folder, "--to", "env:TEAM_STATE"])
+        #expect(copy.status == 0 && copy.stdout.contains("copied 2 runs") && copy.stdout.contains("0 already there"), "\(copy.stdout)\(copy.stderr)")
+        let again = try await a.marshal(["state", "copy", "--from", folder, "--to", "env:TEAM_STATE"])
+        #expect(again.status == 0 && again.stdout.contains("copied 0 runs") && again.stdout.contains("2 already there"), "\(again.stdout)\(again.stderr)")
+        let shared = try await a.marshal(["runs", "--state", "env:TEAM_STATE"])
+        #expect(shared.stdout == local.stdout, "the same history: \(shared.stdout) vs \(local.stdout)")
+        let showLocal = try await a.marshal(["show", "last", "--state", folder, "--output", "json"])
+        let showShared = try await a.marshal(["show", "last", "--state", "env:TEAM_STATE", "--output", "json"])
+        #expect(showLocal.stdout == showShared.stdout, "steps and measurements copied as they were")
+        #expect(!copy.stdout.contains(try #require(URLComponents(string: url)?.password)))
+    }
+}
