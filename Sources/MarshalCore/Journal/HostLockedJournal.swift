@@ -34,24 +34,39 @@ public final class HostLockedJournal: JournalStore {
         nonisolated var name: String { "lock host \(endpoint.name)" }
 
         func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
-            let result: CommandResult
-            do throws(TransportError) {
+            // The CommandResult is read in helpers, never held across a do/catch here: that shape
+            // crashed the Swift 6.3 optimizer (CopyPropagation) in release builds.
+            switch await attempt(command) {
+            case .failure(let error):
+                if let open = self.executor { await open.close() }
+                self.executor = nil
+                throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
+            case .success(let result):
+                if let answer = Self.answer(result) { return answer }
+                throw JournalError.storageFailed(journal: name, operation: operation,
+                                                 reason: "the lock command failed: \(Self.failure(result))")
+            }
+        }
+
+        private static func answer(_ result: CommandResult) -> HostLockCommands.Answer? {
+            result.succeeded ? HostLockCommands.parse(result.stdoutText) : nil
+        }
+
+        private static func failure(_ result: CommandResult) -> String {
+            result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")"
+        }
+
+        private func attempt(_ command: ShellCommand) async -> Result<CommandResult, TransportError> {
+            do {
                 let executor: any RemoteExecutor
                 if let open = self.executor { executor = open } else {
                     executor = try await connector.connect(endpoint)
                     self.executor = executor
                 }
-                result = try await executor.run(command, timeout: .seconds(20))
+                return .success(try await executor.run(command, timeout: .seconds(20)))
             } catch {
-                if let open = self.executor { await open.close() }
-                self.executor = nil
-                throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
+                return .failure(error)
             }
-            guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
-                throw JournalError.storageFailed(journal: name, operation: operation,
-                                                 reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
-            }
-            return answer
         }
 
         func close() async {
