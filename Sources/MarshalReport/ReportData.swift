@@ -69,6 +69,9 @@ public enum ReportBuilder {
         }
     }
 
+    /// Everything read from the journal goes through the report's one escaping function.
+    private static func md(_ text: String) -> String { MarkdownText.escape(text) }
+
     public static func build(_ input: Input) -> ReportData {
         let run = input.run
         let iso = ISO8601DateFormatter()
@@ -80,10 +83,10 @@ public enum ReportBuilder {
         var data = ReportData(
             title: "\(run.runbook) on \(run.environment): results", runId: run.id, runbook: run.runbook, environment: run.environment,
             status: run.status.rawValue.replacingOccurrences(of: "rolledBack", with: "rolled back"),
-            statusIcon: run.status == .succeeded ? "✅" : (run.status == .running ? "⏳" : "❌"), operatorName: run.operatorName,
+            statusIcon: run.status == .succeeded ? "✅" : (run.status == .running ? "⏳" : "❌"), operatorName: md(run.operatorName),
             started: iso.string(from: run.startedAt), ended: run.endedAt.map(iso.string) ?? "—", duration: duration,
-            params: run.params.isEmpty ? "none" : run.params.sorted { $0.key < $1.key }.map { "`\($0.key)=\($0.value)`" }.joined(separator: ", "),
-            hosts: hosts, summary: [], targets: [], comparison: [], baselineId: input.baseline?.run.id, endpoints: [], phases: [],
+            params: run.params.isEmpty ? "none" : run.params.sorted { $0.key < $1.key }.map { md("\($0.key)=\($0.value)") }.joined(separator: ", "),
+            hosts: hosts.map(md), summary: [], targets: [], comparison: [], baselineId: input.baseline?.run.id, endpoints: [], phases: [],
             timeline: [], failures: [], undone: [], evidence: [], notMeasuredNotes: [])
 
         // Target vs achieved: every gate measured against an expectation.
@@ -122,7 +125,7 @@ public enum ReportBuilder {
             data.summary.append("No load test ran: latency and throughput are \(ReportData.notMeasured).")
             data.notMeasuredNotes.append("Latency percentiles, throughput and error rate under load: no benchmark step ran in this run.")
         }
-        if let failure = run.failureSummary, run.status != .succeeded { data.failures.append(failure) }
+        if let failure = run.failureSummary, run.status != .succeeded { data.failures.append(md(failure)) }
 
         // Before / after against the baseline.
         let metrics: [(String, (LoadStats) -> String)] = [
@@ -185,14 +188,14 @@ public enum ReportBuilder {
             data.timeline.append(ReportData.Row(cells: [String(s.sequence), s.phase.rawValue, s.batch.map(String.init) ?? "—", s.host ?? "this machine",
                                                         s.name, s.status.rawValue, took]))
             if s.phase == .main, [.failed, .timedOut, .inconclusive].contains(s.status) {
-                data.failures.append("\(s.name) on \(s.host ?? "this machine"): \(s.message ?? s.status.rawValue)")
+                data.failures.append(md("\(s.name) on \(s.host ?? "this machine"): \(s.message ?? s.status.rawValue)"))
             }
-            if s.phase == .undo { data.undone.append("\(s.name) on \(s.host ?? "this machine"): \(s.status.rawValue)\(s.message.map { " — \($0)" } ?? "")") }
+            if s.phase == .undo { data.undone.append(md("\(s.name) on \(s.host ?? "this machine"): \(s.status.rawValue)\(s.message.map { " — \($0)" } ?? "")")) }
         }
 
         // Other evidence worth keeping: backups, SQL answers.
         for m in input.measurements where m.kind == "backup" {
-            data.evidence.append("Backup `\(m.name)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \($0)" } ?? "")")
+            data.evidence.append("Backup \(md(m.name))\(m.host.map { " on \(md($0))" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? ReportData.notMeasured)\(m.payloadJSON.map { ", \(md($0))" } ?? "")")
         }
         return data
     }

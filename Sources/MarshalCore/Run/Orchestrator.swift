@@ -479,7 +479,11 @@ public struct Orchestrator: Sendable {
                     let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
                     crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
                     let clock = ContinuousClock.now
-                    var outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    var context = contexts[i]
+                    context.progress = { observer.handle(.progress(refs[i], $0)) }
+                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer)
+                    var outcome = await executor.execute(step, host: hosts[i], context: context)
+                    ticker?.cancel()
                     let elapsed = ContinuousClock.now - clock
                     crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
