@@ -108,6 +108,7 @@ struct ReferenceTests {
         "template-undefined-step.yml", "template-undefined-var.yml", "template-unknown-filter.yml", "template-unknown-root.yml",
         "template-never-closed.yml", "env-var-is-a-template.yml",  // inside strings
         "expect-expression-incomplete.yml", "threshold-unknown-unit.yml", "when-unknown-function.yml", "probe-invalid-regex.yml",
+        "benchmark-threshold-names-nothing.yml",
         "env-ssh-without-identity.yml", "param-required-with-default.yml", "soak-probe-without-host.yml",  // two keys together
         "soak-gate-is-not-a-check.yml", "undo-on-health-step.yml",  // depends on the step's kind
     ]
