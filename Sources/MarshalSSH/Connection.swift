@@ -47,6 +47,7 @@ final class Connection {
         try verifyHostKey(session: session, known: known, endpoint: endpoint)
         try session.authenticate(user: endpoint.user, with: endpoint.authentication,
                                  until: ContinuousClock.now + endpoint.connectTimeout)
+        session.enableKeepalive(interval: endpoint.keepaliveInterval, count: endpoint.keepaliveCount)
         return session
     }
 
@@ -125,6 +126,8 @@ final class Connection {
     /// which is then closed: the command text itself is an argument of that shell on the host.
     func run(_ command: String, input: [UInt8] = [], timeout: Duration?) throws(TransportError) -> CommandResult {
         if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        // Silence is measured from the start of each operation: an idle session sends no keepalives.
+        session.waiter.keepalive.lastInbound = .now
         let start = ContinuousClock.now
         let deadline = timeout.map { start + $0 }
         // With a timeout, the shell first prints its PID (it leads its own process group, sshd
@@ -146,14 +149,17 @@ final class Connection {
                 if timeout != nil { _ = Connection.takeLeadingPID(&stdout) }
                 return CommandResult(stdout: stdout, stderr: stderr, ending: channel.ending(), duration: .now - start)
             }
-            stopTimedOut(pid: Connection.takeLeadingPID(&stdout))
+            let stopped = stopTimedOut(pid: Connection.takeLeadingPID(&stdout))
             _ = try? channel.closeAndWait(until: .now + .seconds(1))
-            return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+            var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+            result.stopConfirmed = stopped
+            return result
         } catch {
             if error.isDeadline {
                 let pid = Connection.takeLeadingPID(&stdout)
-                stopTimedOut(pid: pid)
-                return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+                var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+                result.stopConfirmed = stopTimedOut(pid: pid)
+                return result
             }
             throw transportError(error)
         }
@@ -174,17 +180,22 @@ final class Connection {
         return pid
     }
 
-    /// TERM, then KILL a second later, to the timed-out command's process group.
-    private func stopTimedOut(pid: Int32?) {
-        guard let pid, pid > 1 else { return }
-        let kill = "kill -TERM -- -\(pid) 2>/dev/null; (sleep 1; kill -KILL -- -\(pid)) >/dev/null 2>&1 </dev/null &"
-        let deadline = ContinuousClock.now + .seconds(2)
-        guard let channel = try? SSHChannel(session: session, until: deadline) else { return }
-        _ = try? channel.exec(kill, until: deadline)
+    /// TERM, then KILL a second later, to the timed-out command's process group; true only when
+    /// the host then says the group is gone (a host that does not answer confirms nothing).
+    private func stopTimedOut(pid: Int32?) -> Bool {
+        guard let pid, pid > 1, session.lostReason == nil else { return false }
+        let gone = "kill -0 -- -\(pid) 2>/dev/null || { echo gone; exit 0; }"
+        let kill = "kill -TERM -- -\(pid) 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do \(gone); sleep 0.1; done; "
+            + "kill -KILL -- -\(pid) 2>/dev/null; sleep 0.2; \(gone); echo alive"
+        let deadline = ContinuousClock.now + .seconds(4)
+        guard let channel = try? SSHChannel(session: session, until: deadline) else { return false }
+        guard (try? channel.exec(kill, until: deadline)) != nil else { return false }
         _ = try? channel.sendEOF(until: deadline)
         var out: [UInt8] = [], err: [UInt8] = []
-        _ = try? channel.drain(stdout: &out, stderr: &err, until: deadline)
+        let drained = try? channel.drain(stdout: &out, stderr: &err, until: deadline)
+        guard drained == true else { return false }
         _ = try? channel.closeAndWait(until: deadline)
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").contains("gone")
     }
 
     // MARK: upload
@@ -193,6 +204,8 @@ final class Connection {
 
     func upload(localPath: String, remotePath: String, mode: Int32) throws(TransportError) -> UploadResult {
         if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        // Silence is measured from the start of each operation: an idle session sends no keepalives.
+        session.waiter.keepalive.lastInbound = .now
         let start = ContinuousClock.now
         guard let local = FileHandle(forReadingAtPath: localPath) else {
             throw .uploadFailed(host: endpoint.name, path: remotePath, reason: "cannot read local file \(localPath)")

@@ -59,6 +59,16 @@ final class SSHSession {
         return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
     }
 
+    /// Keepalives every `interval` (libssh2_keepalive_config(3)); sent from `SessionWaiter.wait`.
+    func enableKeepalive(interval: Duration, count: Int) {
+        guard interval > .zero else { return }
+        let seconds = max(1, UInt32(interval.components.seconds))
+        libssh2_keepalive_config(handle, 1, seconds)
+        waiter.keepalive.interval = .seconds(Int64(seconds))
+        waiter.keepalive.count = max(1, count)
+        waiter.keepalive.lastInbound = .now
+    }
+
     func handshake(until deadline: ContinuousClock.Instant) throws(LibSSH2Failure) {
         try waiter.call(until: deadline) { libssh2_session_handshake(handle, socket) }
         handshakeDone = true

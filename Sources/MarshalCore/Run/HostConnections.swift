@@ -80,9 +80,12 @@ public enum EndpointBuilder {
                                          hostKeyChecking: ssh.hostKeyChecking, connectTimeout: ssh.connectTimeout))
             }
         }
-        return HostEndpoint(name: host.name, address: host.address, port: host.port, user: user, authentication: authentication,
-                            knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"), hostKeyChecking: ssh.hostKeyChecking,
-                            connectTimeout: ssh.connectTimeout, jump: jump,
-                            isLocal: (host.transport ?? environment.transport) == .local)
+        var endpoint = HostEndpoint(name: host.name, address: host.address, port: host.port, user: user, authentication: authentication,
+                                    knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"), hostKeyChecking: ssh.hostKeyChecking,
+                                    connectTimeout: ssh.connectTimeout, jump: jump,
+                                    isLocal: (host.transport ?? environment.transport) == .local)
+        endpoint.keepaliveInterval = ssh.keepaliveInterval
+        endpoint.keepaliveCount = ssh.keepaliveCount
+        return endpoint
     }
 }
