@@ -28,15 +28,23 @@ final class Connection {
     /// Runs the SSH layer over a connected socket (which the returned session then owns).
     static func establish(_ endpoint: HostEndpoint, over socket: Int32) throws(TransportError) -> SSHSession {
         let session = try SSHSession(socket: socket, hostName: endpoint.name)
-        let knownHosts = try KnownHosts(session: session, path: endpoint.knownHostsPath)
-        session.preferHostKeyTypes(knownHosts.knownTypes(host: endpoint.address, port: endpoint.port))
+        let known: KnownHostKeys
+        do {
+            known = try KnownHostsStore.shared.keys(host: endpoint.address, port: endpoint.port,
+                                                    path: endpoint.knownHostsPath)
+        } catch {
+            throw .handshakeFailed(host: endpoint.name, reason: "cannot read known_hosts file \(endpoint.knownHostsPath)")
+        }
+        var types: [String] = []
+        for key in known.keys where !types.contains(key.typeName) { types.append(key.typeName) }
+        session.preferHostKeyTypes(types)
         let deadline = ContinuousClock.now + endpoint.connectTimeout
         do {
             try session.handshake(until: deadline)
         } catch {
             throw handshakeFailure(error, endpoint: endpoint, session: session)
         }
-        try verifyHostKey(session: session, knownHosts: knownHosts, endpoint: endpoint)
+        try verifyHostKey(session: session, known: known, endpoint: endpoint)
         try session.authenticate(user: endpoint.user, with: endpoint.authentication,
                                  until: ContinuousClock.now + endpoint.connectTimeout)
         return session
@@ -65,36 +73,50 @@ final class Connection {
         }
     }
 
-    private static func verifyHostKey(session: SSHSession, knownHosts: KnownHosts,
+    /// As OpenSSH (9.2) decides: a host with any key in known_hosts must present one of them,
+    /// whatever its type — a server that now offers only another type is a changed key, not a
+    /// new one; `accept-new` records a key only for a host that has none.
+    private static func verifyHostKey(session: SSHSession, known: KnownHostKeys,
                                       endpoint: HostEndpoint) throws(TransportError) {
         guard let key = session.hostKey() else {
             throw .handshakeFailed(host: endpoint.name, reason: "the server presented no host key")
         }
-        let typeName = hostKeyTypeName(key.type)
+        let served = KnownKey(typeName: hostKeyTypeName(key.type), blob: key.blob)
         let fingerprint = openSSHFingerprint(ofKeyBlob: key.blob)
-        if knownHosts.isRevoked(keyBlob: key.blob) {
-            throw .revokedHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint)
+        if known.revoked.contains(key.blob) {
+            throw .revokedHostKey(host: endpoint.name, keyType: served.typeName, fingerprint: fingerprint)
         }
-        switch knownHosts.check(host: endpoint.address, port: endpoint.port, keyBlob: key.blob, typeName: typeName) {
-        case .match:
-            return
-        case .mismatch(let expected):
-            throw .hostKeyMismatch(host: endpoint.name, keyType: typeName, expected: expected, actual: fingerprint,
-                                   knownHosts: endpoint.knownHostsPath)
-        case .notFound:
+        var listed = known.keys
+        if listed.isEmpty {
             switch endpoint.hostKeyChecking {
             case .strict:
-                throw .unknownHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint,
+                guard known.fileExists else {
+                    throw .missingKnownHosts(host: endpoint.name, path: endpoint.knownHostsPath)
+                }
+                throw .unknownHostKey(host: endpoint.name, keyType: served.typeName, fingerprint: fingerprint,
                                       knownHosts: endpoint.knownHostsPath)
             case .acceptNew:
                 do {
-                    try KnownHosts.append(path: endpoint.knownHostsPath, host: endpoint.address, port: endpoint.port,
-                                          typeName: typeName, keyBlob: key.blob)
+                    listed = try KnownHostsStore.shared.recordIfNew(host: endpoint.address, port: endpoint.port,
+                                                                    path: endpoint.knownHostsPath, key: served)
                 } catch {
                     throw .handshakeFailed(host: endpoint.name, reason: "cannot record the new host key \(fingerprint) in \(endpoint.knownHostsPath): \(error.localizedDescription)")
                 }
+                // Empty: recorded. Otherwise another connection recorded this host meanwhile.
+                if listed.isEmpty { return }
             }
         }
+        if listed.contains(served) { return }
+        throw .hostKeyMismatch(host: endpoint.name, keyType: served.typeName, expected: describe(listed, servedType: served.typeName),
+                               actual: fingerprint, knownHosts: endpoint.knownHostsPath)
+    }
+
+    /// The known keys a mismatch names: the fingerprints of the served type's keys, or, when the
+    /// host is known only by other types, each key's type and fingerprint.
+    private static func describe(_ keys: [KnownKey], servedType: String) -> String {
+        let sameType = keys.filter { $0.typeName == servedType }
+        if !sameType.isEmpty { return sameType.map { openSSHFingerprint(ofKeyBlob: $0.blob) }.joined(separator: ", ") }
+        return keys.map { "\($0.typeName) \(openSSHFingerprint(ofKeyBlob: $0.blob))" }.joined(separator: ", ")
     }
 
     // MARK: commands

@@ -85,16 +85,3 @@ func hostKeyTypeName(_ type: Int32) -> String {
     default: "unknown"
     }
 }
-
-/// libssh2's known_hosts type mask bit for a key type name (see libssh2_knownhost_checkp(3)).
-func knownHostKeyMask(_ name: String) -> Int32? {
-    switch name {
-    case "ssh-ed25519": marshal_knownhost_key_ed25519
-    case "ecdsa-sha2-nistp256": marshal_knownhost_key_ecdsa_256
-    case "ecdsa-sha2-nistp384": marshal_knownhost_key_ecdsa_384
-    case "ecdsa-sha2-nistp521": marshal_knownhost_key_ecdsa_521
-    case "ssh-rsa": marshal_knownhost_key_sshrsa
-    case "ssh-dss": marshal_knownhost_key_sshdss
-    default: nil
-    }
-}

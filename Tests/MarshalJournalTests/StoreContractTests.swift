@@ -194,11 +194,11 @@ struct StoreContractTests {
         let journal = s.store
         processes.start(100)
         processes.start(200)
-        let held = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(2))
+        let held = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(5))
         // While the lease runs, the lock is held, not stale.
         #expect(try await journal.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) == .heldBy(held.lock))
         var stale: LockRecord?
-        #expect(try await eventually {
+        #expect(try await eventually(.seconds(20)) {
             if case .stale(let lock) = try await journal.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) {
                 stale = lock
                 return true

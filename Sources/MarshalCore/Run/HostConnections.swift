@@ -39,9 +39,13 @@ public actor HostConnections {
         return result
     }
 
+    /// Closes every connection at once: one after another, 1,000 hosts paid 1,000 round trips.
     public func closeAll() async {
-        for executor in open.values { await executor.close() }
+        let executors = Array(open.values)
         open.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for executor in executors { group.addTask { await executor.close() } }
+        }
     }
 }
 
