@@ -187,7 +187,9 @@ final class Connection {
         let gone = "kill -0 -- -\(pid) 2>/dev/null || { echo gone; exit 0; }"
         let kill = "kill -TERM -- -\(pid) 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do \(gone); sleep 0.1; done; "
             + "kill -KILL -- -\(pid) 2>/dev/null; sleep 0.2; \(gone); echo alive"
-        let deadline = ContinuousClock.now + .seconds(4)
+        // Generous: on a loaded host the check itself can take seconds, and without its answer
+        // the step must say the command may still be running.
+        let deadline = ContinuousClock.now + .seconds(10)
         guard let channel = try? SSHChannel(session: session, until: deadline) else { return false }
         guard (try? channel.exec(kill, until: deadline)) != nil else { return false }
         _ = try? channel.sendEOF(until: deadline)
