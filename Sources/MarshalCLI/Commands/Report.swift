@@ -61,7 +61,10 @@ enum ReportWriter {
     static func render(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?) async throws -> String {
         let runbookReport = JournaledRunbook.report(of: run)
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
-        var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
+        func evidence(_ r: RunRecord) async throws -> ReportBuilder.Evidence {
+            .init(run: r, steps: try await journal.steps(runId: r.id), measurements: try await journal.measurements(runId: r.id))
+        }
+        var baselineData = ReportBuilder.Baseline.none
         switch baselineChoice {
         case "none":
             break
@@ -70,12 +73,14 @@ enum ReportWriter {
                                                                         kinds: [.rollout, .resume], statuses: [.succeeded],
                                                                         excluding: run.id, limit: 20))
                 .first(where: { $0.startedAt < run.startedAt }) {
-                baselineData = (previous, try await journal.measurements(runId: previous.id))
+                baselineData = .run(try await evidence(previous))
+            } else {
+                baselineData = .noSuccessfulRun
             }
         default:
             do {
                 let previous = try await journal.run(id: baselineChoice, environment: nil)
-                baselineData = (previous, try await journal.measurements(runId: previous.id))
+                baselineData = .run(try await evidence(previous))
             } catch {
                 Terminal.stderr("error: baseline: \(error)")
                 throw ExitCode.invalidInput
