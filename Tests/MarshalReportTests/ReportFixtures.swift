@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import MarshalCore
 @testable import MarshalReport
 
@@ -44,7 +45,13 @@ struct ReportFixtures {
                           expectation: expectation, value: value, unit: unit, recordedAt: t0)
     }
 
-    func render(_ input: ReportBuilder.Input) throws -> String {
-        try ReportRenderer(searchPaths: [Self.templates]).render(ReportBuilder.build(input), template: "optimization-results")
+    /// The document, checked the way `marshal report --verify` checks one: rendered again from
+    /// the same records, every figure must be the same.
+    func render(_ input: ReportBuilder.Input, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> String {
+        let text = try ReportRenderer(searchPaths: [Self.templates]).render(ReportBuilder.build(input), template: "optimization-results")
+        let again = try ReportRenderer(searchPaths: [Self.templates]).render(ReportBuilder.build(input), template: "optimization-results")
+        let differences = ReportVerifier.differences(document: text, recomputed: again)
+        #expect(differences.isEmpty, "\(differences)", sourceLocation: sourceLocation)
+        return text
     }
 }

@@ -179,3 +179,28 @@ struct ReportTests {
         #expect(l.p50 == 0.010 && l.p95 == 0.020 && l.p99 == 0.040)
     }
 }
+
+@Suite("report --verify")
+struct ReportVerifyTests {
+    let f = ReportFixtures()
+
+    @Test("A single hand-edited figure is named by section, row and column with both values; an untouched document passes")
+    func handEdited() throws {
+        let steps = [f.step(1, id: "main", name: "Main load")]
+        let input = ReportBuilder.Input(run: f.run("r"), steps: steps, measurements: [
+            f.benchmark("r", sequence: 1, f.load(p95: 0.094, count: 1000)), f.threshold("r", sequence: 1, value: 0.094, passed: true)])
+        let text = try f.render(input)
+        #expect(ReportVerifier.differences(document: text, recomputed: text).isEmpty)
+        // p95 94 ms → 49 ms in the per-endpoint table only.
+        let edited = text.replacingOccurrences(of: "| diagram | 1000 | 1.00 ms | 47 ms | 31 ms | 94 ms |", with: "| diagram | 1000 | 1.00 ms | 47 ms | 31 ms | 49 ms |")
+        #expect(edited != text)
+        let d = ReportVerifier.differences(document: edited, recomputed: text)
+        #expect(d.count == 1)
+        #expect(d.first?.description.hasPrefix("Per-endpoint latency › diagram › p95") == true, "\(d)")
+        #expect(d.first?.document == "49 ms" && d.first?.journal == "94 ms")
+        // A figure in a sentence.
+        let sentence = text.replacingOccurrences(of: "1000 requests at 100.0 req/s", with: "1000 requests at 120.0 req/s")
+        let s = ReportVerifier.differences(document: sentence, recomputed: text)
+        #expect(s.map(\.document) == ["120.0 req/s"] && s.map(\.journal) == ["100.0 req/s"], "\(s)")
+    }
+}

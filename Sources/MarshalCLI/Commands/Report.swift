@@ -28,6 +28,9 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
         var environment: String?
 
+        @Option(help: ArgumentHelp("Check an existing document instead of writing one: recompute every figure from the journal and name each that differs (exit 1).", valueName: "FILE"))
+        var verify: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
@@ -39,6 +42,10 @@ extension MarshalCommand {
             } catch {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
+            }
+            if let verify {
+                try await check(verify, run: run, journal: journal)
+                return
             }
             let text = try await ReportWriter.render(run: run, journal: journal, baseline: baseline, template: template)
             if let output {
@@ -53,6 +60,27 @@ extension MarshalCommand {
                 Terminal.stdout(text)
             }
         }
+    }
+}
+
+extension MarshalCommand.Report {
+    /// `--verify FILE`: the document is rendered again from the journal, with the baseline the
+    /// document names (unless --baseline says otherwise), and compared figure by figure.
+    func check(_ path: String, run: RunRecord, journal: any JournalStore) async throws {
+        guard let data = FileManager.default.contents(atPath: path), let document = String(data: data, encoding: .utf8) else {
+            Terminal.stderr("error: cannot read \(path)")
+            throw ExitCode.invalidInput
+        }
+        let recomputed = try await ReportWriter.render(run: run, journal: journal, baseline: baseline ?? ReportWriter.baselineNamed(in: document),
+                                                       template: template)
+        let differences = ReportVerifier.differences(document: document, recomputed: recomputed)
+        if differences.isEmpty {
+            Terminal.stdout("\(path): every figure matches run \(run.id)'s journal")
+            return
+        }
+        Terminal.stderr("\(path): \(differences.count) figure\(differences.count == 1 ? " differs" : "s differ") from run \(run.id)'s journal:")
+        for d in differences { Terminal.stderr("  \(d)") }
+        throw ExitCode.failure
     }
 }
 
@@ -95,6 +123,14 @@ enum ReportWriter {
             Terminal.stderr("error: \(error)")
             throw ExitCode.invalidInput
         }
+    }
+
+    /// The baseline a document was written against, read back from its own text.
+    static func baselineNamed(in document: String) -> String {
+        if let range = document.range(of: #"Baseline run `[^`]+`"#, options: .regularExpression) {
+            return String(document[range].dropFirst("Baseline run `".count).dropLast())
+        }
+        return document.contains("No successful run to compare with") ? "last-success" : "none"
     }
 
     /// Templates/ of the current project, then the one of the checkout the binary was built in.
