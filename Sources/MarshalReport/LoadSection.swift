@@ -26,6 +26,11 @@ public struct LoadSection: Sendable {
     /// File name of the SVG chart written beside the document, when one was.
     public var chart: String?
     public var sparkline: String = ""
+    /// Latency limits of its thresholds, drawn on the chart.
+    public var limits: [LoadChart.Limit] = []
+
+    /// The chart, when `chart` names a file to write it to.
+    public var svg: String { LoadChart.svg(title: "Load test: \(title)", result: result, limits: limits) }
 
     /// Every load test's result with its step, in journal order.
     static func loads(_ measurements: [MeasurementRecord], steps: [StepRecord]) -> [(MeasurementRecord, StepRecord?, LoadResult)] {
@@ -83,8 +88,9 @@ public struct LoadSection: Sendable {
         }
         section.endpoints = result.scenarios.map { endpointRow($0, name: $0.name) }
         section.endpoints.append(endpointRow(result.overall, name: "all endpoints"))
-        section.thresholds = gates.filter { $0.measurement.kind == "threshold" && $0.measurement.stepSequence == m.stepSequence && m.stepSequence != nil }
-            .map { ReportData.Row(cells: [$0.title, $0.measurement.expectation ?? "", $0.achieved, $0.margin, $0.verdict.text]) }
+        let own = gates.filter { $0.measurement.kind == "threshold" && $0.measurement.stepSequence == m.stepSequence && m.stepSequence != nil }
+        section.limits = LoadChart.limits(own)
+        section.thresholds = own.map { ReportData.Row(cells: [$0.title, $0.measurement.expectation ?? "", $0.achieved, $0.margin, $0.verdict.text]) }
         section.overTime = ReportBuilder.overTime(result.perSecond)
         section.sparkline = Sparkline.text(result.perSecond.map { Double($0.completed) })
 

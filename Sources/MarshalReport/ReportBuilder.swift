@@ -28,7 +28,11 @@ public enum ReportBuilder {
         public var steps: [StepRecord]
         public var measurements: [MeasurementRecord]
         public var baseline: Baseline
-        public init(run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord], baseline: Baseline = .none) {
+        /// File name stem for each load test's SVG chart (`results` → `results-load-1.svg`),
+        /// written beside the document; nil when the document goes to standard output.
+        public var chartStem: String?
+        public init(run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord], baseline: Baseline = .none, chartStem: String? = nil) {
+            self.chartStem = chartStem
             self.run = run
             self.steps = steps
             self.measurements = measurements
@@ -134,7 +138,8 @@ public enum ReportBuilder {
         // Every load test, its own section.
         let loads = LoadSection.loads(input.measurements, steps: input.steps)
         for (m, step, result) in loads {
-            let section = LoadSection.build(m, step: step, result: result, gates: gates, baseline: baselineLoads, baselineRun: baselineRunId)
+            var section = LoadSection.build(m, step: step, result: result, gates: gates, baseline: baselineLoads, baselineRun: baselineRunId)
+            if let stem = input.chartStem { section.chart = "\(stem)-load-\(data.loadSections.count + 1).svg" }
             data.loadSections.append(section)
             let o = result.overall, l = LoadSection.latency(o)
             let verdicts = section.thresholds.map { $0.cells[4] }

@@ -59,4 +59,57 @@ struct ReportEndToEndTests {
         #expect(caught.status == 1)
         #expect(caught.stderr.contains("1 figure differs") && caught.stderr.contains("› slow › Requests") && caught.stderr.contains("\"4000\""), "\(caught.stderr)")
     }
+
+    @Test("each load test's SVG chart is written beside the document and linked from it; it renders offline in headless Chromium (axes with units, threshold line)")
+    func chartInChromium() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = dir + "/chart.yml"
+        // /fails-after/2 answers 500 from 2 s after the app started: errors in the later seconds.
+        CLI.write("""
+        version: 1
+        runbook: chart
+        targets: all
+        steps:
+          - name: load
+            ignore_failure: true
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { name: warm-up, duration: 2s, rate: 20 }, { name: peak, duration: 3s, rate: 40 } ]
+              scenarios: [ { name: slow, get: /slow/15 }, { name: flaky, get: /fails-after/2 } ]
+              thresholds: { p95: "< 40ms" }
+        on_failure: stop
+        """, to: path)
+        let run = try await CLI.run(["run", path, "-e", CLI.localEnvironment(dir, name: "charts"), "--state", dir + "/state"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let document = dir + "/results.md"
+        let report = try await CLI.run(["report", "last", "--state", dir + "/state", "-o", document])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("load, batch 1: answers per second "), "a sparkline for the terminal: \(report.stdout)")
+        let text = try String(contentsOfFile: document, encoding: .utf8)
+        #expect(text.contains("![Latency and request rate over time](results-load-1.svg)"), "\(text)")
+        let svg = try String(contentsOfFile: dir + "/results-load-1.svg", encoding: .utf8)
+        #expect(svg.contains("latency (ms)") && svg.contains("answers per second (req/s)") && svg.contains("time since the start of the load test (s)"))
+        #expect(svg.contains("threshold p95 &lt; 40ms"))
+        #expect(svg.contains("errors or dropped"))
+        #expect(!svg.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http"), "nothing fetched from a network")
+        let verified = try await CLI.run(["report", "last", "--state", dir + "/state", "--verify", document])
+        #expect(verified.status == 0, "\(verified.stderr)")
+
+        // Headless Chromium (Debian package `chromium`), its own profile, no network needed.
+        let png = dir + "/chart.png"
+        let shot = try await Spawn.runAsync(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir)/chromium",
+                                             "--screenshot=\(png)", "--window-size=860,420", "file://\(dir)/results-load-1.svg"],
+                                            environment: ["HOME": dir], timeout: 60)
+        #expect(shot.status == 0, "\(shot.stderr)")
+        let data = try #require(FileManager.default.contents(atPath: png))
+        #expect(data.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG")
+        #expect(data.count > 10_000, "a drawn picture, not a blank page: \(data.count) bytes")
+        if let keep = ProcessInfo.processInfo.environment["MARSHAL_KEEP_CHART"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: png, toPath: keep)
+            try? FileManager.default.removeItem(atPath: keep + ".svg")
+            try FileManager.default.copyItem(atPath: dir + "/results-load-1.svg", toPath: keep + ".svg")
+        }
+    }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import MarshalCore
 @testable import MarshalReport
 import Testing
@@ -202,5 +205,31 @@ struct ReportVerifyTests {
         let sentence = text.replacingOccurrences(of: "1000 requests at 100.0 req/s", with: "1000 requests at 120.0 req/s")
         let s = ReportVerifier.differences(document: sentence, recomputed: text)
         #expect(s.map(\.document) == ["120.0 req/s"] && s.map(\.journal) == ["100.0 req/s"], "\(s)")
+    }
+}
+
+@Suite("Charts")
+struct ChartTests {
+    let f = ReportFixtures()
+
+    @Test("The sparkline scales from 0 to the highest value and averages down to its width")
+    func sparkline() {
+        #expect(Sparkline.text([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█")
+        #expect(Sparkline.text([0, 0]) == "▁▁")
+        #expect(Sparkline.text(Array(repeating: 5, count: 600), width: 60).count == 60)
+        #expect(Sparkline.text([]) == "")
+    }
+
+    @Test("The SVG has both axes with units, the threshold's line, a mark for each second with errors, and escapes text")
+    func svg() throws {
+        let result = f.load(p95: 0.2, count: 100, errors: 3)
+        let limits = [LoadChart.Limit(label: "p95 < 500ms", seconds: 0.5)]
+        let svg = LoadChart.svg(title: "Load <main> & co", result: result, limits: limits)
+        #expect(svg.contains("latency (ms)") && svg.contains("answers per second (req/s)") && svg.contains("(s)</text>"))
+        #expect(svg.contains("threshold p95 &lt; 500ms"))
+        #expect(svg.contains("Load &lt;main&gt; &amp; co"))
+        #expect(svg.components(separatedBy: "<path d=").count - 1 == 1, "one second had errors")
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "well-formed XML: \(String(describing: parser.parserError))")
     }
 }

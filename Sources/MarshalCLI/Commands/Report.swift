@@ -47,15 +47,19 @@ extension MarshalCommand {
                 try await check(verify, run: run, journal: journal)
                 return
             }
-            let text = try await ReportWriter.render(run: run, journal: journal, baseline: baseline, template: template)
+            let (text, data) = try await ReportWriter.build(run: run, journal: journal, baseline: baseline, template: template, output: output)
             if let output {
                 do {
                     try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    try ReportWriter.writeCharts(of: data, beside: output)
                 } catch {
                     Terminal.stderr("error: cannot write \(output): \(error)")
                     throw ExitCode.invalidInput
                 }
                 Terminal.stdout("report written to \(output)")
+                for section in data.loadSections {
+                    Terminal.stdout("  \(section.title): answers per second \(section.sparkline)")
+                }
             } else {
                 Terminal.stdout(text)
             }
@@ -71,8 +75,8 @@ extension MarshalCommand.Report {
             Terminal.stderr("error: cannot read \(path)")
             throw ExitCode.invalidInput
         }
-        let recomputed = try await ReportWriter.render(run: run, journal: journal, baseline: baseline ?? ReportWriter.baselineNamed(in: document),
-                                                       template: template)
+        let recomputed = try await ReportWriter.build(run: run, journal: journal, baseline: baseline ?? ReportWriter.baselineNamed(in: document),
+                                                      template: template, output: path).text
         let differences = ReportVerifier.differences(document: document, recomputed: recomputed)
         if differences.isEmpty {
             Terminal.stdout("\(path): every figure matches run \(run.id)'s journal")
@@ -87,6 +91,24 @@ extension MarshalCommand.Report {
 /// Shared by `marshal report` and `marshal run --report`.
 enum ReportWriter {
     static func render(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?) async throws -> String {
+        try await build(run: run, journal: journal, baseline: baseline, template: template, output: nil).text
+    }
+
+    /// Each load test's chart, `STEM-load-N.svg` beside the document the data was rendered for.
+    static func writeCharts(of data: ReportData, beside output: String) throws {
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent()
+        for section in data.loadSections {
+            guard let chart = section.chart else { continue }
+            try section.svg.write(to: folder.appendingPathComponent(chart), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The chart file names' stem for a document written to `output`.
+    static func chartStem(_ output: String?) -> String? {
+        output.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+    }
+
+    static func build(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?, output: String?) async throws -> (text: String, data: ReportData) {
         let runbookReport = JournaledRunbook.report(of: run)
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
         func evidence(_ r: RunRecord) async throws -> ReportBuilder.Evidence {
@@ -115,10 +137,11 @@ enum ReportWriter {
             }
         }
         let data = ReportBuilder.build(.init(run: run, steps: try await journal.steps(runId: run.id),
-                                             measurements: try await journal.measurements(runId: run.id), baseline: baselineData))
+                                             measurements: try await journal.measurements(runId: run.id), baseline: baselineData,
+                                             chartStem: chartStem(output)))
         let renderer = ReportRenderer(searchPaths: templateFolders())
         do {
-            return try renderer.render(data, template: template ?? runbookReport?.template ?? "optimization-results")
+            return (try renderer.render(data, template: template ?? runbookReport?.template ?? "optimization-results"), data)
         } catch {
             Terminal.stderr("error: \(error)")
             throw ExitCode.invalidInput
