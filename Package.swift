@@ -99,3 +99,15 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]
 )
+
+// scripts/fuzz only: a libFuzzer target over the YAML loader, the expression parser and the HTTP
+// response parser (Fuzz/Sources). It has no main of its own (libFuzzer links one), so it exists
+// only when MARSHAL_FUZZ is set and everything is built with -sanitize=fuzzer.
+if Context.environment["MARSHAL_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "marshal-fuzz",
+        dependencies: ["MarshalCore", "MarshalLoading", "MarshalHTTP"],
+        path: "Fuzz/Sources",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    ))
+}

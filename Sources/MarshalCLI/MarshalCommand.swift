@@ -7,7 +7,7 @@ public struct MarshalCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "marshal",
         abstract: "Run deployment runbooks over SSH, gate them on measured evidence, and report what happened.",
-        version: "0.1.0",
+        version: "\(BuildInfo.version) (commit \(BuildInfo.commit))",
         subcommands: [
             Validate.self,
             Plan.self,
@@ -21,6 +21,9 @@ public struct MarshalCommand: AsyncParsableCommand {
             Rollback.self,
             Bench.self,
             Report.self,
+            Schema.self,
+            Docs.self,
+            Init.self,
         ]
     )
 

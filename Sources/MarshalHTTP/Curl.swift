@@ -133,6 +133,13 @@ final class EasyHandle {
         try set(CURLOPT_SSL_VERIFYHOST, insecure ? 0 : 2)
     }
 
+    /// Bytes of request sent by the last transfer: 0 when it never reached a server.
+    var requestSize: Int {
+        var size = 0
+        _ = marshal_easy_getinfo_long(raw, CURLINFO_REQUEST_SIZE, &size)
+        return size
+    }
+
     var responseCode: Int {
         var code = 0
         _ = marshal_easy_getinfo_long(raw, CURLINFO_RESPONSE_CODE, &code)
@@ -180,10 +187,14 @@ func failureClass(_ code: CURLcode) -> FailureClass {
 
 /// Maps a libcurl result code to the operator-facing error. Branches on the code only; the
 /// error buffer's text is carried along as detail.
-func httpError(code: CURLcode, detail: String, url: String, connected: Bool, timeout: Duration, connectTimeout: Duration) -> HTTPError {
+func httpError(code: CURLcode, detail: String, url: String, connected: Bool, requestSent: Bool, timeout: Duration, connectTimeout: Duration) -> HTTPError {
     let shown = URLMask.display(url)
     let text = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
     switch code {
+    case CURLE_UNSUPPORTED_PROTOCOL where requestSent:
+        // The same code covers a scheme outside http/https (nothing is sent) and an answer with
+        // no valid status line (HTTP/0.9 or a malformed status, after the request went out).
+        return .notHTTP(url: shown, reason: "no valid status line; libcurl: \(text)")
     case CURLE_UNSUPPORTED_PROTOCOL:
         return .protocolNotAllowed(url: shown)
     case CURLE_URL_MALFORMAT:

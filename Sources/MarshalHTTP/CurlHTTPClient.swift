@@ -61,7 +61,7 @@ public struct CurlHTTPClient: HTTPClient {
                 return .failure(.other(url: shown, code: Int(code.rawValue), message: "response body is larger than \(maxBodyBytes) bytes"))
             }
             let connected = handle.time(CURLINFO_CONNECT_TIME_T) > .zero
-            return .failure(httpError(code: code, detail: handle.lastErrorText, url: request.url, connected: connected,
+            return .failure(httpError(code: code, detail: handle.lastErrorText, url: request.url, connected: connected, requestSent: handle.requestSize > 0,
                                       timeout: request.timeout, connectTimeout: request.connectTimeout))
         }
         let timings = HTTPTimings(

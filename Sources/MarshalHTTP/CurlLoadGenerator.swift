@@ -8,12 +8,16 @@ public struct CurlLoadGenerator: LoadGenerator {
     public init() {}
 
     public func run(_ plan: LoadPlan) async throws(LoadError) -> LoadResult {
+        try await run(plan, progress: nil)
+    }
+
+    public func run(_ plan: LoadPlan, progress: (@Sendable (LoadProgress) -> Void)?) async throws(LoadError) -> LoadResult {
         let problems = plan.problems()
         guard problems.isEmpty else { throw .invalidPlan(problems) }
         let stop = StopSignal()
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<LoadResult, LoadError>, Never>) in
-                Self.start(plan, stop: stop) { continuation.resume(returning: $0) }
+                Self.start(plan, stop: stop, progress: progress) { continuation.resume(returning: $0) }
             }
         } onCancel: {
             stop.stop()
@@ -26,7 +30,8 @@ public struct CurlLoadGenerator: LoadGenerator {
         (0..<parts).map { total / parts + ($0 < total % parts ? 1 : 0) }
     }
 
-    private static func start(_ plan: LoadPlan, stop: StopSignal, done: @escaping @Sendable (Result<LoadResult, LoadError>) -> Void) {
+    private static func start(_ plan: LoadPlan, stop: StopSignal, progress: (@Sendable (LoadProgress) -> Void)?,
+                              done: @escaping @Sendable (Result<LoadResult, LoadError>) -> Void) {
         let schedule: ArrivalSchedule?
         let threadCount: Int
         let pools: [Int]
@@ -47,7 +52,9 @@ public struct CurlLoadGenerator: LoadGenerator {
         }
         // A common time origin a little ahead, so every thread is ready before the first send.
         let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
-        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: monotonicNanos() + 20_000_000, stop: stop, watch: watch)
+        let startNanos = monotonicNanos() + 20_000_000
+        let board = progress.map { ProgressBoard(startNanos: startNanos, report: $0) }
+        let spec = RunSpec(plan: plan, schedule: schedule, startNanos: startNanos, stop: stop, watch: watch, progress: board)
         let collector = Collector(expected: threadCount) { tallies in
             var result = summarize(plan: plan, spec: spec, tallies: tallies, stoppedEarly: stop.isStopped)
             if let reason = watch?.reason, case .success(var value) = result {

@@ -45,6 +45,10 @@ final class LoadWorker {
     private var stopped = false
     private var nextStopCheck: UInt64 = 0
     private var nextDeadlineCheck: UInt64 = 0
+    /// Progress: a copy of the tally posted about once a second (issue 16), when someone listens.
+    private let progress: ProgressBoard?
+    private let progressIndex: Int
+    private var nextProgress: UInt64 = 0
     private let multi: MultiHandle
     private let timer: SendTimer
     private let poolLimit: Int
@@ -70,6 +74,8 @@ final class LoadWorker {
         self.spec = spec.settings.copied()
         stop = spec.stop
         watch = spec.watch
+        progress = spec.progress
+        progressIndex = pickerOffset
         self.poolLimit = poolLimit
         self.inFlightLimit = inFlightLimit
         multi = try MultiHandle(connections: poolLimit)
@@ -188,6 +194,10 @@ final class LoadWorker {
         if now >= nextDeadlineCheck {
             expireOverdue(now: now)
             nextDeadlineCheck = now + 5_000_000
+        }
+        if let progress, now >= nextProgress {
+            progress.post(progressIndex, tally, now: now)
+            nextProgress = now + 1_000_000_000
         }
         try handOn(now: now)
     }

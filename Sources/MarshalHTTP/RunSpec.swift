@@ -15,11 +15,14 @@ final class RunSpec: Sendable {
     let settings: WorkerSpec
     let stop: StopSignal
     let watch: AbortWatch?
+    let progress: ProgressBoard?
 
-    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil) {
+    init(plan: LoadPlan, schedule: ArrivalSchedule?, startNanos: UInt64, stop: StopSignal, watch: AbortWatch? = nil,
+         progress: ProgressBoard? = nil) {
         settings = WorkerSpec(plan: plan, schedule: schedule, startNanos: startNanos)
         self.stop = stop
         self.watch = watch
+        self.progress = progress
     }
 
     /// `base` + `path` with exactly one slash between them; an empty path leaves the base untouched.

@@ -15,6 +15,8 @@ final class PostgresConnection: @unchecked Sendable {
         var message: String
         /// The connection broke: the server is down or unreachable.
         var connectionLost: Bool
+        /// In a pipeline, the index of the statement that failed.
+        var statement: Int? = nil
     }
 
     /// Rows of a result: column name → text value (nil for NULL).
@@ -127,6 +129,78 @@ final class PostgresConnection: @unchecked Sendable {
                 let primary = PQresultErrorField(result, MARSHAL_PG_DIAG_MESSAGE_PRIMARY).map { String(cString: $0) }
                 let message = primary ?? PostgresConnection.text(PQresultErrorMessage(result))
                 throw Failure(sqlState: state, message: connection.mask(message), connectionLost: PQstatus(pg) != CONNECTION_OK)
+            }
+        }
+
+        /// Several statements in one transaction and one network round trip (libpq pipeline mode,
+        /// https://www.postgresql.org/docs/15/libpq-pipeline-mode.html): BEGIN, the statements, COMMIT,
+        /// one sync. A failing statement aborts the rest and the transaction; the error names its index.
+        /// Results are small (a few rows), so blocking mode cannot deadlock on full socket buffers.
+        func pipeline(_ statements: [(sql: String, parameters: [String?])]) throws -> [[Row]] {
+            let all = [("BEGIN", [String?]())] + statements.map { ($0.sql, $0.parameters) } + [("COMMIT", [String?]())]
+            guard PQenterPipelineMode(pg) == 1 else {
+                throw Failure(sqlState: nil, message: connection.mask(PostgresConnection.text(PQerrorMessage(pg))), connectionLost: PQstatus(pg) != CONNECTION_OK)
+            }
+            defer { PQexitPipelineMode(pg) }
+            for (sql, parameters) in all {
+                let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+                defer { copies.forEach { free($0) } }
+                let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+                let sent = pointers.withUnsafeBufferPointer { PQsendQueryParams(pg, sql, Int32(parameters.count), nil, $0.baseAddress, nil, nil, 0) }
+                guard sent == 1 else {
+                    throw Failure(sqlState: nil, message: connection.mask(PostgresConnection.text(PQerrorMessage(pg))), connectionLost: PQstatus(pg) != CONNECTION_OK)
+                }
+            }
+            guard PQpipelineSync(pg) == 1 else {
+                throw Failure(sqlState: nil, message: connection.mask(PostgresConnection.text(PQerrorMessage(pg))), connectionLost: PQstatus(pg) != CONNECTION_OK)
+            }
+            var outputs: [[Row]] = []
+            var failure: Failure?
+            for index in all.indices {
+                var rows: [Row] = []
+                while let result = PQgetResult(pg) {
+                    defer { PQclear(result) }
+                    switch PQresultStatus(result) {
+                    case PGRES_COMMAND_OK, PGRES_PIPELINE_ABORTED: break
+                    case PGRES_TUPLES_OK: rows += Self.rows(result)
+                    default:
+                        if failure == nil {
+                            let state = PQresultErrorField(result, MARSHAL_PG_DIAG_SQLSTATE).map { String(cString: $0) }
+                            let primary = PQresultErrorField(result, MARSHAL_PG_DIAG_MESSAGE_PRIMARY).map { String(cString: $0) }
+                            failure = Failure(sqlState: state, message: connection.mask(primary ?? PostgresConnection.text(PQresultErrorMessage(result))),
+                                              connectionLost: PQstatus(pg) != CONNECTION_OK, statement: index - 1)
+                        }
+                    }
+                }
+                if PQstatus(pg) != CONNECTION_OK {
+                    throw failure ?? Failure(sqlState: nil, message: connection.mask(PostgresConnection.text(PQerrorMessage(pg))), connectionLost: true)
+                }
+                outputs.append(rows)
+            }
+            // The sync's own result closes the round.
+            while let result = PQgetResult(pg) {
+                let status = PQresultStatus(result)
+                PQclear(result)
+                if status == PGRES_PIPELINE_SYNC { break }
+            }
+            if let failure {
+                // The statements after the failure were skipped, COMMIT too: end the open transaction.
+                PQexitPipelineMode(pg)
+                if PQstatus(pg) == CONNECTION_OK { _ = try? execute("ROLLBACK") }
+                throw failure
+            }
+            return Array(outputs.dropFirst().dropLast())
+        }
+
+        static func rows(_ result: OpaquePointer) -> [Row] {
+            let columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
+            return (0..<PQntuples(result)).map { row in
+                var values: Row = [:]
+                for (i, name) in columns.enumerated() {
+                    let column = Int32(i)
+                    values[name] = PQgetisnull(result, row, column) == 1 ? String?.none : String(cString: PQgetvalue(result, row, column))
+                }
+                return values
             }
         }
 

@@ -151,52 +151,73 @@ public final class PostgresJournal: JournalStore {
         try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
     }
 
-    /// The ends of finished steps and the starts of the next ones, in one transaction, with the
-    /// run's lock proven and extended in it (one more statement, no more commits).
+    /// The ends of finished steps and the starts of the next ones, in one transaction and one round
+    /// trip (pipelined), with the run's lock proven and extended in it. A statement that finds
+    /// nothing (the lock not held, a step not there) divides by zero on purpose, which aborts the
+    /// whole transaction; its index says which check failed.
     public func commitBoundary(finishes: [StepFinish], starts: [StepRecord], renewing claim: LockClaim?) async throws -> [Int] {
         guard let runId = starts.first?.runId ?? finishes.first?.runId else { return [] }
         let what = finishes.isEmpty ? "record \(starts.count) step start(s)" : "record the end of \(finishes.count) step(s) and the start of \(starts.count)"
-        return try await write("\(what) of run \(runId)") { db in
-            if let claim, try self.extend(db, claim.environment, claim.runId, claim.lease) == nil {
-                let current = try self.fetchLock(db, claim.environment, forUpdate: false)
-                throw JournalError.lockNotHeld(environment: claim.environment, runId: claim.runId, current: current, journal: self.location)
-            }
-            for item in finishes {
-                let c = item.completion
-                let updated = try db.execute(
-                    """
+        var statements: [(sql: String, parameters: [String?])] = []
+        if let claim {
+            statements.append(("""
+                WITH renewed AS (
+                    UPDATE marshal.locks SET lease_expires_at = date_trunc('milliseconds', now() + $1::float8 * interval '1 second')
+                    WHERE environment = $2 AND run_id = $3 RETURNING 1)
+                SELECT 1 / (SELECT count(*)::integer FROM renewed) AS held
+                """, [Self.number(claim.lease.seconds), claim.environment, claim.runId]))
+        }
+        for item in finishes {
+            let c = item.completion
+            statements.append(("""
+                WITH finished AS (
                     UPDATE marshal.steps SET status = $1, ended_at = to_timestamp($2::float8), exit_status = $3, signal = $4,
                         stdout = $5, stderr = $6, registered = $7, attempts = $8, message = $9
-                    WHERE run_id = $10 AND sequence = $11 RETURNING sequence
-                    """,
-                    [c.status.rawValue, Self.time(c.endedAt), c.exitStatus.map { String($0) }, c.signal, c.stdout, c.stderr,
-                     c.registeredJSON, String(c.attempts), c.message, item.runId, String(item.sequence)])
-                if updated.isEmpty { throw JournalError.stepNotFound(runId: item.runId, sequence: item.sequence, journal: self.location) }
+                    WHERE run_id = $10 AND sequence = $11 RETURNING 1)
+                SELECT 1 / (SELECT count(*)::integer FROM finished) AS found
+                """,
+                [c.status.rawValue, Self.time(c.endedAt), c.exitStatus.map { String($0) }, c.signal, c.stdout, c.stderr,
+                 c.registeredJSON, String(c.attempts), c.message, item.runId, String(item.sequence)]))
+        }
+        for step in starts {
+            // One process writes a run's steps, so the next number is the current maximum plus one.
+            statements.append(("""
+                INSERT INTO marshal.steps (run_id, sequence, step_index, step_id, name, kind, phase, host, batch, status,
+                    started_at, ended_at, exit_status, signal, command, stdout, stderr, registered, attempts, message)
+                SELECT $1, COALESCE(MAX(sequence), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10::float8),
+                    to_timestamp($11::float8), $12, $13, $14, $15, $16, $17, $18, $19
+                FROM marshal.steps WHERE run_id = $1
+                RETURNING sequence
+                """,
+                [step.runId, String(step.stepIndex), step.stepId, step.name, step.kind, step.phase.rawValue, step.host,
+                 step.batch.map { String($0) }, step.status.rawValue, Self.time(step.startedAt), step.endedAt.map(Self.time),
+                 step.exitStatus.map { String($0) }, step.signal, step.command, step.stdout, step.stderr, step.registeredJSON,
+                 String(step.attempts), step.message]))
+        }
+        let outputs: [[PostgresConnection.Row]]
+        do {
+            let batch = statements
+            outputs = try await connection.withConnection { db in try db.pipeline(batch) }
+        } catch let failure as PostgresConnection.Failure {
+            let lockIndex = claim == nil ? -1 : 0
+            switch (failure.sqlState, failure.statement) {
+            case ("22012", lockIndex?) where claim != nil:
+                let current = try await lockStatus(environment: claim!.environment)
+                throw JournalError.lockNotHeld(environment: claim!.environment, runId: claim!.runId, current: current, journal: location)
+            case ("22012", let index?):
+                let item = finishes[max(0, min(finishes.count - 1, index - (claim == nil ? 0 : 1)))]
+                throw JournalError.stepNotFound(runId: item.runId, sequence: item.sequence, journal: location)
+            case ("23503", _):
+                throw JournalError.runNotFound(reference: runId, environment: nil, journal: location)
+            default:
+                throw translate(failure, "\(what) of run \(runId)")
             }
-            guard !starts.isEmpty else { return [] }
-            for run in Set(starts.map(\.runId)) { try self.requireRun(db, run) }
-            var sequences: [Int] = []
-            for step in starts {
-                // One process writes a run's steps, so the next number is the current maximum plus one.
-                let rows = try db.execute(
-                    """
-                    INSERT INTO marshal.steps (run_id, sequence, step_index, step_id, name, kind, phase, host, batch, status,
-                        started_at, ended_at, exit_status, signal, command, stdout, stderr, registered, attempts, message)
-                    SELECT $1, COALESCE(MAX(sequence), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10::float8),
-                        to_timestamp($11::float8), $12, $13, $14, $15, $16, $17, $18, $19
-                    FROM marshal.steps WHERE run_id = $1
-                    RETURNING sequence
-                    """,
-                    [step.runId, String(step.stepIndex), step.stepId, step.name, step.kind, step.phase.rawValue, step.host,
-                     step.batch.map { String($0) }, step.status.rawValue, Self.time(step.startedAt), step.endedAt.map(Self.time),
-                     step.exitStatus.map { String($0) }, step.signal, step.command, step.stdout, step.stderr, step.registeredJSON,
-                     String(step.attempts), step.message])
-                guard let sequence = rows.first?["sequence"]??.int else {
-                    throw JournalError.storageFailed(journal: self.location, operation: what, reason: "the server returned no sequence")
-                }
-                sequences.append(sequence)
+        }
+        return try outputs.suffix(starts.count).map { rows in
+            guard let sequence = rows.first?["sequence"]??.int else {
+                throw JournalError.storageFailed(journal: location, operation: what, reason: "the server returned no sequence")
             }
-            return sequences
+            return sequence
         }
     }
 

@@ -64,9 +64,9 @@ public struct GateEvaluation: Sendable {
             return "HTTP \(status)" + (m.value.map { " in \(FigureFormat.ms($0))" } ?? "")
         }
         if let value = m.value { return FigureFormat.value(value, unit: m.unit, metric: m.name, expectation: m.expectation) }
-        if let first = GateEvidence.decode(m.payloadJSON)?.firstCell { return "`\(first)`" }
+        if let first = GateEvidence.decode(m.payloadJSON)?.firstCell { return first }
         if m.kind == "probe", let step, let line = step.stdout.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            return "output `\(line.trimmingCharacters(in: .whitespaces).prefix(80))`"
+            return "output: \(line.trimmingCharacters(in: .whitespaces).prefix(80))"
         }
         return ReportData.notMeasured
     }

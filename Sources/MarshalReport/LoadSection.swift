@@ -49,7 +49,7 @@ public struct LoadSection: Sendable {
 
     static func title(_ m: MeasurementRecord, _ step: StepRecord?) -> String {
         var title = step?.name ?? "load test of \(m.name)"
-        if let id = step?.stepId, id != step?.name { title += " (`\(id)`)" }
+        if let id = step?.stepId, id != step?.name { title += " (id \(id))" }
         if let batch = step?.batch { title += ", batch \(batch)" }
         if let host = step?.host { title += ", on \(host)" }
         return title
@@ -98,7 +98,7 @@ public struct LoadSection: Sendable {
         switch (baseline, before) {
         case (nil, _): section.baselineNote = "No baseline run to compare with."
         case (_, nil): section.baselineNote = "The baseline run `\(baselineRun ?? "")` has no load test of this step and batch, so \"before\" is \(ReportData.notMeasured)."
-        case (_, let b?): section.baselineNote = "Before: \(title(b.0, b.1)) in run `\(baselineRun ?? "")`."
+        case (_, let b?): section.baselineNote = "Before: \(MarkdownText.escape(title(b.0, b.1))) in run `\(baselineRun ?? "")`."
         }
         section.comparison = comparison(before: before?.2.overall, after: result.overall)
         return section

@@ -40,6 +40,9 @@ public enum ReportBuilder {
         }
     }
 
+    /// Journal text outside table cells (cells are escaped by the template's `cells` filter).
+    static func md(_ text: String) -> String { MarkdownText.escape(text) }
+
     public static func build(_ input: Input) -> ReportData {
         let run = input.run
         let iso = ISO8601DateFormatter()
@@ -51,10 +54,10 @@ public enum ReportBuilder {
 
         var data = ReportData(
             title: "\(run.runbook) on \(run.environment): results", runId: run.id, runbook: run.runbook, environment: run.environment,
-            status: status, statusIcon: run.status == .succeeded ? "✅" : (run.status == .running ? "⏳" : "❌"), operatorName: run.operatorName,
+            status: status, statusIcon: run.status == .succeeded ? "✅" : (run.status == .running ? "⏳" : "❌"), operatorName: md(run.operatorName),
             started: iso.string(from: run.startedAt), ended: run.endedAt.map(iso.string) ?? "—", duration: duration,
-            params: run.params.isEmpty ? "none" : run.params.sorted { $0.key < $1.key }.map { "`\($0.key)=\($0.value)`" }.joined(separator: ", "),
-            hosts: hosts)
+            params: run.params.isEmpty ? "none" : run.params.sorted { $0.key < $1.key }.map { md("\($0.key)=\($0.value)") }.joined(separator: ", "),
+            hosts: hosts.map(md))
 
         // Every gate evaluation, grouped by the step run that made it; counts from the same list.
         let gates = GateEvaluation.all(input.measurements, steps: input.steps)
@@ -98,7 +101,7 @@ public enum ReportBuilder {
         data.counts = c
 
         // Summary, in plain words, from the same counts.
-        data.summary.append("\(run.runbook) ran on \(run.environment) against \(hosts.count) host\(hosts.count == 1 ? "" : "s") and ended **\(status)** after \(duration).")
+        data.summary.append("\(md(run.runbook)) ran on \(md(run.environment)) against \(hosts.count) host\(hosts.count == 1 ? "" : "s") and ended **\(status)** after \(duration).")
         var stepLine = "\(c.stepRuns) step run\(c.stepRuns == 1 ? "" : "s"): \(c.stepsSucceeded) succeeded, \(c.stepsFailed + c.stepsIgnored) failed"
         if c.stepsIgnored > 0 { stepLine += " (\(c.stepsIgnored) of them ignored under ignore_failure)" }
         stepLine += ", \(c.stepsSkipped) skipped"
@@ -122,14 +125,14 @@ public enum ReportBuilder {
         case .none:
             data.notMeasuredNotes.append("No baseline run was given, so \"before\" is \(ReportData.notMeasured).")
         case .noSuccessfulRun:
-            data.baselineLine = "No successful run to compare with: the runbook asked for the last successful run of \(run.runbook) on \(run.environment) and there is none before this one."
+            data.baselineLine = "No successful run to compare with: the runbook asked for the last successful run of \(md(run.runbook)) on \(md(run.environment)) and there is none before this one."
             data.notMeasuredNotes.append("No successful run to compare with, so \"before\" is \(ReportData.notMeasured).")
         case .run(let b):
             data.baselineId = b.run.id
             baselineRunId = b.run.id
             let release = b.run.params["release"] ?? b.run.params["version"]
-            data.baselineLine = "Baseline run `\(b.run.id)` of \(b.run.runbook) on \(b.run.environment), started \(iso.string(from: b.run.startedAt)), ended **\(FigureFormat.words(b.run.status))**"
-                + (release.map { ", release `\($0)`" } ?? ", release not recorded") + "."
+            data.baselineLine = "Baseline run `\(b.run.id)` of \(md(b.run.runbook)) on \(md(b.run.environment)), started \(iso.string(from: b.run.startedAt)), ended **\(FigureFormat.words(b.run.status))**"
+                + (release.map { ", release \(md($0))" } ?? ", release not recorded") + "."
             var byKey: [LoadSection.Key: (MeasurementRecord, StepRecord?, LoadResult)] = [:]
             for entry in LoadSection.loads(b.measurements, steps: b.steps) { byKey[LoadSection.key(entry.0, entry.1)] = entry }
             baselineLoads = byKey
@@ -147,7 +150,7 @@ public enum ReportBuilder {
                 : "\(verdicts.filter { $0.hasPrefix("✅") }.count) of \(verdicts.count) passed"
             data.loadTests.append(ReportData.Row(cells: [section.title, String(o.count), String(format: "%.1f", o.rps), l.ms(\.p50),
                                                          l.ms(\.p95), l.ms(\.p99), LoadSection.successRate(o), verdict]))
-            data.summary.append(String(format: "Load test %@: %d requests at %.1f req/s, p95 %@, success rate %@.", section.title,
+            data.summary.append(String(format: "Load test %@: %d requests at %.1f req/s, p95 %@, success rate %@.", md(section.title),
                                        o.count, o.rps, l.ms(\.p95), LoadSection.successRate(o)))
         }
         if loads.isEmpty {
@@ -156,15 +159,15 @@ public enum ReportBuilder {
         }
 
         // What failed: the run's summary, every step run that failed (ignored ones too).
-        if let failure = run.failureSummary, run.status != .succeeded { data.failures.append(failure) }
+        if let failure = run.failureSummary, run.status != .succeeded { data.failures.append(md(failure)) }
         for s in input.steps {
             let took = s.endedAt.map { FigureFormat.seconds($0.timeIntervalSince(s.startedAt)) } ?? "unfinished"
             data.timeline.append(ReportData.Row(cells: [String(s.sequence), s.phase.rawValue, s.batch.map(String.init) ?? "—", s.host ?? "this machine",
                                                         s.name, FigureFormat.words(s.status), took]))
             if s.phase == .main, [.failed, .timedOut, .inconclusive, .ignoredFailure].contains(s.status) {
-                data.failures.append("\(s.name) on \(s.host ?? "this machine")\(s.batch.map { " (batch \($0))" } ?? ""): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")")
+                data.failures.append(md("\(s.name) on \(s.host ?? "this machine")\(s.batch.map { " (batch \($0))" } ?? ""): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")"))
             }
-            if s.phase == .undo { data.undone.append("\(s.name) on \(s.host ?? "this machine"): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")") }
+            if s.phase == .undo { data.undone.append(md("\(s.name) on \(s.host ?? "this machine"): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")")) }
         }
         let failedGates = c.failed + c.errors
         if failedGates > 0 {
@@ -175,9 +178,9 @@ public enum ReportBuilder {
         for m in input.measurements where m.kind == "backup" {
             let backup = BackupEvidence.decode(m.payloadJSON)
             let path = backup?.path ?? m.name
-            var line = "Backup `\(path)`\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? "size \(ReportData.notMeasured)")"
+            var line = "Backup \(md(path))\(m.host.map { " on \(md($0))" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? "size \(ReportData.notMeasured)")"
             if let value = m.value, value >= 10_000 { line += " (\(Int(value)) bytes)" }
-            line += backup?.sha256.map { ", sha256 `\($0)`" } ?? ", sha256 not recorded"
+            line += backup?.sha256.map { ", sha256 \(md($0))" } ?? ", sha256 not recorded"
             data.evidence.append(line)
         }
         return data
@@ -185,9 +188,9 @@ public enum ReportBuilder {
 
     static func groupTitle(_ g: GateEvaluation) -> String {
         guard let s = g.step else { return "Outside any step" }
-        var title = "Step \(s.sequence): \(s.name)"
+        var title = "Step \(s.sequence): \(md(s.name))"
         if let batch = s.batch { title += ", batch \(batch)" }
-        title += ", on \(s.host ?? "this machine")"
+        title += ", on \(md(s.host ?? "this machine"))"
         if s.status == .ignoredFailure { title += " (ignore_failure)" }
         return title
     }

@@ -59,7 +59,7 @@ public struct ReportData: Sendable {
             "gate_groups": gateGroups.map { ["title": $0.title, "rows": rows($0.rows)] as [String: Any] },
             "targets": rows(targets), "baseline_id": baselineId ?? "", "has_baseline": baselineId != nil, "baseline_line": baselineLine ?? "",
             "load_sections": loadSections.map { s -> [String: Any] in
-                ["title": s.title, "phases": rows(s.phases), "endpoints": rows(s.endpoints), "thresholds": rows(s.thresholds),
+                ["title": MarkdownText.escape(s.title), "phases": rows(s.phases), "endpoints": rows(s.endpoints), "thresholds": rows(s.thresholds),
                  "over_time": rows(s.overTime), "comparison": rows(s.comparison), "baseline_note": s.baselineNote,
                  "chart": s.chart ?? "", "sparkline": s.sparkline]
             },

@@ -16,7 +16,7 @@ public struct ReportRenderer: Sendable {
         }
     }
 
-    /// Folders searched for `NAME.md`: the project's Templates/ first, then the one next to the binary's checkout.
+    /// Folders searched for `NAME.md` (the project's Templates/ first); the built-in templates come after them.
     public var searchPaths: [String]
 
     public init(searchPaths: [String]) { self.searchPaths = searchPaths }
@@ -31,9 +31,22 @@ public struct ReportRenderer: Sendable {
         throw .templateNotFound(nameOrPath, searched: candidates)
     }
 
-    public func render(_ data: ReportData, template nameOrPath: String) throws(Failure) -> String {
-        let path = try templatePath(nameOrPath)
+    /// The template's text and where it came from: a file found on the search paths, else the copy
+    /// compiled into the binary (so an installed or copied binary needs no Templates/ beside it).
+    public func templateText(_ nameOrPath: String) throws(Failure) -> (text: String, origin: String) {
+        let path: String
+        do {
+            path = try templatePath(nameOrPath)
+        } catch {
+            if let embedded = DefaultTemplates.all[nameOrPath] { return (embedded, "built-in \(nameOrPath)") }
+            throw error
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw .templateNotFound(nameOrPath, searched: [path]) }
+        return (text, path)
+    }
+
+    public func render(_ data: ReportData, template nameOrPath: String) throws(Failure) -> String {
+        let (text, path) = try templateText(nameOrPath)
         do {
             let environment = Environment(extensions: [Self.makeExtensions()])
             return try environment.renderTemplate(string: text, context: data.context)
@@ -42,12 +55,17 @@ public struct ReportRenderer: Sendable {
         }
     }
 
-    /// `{{ row|cells }}` renders a table row; `{{ text|cell }}` escapes pipes inside a cell.
+    /// `{{ row|cells }}` renders a table row, each cell escaped (`MarkdownText`); `{{ text|md }}`
+    /// escapes one value for a template that prints journal text of its own.
     static func makeExtensions() -> Extension {
         let ext = Extension()
         ext.registerFilter("cells") { value in
             guard let cells = value as? [String] else { return value }
-            return "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }.joined(separator: " | ") + " |"
+            return "| " + cells.map(MarkdownText.escape).joined(separator: " | ") + " |"
+        }
+        ext.registerFilter("md") { value in
+            guard let text = value as? String else { return value }
+            return MarkdownText.escape(text)
         }
         return ext
     }

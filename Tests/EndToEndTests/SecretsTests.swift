@@ -29,15 +29,17 @@ struct SecretsTests {
 
     @Test("while backup, migrate, sql and an on: http gate with a bearer token run over SSH, no /proc/*/cmdline holds the password, user:password, the URL or the token")
     func processListsHoldNoSecret() async throws {
-        let pg = try PostgresLab()
+        let url = try await TestPostgres.shared().database()
+        let password = try #require(URLComponents(string: url)?.password)
+        let user = try #require(URLComponents(string: url)?.user)
         // Enough rows that pg_dump runs for a while; a migration and a query that sleep, and a
         // slow endpoint: each program lives long enough for the sampler to see it.
-        try pg.admin("create table big as select generate_series(1, 300000) as i; alter table big owner to app")
+        try await TestPostgres.run("create table big as select generate_series(1, 300000) as i", url: url)
         let lab = try Lab(hosts: 1, roles: "db=1")
         let app = try GateApp()
         let dir = CLI.temporaryDirectory()
         let token = "tok-" + UUID().uuidString.lowercased()
-        write(pg.url + "\n", to: dir + "/database_url", mode: 0o600)
+        write(url + "\n", to: dir + "/database_url", mode: 0o600)
         write(token + "\n", to: dir + "/token", mode: 0o600)
         let environment = (lab.file(lab.environment) ?? "") + """
         secrets:
@@ -68,7 +70,7 @@ struct SecretsTests {
         #expect(lines.contains { $0.contains("pg_dump ") }, "pg_dump never seen in \(sampler.sweeps) sweeps")
         #expect(lines.contains { $0.contains("psql ") && $0.contains("-f -") }, "psql (sql step) never seen")
         #expect(lines.contains { $0.contains("curl -K -") }, "remote curl never seen")
-        let needles = [pg.password, "app:\(pg.password)", pg.url, token, "Bearer \(token)"]
+        let needles = [password, "\(user):\(password)", url, token, "Bearer \(token)"]
         for line in lines {
             for needle in needles where line.contains(needle) {
                 Issue.record("a process list showed a secret: \(line.replacingOccurrences(of: needle, with: "<SECRET>"))")
@@ -77,15 +79,15 @@ struct SecretsTests {
         // The header reached the server (through curl's stdin), and the migration ran.
         let seen = try Spawn.run(["/usr/bin/curl", "-s", app.url + "/authorizations"]).stdout
         #expect(seen.contains("Bearer \(token)"))
-        #expect(try pg.admin("select count(*) from pg_tables where tablename = 'shipped'") == "1")
-        #expect(!result.stdout.contains(pg.password) && !result.stdout.contains(token))
+        #expect(try await TestPostgres.run("select count(*) from pg_tables where tablename = 'shipped'", url: url) == "1")
+        #expect(!result.stdout.contains(password) && !result.stdout.contains(token))
     }
 
     @Test("sql results are read as CSV: a value holding | , \" or a newline is one value, never cut at a separator")
     func separatorsInValues() async throws {
-        let pg = try PostgresLab()
+        let url = try await TestPostgres.shared().database()
         let dir = CLI.temporaryDirectory()
-        let env = localEnvironment(dir, databaseURL: pg.url)
+        let env = localEnvironment(dir, databaseURL: url)
         func gate(_ query: String, _ expect: String) async throws -> CLI.Result {
             write("""
             version: 1
@@ -110,9 +112,9 @@ struct SecretsTests {
 
     @Test("params reach SQL as bound values: an injection attempt is a plain string, and a placeholder in a query is refused at validate")
     func injectionThroughParams() async throws {
-        let pg = try PostgresLab()
+        let url = try await TestPostgres.shared().database()
         let dir = CLI.temporaryDirectory()
-        let env = localEnvironment(dir, databaseURL: pg.url)
+        let env = localEnvironment(dir, databaseURL: url)
         write("""
         version: 1
         runbook: inject
@@ -129,7 +131,7 @@ struct SecretsTests {
         let attack = "x'; create table pwned(i int); select 0 as value; --"
         let result = try await CLI.run(["run", dir + "/bound.yml", "-e", env, "--state", dir + "/state", "-p", "v=\(attack)"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-        #expect(try pg.admin("select count(*) from pg_tables where tablename = 'pwned'") == "0")
+        #expect(try await TestPostgres.run("select count(*) from pg_tables where tablename = 'pwned'", url: url) == "0")
 
         // The form that was injectable is refused before anything runs, at the placeholder.
         write("""
@@ -150,7 +152,7 @@ struct SecretsTests {
         #expect(validated.stderr.contains(":'v'"))
         let refused = try await CLI.run(["run", dir + "/pasted.yml", "-e", env, "--state", dir + "/state", "-p", "v=\(attack)"])
         #expect(refused.status == 2)
-        #expect(try pg.admin("select count(*) from pg_tables where tablename = 'pwned'") == "0")
+        #expect(try await TestPostgres.run("select count(*) from pg_tables where tablename = 'pwned'", url: url) == "0")
 
         // psql would insert a bare :v unquoted: refused too; a ::cast is not a variable.
         write("""
@@ -181,10 +183,12 @@ struct SecretsTests {
 
     @Test("PostgreSQL stopped mid-backup: no dump file is left, and the message names the lost server")
     func serverStoppedMidBackup() async throws {
-        let pg = try PostgresLab()
-        try pg.admin("create table held (i int); alter table held owner to app")
+        // A cluster of its own: this test stops it (its watchdog removes it if the test fails early).
+        let pg = try await TestPostgres.start()
+        let url = try await pg.database()
+        try await TestPostgres.run("create table held (i int)", url: url)
         let dir = CLI.temporaryDirectory()
-        let env = localEnvironment(dir, databaseURL: pg.url)
+        let env = localEnvironment(dir, databaseURL: url)
         write("""
         version: 1
         runbook: backup
@@ -193,23 +197,24 @@ struct SecretsTests {
           - backup: { database: "{{ secrets.database_url }}", to: "\(dir)/backups/app.dump" }
         """, to: dir + "/runbook.yml")
         // A session holding an exclusive lock makes pg_dump wait inside its dump, file open.
-        let holder = try Spawn.start(pg.adminCommand("begin; lock table held in access exclusive mode; select pg_sleep(60); commit"),
-                                     environment: nil, cwd: nil, stdout: "/dev/null", stderr: "/dev/null")
+        let lock = TestPostgres.psql("begin; lock table held in access exclusive mode; select pg_sleep(60); commit", url: url)
+        let holder = try Spawn.start(lock.arguments, environment: lock.environment, cwd: nil, stdout: "/dev/null", stderr: "/dev/null")
         defer { kill(holder, SIGKILL); _ = Spawn.wait(holder, timeout: 5) }
         let marshal = Task { try await CLI.run(["run", dir + "/runbook.yml", "-e", env, "--state", dir + "/state"], timeout: 120) }
         let deadline = Date().addingTimeInterval(60)
         var waiting = false
         while !waiting && Date() < deadline {
-            waiting = (try? pg.admin("select count(*) from pg_stat_activity where application_name = 'pg_dump' and wait_event_type = 'Lock'")) == "1"
+            waiting = (try? await TestPostgres.run("select count(*) from pg_stat_activity where application_name = 'pg_dump' and wait_event_type = 'Lock'", url: url)) == "1"
             if !waiting { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(waiting, "pg_dump never waited on the lock")
-        try await pg.halt()
+        try await pg.pause()
         let result = try await marshal.value
         #expect(result.status == 1)
         #expect(result.stdout.contains("lost the connection to PostgreSQL"), "\(result.stdout)")
         let left = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/backups")) ?? []
         #expect(left.isEmpty, "left behind: \(left)")
+        try await pg.stop()
     }
 
     @Test("an on: http request sent with the host's curl keeps its URL, headers and body exact (curl reads them as config on stdin)")

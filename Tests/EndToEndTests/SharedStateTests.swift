@@ -226,7 +226,19 @@ struct SharedStateTests {
         #expect(stopped.status == 3, "\(stopped.stdout)\(stopped.stderr)")
         #expect(stopped.stderr.contains("could not be renewed before its lease ran out"), "\(stopped.stderr)")
         #expect(!FileManager.default.fileExists(atPath: target + "/after"))
+        // What it could not write waits in the spool; the next command uploads it.
+        let spool = a.dir + "/.marshal/spool"
+        let spooled = (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []
+        #expect(spooled.count == 1, "\(spooled)")
         try await pg.resume()
+        let next = try await a.marshal(["runs", "-e", "prod"])
+        #expect(next.status == 0 && next.stderr.contains("uploaded"), "\(next.stdout)\(next.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty)
+        let last = try await a.marshal(["show", "last", "-e", "prod", "--output", "json"])
+        let lastSteps = try JSONDecoder().decode(Shown.self, from: Data(last.stdout.utf8)).steps
+        #expect(lastSteps.map(\.name) == ["switch", "hold"] && lastSteps.allSatisfy { $0.status == "succeeded" },
+                "the hold step's end came from the spool: \(last.stdout)")
+        #expect(last.stdout.contains("could not be renewed before its lease ran out"), "the run's end came from the spool")
     }
 
     @Test("the on-call story: A rolls out v1, v2 and a validation run; B, in another folder without the runbook, lists, shows, rolls back v2 and reads the same report")

@@ -105,6 +105,19 @@ extension HTTPLab {
             }
         }
 
+        @Test("An HTTP/0.9 answer or a malformed status line is reported as the server's answer, not as a refused URL scheme")
+        func notHTTPAnswer() async {
+            for path in ["/http09", "/bad-status"] {
+                await #expect {
+                    _ = try await client.send(HTTPRequest(url: lab.appURL + path))
+                } throws: { error in
+                    guard case .notHTTP = error as? HTTPError else { return false }
+                    let text = "\(error)"
+                    return text.contains("not an HTTP/1.x response") && !text.contains("only http:// and https://")
+                }
+            }
+        }
+
         @Test("Error messages mask userinfo and query values")
         func errorMessagesMaskSecrets() async {
             let url = "http://admin:hunter2@127.0.0.1:\(Lab.closedPort())/x?token=abc"

@@ -134,6 +134,20 @@ extension HTTPLab {
             #expect(result.errorSamplesText == #"other: not an HTTP answer: not an HTTP/1.x status line: "HELLO THERE""#)
         }
 
+        @Test("A bare CR in the status line on a kept-open connection is an error of class other at once, not a timeout")
+        func bareCROnOpenConnection() async throws {
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 20)]),
+                                scenarios: [.init(name: "bare-cr", path: "/bare-cr")], timeout: .seconds(5))
+            let started = ContinuousClock.now
+            let result = try await generator.run(plan)
+            #expect(result.overall.count == 10)
+            #expect(result.overall.errors.other == 10, "\(result.overall.errors)")
+            #expect(result.overall.errors.timeout == 0)
+            #expect(result.errorSamplesText?.contains("CR not followed by LF in the status line") == true, "\(result.errorSamplesText ?? "")")
+            // Waiting for a blank line would have held the run for the 5 s timeout.
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+
         @Test("Requests go out with the scenario's method, headers and body (the server checks them)")
         func requestShape() async throws {
             let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .milliseconds(500), rate: 20)]),

@@ -9,6 +9,7 @@ import Testing
 /// The results document: every figure from the journal, "not measured" where nothing was.
 @Suite("Results document")
 struct ReportTests {
+    static let templates = ReportFixtures.templates
     let f = ReportFixtures()
 
     @Test("Without a load test or a baseline every load figure reads \"not measured\", never a number")
@@ -36,14 +37,14 @@ struct ReportTests {
         #expect(data.counts.stepsIgnored == 1 && data.counts.stepsSucceeded == 1)
         let text = try f.render(.init(run: f.run("r"), steps: steps, measurements: measurements))
         #expect(text.contains("### Step 1: Load test A, on this machine (ignore_failure)"), "\(text)")
-        #expect(text.contains("| load: p95 | p95 < 1us | 94 ms | 94000× the limit | — | ❌ failed (ignored: ignore_failure) |"), "\(text)")
-        #expect(text.contains("| load: error_rate | error_rate < 1% | 0.00% | 100% better | — | ✅ passed |"))
+        #expect(text.contains("| load: p95 | p95 < 1us | 94 ms | 94000× the limit | — | ❌ failed (ignored: ignore\\_failure) |"), "\(text)")
+        #expect(text.contains("| load: error\\_rate | error\\_rate < 1% | 0.00% | 100% better | — | ✅ passed |"))
         #expect(text.contains("| load: p95 | p95 < 500ms | 58 ms | 88% better | — | ✅ passed |"))
-        #expect(text.contains("| load: error_rate | error_rate < 1% | 2.00% | 100% worse | — | ❌ failed |"))
+        #expect(text.contains("| load: error\\_rate | error\\_rate < 1% | 2.00% | 100% worse | — | ❌ failed |"))
         #expect(text.contains("4 gate evaluations: 2 passed, 2 failed (1 of them ignored under ignore_failure), 0 inconclusive."))
         #expect(text.contains("2 step runs: 1 succeeded, 1 failed (1 of them ignored under ignore_failure), 0 skipped."))
         #expect(!text.contains("Nothing failed"))
-        #expect(text.contains("- ❌ Load test A on this machine: failed (ignored: ignore_failure)"))
+        #expect(text.contains("- ❌ Load test A on this machine: failed (ignored: ignore\\_failure)"))
         #expect(text.contains("**Hosts** (1): this machine"), "a local run ran against one machine, not 0 hosts")
         // Each test's thresholds are in its own section, never merged by name.
         let a = try #require(text.range(of: "## Load test: Load test A")), b = try #require(text.range(of: "## Load test: Load test B"))
@@ -70,11 +71,11 @@ struct ReportTests {
         #expect(p95[1] == ["p95 latency", "94 ms", "22 ms", "-76.6%"], "main against main")
         #expect(p95[2] == ["p95 latency", "80 ms", "40 ms", "-50.0%"], "smoke batch 2 against smoke batch 2")
         let text = try f.render(.init(run: f.run("r"), steps: steps, measurements: measurements, baseline: .run(baseline)))
-        for title in ["## Load test: Smoke load (`smoke`), batch 1", "## Load test: Main load (`main`), batch 1", "## Load test: Smoke load (`smoke`), batch 2"] {
+        for title in ["## Load test: Smoke load (id smoke), batch 1", "## Load test: Main load (id main), batch 1", "## Load test: Smoke load (id smoke), batch 2"] {
             #expect(text.contains(title), "\(title)\n\(text)")
         }
-        #expect(text.contains("Before: Smoke load (`smoke`), batch 2 in run `b`."))
-        #expect(text.contains("Baseline run `b` of rollout on prod, started 2026-09-21T14:13:20Z, ended **rolled back**, release `v41`."), "\(text)")
+        #expect(text.contains("Before: Smoke load (id smoke), batch 2 in run `b`."))
+        #expect(text.contains("Baseline run `b` of rollout on prod, started 2026-09-21T14:13:20Z, ended **rolled back**, release v41."), "\(text)")
         #expect(text.contains("| success rate | 100.00% | 100.00% | +0.0% |"), "an overall success-rate row")
         #expect(text.contains("| all endpoints | 1000 |"), "an overall row in each per-endpoint table")
         #expect(!text.contains("rolled_back"))
@@ -118,8 +119,8 @@ struct ReportTests {
                      f.step(3, name: "Backup", host: "db1", kind: "backup")]
         let text = try f.render(.init(run: f.run("r", status: .rolledBack), steps: steps, measurements: [cache, version, backup]))
         #expect(text.contains("| 99.80% | 43% better |"), "\(text)")
-        #expect(text.contains("| sql: SELECT version FROM schema_info | value == \"v42\" | `v41` | — | db1 | ❌ failed |"))
-        #expect(text.contains("- Backup `/var/backups/app.dump` on db1: 52.4 MB (52428800 bytes), sha256 `9f86d081884c7d65`"))
+        #expect(text.contains("| sql: SELECT version FROM schema\\_info | value == \"v42\" | v41 | — | db1 | ❌ failed |"))
+        #expect(text.contains("- Backup /var/backups/app.dump on db1: 52.4 MB (52428800 bytes), sha256 9f86d081884c7d65"))
         #expect(!text.contains("{\"path\""))
         #expect(text.contains("**Status**: ❌ rolled back") && text.contains("ended **rolled back**"))
         #expect(!text.contains("rolled_back") && !text.contains("rolledBack"))
@@ -231,5 +232,25 @@ struct ChartTests {
         #expect(svg.components(separatedBy: "<path d=").count - 1 == 1, "one second had errors")
         let parser = XMLParser(data: Data(svg.utf8))
         #expect(parser.parse(), "well-formed XML: \(String(describing: parser.parserError))")
+    }
+}
+
+@Suite("Results document — text from hosts")
+struct ReportEscapingTests {
+    let f = ReportFixtures()
+
+    @Test("A step message, host name, SQL value and backup path from a host are inert in the document (MarkdownText), and the document still verifies")
+    func inert() throws {
+        var failed = f.step(1, name: "migrate", host: "web<img src=x>", status: .failed, kind: "shell")
+        failed.message = "<script>alert(1)</script> | **bold** [x](http://evil)"
+        let sql = MeasurementRecord(runId: "r", stepSequence: 1, host: "web<img src=x>", kind: "sql", name: "SELECT a|b", outcome: .failed,
+                                    expectation: "value == \"ok\"", payloadJSON: #"{"rows":[["<b>|x"]]}"#, recordedAt: f.t0)
+        let backup = MeasurementRecord(runId: "r", stepSequence: 1, kind: "backup", name: "/x/[a](b).dump", outcome: .passed, value: 10, unit: "bytes",
+                                       payloadJSON: #"{"path":"/x/[a](b).dump","sha256":"*ab*"}"#, recordedAt: f.t0)
+        let text = try f.render(.init(run: f.run("r", status: .failed), steps: [failed], measurements: [sql, backup]))
+        #expect(!text.contains("<script>") && !text.contains("<img") && !text.contains("<b>"), "\(text)")
+        #expect(!text.contains("[x](http://evil)") && !text.contains("[a](b)"))
+        #expect(text.contains("| sql: SELECT a\\|b |") && text.contains("&lt;b>\\|x"))
+        #expect(text.contains("\\*\\*bold\\*\\*") && text.contains("sha256 \\*ab\\*"))
     }
 }

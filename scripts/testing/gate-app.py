@@ -10,6 +10,7 @@ Times count from start:
   /hook              records POST bodies; GET returns them as a JSON list
   /slow/MS           200 after MS milliseconds
   /authorizations    the Authorization headers of every request so far, as a JSON list
+  /hostile           200 {"status": <terminal escapes, OSC-8 link, <script>, <b>>} (escaping tests)
 """
 import json
 import sys
@@ -56,6 +57,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, HOOKS)
         if parts[0] == "authorizations":
             return self.reply(200, AUTHORIZATIONS)
+        if parts[0] == "hostile":
+            return self.reply(200, {"status": HOSTILE})
         if parts[0] == "slow":
             time.sleep(float(parts[1]) / 1000)
             return self.reply(200, {"status": "ok"})
@@ -68,6 +71,12 @@ class Handler(BaseHTTPRequestHandler):
             HOOKS.append(json.loads(body or b"null"))
             return self.reply(200, {"ok": True})
         return self.reply(404, {"error": "not found"})
+
+
+# What a compromised or hostile server might put in a field Marshal quotes: a window title (OSC 0),
+# clear screen (ESC[2J), a hidden terminal link (OSC 8), HTML and Markdown.
+HOSTILE = ("\x1b]0;pwned\x07\x1b[2J<script>alert(1)</script><b>bold</b>"
+           "\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ *star* [x](http://evil.example/)")
 
 
 def main():

@@ -91,7 +91,7 @@ extension MarshalCommand {
             case .json:
                 Terminal.stdout(try JSONOutput.encode(BenchReport(url: URLMask.display(url), result: result, thresholds: checks)))
             case .text:
-                Terminal.stdout(BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
+                Terminal.stdout(quoting: BenchSummary(url: URLMask.display(url), plan: plan, result: result, checks: checks).text)
             }
             if let junit {
                 let xml = JUnitReport.render(benchOf: URLMask.display(url), startedAt: startedAt, seconds: result.duration,
@@ -135,7 +135,15 @@ extension MarshalCommand {
             var conditions: [MarshalExpression] = []
             for (i, text) in threshold.enumerated() {
                 do {
-                    conditions.append(try MarshalExpression.parse(text, at: SourceLocation(file: "--threshold #\(i + 1)", line: 1, column: 1)))
+                    let location = SourceLocation(file: "--threshold #\(i + 1)", line: 1, column: 1)
+                    conditions.append(try MarshalExpression.parse(text, at: location))
+                    if let unknown = MarshalExpression.unknownName(in: text, at: location, isKnown: { name in
+                        LoadStats.metricNames.contains(name) || LoadStats.metricNames.contains { name == "default.\($0)" }
+                    }) {
+                        throw InputError(description: "\(unknown.location): '\(unknown.name)' in '\(text)' is not a metric; expected one of: \(LoadStats.metricNames.joined(separator: ", "))")
+                    }
+                } catch let error as InputError {
+                    throw error
                 } catch {
                     throw InputError(description: "\(error)")
                 }

@@ -109,9 +109,9 @@ extension MarshalCommand {
                 Terminal.stdout(try JSONOutput.encode(CheckReport(hosts: reports, environmentHealth: front)))
             case .text:
                 for r in reports {
-                    Terminal.stdout("\(r.host)  \(r.address)  \(r.status)  \(String(format: "%.0f ms", r.seconds * 1000))\(r.message.map { "  \($0)" } ?? "")\(r.health.map { "  \($0.text)" } ?? "")")
+                    Terminal.stdout(quoting: "\(r.host)  \(r.address)  \(r.status)  \(String(format: "%.0f ms", r.seconds * 1000))\(r.message.map { "  \($0)" } ?? "")\(r.health.map { "  \($0.text)" } ?? "")")
                 }
-                if let front { Terminal.stdout("environment  \(front.text)") }
+                if let front { Terminal.stdout(quoting: "environment  \(front.text)") }
                 if health != nil && front == nil && !reports.contains(where: { $0.health != nil }) {
                     Terminal.stderr("note: --health found no plain base_url in the environment's or any host's vars; no URL was checked")
                 }

@@ -19,22 +19,13 @@ extension MarshalCommand {
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
-            let printer = DiagnosticPrinter()
-            let params: [String: ConfigValue]
-            switch ParamBinder.bind(try Inputs.parseParams(target.param), to: runbook) {
-            case .success(let bound): params = bound
-            case .failure(let error):
-                printer.print(error.diagnostics)
-                throw ExitCode.invalidInput
-            }
-            let secrets = SecretResolver().resolve(environment.secrets, strict: false).secrets
-            let planner = Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
             let limitHosts = target.limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            let given = try Inputs.parseParams(target.param)
             let plan: MarshalCore.Plan
             do {
-                plan = try planner.plan(runbook, environment: environment, params: params, secrets: secrets, limit: limitHosts)
+                plan = try PlanRendering.plan(runbook, environment: environment, params: given, limit: limitHosts)
             } catch {
-                printer.print(error.diagnostics)
+                DiagnosticPrinter().print(error.diagnostics)
                 throw ExitCode.invalidInput
             }
             switch output {

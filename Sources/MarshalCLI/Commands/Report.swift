@@ -156,14 +156,17 @@ enum ReportWriter {
         return document.contains("No successful run to compare with") ? "last-success" : "none"
     }
 
-    /// Templates/ of the current project, then the one of the checkout the binary was built in.
+    /// Templates/ of the current project, then the one of the checkout the binary was built in,
+    /// then PREFIX/share/marshal/templates of an installed binary; the built-in copies come last.
     static func templateFolders() -> [String] {
         var folders = [FileManager.default.currentDirectoryPath + "/Templates"]
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binaryFolder = URL(fileURLWithPath: InstallLayout.executablePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        var url = binaryFolder
         for _ in 0..<5 {
             folders.append(url.path + "/Templates")
             url.deleteLastPathComponent()
         }
+        folders.append(InstallLayout.dataFolder + "/templates")
         return folders
     }
 }

@@ -34,7 +34,7 @@ extension MarshalCommand {
                     let took = run.endedAt.map { String(format: "%.1fs", $0.timeIntervalSince(run.startedAt)) } ?? "-"
                     Terminal.stdout([run.id, f.string(from: run.startedAt), run.environment, run.runbook, run.kind.rawValue,
                                      run.status.rawValue, took, run.operatorName].joined(separator: "  "))
-                    if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout("    \(failure)") }
+                    if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout(quoting: "    \(failure)") }
                 }
             }
         }
@@ -50,8 +50,11 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
-        @Option(help: "text or json.")
+        @Option(help: "text (each step's last output lines) or json (the whole record, output excerpts in full).")
         var output: OutputFormat = .text
+
+        @Option(help: "In text: how many of the last lines of each step's stdout and stderr to print (0: none).")
+        var lines: Int = 5
 
         @OptionGroup var stateOptions: StateOptions
 
@@ -76,23 +79,35 @@ extension MarshalCommand {
             switch output {
             case .json: Terminal.stdout(try JSONOutput.encode(Document(run: run, steps: steps, measurements: measurements)))
             case .text:
-                Terminal.stdout("run \(run.id): \(run.runbook) on \(run.environment) — \(run.status.rawValue)")
-                Terminal.stdout("  by \(run.operatorName), pid \(run.pid), started \(ISO8601DateFormatter().string(from: run.startedAt))")
+                Terminal.stdout(quoting: "run \(run.id): \(run.runbook) on \(run.environment) — \(run.status.rawValue)")
+                Terminal.stdout(quoting: "  by \(run.operatorName), pid \(run.pid), started \(ISO8601DateFormatter().string(from: run.startedAt))")
                 if !run.params.isEmpty {
-                    Terminal.stdout("  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+                    Terminal.stdout(quoting: "  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 }
-                if let failure = run.failureSummary { Terminal.stdout("  \(failure)") }
+                if let failure = run.failureSummary { Terminal.stdout(quoting: "  \(failure)") }
                 for step in steps {
                     let took = step.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(step.startedAt)) } ?? "in flight"
                     var line = "  #\(step.sequence) [\(step.phase.rawValue)\(step.batch.map { " b\($0)" } ?? "")] \(step.host ?? "local"): \(step.name) — \(step.status.rawValue) (\(took))"
                     if let exit = step.exitStatus { line += " exit \(exit)" }
-                    Terminal.stdout(line)
-                    if let message = step.message { Terminal.stdout("      \(message)") }
+                    Terminal.stdout(quoting: line)
+                    if let message = step.message { Terminal.stdout(quoting: "      \(message)") }
+                    // Output is the host's text: escaped like every other value printed here.
+                    for line in Self.excerpt(step.stdout, last: lines) { Terminal.stdout(quoting: "      | \(line)") }
+                    for line in Self.excerpt(step.stderr, last: lines) { Terminal.stdout(quoting: "      ! \(line)") }
                 }
                 for m in measurements {
-                    Terminal.stdout("  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
+                    Terminal.stdout(quoting: "  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
                 }
             }
+        }
+
+        /// The last `count` non-empty lines, with how many came before ("… 12 more lines") when cut.
+        static func excerpt(_ text: String, last count: Int) -> [String] {
+            guard count > 0 else { return [] }
+            let all = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let trimmed = Array(all.reversed().drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }.reversed())
+            guard trimmed.count > count else { return trimmed }
+            return ["… \(trimmed.count - count) earlier line\(trimmed.count - count == 1 ? "" : "s") (marshal show --output json for all)"] + trimmed.suffix(count)
         }
     }
 }

@@ -13,13 +13,16 @@ struct DiagnosticPrinter {
     func line(for diagnostic: Diagnostic) -> String {
         let location = diagnostic.location.line == 0 ? diagnostic.location.file : diagnostic.location.description
         let severity = diagnostic.severity.rawValue
-        guard colour else { return "\(location): \(severity): \(diagnostic.message)" }
+        // Messages quote the file; escaped before the printer adds colours of its own.
+        let message = ControlCharacters.escape(diagnostic.message)
+        let shownLocation = ControlCharacters.escape(location)
+        guard colour else { return "\(shownLocation): \(severity): \(message)" }
         let tinted = diagnostic.severity == .error ? severity.red.bold : severity.yellow.bold
-        return "\(location.bold): \(tinted): \(diagnostic.message)"
+        return "\(shownLocation.bold): \(tinted): \(message)"
     }
 
     func print(_ diagnostics: [Diagnostic]) {
-        for diagnostic in diagnostics { Terminal.stderr(line(for: diagnostic)) }
+        for diagnostic in diagnostics { Terminal.stderr(styled: line(for: diagnostic)) }
     }
 }
 
@@ -30,11 +33,22 @@ enum Terminal {
     /// https://no-color.org: any non-empty value switches colour off.
     static var noColor: Bool { !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty }
 
+    /// Errors and notices quote hosts, servers and files: control characters are shown, not obeyed.
     static func stderr(_ text: String) {
+        stderr(styled: ControlCharacters.escape(text))
+    }
+
+    /// A line whose only control sequences are Marshal's own colours (its quoted parts escaped).
+    static func stderr(styled text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
     static func stdout(_ text: String) {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// A line quoting hosts, servers or the journal: control characters shown, not obeyed.
+    static func stdout(quoting text: String) {
+        stdout(ControlCharacters.escape(text))
     }
 }

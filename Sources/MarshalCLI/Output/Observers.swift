@@ -6,6 +6,7 @@ import Rainbow
 final class PlainObserver: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
     private let colour: Bool
+    private var pacer = ProgressPacer(every: 10)
     private let formatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "HH:mm:ss.SSS"
@@ -16,9 +17,15 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
     init(colour: Bool) { self.colour = colour }
 
     func handle(_ event: RunEvent) {
-        guard let line = Self.describe(event, colour: colour) else { return }
         lock.lock()
         defer { lock.unlock() }
+        // Long steps: a plain line every 10 s, as Artillery prints its summaries.
+        if case .progress(let ref, let progress) = event {
+            guard pacer.due(ref, progress) else { return }
+            Terminal.stdout("\(formatter.string(from: Date())) [\(ref.host ?? "local")] \(ref.index). \(ref.name): \(progress.text)")
+            return
+        }
+        guard let line = Self.describe(event, colour: colour) else { return }
         Terminal.stdout("\(formatter.string(from: Date())) \(line)")
     }
 
@@ -39,21 +46,22 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
             return "== \(name)"
         case .batchStarted(let index, let of, let hosts):
             return "== batch \(index)/\(of): \(hosts.joined(separator: ", "))"
-        case .stepStarted:
+        case .stepStarted, .progress:
             return nil
         case .stepFinished(let ref, let report):
             let where_ = ref.host ?? "local"
             var line = "[\(where_)] \(ref.phase == "undo" ? "" : "\(ref.index). ")\(ref.name): \(paint(report.status, report.status)) (\(String(format: "%.2f", report.duration))s)"
             if report.attempts > 1 { line += " after \(report.attempts) attempts" }
-            if let message = report.message { line += " — \(message)" }
-            if let output = report.output, !(report.message ?? "").contains(output) { line += "\n    │ \(output)" }
+            // Messages and output quote hosts and servers: their control characters are shown, not obeyed.
+            if let message = report.message { line += " — \(ControlCharacters.escape(message))" }
+            if let output = report.output, !(report.message ?? "").contains(output) { line += "\n    │ \(ControlCharacters.escape(output))" }
             return line
         case .batchFinished(let index, let failed):
             return "== batch \(index) done" + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")
         case .message(let text):
-            return text
+            return ControlCharacters.escape(text)
         case .runFinished(let id, let status, let summary, let duration):
-            return "run \(id) \(paint(status, status)) in \(String(format: "%.1f", duration.seconds))s: \(summary)"
+            return "run \(id) \(paint(status, status)) in \(String(format: "%.1f", duration.seconds))s: \(ControlCharacters.escape(summary))"
         }
     }
 }
@@ -61,10 +69,19 @@ final class PlainObserver: RunObserver, @unchecked Sendable {
 /// One JSON object per line per event (`--output json`), for machines.
 final class JSONLinesObserver: RunObserver, @unchecked Sendable {
     private let lock = NSLock()
+    private var pacer = ProgressPacer(every: 10)
 
     func handle(_ event: RunEvent) {
         var object: [String: Any] = ["time": ISO8601DateFormatter().string(from: Date())]
         switch event {
+        case .progress(let ref, let progress):
+            guard lock.withLock({ pacer.due(ref, progress) }) else { return }
+            object.merge(["event": "progress", "elapsed": progress.elapsed, "text": progress.text]) { $1 }
+            object.merge(Self.fields(ref)) { $1 }
+            let optional: [String: Any?] = ["total": progress.total, "load_phase": progress.phase, "rate": progress.rate,
+                                            "planned_rate": progress.plannedRate, "p95": progress.p95, "requests": progress.requests,
+                                            "errors": progress.errors]
+            for (key, value) in optional { if let value { object[key] = value } }
         case .runStarted(let id, let runbook, let environment, let hosts, let batches):
             object.merge(["event": "run_started", "run": id, "runbook": runbook, "environment": environment, "hosts": hosts, "batches": batches]) { $1 }
         case .phaseStarted(let name):
@@ -78,14 +95,14 @@ final class JSONLinesObserver: RunObserver, @unchecked Sendable {
             object.merge(["event": "step_finished", "status": report.status, "duration": report.duration, "attempts": report.attempts]) { $1 }
             object.merge(Self.fields(ref)) { $1 }
             if let exit = report.exitStatus { object["exit_status"] = Int(exit) }
-            if let message = report.message { object["message"] = message }
-            if let output = report.output { object["output"] = output }
+            if let message = report.message { object["message"] = ControlCharacters.escape(message) }
+            if let output = report.output { object["output"] = ControlCharacters.escape(output) }
         case .batchFinished(let index, let failed):
             object.merge(["event": "batch_finished", "batch": index, "failed_hosts": failed]) { $1 }
         case .message(let text):
-            object.merge(["event": "message", "message": text]) { $1 }
+            object.merge(["event": "message", "message": ControlCharacters.escape(text)]) { $1 }
         case .runFinished(let id, let status, let summary, let duration):
-            object.merge(["event": "run_finished", "run": id, "status": status, "summary": summary, "duration": duration.seconds]) { $1 }
+            object.merge(["event": "run_finished", "run": id, "status": status, "summary": ControlCharacters.escape(summary), "duration": duration.seconds]) { $1 }
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         lock.lock()
@@ -118,6 +135,9 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
         switch event {
         case .stepStarted(let ref):
             active[ref.host ?? "local"] = ref.name
+        case .progress(let ref, let progress):
+            // Redrawn in place about once a second: one line per running step, never a scroll.
+            active[ref.host ?? "local"] = "\(ref.name) — \(progress.text)"
         case .stepFinished(let ref, _):
             active[ref.host ?? "local"] = nil
             if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
@@ -141,4 +161,21 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
     }
 
     private func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+}
+
+/// Lets a progress report through once per `every` seconds of a step's own elapsed time
+/// (the first at `every` s), so plain and JSON output stay short on long steps.
+struct ProgressPacer {
+    let every: Double
+    private var printed: [String: Int] = [:]
+
+    init(every: Double) { self.every = every }
+
+    mutating func due(_ ref: RunEvent.StepRef, _ progress: StepProgress) -> Bool {
+        let key = "\(ref.phase)/\(ref.batch ?? 0)/\(ref.index)/\(ref.host ?? "")"
+        let slot = Int(progress.elapsed / every)
+        guard slot >= 1, slot > printed[key, default: 0] else { return false }
+        printed[key] = slot
+        return true
+    }
 }

@@ -42,10 +42,10 @@ struct Inputs {
 
 /// RUNBOOK, -e ENV, -p NAME=VALUE and --limit, shared by `plan` and `run`.
 struct TargetOptions: ParsableArguments {
-    @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.")
+    @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.", completion: ProjectNames.runbooks)
     var runbook: String
 
-    @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
+    @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.", completion: ProjectNames.environments)
     var environment: String
 
     @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")

@@ -51,7 +51,9 @@ enum StateLocation {
     func open() throws -> any JournalStore {
         switch self {
         case .folder(let directory): try SQLiteJournal(directory: directory, liveness: Operator.liveness)
-        case .postgres(let settings): try PostgresJournal(settings: settings, liveness: Operator.liveness)
+        case .postgres(let settings):
+            SpooledJournal(inner: try PostgresJournal(settings: settings, liveness: Operator.liveness),
+                           directory: Self.defaultFolder + "/spool")
         }
     }
 

@@ -18,8 +18,23 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
 /// Collects every finding of a pass, so validation reports all problems at once instead of the first.
 public struct DiagnosticBag: Sendable {
     public private(set) var items: [Diagnostic] = []
+    /// Findings reported per host, so the same problem on many hosts stays one line.
+    private var perHost: [(message: String, location: SourceLocation, index: Int, hosts: [String])] = []
 
     public init() {}
+
+    /// One problem found while rendering for `host`: the same message at the same place on other
+    /// hosts becomes one finding naming them all ("… (hosts web1, web2)"), not a line per host.
+    public mutating func error(_ message: String, at location: SourceLocation, host: String) {
+        if let i = perHost.firstIndex(where: { $0.message == message && $0.location == location }) {
+            if !perHost[i].hosts.contains(host) { perHost[i].hosts.append(host) }
+            let hosts = perHost[i].hosts
+            items[perHost[i].index].message = "\(message) (host\(hosts.count == 1 ? "" : "s") \(hosts.joined(separator: ", ")))"
+        } else {
+            perHost.append((message, location, items.count, [host]))
+            items.append(Diagnostic(.error, at: location, "\(message) (host \(host))"))
+        }
+    }
 
     public mutating func error(_ message: String, at location: SourceLocation) {
         items.append(Diagnostic(.error, at: location, message))

@@ -253,8 +253,11 @@ enum Semantics {
                 guard case .string(let text) = value else {
                     throw .typeMismatch("matches() needs a string to search, got \(show(value))")
                 }
-                let range = NSRange(text.startIndex..<text.endIndex, in: text)
-                return .bool(regex.firstMatch(in: text, range: range) != nil)
+                switch BoundedRegex.firstMatch(regex, in: text) {
+                case .match: return .bool(true)
+                case .noMatch: return .bool(false)
+                case .overBudget(let spent): throw .invalid(BoundedRegex.overBudgetMessage(pattern, budget: spent, length: text.count))
+                }
             }
             if case .array(let items) = arguments[0] {
                 var results: [ExprValue] = []

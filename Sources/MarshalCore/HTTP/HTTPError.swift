@@ -7,6 +7,9 @@ public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
     case timeout(url: String, phase: TimeoutPhase, after: Duration)
     case tls(url: String, reason: String)
     case protocolNotAllowed(url: String)
+    /// The server answered, but not with an HTTP/1.x status line (an HTTP/0.9-style body, a
+    /// malformed status, another protocol on the port).
+    case notHTTP(url: String, reason: String)
     case other(url: String, code: Int, message: String)
 
     /// Which wait ran out.
@@ -19,7 +22,7 @@ public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
     public var url: String {
         switch self {
         case .invalidURL(let u, _), .connect(let u, _), .timeout(let u, _, _), .tls(let u, _),
-             .protocolNotAllowed(let u), .other(let u, _, _):
+             .protocolNotAllowed(let u), .notHTTP(let u, _), .other(let u, _, _):
             u
         }
     }
@@ -36,6 +39,8 @@ public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
             "\(u): TLS failed: \(r). Fix the certificate or its CA; use insecure: true only for a test host you trust"
         case .protocolNotAllowed(let u):
             "\(u): only http:// and https:// URLs are allowed"
+        case .notHTTP(let u, let r):
+            "\(u): the server's answer is not an HTTP/1.x response (\(r)). Check that this port serves HTTP and not another protocol"
         case .other(let u, let code, let m):
             "\(u): request failed (curl error \(code)): \(m)"
         }

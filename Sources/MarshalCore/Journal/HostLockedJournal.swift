@@ -33,25 +33,48 @@ public final class HostLockedJournal: JournalStore {
 
         nonisolated var name: String { "lock host \(endpoint.name)" }
 
+        // Kept unoptimised: Swift 6.x's optimiser crashed (CopyPropagation, "Found ownership error")
+        // on this async actor method in release builds.
+        @_optimize(none)
         func run(_ command: ShellCommand, _ operation: String) async throws -> HostLockCommands.Answer {
+            let outcome = await execute(command)
+            if case .failure = outcome { await close() }
+            return try Self.answer(outcome, host: name, operation: operation)
+        }
+
+        private static func answer(_ outcome: Result<CommandResult, TransportError>, host: String, operation: String) throws -> HostLockCommands.Answer {
             let result: CommandResult
-            do throws(TransportError) {
-                let executor: any RemoteExecutor
-                if let open = self.executor { executor = open } else {
-                    executor = try await connector.connect(endpoint)
-                    self.executor = executor
+            switch outcome {
+            case .success(let done): result = done
+            case .failure(let error): throw JournalError.unreachable(journal: host, operation: operation, reason: "\(error)")
+            }
+            if result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) { return answer }
+            let last = result.stderrText.split(separator: "\n").last.map { String($0) }
+            let status = result.exitStatus.map { "exit \($0)" } ?? "no exit status"
+            throw JournalError.storageFailed(journal: host, operation: operation, reason: "the lock command failed: \(last ?? status)")
+        }
+
+        // A Result rather than typed throws across the actor hop: the 6.x optimiser crashed on the latter.
+        private func execute(_ command: ShellCommand) async -> Result<CommandResult, TransportError> {
+            let executor: any RemoteExecutor
+            if let open = self.executor {
+                executor = open
+            } else {
+                switch await Self.connect(connector, endpoint) {
+                case .success(let connected): executor = connected
+                case .failure(let error): return .failure(error)
                 }
-                result = try await executor.run(command, timeout: .seconds(20))
-            } catch {
-                if let open = self.executor { await open.close() }
-                self.executor = nil
-                throw JournalError.unreachable(journal: name, operation: operation, reason: "\(error)")
+                self.executor = executor
             }
-            guard result.succeeded, let answer = HostLockCommands.parse(result.stdoutText) else {
-                throw JournalError.storageFailed(journal: name, operation: operation,
-                                                 reason: "the lock command failed: \(result.stderrText.split(separator: "\n").last.map(String.init) ?? "exit \(result.exitStatus.map(String.init) ?? "?")")")
-            }
-            return answer
+            return await Self.run(command, on: executor)
+        }
+
+        private static func connect(_ connector: any Connector, _ endpoint: HostEndpoint) async -> Result<any RemoteExecutor, TransportError> {
+            do throws(TransportError) { return .success(try await connector.connect(endpoint)) } catch { return .failure(error) }
+        }
+
+        private static func run(_ command: ShellCommand, on executor: any RemoteExecutor) async -> Result<CommandResult, TransportError> {
+            do throws(TransportError) { return .success(try await executor.run(command, timeout: .seconds(20))) } catch { return .failure(error) }
         }
 
         func close() async {

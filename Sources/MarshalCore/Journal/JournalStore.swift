@@ -85,7 +85,7 @@ public protocol JournalStore: Sendable {
 }
 
 /// One `finishStep` of a batch.
-public struct StepFinish: Sendable, Hashable {
+public struct StepFinish: Sendable, Hashable, Codable {
     public var runId: String
     public var sequence: Int
     public var completion: StepCompletion

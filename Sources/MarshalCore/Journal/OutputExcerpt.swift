@@ -5,8 +5,14 @@ public enum OutputExcerpt {
 
     /// The whole output when it fits in `head + tail` bytes; otherwise its first `head` and last `tail`
     /// bytes joined by `… N bytes omitted …`. Cuts move to UTF-8 character boundaries so no character is
-    /// split; invalid bytes decode as U+FFFD.
+    /// split; invalid bytes decode as U+FFFD. Control characters are escaped (`ControlCharacters`):
+    /// the journal keeps a NUL as `\x00` instead of ending the text there, and nothing read back
+    /// from it can drive a terminal.
     public static func make(bytes: [UInt8], head: Int = defaultHead, tail: Int = defaultTail) -> String {
+        ControlCharacters.escape(cut(bytes: bytes, head: head, tail: tail))
+    }
+
+    private static func cut(bytes: [UInt8], head: Int, tail: Int) -> String {
         let head = max(0, head)
         let tail = max(0, tail)
         guard bytes.count > head + tail else { return String(decoding: bytes, as: UTF8.self) }

@@ -67,7 +67,7 @@ public struct RunRecord: Sendable, Hashable, Codable {
         self.pid = pid
         self.kind = kind
         self.parentRunId = parentRunId
-        self.failureSummary = failureSummary
+        self.failureSummary = failureSummary.map(ControlCharacters.escape)
     }
 
     /// The machine part of `operatorName` (`deploy@ci-7` → `ci-7`); the whole name when it has no `@`.
@@ -75,7 +75,7 @@ public struct RunRecord: Sendable, Hashable, Codable {
 }
 
 /// How the run's final state is written: status, end time and, on failure, a summary.
-public struct RunUpdate: Sendable, Hashable {
+public struct RunUpdate: Sendable, Hashable, Codable {
     public var status: RunRecord.Status
     public var endedAt: Date?
     public var failureSummary: String?
@@ -83,7 +83,8 @@ public struct RunUpdate: Sendable, Hashable {
     public init(status: RunRecord.Status, endedAt: Date? = nil, failureSummary: String? = nil) {
         self.status = status
         self.endedAt = endedAt
-        self.failureSummary = failureSummary
+        // Summaries quote step messages: escaped like them before the journal stores them.
+        self.failureSummary = failureSummary.map(ControlCharacters.escape)
     }
 }
 

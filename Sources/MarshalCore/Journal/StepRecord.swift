@@ -82,12 +82,12 @@ public struct StepRecord: Sendable, Hashable, Codable {
         self.stderr = stderr
         self.registeredJSON = registeredJSON
         self.attempts = attempts
-        self.message = message
+        self.message = message.map(ControlCharacters.escape)
     }
 }
 
 /// How a started step ended; written over the step's row by `finishStep`.
-public struct StepCompletion: Sendable, Hashable {
+public struct StepCompletion: Sendable, Hashable, Codable {
     public var status: StepRecord.Status
     public var endedAt: Date
     public var exitStatus: Int32?
@@ -111,6 +111,7 @@ public struct StepCompletion: Sendable, Hashable {
         self.stderr = stderr
         self.registeredJSON = registeredJSON
         self.attempts = attempts
-        self.message = message
+        // Messages quote hosts and servers; escaped before the journal stores them (see OutputExcerpt).
+        self.message = message.map(ControlCharacters.escape)
     }
 }

@@ -105,6 +105,12 @@ public struct LoadPlan: Sendable {
         }
     }
 
+    /// The highest rate a phase may ask for. The schedule hands out one arrival at a time, and
+    /// each one due is either sent or counted as dropped; past this rate the generator spends its
+    /// time counting drops instead of sending (a single host's HTTP client tops out far lower), so
+    /// a larger rate is refused before anything runs instead of producing a run that never ends.
+    public static let maxRate: Double = 1_000_000
+
     /// Every problem with the plan, so all can be fixed at once.
     public func problems() -> [String] {
         var found: [String] = []
@@ -129,6 +135,10 @@ public struct LoadPlan: Sendable {
                 if p.duration <= .zero { found.append("phase \(i + 1): duration must be positive") }
                 if !(p.rate >= 0) || !p.rate.isFinite { found.append("phase \(i + 1): rate must be a number ≥ 0") }
                 if let r = p.rampTo, !(r >= 0) || !r.isFinite { found.append("phase \(i + 1): ramp_to must be a number ≥ 0") }
+                if let highest = [p.rate, p.rampTo ?? 0].max(), highest.isFinite, highest > Self.maxRate {
+                    found.append("phase \(i + 1): \(highest.formatted(.number.grouping(.never))) requests per second is beyond what the load generator can schedule "
+                                 + "(at most \(Int(Self.maxRate)) per second); run several generators for more")
+                }
                 if p.rate == 0 && (p.rampTo ?? 0) == 0 { found.append("phase \(i + 1): rate and ramp_to are both 0") }
             }
         case .closedLoop(let connections, let duration):
@@ -142,6 +152,8 @@ public struct LoadPlan: Sendable {
 /// Runs a load plan; the libcurl multi-interface adapter implements it.
 public protocol LoadGenerator: Sendable {
     func run(_ plan: LoadPlan) async throws(LoadError) -> LoadResult
+    /// The same, calling `progress` with the figures so far about once a second while it runs.
+    func run(_ plan: LoadPlan, progress: (@Sendable (LoadProgress) -> Void)?) async throws(LoadError) -> LoadResult
 }
 
 /// Why a load test could not run at all (failed requests are results, not errors).

@@ -91,6 +91,9 @@ public struct LoadStats: Sendable, Codable, Hashable {
 
     /// Latency names are present only when some answer was timed: with every request failed
     /// (refused, timed out) a `p95 < 500ms` threshold has no data, never a p95 of 0.
+    /// Every name `metrics` can hold, for checking thresholds before a run (`mean` is `avg`'s alias).
+    public static let metricNames = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "mean", "rps", "error_rate", "requests", "errors", "dropped"]
+
     public var metrics: [String: Double] {
         var all = ["rps": rps, "error_rate": errorRate, "requests": Double(count), "errors": Double(errors.total), "dropped": Double(dropped)]
         if latency.count > 0 {

@@ -111,7 +111,7 @@ public struct Planner: Sendable {
             let text = String(describing: error)
             // Renderer errors already carry "file:line:col: error: "; keep only the message part.
             let message = text.components(separatedBy: ": error: ").last ?? text
-            bag.error(message + (scope.host.map { " (host \($0.name))" } ?? ""), at: t.location)
+            if let host = scope.host { bag.error(message, at: t.location, host: host.name) } else { bag.error(message, at: t.location) }
             return RenderedText(literal: t.source)
         }
     }

@@ -408,7 +408,11 @@ public struct Orchestrator: Sendable {
                 group.addTask {
                     observer.handle(.stepStarted(refs[i]))
                     let clock = ContinuousClock.now
-                    var outcome = await executor.execute(step, host: hosts[i], context: contexts[i])
+                    var context = contexts[i]
+                    context.progress = { observer.handle(.progress(refs[i], $0)) }
+                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer)
+                    var outcome = await executor.execute(step, host: hosts[i], context: context)
+                    ticker?.cancel()
                     let elapsed = ContinuousClock.now - clock
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
                     if let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequences[i],

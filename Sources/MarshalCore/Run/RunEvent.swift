@@ -7,6 +7,8 @@ public enum RunEvent: Sendable {
     case batchStarted(index: Int, of: Int, hosts: [String])
     case stepStarted(StepRef)
     case stepFinished(StepRef, StepReport)
+    /// A long step's progress, about once a second while it runs.
+    case progress(StepRef, StepProgress)
     case batchFinished(index: Int, failedHosts: [String])
     case message(String)
     case runFinished(runId: String, status: String, summary: String, duration: Duration)

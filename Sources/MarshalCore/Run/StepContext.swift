@@ -6,6 +6,8 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
+    public var progress: (@Sendable (StepProgress) -> Void)? = nil
 
     /// Renders a template or throws a message naming where it was written.
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {

@@ -8,7 +8,7 @@ struct EnvironmentDecoder {
     let path: String
 
     func decode(_ root: Node) -> Environment? {
-        guard let map = reader.mapping(root, "the environment file") else { return nil }
+        guard let map = reader.mapping(root, "the environment file")?.declare(FileDeclarations.environment) else { return nil }
         VersionCheck.check(map, reader: reader)
         let name = map.string("environment", required: true) ?? "?"
         var environment = Environment(name: name, path: path, location: map.location)
@@ -25,13 +25,14 @@ struct EnvironmentDecoder {
         map.accept(["description"])
         map.finish()
         checkReferences(environment, map: map)
+        refuseTemplates(in: environment)
         return environment
     }
 
     /// `state: FOLDER`, `state: postgresql://USER@HOST/DB` (no password) or `state: { env: VARIABLE }`.
     private func decodeState(_ node: Node) -> StateSource? {
         if case .mapping = node {
-            guard let map = reader.mapping(node, "'state'") else { return nil }
+            guard let map = reader.mapping(node, "'state'")?.declare(FileDeclarations.environment.nested("state")) else { return nil }
             let variable = map.string("env", required: true)
             map.finish()
             return variable.map { .environmentVariable($0) }
@@ -46,12 +47,12 @@ struct EnvironmentDecoder {
 
     private func decodeSSH(_ node: Node) -> SSHSettings {
         var ssh = SSHSettings(location: reader.location(of: node))
-        guard let map = reader.mapping(node, "'ssh'") else { return ssh }
+        guard let map = reader.mapping(node, "'ssh'")?.declare(FileDeclarations.ssh) else { return ssh }
         ssh.user = map.string("user")
-        ssh.identity = map.string("identity")
+        ssh.identity = map.string("identity").map(relativeToFile)
         ssh.passphraseSecret = map.string("passphrase_secret")
         ssh.agent = map.bool("agent") ?? false
-        ssh.knownHosts = map.string("known_hosts")
+        ssh.knownHosts = map.string("known_hosts").map(relativeToFile)
         if let checking = map.node("host_key_checking") {
             if case .scalar(let s) = checking, ["no", "off", "false", "none", "ignore"].contains(s.string.lowercased()) {
                 reader.error("'host_key_checking' cannot be switched off; expected strict or accept-new", at: checking)
@@ -65,12 +66,58 @@ struct EnvironmentDecoder {
         return ssh
     }
 
+    /// A relative path in an environment file means a path beside that file (as Ansible's inventory
+    /// and Kamal's config read them), not one in whatever folder marshal was started from.
+    /// Absolute paths and `~/…` are kept as written.
+    func relativeToFile(_ path: String) -> String {
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.hasPrefix("~") else { return path }
+        var folder = (self.path as NSString).deletingLastPathComponent
+        if !folder.hasPrefix("/") {
+            let cwd = FileManager.default.currentDirectoryPath
+            folder = folder.isEmpty ? cwd : cwd + "/" + folder
+        }
+        let joined = ((folder as NSString).appendingPathComponent(path) as NSString).standardizingPath
+        return joined
+    }
+
+    /// Environment values are data, not templates: `{{ env.X }}` in a var would reach commands as
+    /// those literal characters, so it is refused here rather than at 3 a.m. in a shell.
+    private func refuseTemplates(_ value: ConfigValue, _ what: String, at location: SourceLocation) {
+        switch value {
+        case .string(let text):
+            guard let start = text.range(of: "{{") ?? text.range(of: "{%") else { return }
+            let end = text[start.lowerBound...].range(of: "}}")?.upperBound ?? text[start.lowerBound...].range(of: "%}")?.upperBound ?? text.endIndex
+            let shown = String(text[start.lowerBound..<end])
+            reader.error("\(what) holds the template '\(shown)', but environment values are not rendered: it would reach commands as this literal text; write the value itself, or declare a secret { env: NAME } and use {{ secrets.NAME }} in the runbook", at: location)
+        case .list(let items):
+            for item in items { refuseTemplates(item, what, at: location) }
+        case .map(let entries):
+            for entry in entries { refuseTemplates(entry.value, "\(what).\(entry.key)", at: entry.location) }
+        default:
+            break
+        }
+    }
+
+    private func refuseTemplates(in environment: Environment) {
+        for entry in environment.vars { refuseTemplates(entry.value, "'vars.\(entry.key)'", at: entry.location) }
+        for host in environment.hosts {
+            refuseTemplates(.string(host.address), "'address' of host '\(host.name)'", at: host.location)
+            if let user = host.user { refuseTemplates(.string(user), "'user' of host '\(host.name)'", at: host.location) }
+            for entry in host.vars { refuseTemplates(entry.value, "'vars.\(entry.key)' of host '\(host.name)'", at: entry.location) }
+        }
+        let sshLocation = environment.ssh.location ?? environment.location
+        for (key, value) in [("user", environment.ssh.user), ("identity", environment.ssh.identity),
+                             ("known_hosts", environment.ssh.knownHosts), ("jump", environment.ssh.jump)] {
+            if let value { refuseTemplates(.string(value), "'ssh.\(key)'", at: sshLocation) }
+        }
+    }
+
     private func decodeSecrets(_ node: Node) -> [SecretSource] {
         guard let map = reader.mapping(node, "'secrets'") else { return [] }
         var secrets: [SecretSource] = []
         for pair in map.pairs {
             let what = "secret '\(pair.key)'"
-            guard let entry = reader.mapping(pair.value, what) else { continue }
+            guard let entry = reader.mapping(pair.value, what)?.declare(FileDeclarations.secret) else { continue }
             let env = entry.string("env")
             let file = entry.string("file")
             entry.finish()
@@ -78,7 +125,7 @@ struct EnvironmentDecoder {
             case (let env?, nil):
                 secrets.append(SecretSource(name: pair.key, origin: .environmentVariable(env), location: pair.keyLocation))
             case (nil, let file?):
-                secrets.append(SecretSource(name: pair.key, origin: .file(file), location: pair.keyLocation))
+                secrets.append(SecretSource(name: pair.key, origin: .file(relativeToFile(file)), location: pair.keyLocation))
             case (nil, nil):
                 reader.error("\(what) must say where its value comes from: { env: VARIABLE } or { file: PATH }; values are never written in the file", at: pair.value)
             default:
@@ -95,7 +142,7 @@ struct EnvironmentDecoder {
         var hosts: [HostSpec] = []
         for pair in map.pairs {
             let what = "host '\(pair.key)'"
-            guard let entry = reader.mapping(pair.value, what) else { continue }
+            guard let entry = reader.mapping(pair.value, what)?.declare(FileDeclarations.host) else { continue }
             let address = entry.string("address", required: true) ?? "?"
             var host = HostSpec(name: pair.key, address: address, location: pair.keyLocation)
             if let portNode = entry.node("port"), let port = reader.int(portNode, "'port'", min: 1) {

@@ -8,7 +8,7 @@ struct RunbookDecoder {
     let path: String
 
     func decode(_ root: Node) -> Runbook? {
-        guard let map = reader.mapping(root, "the runbook file") else { return nil }
+        guard let map = reader.mapping(root, "the runbook file")?.declare(FileDeclarations.runbook) else { return nil }
         VersionCheck.check(map, reader: reader)
         let name = map.string("runbook", required: true) ?? "?"
         let targets: TargetSelector
@@ -62,7 +62,7 @@ struct RunbookDecoder {
                 reader.error("param '\(pair.key)' must be a mapping such as { type: string, required: true } or a default value", at: pair.value)
                 return nil
             }
-            guard let entry = reader.mapping(pair.value, "param '\(pair.key)'") else { return nil }
+            guard let entry = reader.mapping(pair.value, "param '\(pair.key)'")?.declare(FileDeclarations.param) else { return nil }
             if let kind = entry.choice("type", as: ParamSpec.Kind.self) { spec.kind = kind }
             spec.required = entry.bool("required") ?? false
             if let value = entry.node("default") { spec.defaultValue = reader.configValue(value) }
@@ -80,7 +80,7 @@ struct RunbookDecoder {
 
     private func decodeStrategy(_ node: Node) -> Strategy {
         var strategy = Strategy()
-        guard let map = reader.mapping(node, "'strategy'") else { return strategy }
+        guard let map = reader.mapping(node, "'strategy'")?.declare(FileDeclarations.strategy) else { return strategy }
         if let batches = map.node("batches"), let items = reader.sequence(batches, "'batches'") {
             var decoded: [BatchSize] = []
             var lastPercent = 0
@@ -115,14 +115,14 @@ struct RunbookDecoder {
                 return .stop
             }
         }
-        guard let map = reader.mapping(node, "'on_failure'") else { return .stop }
+        guard let map = reader.mapping(node, "'on_failure'")?.declare(FileDeclarations.runbook.nested("on_failure")) else { return .stop }
         let runbook = map.template("run", required: true, expected: "the runbook to run, e.g. rollback.yml")
         map.finish()
         return runbook.map { .run(runbook: $0) } ?? .stop
     }
 
     private func decodeReport(_ node: Node) -> ReportSpec? {
-        guard let map = reader.mapping(node, "'report'") else { return nil }
+        guard let map = reader.mapping(node, "'report'")?.declare(FileDeclarations.runbook.nested("report")) else { return nil }
         let template = map.string("template") ?? "optimization-results"
         let baseline = map.string("baseline")
         map.finish()

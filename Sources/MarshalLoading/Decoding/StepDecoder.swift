@@ -6,10 +6,7 @@ import Yams
 struct StepDecoder {
     let reader: NodeReader
 
-    static let commonKeys = [
-        "id", "name", "on", "when", "retries", "delay", "until", "timeout", "register", "undo",
-        "ignore_failure", "idempotent",
-    ]
+    static let commonKeys = StepDeclarations.common.keyNames
 
     func decodeList(_ node: Node, _ what: String) -> [Step] {
         if case .scalar(let s) = node, s.style == .plain, node.tag.rawValue == Tag.Name.null.rawValue { return [] }
@@ -151,6 +148,8 @@ struct StepDecoder {
             }
         }
         guard let map = reader.mapping(node, what) else { return nil }
+        let declaration = StepDeclarations.kind(key)?.object
+        map.declare(declaration)
         if let onNode = map.node("on") {
             on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(onNode, "'on'")
         }
@@ -211,10 +210,10 @@ struct StepDecoder {
             refuseSQLPlaceholders(query, args: args)
             return .sql(SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData))
         case "http", "health":
-            guard let step = decodeHTTP(map, kind: key) else { return nil }
+            guard let step = decodeHTTP(map, kind: key, declaration: declaration) else { return nil }
             return key == "health" ? .health(step) : .http(step)
         case "benchmark":
-            return decodeBenchmark(map).map { .benchmark($0) }
+            return decodeBenchmark(map, declaration: declaration).map { .benchmark($0) }
         case "probe":
             let command = map.template("command", required: true)
             let regex = map.string("regex")
@@ -294,7 +293,7 @@ struct StepDecoder {
         return mode
     }
 
-    private func decodeHTTP(_ map: MapReader, kind: String) -> HTTPStep? {
+    private func decodeHTTP(_ map: MapReader, kind: String, declaration: ObjectShape?) -> HTTPStep? {
         let url = map.template("url", required: true)
         var step = HTTPStep(url: url ?? TemplateString("", at: map.location))
         if let methodNode = map.node("method"), let method = reader.string(methodNode, "'method'") {
@@ -316,7 +315,7 @@ struct StepDecoder {
             if step.body != nil, let loc = map.keyLocation("json") { reader.error("give 'body' or 'json', not both", at: loc) }
             step.body = .json(reader.configValue(json))
         }
-        if let expect = map.node("expect") { step.expect = decodeExpectation(expect) }
+        if let expect = map.node("expect") { step.expect = decodeExpectation(expect, declaration: declaration?.nested("expect")) }
         step.within = map.duration("within")
         if let interval = map.duration("interval") { step.interval = interval }
         if let timeout = map.duration("request_timeout") { step.timeout = timeout }
@@ -324,7 +323,7 @@ struct StepDecoder {
         return url == nil ? nil : step
     }
 
-    private func decodeExpectation(_ node: Node) -> HTTPExpectation {
+    private func decodeExpectation(_ node: Node, declaration: ObjectShape?) -> HTTPExpectation {
         var expectation = HTTPExpectation()
         switch node {
         case .scalar(let s):
@@ -337,7 +336,7 @@ struct StepDecoder {
         default:
             break
         }
-        guard let map = reader.mapping(node, "'expect'") else { return expectation }
+        guard let map = reader.mapping(node, "'expect'")?.declare(declaration) else { return expectation }
         if let status = map.node("status") {
             let statuses = reader.listOrSingle(status).compactMap { reader.int($0, "'status'", min: 100) }
             if !statuses.isEmpty { expectation.statuses = statuses }
@@ -358,20 +357,20 @@ struct StepDecoder {
         return expectation
     }
 
-    static let thresholdMetrics = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "rps", "error_rate", "requests", "errors", "dropped"]
+    static let thresholdMetrics = StepDeclarations.thresholdMetrics
 
-    private func decodeBenchmark(_ map: MapReader) -> BenchmarkStep? {
+    private func decodeBenchmark(_ map: MapReader, declaration: ObjectShape?) -> BenchmarkStep? {
         let baseURL = map.template("base_url", required: true, expected: "the URL the scenario paths are relative to")
         var phases: [BenchmarkStep.Phase] = []
         if let list = map.node("phases"), let items = reader.sequence(list, "'phases'") {
             for (i, item) in items.enumerated() {
-                guard let phase = reader.mapping(item, "phase \(i + 1)") else { continue }
+                guard let phase = reader.mapping(item, "phase \(i + 1)")?.declare(declaration?.nested("phases")) else { continue }
                 let name = phase.string("name")
                 let duration = phase.duration("duration", required: true)
                 let rate = phase.node("rate", required: true, expected: "requests per second").flatMap { reader.number($0, "'rate'") }
                 let rampTo = phase.node("ramp_to").flatMap { reader.number($0, "'ramp_to'") }
                 phase.finish()
-                if let rate, rate < 0 || rate > 1_000_000 { reader.error("'rate' must be between 0 and 1000000 requests per second", at: phase.node) }
+                if let rate, rate < 0 || rate > LoadPlan.maxRate { reader.error("'rate' must be between 0 and \(Int(LoadPlan.maxRate)) requests per second", at: phase.node) }
                 if let duration, let rate {
                     phases.append(BenchmarkStep.Phase(name: name, duration: duration, rate: rate, rampTo: rampTo))
                 }
@@ -391,7 +390,7 @@ struct StepDecoder {
         if let list = map.node("scenarios", required: true, expected: "a list such as [{ get: /api/health, weight: 1 }]"),
            let items = reader.sequence(list, "'scenarios'") {
             for (i, item) in items.enumerated() {
-                if let scenario = decodeScenario(item, index: i) { scenarios.append(scenario) }
+                if let scenario = decodeScenario(item, index: i, declaration: declaration?.nested("scenarios")) { scenarios.append(scenario) }
             }
         }
         var thresholds: [BenchmarkStep.Threshold] = []
@@ -412,6 +411,14 @@ struct StepDecoder {
                 }
                 for conditionNode in reader.listOrSingle(pair.value) {
                     if let condition = reader.condition(conditionNode, subject: pair.key, "threshold '\(pair.key)'") {
+                        // A name on either side must be a metric the test produces, or it can never have a value.
+                        if case .scalar(let scalar) = conditionNode,
+                           let unknown = Expression.unknownName(in: scalar.string, at: reader.contentStart(of: conditionNode), isKnown: { name in
+                               Self.thresholdMetrics.contains(name) || scenarioNames.contains { name.hasPrefix($0 + ".") && Self.thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                           }) {
+                            reader.error("threshold '\(pair.key)': '\(unknown.name)' names nothing that has a value; compare with a number such as 500ms or 1%, or a metric: \(Self.thresholdMetrics.joined(separator: ", "))", at: unknown.location)
+                            continue
+                        }
                         thresholds.append(BenchmarkStep.Threshold(metric: pair.key, condition: condition, abortOnFail: abort))
                     }
                 }
@@ -425,8 +432,8 @@ struct StepDecoder {
 
     private static let methods = ["get", "post", "put", "patch", "delete", "head"]
 
-    private func decodeScenario(_ node: Node, index: Int) -> BenchmarkStep.Scenario? {
-        guard let map = reader.mapping(node, "scenario \(index + 1)") else { return nil }
+    private func decodeScenario(_ node: Node, index: Int, declaration: ObjectShape?) -> BenchmarkStep.Scenario? {
+        guard let map = reader.mapping(node, "scenario \(index + 1)")?.declare(declaration) else { return nil }
         let methodKeys = map.pairs.filter { Self.methods.contains($0.key) }
         map.accept(Self.methods)
         guard let methodPair = methodKeys.first else {

@@ -218,6 +218,8 @@ final class MapReader {
     let what: String
     let pairs: [Pair]
     private var known: [String] = []
+    /// The keys the file format declares for this mapping (MarshalCore's declarations), when known.
+    private(set) var declared: [String]?
 
     init(reader: NodeReader, mapping: Node.Mapping, node: Node, what: String) {
         self.reader = reader
@@ -236,13 +238,27 @@ final class MapReader {
 
     var location: SourceLocation { reader.location(of: node) }
 
+    /// Takes the mapping's keys from a declaration: a key outside it is unknown even if read, and
+    /// (in debug builds) reading an undeclared key stops the test run, so schema and docs stay true.
+    @discardableResult
+    func declare(_ shape: ObjectShape?) -> MapReader {
+        if let shape { declared = shape.keyNames }
+        return self
+    }
+
+    private func checkDeclared(_ key: String) {
+        assert(declared == nil || declared!.contains(key), "key '\(key)' of \(what) is read but not declared in MarshalCore's declarations")
+    }
+
     func has(_ key: String) -> Bool {
+        checkDeclared(key)
         known.append(key)
         return pairs.contains { $0.key == key }
     }
 
     /// The value node for `key`, or nil (with an error naming the key when it is required).
     func node(_ key: String, required: Bool = false, expected: String = "") -> Node? {
+        checkDeclared(key)
         known.append(key)
         if let pair = pairs.first(where: { $0.key == key }) { return pair.value }
         if required {
@@ -286,8 +302,9 @@ final class MapReader {
 
     /// Reports every key that no reader asked for.
     func finish(extraHint: String = "") {
-        for pair in pairs where !known.contains(pair.key) {
-            let candidates = Array(Set(known)).sorted()
+        let accepted = known + (declared ?? [])
+        for pair in pairs where !accepted.contains(pair.key) {
+            let candidates = Array(Set(accepted)).sorted()
             let hint = Suggestion.hint(for: pair.key, in: candidates)
             let expected = hint.isEmpty && !candidates.isEmpty ? "; expected one of: \(candidates.joined(separator: ", "))" : ""
             reader.error("unknown key '\(pair.key)' in \(what)\(hint)\(expected)\(extraHint)", at: pair.keyLocation)

@@ -5,6 +5,11 @@ import Yams
 /// Parses YAML text into a Yams node tree, turning libyaml errors into positioned diagnostics.
 enum YAMLSource {
     static func parse(_ text: String, file: String) -> Result<Node?, Diagnostic> {
+        // Checked before Yams composes the text: composing already expands alias keys.
+        if let excess = AliasScan.check(text) {
+            return .failure(Diagnostic(.error, at: SourceLocation(file: file, line: excess.line, column: excess.column),
+                                       "excessive aliasing: with alias *\(excess.anchor) the document expands past \(excess.values) values, nearly all of them copies; refused as a YAML bomb. Repeat the values instead of nesting aliases"))
+        }
         do {
             return .success(try Yams.compose(yaml: text))
         } catch let error as YamlError {

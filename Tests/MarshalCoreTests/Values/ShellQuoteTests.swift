@@ -34,7 +34,7 @@ struct ShellQuoteTests {
     }
 
     @Test("a secret reaches the command whole, whatever its bytes, and never its argument list", arguments: [
-        "pw with space", "it's \"quoted\" \\ $(id) `id`", "two\nlines\n", "back\\nslash\\", " lead and trail ", "ü ñ\t*",
+        "pw with space", "it's \"quoted\" \\ $(id) `id`", "two\nlines\n", "back\\nslash\\", "mixed \\c \\ and\nnewline\\", " lead and trail ", "ü ñ\t*",
     ])
     func secretThroughStdin(value: String) throws {
         let secret = Secret(name: "s", value: value)

@@ -35,7 +35,16 @@ struct BenchmarkGate {
         let display = "load \(URLMask.display(plan.baseURL)) for \(DurationText.format(step.plannedDuration))"
         let result: LoadResult
         do {
-            result = try await load.run(plan)
+            let total = step.plannedDuration.seconds
+            let report = context.progress.map { report in
+                { @Sendable (so: LoadProgress) in
+                    let (phase, planned) = plan.phase(at: so.elapsed)
+                    report(StepProgress(elapsed: so.elapsed, total: total, phase: phase,
+                                        rate: so.elapsed > 0 ? Double(so.answered) / so.elapsed : 0, plannedRate: planned,
+                                        p95: so.p95, requests: so.requests, errors: so.errors))
+                }
+            }
+            result = try await load.run(plan, progress: report)
         } catch {
             return StepOutcome(status: .failed, message: "load test could not run: \(error)", command: display)
         }

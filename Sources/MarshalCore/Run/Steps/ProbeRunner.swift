@@ -9,7 +9,14 @@ enum ProbeRunner {
         var (outcome, result) = await RemoteCommand.run(command, on: executor, timeout: timeout, context: context)
         guard let result, outcome.status == .succeeded else { return outcome }
         let text = result.stdoutText
-        let value = extract(probe.extract, from: text)
+        let value: ExprValue?
+        do {
+            value = try extract(probe.extract, from: text, budget: min(timeout ?? BoundedRegex.defaultBudget, BoundedRegex.defaultBudget))
+        } catch {
+            outcome.status = .failed
+            outcome.message = "probe: \(error.message)"
+            return outcome
+        }
         var values: [String: ExprValue] = ["stdout": .string(text), "rc": .number(Double(result.exitStatus ?? -1))]
         if let value { values["value"] = value }
         let what = "probe"
@@ -40,14 +47,24 @@ enum ProbeRunner {
         }
     }
 
-    static func extract(_ extract: ProbeStep.Extract, from text: String) -> ExprValue? {
+    /// A regex that ran out of its time budget: the pattern is at fault, not the output.
+    struct ExtractError: Error {
+        let message: String
+    }
+
+    static func extract(_ extract: ProbeStep.Extract, from text: String, budget: Duration = BoundedRegex.defaultBudget) throws(ExtractError) -> ExprValue? {
         switch extract {
         case .wholeOutput:
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return Double(trimmed).map { .number($0) }
         case .regex(let pattern):
-            guard let regex = try? NSRegularExpression(pattern: pattern),
-                  let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
+            let match: NSTextCheckingResult
+            switch BoundedRegex.firstMatch(regex, in: text, budget: budget) {
+            case .match(let found): match = found
+            case .noMatch: return nil
+            case .overBudget(let spent): throw ExtractError(message: BoundedRegex.overBudgetMessage(pattern, budget: spent, length: text.count))
+            }
             let group = match.numberOfRanges > 1 ? 1 : 0
             guard let range = Range(match.range(at: group), in: text) else { return nil }
             let captured = String(text[range])
