@@ -31,6 +31,9 @@ public struct GateEvaluation: Sendable {
     public var achieved: String
     public var margin: String
 
+    /// The `label:` the gate had in the runbook, as journaled with its measurement.
+    public static func label(of m: MeasurementRecord) -> String? { GateEvidence.decode(m.payloadJSON)?.label }
+
     public static func isGate(_ m: MeasurementRecord) -> Bool { m.outcome != nil && kinds.contains(m.kind) }
 
     /// Every gate evaluation of a run, in journal order.

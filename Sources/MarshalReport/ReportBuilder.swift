@@ -118,6 +118,8 @@ public enum ReportBuilder {
             data.summary.append(line + ".")
         }
 
+        data.targets = Targets.rows(gates)
+
         // Baseline.
         var baselineLoads: [LoadSection.Key: (MeasurementRecord, StepRecord?, LoadResult)]?
         var baselineRunId: String?

@@ -112,4 +112,54 @@ struct ReportEndToEndTests {
             try FileManager.default.copyItem(atPath: dir + "/results-load-1.svg", toPath: keep + ".svg")
         }
     }
+
+    @Test("label: on a gate and labels: on thresholds name them in the Targets section, in JUnit and in show; reference 001's other rows say not measured and why")
+    func labelledTargets() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let path = dir + "/targets.yml"
+        CLI.write("""
+        version: 1
+        runbook: targets
+        targets: all
+        steps:
+          - name: healthy
+            label: Service health
+            health: { url: "\(app.url)/healthy-after/0", expect: 200, within: 5s }
+          - name: load
+            benchmark:
+              base_url: "\(app.url)"
+              phases: [ { duration: 1s, rate: 30 } ]
+              scenarios: [ { name: slow, get: /slow/2 } ]
+              thresholds: { p95: "< 2s", success_rate: "> 99%", error_rate: "< 1%" }
+              labels: { p95: p95 latency, success_rate: Success rate, error_rate: Error rate }
+        on_failure: stop
+        """, to: path)
+        let run = try await CLI.run(["run", path, "-e", CLI.localEnvironment(dir, name: "targets"), "--state", dir + "/state", "--junit", dir + "/junit.xml"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let document = dir + "/results.md"
+        let report = try await CLI.run(["report", "last", "--state", dir + "/state", "-o", document])
+        #expect(report.status == 0, "\(report.stderr)")
+        let text = try String(contentsOfFile: document, encoding: .utf8)
+        #expect(text.contains("## Targets"), "\(text)")
+        #expect(text.contains("| p95 latency (load, batch 1) | p95 < 2s |"), "\(text)")
+        #expect(text.contains("| Success rate (load, batch 1) | success\\_rate > 99% | 100.00% |"))
+        #expect(text.contains("| Error rate (load, batch 1) | error\\_rate < 1% | 0.00% |"))
+        #expect(text.contains("| Service health (healthy, batch 1, here) | status in [200] | HTTP 200"))
+        for missing in ["Cache hit rate", "Database query time", "Concurrent users"] {
+            #expect(text.contains("| \(missing) | — | not measured | — | ⚠️ not measured: no gate in this run is labelled \"\(missing)\" |"), "\(missing)")
+        }
+        let verified = try await CLI.run(["report", "last", "--state", dir + "/state", "--verify", document])
+        #expect(verified.status == 0, "\(verified.stderr)")
+        let junit = try String(contentsOfFile: dir + "/junit.xml", encoding: .utf8)
+        #expect(junit.contains("name=\"p95 latency: p95 &lt; 2s\"") && junit.contains("name=\"Service health on here: status in [200]\""), "\(junit)")
+
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state"])
+        #expect(shown.stdout.contains("measured p95 latency: threshold p95"), "\(shown.stdout)")
+
+        // A label for a threshold the step does not have is refused with its place.
+        CLI.write(try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "error_rate: Error rate }", with: "eror_rate: Error rate }"), to: path)
+        let invalid = try await CLI.run(["validate", path])
+        #expect(invalid.status != 0 && invalid.stdout.contains("label for 'eror_rate': the step has no threshold 'eror_rate'") || invalid.stderr.contains("label for 'eror_rate'"), "\(invalid.stdout)\(invalid.stderr)")
+    }
 }

@@ -415,6 +415,7 @@ public struct Orchestrator: Sendable {
                     ticker?.cancel()
                     let elapsed = ContinuousClock.now - clock
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
+                    outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
                     if let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequences[i],
                                                           host: hosts[i]?.name, journal: services.journal, masker: masker) {
                         outcome.status = .failed

@@ -35,6 +35,7 @@ public enum StepDeclarations {
         KeyDeclaration("register", .identifier, "Also keep the evidence under this name, for `steps.NAME.…`."),
         KeyDeclaration("undo", .step, "A step that reverses this one on rollback (not on kinds that change nothing)."),
         KeyDeclaration("ignore_failure", .boolean, default: "false", "A failure is recorded but does not stop the run."),
+        KeyDeclaration("label", .string, "What a gate measures, in words (`Cache hit rate`): its name in the report's Targets, JUnit and `marshal show`."),
         KeyDeclaration("idempotent", .boolean, default: "false", "Safe to run twice: `resume` re-runs it if it was in flight."),
     ])
 
@@ -229,6 +230,7 @@ public enum StepDeclarations {
                 ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
                 KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
                                "METRIC or SCENARIO.METRIC → condition such as \"< 500ms\"; metrics: \(thresholdMetrics.joined(separator: ", "))."),
+                KeyDeclaration("labels", .dictionary(.string), "Threshold key (as in `thresholds`) → what it measures in words (`p95: p95 latency`), for the report's Targets, JUnit and `marshal show`."),
                 KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
                 noData,
                 onKey,
