@@ -5,6 +5,9 @@
 // long, char *, void *, struct curl_slist *, curl_off_t, function pointer).
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
 
 static inline const char *marshal_curl_version(void) { return curl_version(); }
 
@@ -67,6 +70,31 @@ static inline curl_socket_t marshal_open_socket(struct curl_sockaddr *address) {
     return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+// A plain-HTTP load connection's socket is taken from libcurl once connected and read and
+// written directly: curl_easy_send/recv look the connection up in the multi handle's cache on
+// every call (Curl_getconnectinfo), a cost that grows with the number of connections.
+static inline CURLcode marshal_easy_setopt_closesocket_function(CURL *handle, curl_closesocket_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, value);
+}
+/// send(2) without SIGPIPE; -1 with errno on failure.
+static inline long marshal_socket_send(int fd, const void *bytes, size_t length) {
+    return (long)send(fd, bytes, length, MSG_NOSIGNAL);
+}
+static inline long marshal_socket_recv(int fd, void *bytes, size_t length) {
+    return (long)recv(fd, bytes, length, 0);
+}
+static inline int marshal_errno(void) { return errno; }
+static inline int marshal_would_block(int code) { return code == EAGAIN || code == EWOULDBLOCK || code == EINTR; }
+/// True when the socket is connected to itself: a connect to a port nothing listens on in the
+/// ephemeral range can be given that same port as its own and succeed (TCP simultaneous open).
+static inline int marshal_socket_self_connected(int fd) {
+    struct sockaddr_storage local, peer;
+    socklen_t localLength = sizeof local, peerLength = sizeof peer;
+    if (getsockname(fd, (struct sockaddr *)&local, &localLength) != 0) return 0;
+    if (getpeername(fd, (struct sockaddr *)&peer, &peerLength) != 0) return 0;
+    return localLength == peerLength && memcmp(&local, &peer, localLength) == 0;
+}
+
 // A monotonic timer descriptor the load generator passes to curl_multi_poll as an extra fd, so a
 // planned send wakes the poll at the right microsecond instead of at millisecond granularity.
 #include <sys/timerfd.h>
@@ -91,6 +119,7 @@ static inline void marshal_timerfd_drain(int fd) {
 // only sockets with activity are touched, where curl_multi_perform scans every transfer.
 // struct epoll_event is packed on x86-64, so it stays on the C side.
 #include <sys/epoll.h>
+#include <time.h>
 #include <errno.h>
 
 static inline int marshal_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -118,6 +147,29 @@ static inline int marshal_epoll_wait(int epfd, int *fds, unsigned int *events, i
     struct epoll_event evs[64];
     if (max > 64) max = 64;
     int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        fds[i] = evs[i].data.fd;
+        events[i] = evs[i].events;
+    }
+    return n;
+}
+/// As marshal_epoll_wait, with a timeout in nanoseconds (negative: none) through epoll_pwait2
+/// (Linux 5.11): the open loop's next planned send ends the wait on time with no timer
+/// descriptor to re-arm per send. Falls back to epoll_wait, rounding up to a millisecond.
+static inline int marshal_epoll_wait_ns(int epfd, int *fds, unsigned int *events, int max, long long timeout_ns) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    static int unsupported = 0;
+    int n;
+    if (!unsupported) {
+        struct timespec ts = { (time_t)(timeout_ns / 1000000000LL), (long)(timeout_ns % 1000000000LL) };
+        n = epoll_pwait2(epfd, evs, max, timeout_ns < 0 ? NULL : &ts, NULL);
+        if (n < 0 && errno == ENOSYS) unsupported = 1;
+    }
+    if (unsupported) {
+        int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999LL) / 1000000LL);
+        n = epoll_wait(epfd, evs, max, ms);
+    }
     for (int i = 0; i < n; i++) {
         fds[i] = evs[i].data.fd;
         events[i] = evs[i].events;

@@ -18,6 +18,49 @@
 #include <signal.h>
 #include <string.h>
 
+// MARK: known_hosts hashed names
+// `|1|salt|hash` entries hold HMAC-SHA1(salt, name). The keyed pads are hashed once per entry
+// when the file is read, so testing a name costs two SHA-1 blocks; the scan over all hashed
+// entries runs here, in C, because it is the one loop whose length is the file's.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
+
+typedef struct {
+    SHA_CTX inner;
+    SHA_CTX outer;
+    unsigned char hash[SHA_DIGEST_LENGTH];
+} marshal_hashed_name;
+
+static inline void marshal_hashed_name_init(marshal_hashed_name *entry, const unsigned char *salt, size_t saltLength,
+                                            const unsigned char *hash) {
+    unsigned char key[64], pad[64];
+    memset(key, 0, sizeof key);
+    if (saltLength > sizeof key) SHA1(salt, saltLength, key); else memcpy(key, salt, saltLength);
+    for (int i = 0; i < 64; i++) pad[i] = key[i] ^ 0x36;
+    SHA1_Init(&entry->inner);
+    SHA1_Update(&entry->inner, pad, 64);
+    for (int i = 0; i < 64; i++) pad[i] = key[i] ^ 0x5c;
+    SHA1_Init(&entry->outer);
+    SHA1_Update(&entry->outer, pad, 64);
+    memcpy(entry->hash, hash, SHA_DIGEST_LENGTH);
+}
+
+/// Index of the first entry at or after `start` whose hash is HMAC-SHA1(salt, name), or `count`.
+static inline size_t marshal_hashed_name_find(const marshal_hashed_name *entries, size_t count, size_t start,
+                                              const char *name, size_t nameLength) {
+    for (size_t i = start; i < count; i++) {
+        SHA_CTX context = entries[i].inner;
+        unsigned char digest[SHA_DIGEST_LENGTH];
+        SHA1_Update(&context, name, nameLength);
+        SHA1_Final(digest, &context);
+        context = entries[i].outer;
+        SHA1_Update(&context, digest, sizeof digest);
+        SHA1_Final(digest, &context);
+        if (memcmp(digest, entries[i].hash, SHA_DIGEST_LENGTH) == 0) return i;
+    }
+    return count;
+}
+
 static inline const char *marshal_libssh2_version(void) { return libssh2_version(0); }
 
 // MARK: constants

@@ -86,6 +86,10 @@ final class EasyHandle {
         try check(marshal_easy_setopt_opensocket_function(raw, function), CURLOPT_OPENSOCKETFUNCTION)
     }
 
+    func setCloseSocketFunction(_ function: curl_closesocket_callback) throws(CurlFailure) {
+        try check(marshal_easy_setopt_closesocket_function(raw, function), CURLOPT_CLOSESOCKETFUNCTION)
+    }
+
     /// Replaces the request headers. With a body, `Expect:` is sent empty so libcurl never waits
     /// for `100 Continue`; without one no list is set at all.
     func setHeaders(_ headers: [(name: String, value: String)], hasBody: Bool) throws(CurlFailure) {

@@ -50,9 +50,10 @@ public struct CurlLoadGenerator: LoadGenerator {
             pools = split(connections, into: threadCount)
             inFlight = pools
         }
-        // A common time origin a little ahead, so every thread is ready before the first send.
+        // A common time origin a little ahead, so every thread is ready before the first send; an
+        // open loop's workers also open their first connections in that time (LoadWorker.warm).
         let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
-        let startNanos = monotonicNanos() + 20_000_000
+        let startNanos = monotonicNanos() + (schedule == nil ? 20_000_000 : 100_000_000)
         let board = progress.map { ProgressBoard(startNanos: startNanos, report: $0) }
         let spec = RunSpec(plan: plan, schedule: schedule, startNanos: startNanos, stop: stop, watch: watch, progress: board)
         let collector = Collector(expected: threadCount) { tallies in

@@ -52,13 +52,31 @@ final class MultiHandle {
     /// Makes libcurl open `easy`'s sockets through this multi handle, so the epoll bookkeeping
     /// learns of every new socket (see `SocketEvents.opened`). Called once per easy handle.
     func adopt(_ easy: EasyHandle) throws(CurlFailure) {
-        try easy.set(CURLOPT_OPENSOCKETDATA, pointer: Unmanaged.passUnretained(events).toOpaque())
+        let context = Unmanaged.passUnretained(events).toOpaque()
+        try easy.set(CURLOPT_OPENSOCKETDATA, pointer: context)
         try easy.setOpenSocketFunction { context, _, address in
             guard let context, let address else { return MARSHAL_CURL_SOCKET_BAD }
             let socket = marshal_open_socket(address)
             if socket >= 0 { Unmanaged<SocketEvents>.fromOpaque(context).takeUnretainedValue().opened(socket) }
             return socket
         }
+        try easy.set(CURLOPT_CLOSESOCKETDATA, pointer: context)
+        try easy.setCloseSocketFunction { context, socket in
+            // A socket the worker took over (`keepOpen`) stays open: it is the worker's to close.
+            if let context, Unmanaged<SocketEvents>.fromOpaque(context).takeUnretainedValue().isKept(socket) { return 0 }
+            return close(socket)
+        }
+    }
+
+    /// The worker takes `socket` from libcurl: libcurl's close of it (as its handle is removed) is skipped.
+    func keepOpen(_ socket: Int32) {
+        events.keep(socket)
+    }
+
+    /// Closes a socket taken with `keepOpen` (released from the epoll set first).
+    func closeKept(_ socket: Int32) {
+        events.unkeep(socket)
+        close(socket)
     }
 
     func add(_ easy: EasyHandle) -> Bool {
@@ -84,24 +102,24 @@ final class MultiHandle {
     var ownedReady: ArraySlice<Int32> { events.ownedFDs[0..<events.ownedCount] }
     var ownedBits: ArraySlice<UInt32> { events.ownedBits[0..<events.ownedCount] }
 
-    /// Waits up to `milliseconds` (less when libcurl's timer or `timer` is due), then lets libcurl
-    /// handle every ready socket and expired timer; ready claimed sockets are left in `ownedReady`.
-    func wait(milliseconds: Int, timer: SendTimer?) {
+    /// Waits up to `milliseconds`, less when libcurl's timer is due or until `deadline` (monotonic
+    /// nanoseconds: the open loop's next planned send, kept to the microsecond), then lets
+    /// libcurl handle every ready socket and expired timer; ready claimed sockets are left in
+    /// `ownedReady`.
+    func wait(milliseconds: Int, until deadline: UInt64? = nil) {
         events.ownedCount = 0
-        var timeout = milliseconds
+        let now = monotonicNanos()
+        var timeout = Int64(milliseconds) * 1_000_000
         if let due = events.timerDue {
-            let now = monotonicNanos()
-            timeout = due <= now ? 0 : min(timeout, Int((due - now + 999_999) / 1_000_000))
+            timeout = due <= now ? 0 : min(timeout, Int64(due - now))
         }
-        if let timer { events.include(timer) }
+        if let deadline {
+            timeout = deadline <= now ? 0 : min(timeout, Int64(deadline - now))
+        }
         var running: Int32 = 0
-        let count = events.poll(timeout: timeout)
+        let count = events.poll(timeoutNanos: timeout)
         for i in 0..<count {
             let fd = events.readyFDs[i]
-            if let timer, fd == timer.fd {
-                timer.drain()
-                continue
-            }
             let bits = events.readyBits[i]
             if events.isOwned(fd) {
                 events.ownedFDs[events.ownedCount] = fd
@@ -150,7 +168,6 @@ final class SocketEvents {
     var timerDue: UInt64?
     private(set) var readyFDs = [Int32](repeating: 0, count: 64)
     private(set) var readyBits = [UInt32](repeating: 0, count: 64)
-    private var watchedTimer: Int32 = -1
     /// What is known of one descriptor: the events epoll watches for it (0: not in the set),
     /// whether libcurl wants them, and whether the load worker has claimed the socket (a
     /// connected CONNECT_ONLY one).
@@ -158,6 +175,8 @@ final class SocketEvents {
         var registered: UInt32 = 0
         var wanted = false
         var owned = false
+        /// Taken over from libcurl: its close-socket callback must leave it open.
+        var kept = false
     }
 
     /// By descriptor.
@@ -209,6 +228,21 @@ final class SocketEvents {
         if sockets[fd].registered != 0 { forget(socket) }
     }
 
+    func keep(_ socket: Int32) {
+        guard let fd = slot(socket) else { return }
+        sockets[fd].kept = true
+    }
+
+    func unkeep(_ socket: Int32) {
+        guard let fd = slot(socket) else { return }
+        sockets[fd] = SocketState()
+    }
+
+    func isKept(_ socket: Int32) -> Bool {
+        let fd = Int(socket)
+        return fd >= 0 && fd < sockets.count && sockets[fd].kept
+    }
+
     func isOwned(_ socket: Int32) -> Bool {
         let fd = Int(socket)
         return fd >= 0 && fd < sockets.count && sockets[fd].owned
@@ -247,40 +281,12 @@ final class SocketEvents {
         timerDue = milliseconds < 0 ? nil : monotonicNanos() + UInt64(milliseconds) * 1_000_000
     }
 
-    func include(_ timer: SendTimer) {
-        guard watchedTimer != timer.fd else { return }
-        _ = marshal_epoll_watch(epoll, timer.fd, MARSHAL_EPOLLIN, 0)
-        watchedTimer = timer.fd
-    }
-
-    func poll(timeout: Int) -> Int {
+    func poll(timeoutNanos: Int64) -> Int {
         let count = readyFDs.withUnsafeMutableBufferPointer { fds in
             readyBits.withUnsafeMutableBufferPointer { bits in
-                marshal_epoll_wait(epoll, fds.baseAddress, bits.baseAddress, 64, Int32(clamping: timeout))
+                marshal_epoll_wait_ns(epoll, fds.baseAddress, bits.baseAddress, 64, timeoutNanos)
             }
         }
         return max(0, Int(count))
-    }
-}
-
-/// A timerfd armed at the next planned send, so waits end on time to the microsecond.
-final class SendTimer {
-    let fd: Int32
-
-    init() throws(CurlFailure) {
-        fd = marshal_timerfd_create()
-        guard fd >= 0 else { throw CurlFailure(code: -1, message: "timerfd_create failed: errno \(errno)") }
-    }
-
-    deinit {
-        close(fd)
-    }
-
-    func arm(atMonotonicNanos nanos: UInt64) {
-        _ = marshal_timerfd_arm(fd, max(nanos, 1))
-    }
-
-    func drain() {
-        marshal_timerfd_drain(fd)
     }
 }

@@ -28,17 +28,26 @@ final class Connection {
     /// Runs the SSH layer over a connected socket (which the returned session then owns).
     static func establish(_ endpoint: HostEndpoint, over socket: Int32) throws(TransportError) -> SSHSession {
         let session = try SSHSession(socket: socket, hostName: endpoint.name)
-        let knownHosts = try KnownHosts(session: session, path: endpoint.knownHostsPath)
-        session.preferHostKeyTypes(knownHosts.knownTypes(host: endpoint.address, port: endpoint.port))
+        let known: KnownHostKeys
+        do {
+            known = try KnownHostsStore.shared.keys(host: endpoint.address, port: endpoint.port,
+                                                    path: endpoint.knownHostsPath)
+        } catch {
+            throw .handshakeFailed(host: endpoint.name, reason: "cannot read known_hosts file \(endpoint.knownHostsPath)")
+        }
+        var types: [String] = []
+        for key in known.keys where !types.contains(key.typeName) { types.append(key.typeName) }
+        session.preferHostKeyTypes(types)
         let deadline = ContinuousClock.now + endpoint.connectTimeout
         do {
             try session.handshake(until: deadline)
         } catch {
             throw handshakeFailure(error, endpoint: endpoint, session: session)
         }
-        try verifyHostKey(session: session, knownHosts: knownHosts, endpoint: endpoint)
+        try verifyHostKey(session: session, known: known, endpoint: endpoint)
         try session.authenticate(user: endpoint.user, with: endpoint.authentication,
                                  until: ContinuousClock.now + endpoint.connectTimeout)
+        session.enableKeepalive(interval: endpoint.keepaliveInterval, count: endpoint.keepaliveCount)
         return session
     }
 
@@ -65,36 +74,50 @@ final class Connection {
         }
     }
 
-    private static func verifyHostKey(session: SSHSession, knownHosts: KnownHosts,
+    /// As OpenSSH (9.2) decides: a host with any key in known_hosts must present one of them,
+    /// whatever its type — a server that now offers only another type is a changed key, not a
+    /// new one; `accept-new` records a key only for a host that has none.
+    private static func verifyHostKey(session: SSHSession, known: KnownHostKeys,
                                       endpoint: HostEndpoint) throws(TransportError) {
         guard let key = session.hostKey() else {
             throw .handshakeFailed(host: endpoint.name, reason: "the server presented no host key")
         }
-        let typeName = hostKeyTypeName(key.type)
+        let served = KnownKey(typeName: hostKeyTypeName(key.type), blob: key.blob)
         let fingerprint = openSSHFingerprint(ofKeyBlob: key.blob)
-        if knownHosts.isRevoked(keyBlob: key.blob) {
-            throw .revokedHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint)
+        if known.revoked.contains(key.blob) {
+            throw .revokedHostKey(host: endpoint.name, keyType: served.typeName, fingerprint: fingerprint)
         }
-        switch knownHosts.check(host: endpoint.address, port: endpoint.port, keyBlob: key.blob, typeName: typeName) {
-        case .match:
-            return
-        case .mismatch(let expected):
-            throw .hostKeyMismatch(host: endpoint.name, keyType: typeName, expected: expected, actual: fingerprint,
-                                   knownHosts: endpoint.knownHostsPath)
-        case .notFound:
+        var listed = known.keys
+        if listed.isEmpty {
             switch endpoint.hostKeyChecking {
             case .strict:
-                throw .unknownHostKey(host: endpoint.name, keyType: typeName, fingerprint: fingerprint,
+                guard known.fileExists else {
+                    throw .missingKnownHosts(host: endpoint.name, path: endpoint.knownHostsPath)
+                }
+                throw .unknownHostKey(host: endpoint.name, keyType: served.typeName, fingerprint: fingerprint,
                                       knownHosts: endpoint.knownHostsPath)
             case .acceptNew:
                 do {
-                    try KnownHosts.append(path: endpoint.knownHostsPath, host: endpoint.address, port: endpoint.port,
-                                          typeName: typeName, keyBlob: key.blob)
+                    listed = try KnownHostsStore.shared.recordIfNew(host: endpoint.address, port: endpoint.port,
+                                                                    path: endpoint.knownHostsPath, key: served)
                 } catch {
                     throw .handshakeFailed(host: endpoint.name, reason: "cannot record the new host key \(fingerprint) in \(endpoint.knownHostsPath): \(error.localizedDescription)")
                 }
+                // Empty: recorded. Otherwise another connection recorded this host meanwhile.
+                if listed.isEmpty { return }
             }
         }
+        if listed.contains(served) { return }
+        throw .hostKeyMismatch(host: endpoint.name, keyType: served.typeName, expected: describe(listed, servedType: served.typeName),
+                               actual: fingerprint, knownHosts: endpoint.knownHostsPath)
+    }
+
+    /// The known keys a mismatch names: the fingerprints of the served type's keys, or, when the
+    /// host is known only by other types, each key's type and fingerprint.
+    private static func describe(_ keys: [KnownKey], servedType: String) -> String {
+        let sameType = keys.filter { $0.typeName == servedType }
+        if !sameType.isEmpty { return sameType.map { openSSHFingerprint(ofKeyBlob: $0.blob) }.joined(separator: ", ") }
+        return keys.map { "\($0.typeName) \(openSSHFingerprint(ofKeyBlob: $0.blob))" }.joined(separator: ", ")
     }
 
     // MARK: commands
@@ -103,6 +126,8 @@ final class Connection {
     /// which is then closed: the command text itself is an argument of that shell on the host.
     func run(_ command: String, input: [UInt8] = [], timeout: Duration?) throws(TransportError) -> CommandResult {
         if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        // Silence is measured from the start of each operation: an idle session sends no keepalives.
+        session.waiter.keepalive.lastInbound = .now
         let start = ContinuousClock.now
         let deadline = timeout.map { start + $0 }
         // With a timeout, the shell first prints its PID (it leads its own process group, sshd
@@ -124,14 +149,17 @@ final class Connection {
                 if timeout != nil { _ = Connection.takeLeadingPID(&stdout) }
                 return CommandResult(stdout: stdout, stderr: stderr, ending: channel.ending(), duration: .now - start)
             }
-            stopTimedOut(pid: Connection.takeLeadingPID(&stdout))
+            let stopped = stopTimedOut(pid: Connection.takeLeadingPID(&stdout))
             _ = try? channel.closeAndWait(until: .now + .seconds(1))
-            return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+            var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+            result.stopConfirmed = stopped
+            return result
         } catch {
             if error.isDeadline {
                 let pid = Connection.takeLeadingPID(&stdout)
-                stopTimedOut(pid: pid)
-                return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+                var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: .now - start)
+                result.stopConfirmed = stopTimedOut(pid: pid)
+                return result
             }
             throw transportError(error)
         }
@@ -152,17 +180,22 @@ final class Connection {
         return pid
     }
 
-    /// TERM, then KILL a second later, to the timed-out command's process group.
-    private func stopTimedOut(pid: Int32?) {
-        guard let pid, pid > 1 else { return }
-        let kill = "kill -TERM -- -\(pid) 2>/dev/null; (sleep 1; kill -KILL -- -\(pid)) >/dev/null 2>&1 </dev/null &"
-        let deadline = ContinuousClock.now + .seconds(2)
-        guard let channel = try? SSHChannel(session: session, until: deadline) else { return }
-        _ = try? channel.exec(kill, until: deadline)
+    /// TERM, then KILL a second later, to the timed-out command's process group; true only when
+    /// the host then says the group is gone (a host that does not answer confirms nothing).
+    private func stopTimedOut(pid: Int32?) -> Bool {
+        guard let pid, pid > 1, session.lostReason == nil else { return false }
+        let gone = "kill -0 -- -\(pid) 2>/dev/null || { echo gone; exit 0; }"
+        let kill = "kill -TERM -- -\(pid) 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do \(gone); sleep 0.1; done; "
+            + "kill -KILL -- -\(pid) 2>/dev/null; sleep 0.2; \(gone); echo alive"
+        let deadline = ContinuousClock.now + .seconds(4)
+        guard let channel = try? SSHChannel(session: session, until: deadline) else { return false }
+        guard (try? channel.exec(kill, until: deadline)) != nil else { return false }
         _ = try? channel.sendEOF(until: deadline)
         var out: [UInt8] = [], err: [UInt8] = []
-        _ = try? channel.drain(stdout: &out, stderr: &err, until: deadline)
+        let drained = try? channel.drain(stdout: &out, stderr: &err, until: deadline)
+        guard drained == true else { return false }
         _ = try? channel.closeAndWait(until: deadline)
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").contains("gone")
     }
 
     // MARK: upload
@@ -171,6 +204,8 @@ final class Connection {
 
     func upload(localPath: String, remotePath: String, mode: Int32) throws(TransportError) -> UploadResult {
         if let reason = session.lostReason { throw .disconnected(host: endpoint.name, reason: reason) }
+        // Silence is measured from the start of each operation: an idle session sends no keepalives.
+        session.waiter.keepalive.lastInbound = .now
         let start = ContinuousClock.now
         guard let local = FileHandle(forReadingAtPath: localPath) else {
             throw .uploadFailed(host: endpoint.name, path: remotePath, reason: "cannot read local file \(localPath)")

@@ -2,84 +2,115 @@ import CLibSSH2
 import Foundation
 import MarshalCore
 
-/// The known_hosts file for one session, loaded through libssh2 (which understands hashed `|1|`
-/// entries) except for marker lines: libssh2 loads `@revoked` and `@cert-authority` lines but
-/// ignores their meaning, so a revoked key would simply match. Revoked keys are kept here instead.
-final class KnownHosts {
-    enum Verdict {
-        case match
-        case mismatch(expectedFingerprint: String)
-        case notFound
-    }
+/// A host key as known_hosts lists it.
+struct KnownKey: Hashable, Sendable {
+    let typeName: String
+    let blob: [UInt8]
+}
 
-    let handle: OpaquePointer
-    let session: SSHSession
-    let path: String
-    /// Base64 key blobs from `@revoked` lines; a revoked key is refused for every host.
-    private(set) var revoked: Set<String> = []
+/// What one known_hosts file says about one host.
+struct KnownHostKeys {
+    /// Every key listed for the host, of any type, in file order (plain, wildcard, hashed, then
+    /// keys this process recorded). A host with any key here must present one of them.
+    var keys: [KnownKey]
+    /// `@revoked` key blobs: refused for every host.
+    var revoked: Set<[UInt8]>
+    var fileExists: Bool
+}
 
-    static let candidateTypes = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-                                 "ecdsa-sha2-nistp521", "ssh-rsa"]
+/// The known_hosts files of this process, each read and indexed once, then looked up per host:
+/// literal names in a dictionary, wildcard lines in a short list, hashed `|1|` names by HMAC.
+/// A run with H hosts and E entries costs E to parse plus, per host, a dictionary probe, the
+/// wildcard lines and one HMAC-SHA1 (two SHA-1 blocks) per hashed entry — what OpenSSH itself
+/// pays per connection for hashed names, which cannot be looked up otherwise. Memory is the
+/// index, shared by every connection, not a copy per connection.
+///
+/// Connections look up from their own threads at once, so the index is guarded by a lock; a file
+/// changed on disk (another tool, a test rewriting it) is noticed by its stat and read again.
+final class KnownHostsStore: @unchecked Sendable {
+    static let shared = KnownHostsStore()
 
-    init(session: SSHSession, path: String) throws(TransportError) {
-        guard let handle = libssh2_knownhost_init(session.handle) else {
-            throw .handshakeFailed(host: session.hostName, reason: "libssh2 could not allocate a known_hosts list")
-        }
-        self.handle = handle
-        self.session = session
-        self.path = path
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .handshakeFailed(host: session.hostName, reason: "cannot read known_hosts file \(path)")
-        }
-        for rawLine in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("@") {
-                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-                if fields.first == "@revoked", fields.count >= 4 { revoked.insert(String(fields[3])) }
-                continue
-            }
-            // Lines libssh2 cannot parse (e.g. sk-* keys) are skipped, as OpenSSH skips what it does not know.
-            _ = line.withCString { libssh2_knownhost_readline(handle, $0, strlen($0), marshal_knownhost_file_openssh) }
-        }
-    }
+    private let lock = NSLock()
+    private var files: [String: Loaded] = [:]
+    /// How many times a file was read and parsed (what the tests hold to "once per run").
+    private(set) var reads = 0
 
-    deinit { libssh2_knownhost_free(handle) }
+    /// What identifies one version of the file on disk.
+    private struct Stamp: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64
 
-    func check(host: String, port: Int, keyBlob: [UInt8], typeName: String) -> Verdict {
-        guard let mask = knownHostKeyMask(typeName) else { return .notFound }
-        var entry: UnsafeMutablePointer<libssh2_knownhost>?
-        let result = keyBlob.withUnsafeBufferPointer { blob in
-            blob.withMemoryRebound(to: CChar.self) { chars in
-                libssh2_knownhost_checkp(handle, host, Int32(port), chars.baseAddress, chars.count,
-                                         marshal_knownhost_type_plain | marshal_knownhost_keyenc_raw | mask, &entry)
-            }
-        }
-        switch result {
-        case marshal_knownhost_check_match:
-            return .match
-        case marshal_knownhost_check_mismatch:
-            var expected = "unknown fingerprint"
-            if let key = entry?.pointee.key, let blob = Data(base64Encoded: String(cString: key)) {
-                expected = openSSHFingerprint(ofKeyBlob: blob)
-            }
-            return .mismatch(expectedFingerprint: expected)
-        default:
-            return .notFound
+        static func of(_ path: String) -> Stamp? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return Stamp(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                         modified: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec),
+                         changed: Int64(info.st_ctim.tv_sec), changedNanoseconds: Int64(info.st_ctim.tv_nsec))
         }
     }
 
-    /// Key types known_hosts holds for this host: a probe key of each type that does not match
-    /// comes back as a mismatch exactly when an entry of that type exists (hashed entries included).
-    func knownTypes(host: String, port: Int) -> [String] {
-        KnownHosts.candidateTypes.filter { type in
-            if case .mismatch = check(host: host, port: port, keyBlob: [0x00], typeName: type) { true } else { false }
+    private final class Loaded {
+        var stamp: Stamp?
+        let index: KnownHostsIndex
+        /// Keys this process appended (accept-new) since the file was read.
+        var added: [String: [KnownKey]] = [:]
+
+        init(stamp: Stamp?, index: KnownHostsIndex) {
+            self.stamp = stamp
+            self.index = index
         }
     }
 
-    func isRevoked(keyBlob: [UInt8]) -> Bool {
-        revoked.contains(Data(keyBlob).base64EncodedString())
+    enum ReadFailure: Error { case unreadable }
+
+    /// The name a host is listed under: `[host]:port` unless the port is 22, as OpenSSH writes it.
+    static func lookupName(host: String, port: Int) -> String {
+        port == 22 ? host.lowercased() : "[\(host.lowercased())]:\(port)"
+    }
+
+    func keys(host: String, port: Int, path: String) throws(ReadFailure) -> KnownHostKeys {
+        let name = KnownHostsStore.lookupName(host: host, port: port)
+        let (index, exists, added) = try current(path, name: name)
+        // The scan runs outside the lock: the index is immutable, so connections look up at once.
+        return KnownHostKeys(keys: index.keys(for: name) + added, revoked: index.revoked, fileExists: exists)
+    }
+
+    /// Records `key` for a host that has no key yet (accept-new). Under the lock, so two
+    /// connections to one new host do not both append: the second sees the first one's key and
+    /// gets it back to verify against instead.
+    func recordIfNew(host: String, port: Int, path: String, key: KnownKey) throws -> [KnownKey] {
+        let name = KnownHostsStore.lookupName(host: host, port: port)
+        lock.lock()
+        defer { lock.unlock() }
+        let loaded = try loadLocked(path)
+        let existing = loaded.index.keys(for: name) + loaded.added[name, default: []]
+        guard existing.isEmpty else { return existing }
+        try KnownHostsStore.append(path: path, host: host, port: port, typeName: key.typeName, keyBlob: key.blob)
+        loaded.added[name, default: []].append(key)
+        // Our own line is already in the index (as `added`): no need to read the file again.
+        loaded.stamp = Stamp.of(path)
+        return []
+    }
+
+    private func current(_ path: String, name: String) throws(ReadFailure) -> (KnownHostsIndex, Bool, [KnownKey]) {
+        lock.lock()
+        defer { lock.unlock() }
+        let loaded = try loadLocked(path)
+        return (loaded.index, loaded.stamp != nil, loaded.added[name, default: []])
+    }
+
+    private func loadLocked(_ path: String) throws(ReadFailure) -> Loaded {
+        let stamp = Stamp.of(path)
+        if let loaded = files[path], loaded.stamp == stamp { return loaded }
+        var index = KnownHostsIndex()
+        if stamp != nil {
+            guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable }
+            index = KnownHostsIndex(parsing: data)
+            reads += 1
+        }
+        let loaded = Loaded(stamp: stamp, index: index)
+        files[path] = loaded
+        return loaded
     }
 
     /// Appends an OpenSSH-format line (`[host]:port` for a port other than 22).
@@ -91,13 +122,153 @@ final class KnownHosts {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         defer { try? handle.close() }
-        try handle.seekToEnd()
+        let end = try handle.seekToEnd()
         // Keep an unterminated last line from swallowing ours.
-        if try handle.offset() > 0, let data = FileManager.default.contents(atPath: path), data.last != 0x0A {
-            try handle.write(contentsOf: Data([0x0A]))
+        if end > 0 {
+            try handle.seek(toOffset: end - 1)
+            if try handle.read(upToCount: 1) != Data([0x0A]) {
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data([0x0A]))
+            }
         }
+        try handle.seekToEnd()
         try handle.write(contentsOf: Data(line.utf8))
+    }
+}
+
+/// One known_hosts file, parsed. Immutable once built, so lookups need no lock.
+final class KnownHostsIndex: @unchecked Sendable {
+    /// Literal host names (lowercased, `[host]:port` as written) → their keys.
+    private(set) var byName: [String: [KnownKey]] = [:]
+    /// Lines whose host field has a wildcard or a negation: matched per host (usually few).
+    private(set) var patternLines: [(patterns: [String], key: KnownKey)] = []
+    /// Hashed names with their pads prepared; `hashedKeys[i]` belongs to `hashed[i]`.
+    private var hashed: [marshal_hashed_name] = []
+    private var hashedKeys: [KnownKey] = []
+    private(set) var revoked: Set<[UInt8]> = []
+    private(set) var entryCount = 0
+
+    init() {}
+
+    /// Lines libssh2 or OpenSSH would skip are skipped (unknown key types, `@cert-authority`,
+    /// malformed base64), as OpenSSH skips what it does not understand.
+    init(parsing data: Data) {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var start = 0
+            let bytes = raw.bindMemory(to: UInt8.self)
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                parseLine(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                start = end + 1
+            }
+        }
+    }
+
+    private func parseLine(_ line: UnsafeBufferPointer<UInt8>) {
+        var fields = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+        guard let first = fields.first, !first.hasPrefix("#") else { return }
+        var marker: Substring?
+        if first.hasPrefix("@") {
+            marker = first
+            fields.removeFirst()
+        }
+        guard fields.count >= 3, let data = Data(base64Encoded: String(fields[2])) else { return }
+        let blob = [UInt8](data)
+        // The blob names its own type; a line whose type field disagrees is corrupt.
+        var reader = SSHWireReader(blob)
+        guard let embedded = reader.string(), embedded.elementsEqual(fields[1].utf8) else { return }
+        let key = KnownKey(typeName: String(fields[1]), blob: blob)
+        switch marker {
+        case nil: break
+        case "@revoked"?:
+            revoked.insert(blob)
+            return
+        default:
+            return  // @cert-authority: host certificates are not supported by libssh2 1.10
+        }
+        entryCount += 1
+        let hosts = fields[0]
+        if hosts.hasPrefix("|1|") {
+            let parts = hosts.split(separator: "|", omittingEmptySubsequences: false)
+            guard parts.count == 4, let salt = Data(base64Encoded: String(parts[2])),
+                  let hash = Data(base64Encoded: String(parts[3])), hash.count == 20 else { return }
+            var entry = marshal_hashed_name()
+            salt.withUnsafeBytes { saltBytes in
+                hash.withUnsafeBytes { hashBytes in
+                    marshal_hashed_name_init(&entry, saltBytes.bindMemory(to: UInt8.self).baseAddress, salt.count,
+                                             hashBytes.bindMemory(to: UInt8.self).baseAddress)
+                }
+            }
+            hashed.append(entry)
+            hashedKeys.append(key)
+            return
+        }
+        let patterns = hosts.split(separator: ",").map { $0.lowercased() }
+        if patterns.contains(where: { $0.hasPrefix("!") || $0.contains("*") || $0.contains("?") }) {
+            patternLines.append((patterns, key))
+        } else {
+            for name in patterns { byName[name, default: []].append(key) }
+        }
+    }
+
+    /// Every key listed for `name` (a lookup name from `KnownHostsStore.lookupName`).
+    func keys(for name: String) -> [KnownKey] {
+        var keys = byName[name] ?? []
+        for line in patternLines where KnownHostsIndex.matches(name, patterns: line.patterns) {
+            keys.append(line.key)
+        }
+        if !hashed.isEmpty {
+            var name = name
+            name.withUTF8 { utf8 in
+                hashed.withUnsafeBufferPointer { entries in
+                    var next = 0
+                    while true {
+                        let found = utf8.withMemoryRebound(to: CChar.self) {
+                            marshal_hashed_name_find(entries.baseAddress, entries.count, next, $0.baseAddress, $0.count)
+                        }
+                        if found >= entries.count { break }
+                        keys.append(hashedKeys[found])
+                        next = found + 1
+                    }
+                }
+            }
+        }
+        return keys
+    }
+
+    /// OpenSSH's match_hostname: a negated pattern that matches rules the line out; otherwise
+    /// any matching pattern rules it in.
+    static func matches(_ name: String, patterns: [String]) -> Bool {
+        var found = false
+        for pattern in patterns {
+            if pattern.hasPrefix("!") {
+                if glob(Array(name.utf8), Array(pattern.utf8.dropFirst())) { return false }
+            } else if glob(Array(name.utf8), Array(pattern.utf8)) {
+                found = true
+            }
+        }
+        return found
+    }
+
+    /// `*` any run, `?` one byte; iterative with one backtrack point, so linear in practice.
+    static func glob(_ text: [UInt8], _ pattern: [UInt8]) -> Bool {
+        var t = 0, p = 0
+        var star = -1, resume = 0
+        while t < text.count {
+            if p < pattern.count && (pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t]) {
+                t += 1; p += 1
+            } else if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
+                star = p; resume = t; p += 1
+            } else if star >= 0 {
+                p = star + 1; resume += 1; t = resume
+            } else {
+                return false
+            }
+        }
+        while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+        return p == pattern.count
     }
 }

@@ -37,6 +37,7 @@ struct LibSSH2Failure: Error {
 struct SessionWaiter {
     let session: OpaquePointer
     let socket: Int32
+    let keepalive = Keepalive()
 
     /// Longest single poll; a safety net so a missed wake-up costs a slice, not a hang.
     static let slice: Duration = .milliseconds(500)
@@ -48,6 +49,19 @@ struct SessionWaiter {
             if now >= deadline { throw LibSSH2Failure(kind: .deadline, message: "deadline passed") }
             timeout = min(timeout, deadline - now)
         }
+        if keepalive.interval > .zero {
+            // libssh2 sends a keepalive (want_reply) when one is due and says when the next is;
+            // it does not notice unanswered ones, so we do: no byte from the peer for `count`
+            // intervals means the host is not answering (a stopped sshd keeps TCP up for ever).
+            var next: Int32 = 0
+            _ = libssh2_keepalive_send(session, &next)
+            timeout = min(timeout, .seconds(Int64(max(1, next))))
+            let silence = now - keepalive.lastInbound
+            if silence > keepalive.interval * keepalive.count {
+                throw LibSSH2Failure(kind: .code(LIBSSH2_ERROR_SOCKET_TIMEOUT),
+                                     message: "host not answering (no reply to \(keepalive.count) keepalives in \(Int(silence.secondsDouble)) s); a command it was running may still be running")
+            }
+        }
         let directions = libssh2_session_block_directions(session)
         var events: Int16 = 0
         if directions & marshal_block_inbound != 0 { events |= marshal_pollin }
@@ -55,6 +69,7 @@ struct SessionWaiter {
         if events == 0 { events = marshal_pollin }
         var fd = pollfd(fd: socket, events: events, revents: 0)
         _ = poll(&fd, 1, Int32(max(1, timeout.milliseconds)))
+        if fd.revents & marshal_pollin != 0 { keepalive.lastInbound = .now }
     }
 
     func lastFailure() -> LibSSH2Failure {
@@ -84,6 +99,13 @@ struct SessionWaiter {
             try wait(until: deadline)
         }
     }
+}
+
+/// Keepalive settings and the last time the peer sent anything, per session (one thread).
+final class Keepalive {
+    var interval: Duration = .zero
+    var count = 4
+    var lastInbound = ContinuousClock.now
 }
 
 extension Duration {

@@ -91,13 +91,18 @@ final class SSHChannel {
             }
             if progressed { continue }
             if libssh2_channel_eof(handle) != 0 { return true }
-            if libssh2_poll_channel_read(handle, 0) != 0 || libssh2_poll_channel_read(handle, marshal_stderr_stream) != 0 {
+            // > 0 only: it returns an error when the session's packet queue holds a short packet
+            // (the server's reply to a keepalive), which `!= 0` took for data, spinning for ever.
+            if libssh2_poll_channel_read(handle, 0) > 0 || libssh2_poll_channel_read(handle, marshal_stderr_stream) > 0 {
+                if let deadline, ContinuousClock.now >= deadline { return false }
                 continue
             }
             do {
                 try waiter.wait(until: deadline)
             } catch {
-                return false
+                // Our deadline: report "not finished"; a peer that stopped answering is a failure.
+                if error.isDeadline { return false }
+                throw error
             }
         }
     }

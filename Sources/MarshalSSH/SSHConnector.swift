@@ -10,6 +10,8 @@ public struct SSHConnector: Connector {
     }
 
     public func connect(_ endpoint: HostEndpoint) async throws(TransportError) -> any RemoteExecutor {
+        await ConnectGate.shared.enter()
+        defer { ConnectGate.shared.leave() }
         let worker = ConnectionWorker(name: endpoint.name)
         do {
             try await worker.perform(host: endpoint.name) { worker throws(TransportError) in

@@ -59,6 +59,16 @@ final class SSHSession {
         return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }
     }
 
+    /// Keepalives every `interval` (libssh2_keepalive_config(3)); sent from `SessionWaiter.wait`.
+    func enableKeepalive(interval: Duration, count: Int) {
+        guard interval > .zero else { return }
+        let seconds = max(1, UInt32(interval.components.seconds))
+        libssh2_keepalive_config(handle, 1, seconds)
+        waiter.keepalive.interval = .seconds(Int64(seconds))
+        waiter.keepalive.count = max(1, count)
+        waiter.keepalive.lastInbound = .now
+    }
+
     func handshake(until deadline: ContinuousClock.Instant) throws(LibSSH2Failure) {
         try waiter.call(until: deadline) { libssh2_session_handshake(handle, socket) }
         handshakeDone = true
@@ -83,18 +93,5 @@ func hostKeyTypeName(_ type: Int32) -> String {
     case marshal_hostkey_type_rsa: "ssh-rsa"
     case marshal_hostkey_type_dss: "ssh-dss"
     default: "unknown"
-    }
-}
-
-/// libssh2's known_hosts type mask bit for a key type name (see libssh2_knownhost_checkp(3)).
-func knownHostKeyMask(_ name: String) -> Int32? {
-    switch name {
-    case "ssh-ed25519": marshal_knownhost_key_ed25519
-    case "ecdsa-sha2-nistp256": marshal_knownhost_key_ecdsa_256
-    case "ecdsa-sha2-nistp384": marshal_knownhost_key_ecdsa_384
-    case "ecdsa-sha2-nistp521": marshal_knownhost_key_ecdsa_521
-    case "ssh-rsa": marshal_knownhost_key_sshrsa
-    case "ssh-dss": marshal_knownhost_key_sshdss
-    default: nil
     }
 }

@@ -71,3 +71,37 @@ struct ShownRun: Decodable {
         return try JSONDecoder().decode(ShownRun.self, from: Data(result.stdout.utf8))
     }
 }
+
+extension Lab {
+    /// The sshd processes serving `host`: its listener (from DIR/pids) and every sshd below it
+    /// (the per-connection ones), found through /proc by parent PID; never the commands they run.
+    func sshdProcesses(of host: String) -> [pid_t] {
+        guard let pids = file(dir + "/pids"),
+              let line = pids.split(separator: "\n").first(where: { $0.hasSuffix(" " + host) }),
+              let listener = pid_t(line.split(separator: " ")[0]) else { return [] }
+        var parents: [pid_t: pid_t] = [:]
+        var names: [pid_t: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = file("/proc/\(entry)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            if fields.count > 1, let ppid = pid_t(fields[1]) { parents[pid] = ppid }
+            names[pid] = file("/proc/\(entry)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var found: [pid_t] = [listener]
+        var grew = true
+        while grew {
+            grew = false
+            for (pid, ppid) in parents where found.contains(ppid) && !found.contains(pid) && (names[pid] ?? "").hasPrefix("sshd") {
+                found.append(pid)
+                grew = true
+            }
+        }
+        return found
+    }
+
+    /// SIGSTOP (or SIGCONT) every sshd process of `host`: the host stops answering, TCP stays up.
+    func signalSSHD(of host: String, _ signal: Int32) {
+        for pid in sshdProcesses(of: host) { kill(pid, signal) }
+    }
+}

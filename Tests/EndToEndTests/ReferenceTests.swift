@@ -108,9 +108,14 @@ struct ReferenceTests {
         "template-undefined-step.yml", "template-undefined-var.yml", "template-unknown-filter.yml", "template-unknown-root.yml",
         "template-never-closed.yml", "env-var-is-a-template.yml",  // inside strings
         "expect-expression-incomplete.yml", "threshold-unknown-unit.yml", "when-unknown-function.yml", "probe-invalid-regex.yml",
+        "benchmark-threshold-names-nothing.yml",
         "env-ssh-without-identity.yml", "param-required-with-default.yml", "soak-probe-without-host.yml",  // two keys together
         "soak-gate-is-not-a-check.yml", "undo-on-health-step.yml",  // depends on the step's kind
+        "env-alias-bomb.yml",  // YAML aliases, expanded before any schema sees the document
     ]
+
+    /// Not given to check-jsonschema: it expands the 9^8 aliases first (minutes of CPU) and then accepts them.
+    static let notRun: Set<String> = ["env-alias-bomb.yml"]
 
     @Test("check-jsonschema rejects every malformed fixture the schema can express; the rest are listed with why")
     func malformedRejected() async throws {
@@ -121,6 +126,7 @@ struct ReferenceTests {
         #expect(files.count >= 40)
         for file in files {
             let name = (file as NSString).lastPathComponent
+            if Self.notRun.contains(name) { passed.insert(name); continue }
             let schema = name.hasPrefix("env-") ? "environment" : "runbook"
             let result = try await Shell.run([Self.checker, "--schemafile", CLI.root + "/schemas/\(schema).schema.json", file])
             if result.status == 0 { passed.insert(name) }

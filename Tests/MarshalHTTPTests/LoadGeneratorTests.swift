@@ -74,6 +74,15 @@ extension HTTPLab {
             #expect(result.metrics["index.error_rate"] == 0)
         }
 
+        @Test("Closed loop with more connections than may connect at once (300 on one thread, 256 at a time) opens them all and fails nothing")
+        func manyConnections() async throws {
+            let plan = LoadPlan(baseURL: lab.nginxURL, mode: .closedLoop(connections: 300, duration: .seconds(1)), threads: 1,
+                                scenarios: [.init(name: "index", path: "/index.html")])
+            let result = try await generator.run(plan)
+            #expect(result.overall.errors.total == 0, "\(result.overall.errors) \(String(describing: result.errorSamples))")
+            #expect(result.overall.count > 300)
+        }
+
         @Test("Requests due while maxInFlight are in flight are counted as dropped")
         func droppedWhenSaturated() async throws {
             let plan = LoadPlan(baseURL: lab.appURL, mode: .openLoop(phases: [.init(duration: .seconds(1), rate: 50)]),
@@ -103,6 +112,20 @@ extension HTTPLab {
             #expect(refusedResult.metrics["error_rate"] == 1)
             #expect(refusedResult.overall.rps == 0, "refused connections are not throughput")
             #expect(refusedResult.overall.latency.ms(\.p95) == "not measured")
+        }
+
+        @Test("A connection that reaches itself (TCP self-connect on a dead port) is a connect error, not 'not an HTTP answer' (issue 12 item 14)")
+        func selfConnect() async throws {
+            let port = Lab.closedPort()
+            LoadConnection.selfConnectTestPort = port
+            defer { LoadConnection.selfConnectTestPort = nil }
+            // The first connect reaches itself; later ones cannot bind the port while the first
+            // one's end sits in TIME_WAIT (a hook artefact: unhooked connects pick fresh ports).
+            let plan = LoadPlan(baseURL: "http://127.0.0.1:\(port)", mode: .closedLoop(connections: 1, duration: .milliseconds(200)), threads: 1)
+            let result = try await generator.run(plan)
+            #expect(result.overall.errors.connect >= 1, "\(result.overall.errors) \(String(describing: result.errorSamples))")
+            #expect(result.errorSamples?["other"]?.contains("not an HTTP answer") != true, "\(String(describing: result.errorSamples))")
+            #expect(result.errorSamples?["connect"]?.contains("reached itself") == true, "\(String(describing: result.errorSamples))")
         }
 
         @Test("Chunked, Connection: close and close-delimited answers are read to their end, none an error")

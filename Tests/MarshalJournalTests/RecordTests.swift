@@ -222,7 +222,7 @@ struct ErrorTests {
             #expect {
                 _ = try SQLiteJournal(directory: directory, liveness: .unknown)
             } throws: { error in
-                guard case .cannotOpen(_, let reason) = error as? JournalError else { return false }
+                guard case .damaged(_, let reason) = error as? JournalError else { return false }
                 return reason.contains("damaged")
             }
             #expect(FileManager.default.contents(atPath: directory + "/journal.sqlite") == garbage)

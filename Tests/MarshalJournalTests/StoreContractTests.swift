@@ -194,11 +194,13 @@ struct StoreContractTests {
         let journal = s.store
         processes.start(100)
         processes.start(200)
-        let held = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(2))
-        // While the lease runs, the lock is held, not stale.
-        #expect(try await journal.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) == .heldBy(held.lock))
+        // While a lease runs, the lock is held, not stale (a long lease: a loaded machine cannot outrun it).
+        let long = try await journal.acquireLock(environment: "staging", holder: "alice@elsewhere", pid: 100, runId: "r0", lease: .seconds(120))
+        #expect(try await journal.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) == .heldBy(long.lock))
+        // A short lease that is not renewed turns stale by the store's clock.
+        _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(2))
         var stale: LockRecord?
-        #expect(try await eventually {
+        #expect(try await eventually(.seconds(20)) {
             if case .stale(let lock) = try await journal.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) {
                 stale = lock
                 return true
@@ -244,7 +246,6 @@ struct StoreContractTests {
         try await journal.createRun(makeRun("alive", environment: "staging", startedAt: t0 + 1, operatorName: "bob@elsewhere", pid: 300))
         _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "dead", lease: .seconds(3))
         _ = try await journal.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 300, runId: "alive", lease: .seconds(60))
-        #expect(try await journal.run(id: "dead", environment: nil).status == .running)
         #expect(try await eventually { try await journal.run(id: "dead", environment: nil).status == .interrupted })
         #expect(try await journal.runs(matching: RunQuery(statuses: [.interrupted])).map(\.id) == ["dead"])
         #expect(try await journal.reconcileInterrupted() == ["dead"])

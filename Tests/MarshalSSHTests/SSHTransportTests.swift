@@ -114,6 +114,19 @@ struct SSHTransportTests {
         #expect(error?.description.contains(expected) == true)
     }
 
+    @Test("strict checking with no known_hosts file says so, naming the path (issue 16)")
+    func missingKnownHostsFile() async throws {
+        let missing = Lab.scratch() + "/nowhere/known_hosts"
+        let error = await connectionError(lab.endpoint(1, knownHosts: missing))
+        guard case .missingKnownHosts(let host, let path) = error else {
+            Issue.record("expected missingKnownHosts, got \(String(describing: error))")
+            return
+        }
+        #expect(host == "web1")
+        #expect(path == missing)
+        #expect(error?.description.contains("no known_hosts file at \(missing)") == true)
+    }
+
     @Test("a changed host key is refused, naming the host and both fingerprints")
     func changedHostKey() async throws {
         let scratch = Lab.scratch()

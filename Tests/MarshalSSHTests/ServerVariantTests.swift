@@ -10,12 +10,14 @@ final class VariantServer {
     let port: Int
     let directory: String
 
-    init(lab: Lab, extraConfig: String) async throws {
+    init(lab: Lab, extraConfig: String, dropHostKeys: Bool = false) async throws {
         directory = Lab.scratch()
         let port = try freePort()
         self.port = port
         let base = try String(contentsOfFile: lab.hostDirectory(4) + "/sshd_config", encoding: .utf8)
-        let config = base.split(separator: "\n").map { $0.hasPrefix("Port ") ? "Port \(port)" : String($0) }
+        let config = base.split(separator: "\n")
+            .filter { !(dropHostKeys && $0.hasPrefix("HostKey ")) }
+            .map { $0.hasPrefix("Port ") ? "Port \(port)" : String($0) }
             .joined(separator: "\n") + "\n" + extraConfig + "\n"
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
         process = try ChildProcess(["/usr/sbin/sshd", "-D", "-f", directory + "/sshd_config", "-E", directory + "/sshd.log"])
@@ -73,6 +75,38 @@ struct ServerVariantTests {
         let executor = try await connector.connect(endpoint(port: server.port, knownHosts: known))
         #expect(try await executor.run(ShellCommand(literal: "true"), timeout: .seconds(5)).succeeded)
         await executor.close()
+    }
+
+    @Test("a server now offering only ECDSA, known by its ed25519 key, is a changed key under accept-new and strict (issue 12 item 4)")
+    func keyTypeSwap() async throws {
+        let scratch = Lab.scratch()
+        let (status, output) = await Lab.runProcess(["/usr/bin/ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", scratch + "/ecdsa_host"])
+        #expect(status == 0, "\(output)")
+        // Only the ECDSA key: the base config's ed25519 HostKey line is dropped.
+        let server = try await VariantServer(lab: lab, extraConfig: "HostKey \(scratch)/ecdsa_host", dropHostKeys: true)
+        defer { server.stop() }
+        let pub = try String(contentsOfFile: lab.hostDirectory(4) + "/ssh_host_ed25519_key.pub", encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        let known = scratch + "/known_hosts"
+        let original = "[127.0.0.1]:\(server.port) \(pub)\n"
+        try original.write(toFile: known, atomically: true, encoding: .utf8)
+        for checking in [HostEndpoint.HostKeyChecking.acceptNew, .strict] {
+            var endpoint = endpoint(port: server.port, knownHosts: known)
+            endpoint.hostKeyChecking = checking
+            do {
+                let executor = try await connector.connect(endpoint)
+                await executor.close()
+                Issue.record("connected (\(checking)) although the host is known by another key")
+            } catch {
+                guard case .hostKeyMismatch(_, let type, let expected, _, _) = error else {
+                    Issue.record("expected hostKeyMismatch, got \(error)")
+                    continue
+                }
+                #expect(type == "ecdsa-sha2-nistp256")
+                #expect(expected.hasPrefix("ssh-ed25519 SHA256:"))
+            }
+            #expect(try String(contentsOfFile: known, encoding: .utf8) == original, "known_hosts must not gain the new key")
+        }
     }
 
     @Test("a server allowing only chacha20-poly1305 gives noCommonAlgorithm naming both lists")

@@ -132,7 +132,7 @@ extension MarshalCommand {
             case .connectTimeout: "timeout"
             case .unreachable: "refused"
             case .hostKeyMismatch: "host-key-mismatch"
-            case .unknownHostKey: "unknown-host-key"
+            case .unknownHostKey, .missingKnownHosts: "unknown-host-key"
             case .revokedHostKey: "revoked-host-key"
             case .authenticationFailed, .unsupportedKey: "auth-failed"
             case .noCommonAlgorithm, .handshakeFailed: "handshake-failed"

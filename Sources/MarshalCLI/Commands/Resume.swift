@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MarshalCore
+import MarshalJournal
 import MarshalLoading
 
 extension MarshalCommand {
@@ -15,10 +16,10 @@ extension MarshalCommand {
         @Argument(help: "The run to resume: an id, a unique prefix, or 'last'.")
         var runId: String
 
-        @Option(help: "Run this in-flight step again (id or name; repeatable).")
+        @Option(help: "Run this in-flight step (or undo, when the run was rolling back) again (id or name, or STEP@HOST for one host; repeatable).")
         var rerun: [String] = []
 
-        @Option(help: "Treat this in-flight step as done (id or name; repeatable).")
+        @Option(help: "Treat this in-flight step (or undo) as done (id or name, or STEP@HOST for one host; repeatable).")
         var skip: [String] = []
 
         @Option(help: "Approve an approve step by id or name (repeatable).")
@@ -56,6 +57,11 @@ extension MarshalCommand {
                 throw ExitCode.couldNotStart
             }
             let records = try await RunChain.records(endingAt: original, journal: journal, throughRollbacks: false)
+            if PriorProgress.from(records).rollingBack {
+                // The run had decided to roll back: continue that, never the forward steps.
+                try await continueRollback(original, journal: journal)
+                return
+            }
 
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()
@@ -74,7 +80,9 @@ extension MarshalCommand {
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
             // by itself; a failed change needs the operator's word).
             var questions = prior.inFlight.map { ($0, "was in flight on") }
-            if original.status == .aborted {
+            if original.status == .aborted || original.status == .interrupted {
+                // A change that failed in a run that then died (before it could roll back) is not
+                // run again blindly either; a failed check just runs again.
                 for r in records where r.runId == original.id && (r.phase == .main || r.phase == .preflight) && [.failed, .timedOut].contains(r.status) {
                     let key = PriorProgress.Key(phase: r.phase.rawValue, ordinal: r.stepIndex, host: r.host, batch: r.batch)
                     questions.append((PriorProgress.InFlight(key: key, name: r.name, stepId: r.stepId), "had failed on"))
@@ -83,7 +91,8 @@ extension MarshalCommand {
             var blocked: [String] = []
             for (flight, how) in questions {
                 guard let step = expanded.first(where: { $0.0 == flight.key.phase && $0.1.ordinal == flight.key.ordinal })?.1.step else { continue }
-                let names = [step.name] + (step.id.map { [$0] } ?? [])
+                let plain = [step.name] + (step.id.map { [$0] } ?? [])
+                let names = plain + plain.map { "\($0)@\(flight.key.host ?? "-")" }  // `step@host` answers for one host
                 if names.contains(where: skip.contains) {
                     prior.finished.append(.init(key: flight.key, name: step.name, stepId: step.id, evidence: nil, succeeded: false))
                 } else if step.isSafeToRerun || names.contains(where: rerun.contains) {
@@ -108,6 +117,38 @@ extension MarshalCommand {
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
+    }
+}
+
+extension MarshalCommand.Resume {
+    /// Resume of a run that was rolling back when it stopped: the undos its journal (and any
+    /// rollback of it) leaves pending, as `marshal rollback --run` would run them.
+    func continueRollback(_ original: RunRecord, journal: any JournalStore) async throws {
+        let family = try await RunChain.family(of: original, journal: journal)
+        let inputs = ResumeInputs.decode(original.inputsJSON)
+        let loader = Inputs()
+        let environment = try loader.environment(inputs.environmentPath ?? original.environment)
+        let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
+        let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
+                                                  params: original.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
+        let progress = PriorProgress.from(family.records)
+        let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
+                                               scope: TemplateScope(params: prepared.params))
+        let plan = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
+        if !plan.questions.isEmpty {
+            Terminal.stderr("error: not resuming run \(original.id), which was rolling back: \(plan.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
+            throw ExitCode.couldNotStart
+        }
+        var request = RunRequest(
+            runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+            secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
+            operatorName: Operator.name, pid: getpid(), kind: .resume, parentRunId: original.id)
+        request.prior = progress
+        try lockOptions.apply(to: &request)
+        request.documents = JournaledRunbook.documents(of: original)
+        let code = try await RunLauncher.launchRollback(request, progress: progress, plan: plan, journal: journal, output: output, includes: includes)
+        try await documents.write(runId: request.runId, journal: journal)
+        throw ExitCode(code)
     }
 }
 

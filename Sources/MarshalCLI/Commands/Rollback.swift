@@ -9,7 +9,7 @@ extension MarshalCommand {
     struct Rollback: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Undo the last (or given) successful rollout of an environment, in reverse, from its journal.",
-            discussion: "Each completed step with an `undo` is undone on exactly the hosts where it completed; a release switches `current` back to the release that was live before it. --plan prints what would be undone, where and in which order, without doing it."
+            discussion: "Each completed step with an `undo` is undone on exactly the hosts where it completed; a release switches `current` back to the release that was live before it. The journal of the run, its resumes and earlier rollbacks decides what is left: an undo that succeeded is not run again, one that failed is retried, one in flight when Marshal stopped is asked about (--rerun/--skip). --plan prints what would be undone, where and in which order, without doing it."
         )
 
         @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
@@ -17,6 +17,12 @@ extension MarshalCommand {
 
         @Option(name: .customLong("run"), help: "The run to undo (default: the last successful rollout of the environment).")
         var runId: String?
+
+        @Option(help: "An undo (or a change) that was in flight when Marshal stopped: undo it (again) (step id or name; repeatable).")
+        var rerun: [String] = []
+
+        @Option(help: "An undo that was in flight when Marshal stopped finished (or a change in flight changed nothing): leave it (step id or name; repeatable).")
+        var skip: [String] = []
 
         @Flag(help: "Only print what would be undone.")
         var plan = false
@@ -62,35 +68,52 @@ extension MarshalCommand {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
             }
-            let undoneBefore = try await journal.runs(matching: RunQuery(environment: environment.name, kinds: [.rollback], statuses: [.succeeded]))
-                .contains { $0.parentRunId == target.id }
-            if undoneBefore {
-                Terminal.stderr("error: run \(target.id) was already rolled back; see `marshal runs -e \(environment.name)`")
-                throw ExitCode.invalidInput
+            if target.status == .running {
+                Terminal.stderr("error: run \(target.id) is still running (pid \(target.pid) on \(target.machine)); it cannot be rolled back while it runs")
+                throw ExitCode.couldNotStart
             }
-            let records = try await RunChain.records(endingAt: target, journal: journal, throughRollbacks: true)
+            let family = try await RunChain.family(of: target, journal: journal)
             let (runbook, includes) = try JournaledRunbook.load(for: target, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: target.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
-            let progress = PriorProgress.from(records)
+            let progress = PriorProgress.from(family.records)
             let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
-            let actions = progress.finished.reversed().compactMap { finished -> (String, String)? in
-                guard finished.key.phase == "main", finished.succeeded,
-                      let step = expanded.first(where: { $0.ordinal == finished.key.ordinal })?.step else { return nil }
-                let host = finished.key.host ?? "this machine"
-                let then = step.undoStep.map { ", then its \($0.kind.name) undo step" } ?? ""
-                if case .release = step.kind {
-                    let previous: String
-                    if case .string(let p)? = finished.evidence?["previous"] { previous = "releases/\(p)" } else { previous = "(no earlier release: left as is)" }
-                    return (host, "undo '\(step.name)': switch current back to \(previous)\(then)")
+            let undo = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
+            if !undo.questions.isEmpty {
+                Terminal.stderr("error: not rolling back run \(target.id): \(undo.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then run rollback again with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
+                throw ExitCode.couldNotStart
+            }
+            let rolledBackBefore = family.runs.contains { $0.kind == .rollback && $0.status == .succeeded }
+            if undo.entries.isEmpty && rolledBackBefore && !plan {
+                Terminal.stderr("error: run \(target.id) was already rolled back; see `marshal runs -e \(environment.name)`")
+                throw ExitCode.invalidInput
+            }
+            let actions = undo.entries.map { entry -> (String, String) in
+                let step = entry.expanded.step
+                let host = entry.host ?? "this machine"
+                let again = entry.retry ? " (again: an earlier attempt failed or was interrupted)" : ""
+                var texts: [String] = []
+                if entry.parts.contains(.switchBack) {
+                    if case .string(let p)? = entry.evidence?["previous"] { texts.append("switch current back to releases/\(p)") }
+                    else if entry.evidence == nil { texts.append("switch current back (no evidence of the release before: will fail)") }
+                    else { texts.append("switch current back: no earlier release, left as is") }
                 }
-                if let undo = step.undoStep { return (host, "undo '\(step.name)' with its \(undo.kind.name) step") }
-                return nil
+                if entry.parts.contains(.undoStep), let undo = step.undoStep { texts.append("its \(undo.kind.name) undo step") }
+                return (host, "undo '\(step.name)': " + texts.joined(separator: ", then ") + again)
+            }
+            if plan, !runbook.rollback.isEmpty {
+                Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)): the runbook's rollback: list, in this order, on every host the run touched:")
+                for (i, step) in runbook.rollback.enumerated() {
+                    let key = { (host: String?) in UndoKey(ordinal: Orchestrator.rollbackOrdinalBase + i + 1, host: host, batch: 0, part: .undoStep) }
+                    let done = progress.undos.contains { $0.key.ordinal == key(nil).ordinal && $0.value == .succeeded }
+                    Terminal.stdout("  \(i + 1). \(step.name) (\(step.kind.name))\(done ? " — done on some hosts by an earlier attempt" : "")")
+                }
+                return
             }
             if plan {
                 Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)); in this order:")
-                if actions.isEmpty { Terminal.stdout("  nothing to undo: no completed step of that run has an undo") }
+                if actions.isEmpty { Terminal.stdout("  nothing to undo: no completed step of that run has an undo left to do") }
                 for (i, (host, text)) in actions.enumerated() { Terminal.stdout("  \(i + 1). [\(host)] \(text)") }
                 return
             }
@@ -99,10 +122,10 @@ extension MarshalCommand {
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
                 operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
-            request.prior = nil
+            request.prior = progress
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: target)
-            let code = try await RunLauncher.launchRollback(request, completed: progress.finished, journal: journal, output: output, includes: includes)
+            let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output, includes: includes)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }

@@ -99,10 +99,10 @@ enum RunPreparation {
 
 /// Runs a prepared request with the adapters wired, maps the outcome to an exit code.
 enum RunLauncher {
-    static func launchRollback(_ request: RunRequest, completed: [PriorProgress.Finished], journal: any JournalStore,
+    static func launchRollback(_ request: RunRequest, progress: PriorProgress, plan: UndoPlan, journal: any JournalStore,
                                output: OutputFormat, includes: IncludeLoader = IncludeLoader()) async throws -> Int32 {
         try await launch(request, journal: journal, output: output, includes: includes) { (orchestrator) async throws(RunStartError) -> RunResult in
-            try await orchestrator.rollback(request, completed: completed)
+            try await orchestrator.rollback(request, progress: progress, plan: plan)
         }
     }
 
@@ -123,8 +123,10 @@ enum RunLauncher {
             observer = Terminal.stdoutIsTTY ? LiveObserver(colour: colour) : PlainObserver(colour: false)
         }
         let renderer = TemplateRenderer()
-        let services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
+        var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
                                    gates: HTTPGates.make(), includes: includes)
+        services.crashHook = CrashPoint.hook()
+        services.recovery = RecoveryFiles()
         let orchestrator = Orchestrator(services: services)
         let task = Task { () async throws(RunStartError) -> RunResult in try await body(orchestrator) }
         let interrupts = InterruptHandler()

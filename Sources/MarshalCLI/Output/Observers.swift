@@ -119,22 +119,68 @@ final class JSONLinesObserver: RunObserver, @unchecked Sendable {
 }
 
 /// A live view on a terminal: one line per host of the current step, redrawn in place, with the
-/// finished lines kept above it.
+/// finished lines kept above it. In a batch of more than `summaryThreshold` hosts a step gets one
+/// live progress line and, once done, one summary line (counts by status, slowest host); only
+/// hosts that did not succeed get a line of their own, so 1,000 hosts do not print 1,000 lines
+/// per step.
 final class LiveObserver: RunObserver, @unchecked Sendable {
+    static let summaryThreshold = 20
+
     private let lock = NSLock()
     private var active: [String: String] = [:]   // host → "step name"
     private var drawn = 0
     private let colour: Bool
+    private let sink: (String) -> Void
+    private var batchHosts = 0
+    private var summary: StepSummary?
 
-    init(colour: Bool) { self.colour = colour }
+    /// One step across a large batch.
+    private struct StepSummary {
+        let ref: RunEvent.StepRef
+        var started = 0
+        var finished = 0
+        var counts: [String: Int] = [:]
+        var slowest: (host: String, seconds: Double)?
+
+        func same(_ other: RunEvent.StepRef) -> Bool {
+            ref.index == other.index && ref.name == other.name && ref.phase == other.phase && ref.batch == other.batch
+        }
+
+        var label: String { "[\(started) hosts] \(ref.phase == "undo" ? "" : "\(ref.index). ")\(ref.name)" }
+    }
+
+    init(colour: Bool, sink: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
+        self.colour = colour
+        self.sink = sink
+    }
 
     func handle(_ event: RunEvent) {
         lock.lock()
         defer { lock.unlock() }
         clear()
         switch event {
+        case .batchStarted(let index, let of, let hosts) where hosts.count > LiveObserver.summaryThreshold:
+            flushSummary()
+            batchHosts = hosts.count
+            write("== batch \(index)/\(of): \(hosts.count) hosts (\(hosts.prefix(3).joined(separator: ", ")), … \(hosts.last ?? ""))\n")
+        case .batchStarted(_, _, let hosts):
+            flushSummary()
+            batchHosts = hosts.count
+            if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
+        case .stepStarted(let ref) where ref.host != nil && batchHosts > LiveObserver.summaryThreshold:
+            if summary.map({ !$0.same(ref) }) ?? true {
+                flushSummary()
+                summary = StepSummary(ref: ref)
+            }
+            summary?.started += 1
         case .stepStarted(let ref):
             active[ref.host ?? "local"] = ref.name
+        case .stepFinished(let ref, let report) where summary?.same(ref) == true:
+            summary?.finished += 1
+            summary?.counts[report.status, default: 0] += 1
+            if report.duration > (summary?.slowest?.seconds ?? -1) { summary?.slowest = (ref.host ?? "local", report.duration) }
+            if report.status != "succeeded" && report.status != "skipped",
+               let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
         case .progress(let ref, let progress):
             // Redrawn in place about once a second: one line per running step, never a scroll.
             active[ref.host ?? "local"] = "\(ref.name) — \(progress.text)"
@@ -142,9 +188,32 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
             active[ref.host ?? "local"] = nil
             if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
         default:
+            flushSummary()
             if let line = PlainObserver.describe(event, colour: colour) { write(line + "\n") }
         }
         draw()
+    }
+
+    /// The finished step's line: counts by status, worst first, and the slowest host.
+    private func flushSummary() {
+        guard let done = summary else { return }
+        summary = nil
+        let order = ["failed", "timed_out", "inconclusive", "ignored_failure", "skipped", "succeeded"]
+        let counts = done.counts.sorted { (order.firstIndex(of: $0.key) ?? 0) < (order.firstIndex(of: $1.key) ?? 0) }
+        let text = counts.map { status, count in paint("\(status) \(count)", status) }.joined(separator: ", ")
+        var line = "\(done.label): \(text)"
+        if done.finished < done.started { line += ", unfinished \(done.started - done.finished)" }
+        if let slowest = done.slowest { line += " (slowest \(slowest.host) \(String(format: "%.2f", slowest.seconds))s)" }
+        write(line + "\n")
+    }
+
+    private func paint(_ text: String, _ status: String) -> String {
+        guard colour else { return text }
+        switch status {
+        case "succeeded": return text.green
+        case "failed", "timed_out", "inconclusive": return text.red
+        default: return text.yellow
+        }
     }
 
     private func clear() {
@@ -154,13 +223,18 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
     }
 
     private func draw() {
+        if let summary {
+            let step = "\(summary.ref.phase == "undo" ? "" : "\(summary.ref.index). ")\(summary.ref.name)"
+            write("  ⋯ [\(batchHosts) hosts] \(step): \(summary.finished) done, \(summary.started - summary.finished) running\n")
+            drawn += 1
+        }
         for (host, step) in active.sorted(by: { $0.key < $1.key }).prefix(20) {
             write("  ⋯ [\(host)] \(step)\n")
             drawn += 1
         }
     }
 
-    private func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    private func write(_ text: String) { sink(text) }
 }
 
 /// Lets a progress report through once per `every` seconds of a step's own elapsed time

@@ -19,12 +19,13 @@ enum PlanRendering {
     }
 
     /// `validate -e`: every step rendered for every host, as `plan` would; a required param with no
-    /// value on the command line gets a stand-in of its type (the first choice, "0", "false", "1s").
+    /// value on the command line gets a stand-in of its type (the first choice, its name, "0", "false", "1s").
     static func findings(_ runbook: Runbook, environment: Environment) -> [Diagnostic] {
         let standIns = runbook.params.filter { $0.required && $0.defaultValue == nil }.map { spec -> (name: String, value: String) in
             if let first = spec.choices?.first { return (spec.name, first) }
             switch spec.kind {
-            case .string: return (spec.name, "<\(spec.name)>")
+            // The param's own name: a plain word, so checks on ids and paths (release ids) accept it.
+            case .string: return (spec.name, spec.name)
             case .int, .number: return (spec.name, "0")
             case .bool: return (spec.name, "false")
             case .duration: return (spec.name, "1s")

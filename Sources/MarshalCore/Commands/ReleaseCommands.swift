@@ -13,7 +13,9 @@ public enum ReleaseCommands {
         let release = "releases/" + releaseID
         let stage = "releases/.marshal-stage-" + releaseID
         return ShellCommand([
-            .literal("set -e; cd "), .quoted(path), .literal("; stage="), .quoted(stage), .literal("; tarball="), .quoted(tarball),
+            // Whether the release dir was there before says whether a later failure may remove it.
+            .literal("set -e; cd "), .quoted(path), .literal("; if [ -e "), .quoted(release), .literal(" ]; then echo existed=yes; else echo existed=no; fi"),
+            .literal("; stage="), .quoted(stage), .literal("; tarball="), .quoted(tarball),
             .literal("; trap 'rc=$?; if [ $rc -ne 0 ]; then rm -rf -- \"$stage\"; rm -f -- \"$tarball\"; fi' EXIT"),
             .literal("; rm -rf -- \"$stage\"; mkdir -p -- \"$stage\""),
             .literal("; tar -xzf \"$tarball\" -C \"$stage\" --no-same-owner --no-same-permissions"),
@@ -30,7 +32,11 @@ public enum ReleaseCommands {
             .literal("; rm -rf -- \"$old\""),
             // tar restores the archived mtime of `.`; prune orders releases by mtime, so stamp it now.
             .literal("; touch "), .quoted(release),
-            .literal("; echo \"previous=$(readlink current 2>/dev/null | sed 's#^releases/##' || true)\""),
+            // The release live before this one is kept beside it: a re-run after a crash that
+            // came after the switch finds `current` already here and must not call it previous.
+            .literal("; live=$(readlink current 2>/dev/null | sed 's#^releases/##' || true); if [ \"$live\" != "), .quoted(releaseID),
+            .literal(" ] || [ ! -e releases/.marshal-previous-"), .quoted(releaseID), .literal(" ]; then printf '%s\\n' \"$live\" > releases/.marshal-previous-"),
+            .quoted(releaseID), .literal("; fi; echo \"previous=$(cat releases/.marshal-previous-"), .quoted(releaseID), .literal(")\""),
         ])
     }
 
@@ -40,6 +46,17 @@ public enum ReleaseCommands {
             .literal("set -e; cd "), .quoted(path), .literal("; test -d releases/"), .quoted(releaseID),
             .literal("; ln -sfn releases/"), .quoted(releaseID), .literal(" current.marshal-tmp && mv -T current.marshal-tmp current"),
         ])
+    }
+
+    /// After a release failed past its upload: removes the tarball and the half-made release
+    /// dir (only one this release created, and never the live one).
+    public static func cleanUpFailed(path: String, releaseID: String, tarball: String, created: Bool) -> ShellCommand {
+        var fragments: [ShellCommand.Fragment] = [.literal("cd "), .quoted(path), .literal(" && rm -f -- "), .quoted(tarball)]
+        if created {
+            fragments += [.literal(" && { [ \"$(readlink current)\" = "), .quoted("releases/" + releaseID),
+                          .literal(" ] || rm -rf -- releases/"), .quoted(releaseID), .literal("; }")]
+        }
+        return ShellCommand(fragments)
     }
 
     /// Removes all but the newest `keep` releases, never the live one.

@@ -53,6 +53,11 @@ public struct SSHSettings: Sendable, Hashable {
     public var hostKeyChecking: HostEndpoint.HostKeyChecking
     public var jump: String?
     public var connectTimeout: Duration
+    /// SSH keepalive (OpenSSH's ServerAliveInterval/CountMax): a host that answers none of
+    /// `keepaliveCount` keepalives sent `keepaliveInterval` apart is dropped as not answering.
+    /// An interval of zero switches keepalive off.
+    public var keepaliveInterval: Duration = .seconds(15)
+    public var keepaliveCount: Int = 4
     public var location: SourceLocation?
 
     public init(

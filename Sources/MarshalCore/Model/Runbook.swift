@@ -10,6 +10,9 @@ public struct Runbook: Sendable, Hashable {
     public var preflight: [Step]
     public var steps: [Step]
     public var onFailure: FailurePolicy
+    /// Runbook-level rollback: these steps run, in this order, across every host the failed run
+    /// touched, instead of undoing completed steps in reverse. Empty: the reverse-undo walk.
+    public var rollback: [Step] = []
     public var report: ReportSpec?
 
     public init(
@@ -143,7 +146,9 @@ public enum FailureLimit: Sendable, Hashable, CustomStringConvertible {
 public enum FailurePolicy: Sendable, Hashable {
     case stop
     case rollback
-    case run(runbook: TemplateString)
+    /// `{ run: RUNBOOK, params: {…} }`: that runbook runs in this run (same lock, environment),
+    /// its params templated from the failed run; its outcome decides the run's status.
+    case run(runbook: TemplateString, params: [ConfigEntry] = [])
 }
 
 public struct ReportSpec: Sendable, Hashable {

@@ -91,8 +91,9 @@ public struct Planner: Sendable {
         let onFailure: String
         switch runbook.onFailure {
         case .stop: onFailure = "stop"
-        case .rollback: onFailure = "rollback (undo completed steps in reverse)"
-        case .run(let other): onFailure = "run \(other.source)"
+        case .rollback: onFailure = runbook.rollback.isEmpty ? "rollback (undo completed steps in reverse)"
+            : "rollback (the runbook's rollback: list of \(runbook.rollback.count) steps, in order)"
+        case .run(let other, _): onFailure = "run \(other.source)"
         }
         return Plan(
             runbook: runbook.name, runbookPath: runbook.path, environment: environment.name, protected: environment.protected,

@@ -39,9 +39,13 @@ public actor HostConnections {
         return result
     }
 
+    /// Closes every connection at once: one after another, 1,000 hosts paid 1,000 round trips.
     public func closeAll() async {
-        for executor in open.values { await executor.close() }
+        let executors = Array(open.values)
         open.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for executor in executors { group.addTask { await executor.close() } }
+        }
     }
 }
 
@@ -76,9 +80,12 @@ public enum EndpointBuilder {
                                          hostKeyChecking: ssh.hostKeyChecking, connectTimeout: ssh.connectTimeout))
             }
         }
-        return HostEndpoint(name: host.name, address: host.address, port: host.port, user: user, authentication: authentication,
-                            knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"), hostKeyChecking: ssh.hostKeyChecking,
-                            connectTimeout: ssh.connectTimeout, jump: jump,
-                            isLocal: (host.transport ?? environment.transport) == .local)
+        var endpoint = HostEndpoint(name: host.name, address: host.address, port: host.port, user: user, authentication: authentication,
+                                    knownHostsPath: expand(ssh.knownHosts ?? "~/.ssh/known_hosts"), hostKeyChecking: ssh.hostKeyChecking,
+                                    connectTimeout: ssh.connectTimeout, jump: jump,
+                                    isLocal: (host.transport ?? environment.transport) == .local)
+        endpoint.keepaliveInterval = ssh.keepaliveInterval
+        endpoint.keepaliveCount = ssh.keepaliveCount
+        return endpoint
     }
 }

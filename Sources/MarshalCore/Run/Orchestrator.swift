@@ -15,6 +15,8 @@ public struct Orchestrator: Sendable {
         var host: HostSpec?
         var evidence: ConfigValue?
         var batch: Int
+        /// Undo parts still to do; nil: all the step has (see `UndoPlan.parts(of:)`).
+        var parts: [UndoKey.Part]? = nil
     }
 
     /// Mutable state of one run; only the orchestrating task touches it.
@@ -45,8 +47,9 @@ public struct Orchestrator: Sendable {
         }
     }
 
-    /// `marshal rollback`: undo, in reverse, what an earlier run completed, as recorded in its journal.
-    public func rollback(_ request: RunRequest, completed: [PriorProgress.Finished]) async throws(RunStartError) -> RunResult {
+    /// `marshal rollback`, and `resume` of a run that was rolling back: undo, newest first, what
+    /// the journal says is still to undo (`plan`), with the evidence of every finished step in scope.
+    public func rollback(_ request: RunRequest, progress: PriorProgress, plan: UndoPlan) async throws(RunStartError) -> RunResult {
         try await session(request) { executor, writer, state, masker in
             let environment = request.environment
             let baseScope = self.baseScope(request)
@@ -58,16 +61,44 @@ public struct Orchestrator: Sendable {
                 return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
             }
             self.services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: environment.name,
-                                                      hosts: Array(Set(completed.compactMap(\.key.host))).sorted(), batches: []))
-            for finished in completed where finished.key.phase == StepRecord.Phase.main.rawValue && finished.succeeded {
+                                                      hosts: Array(Set(plan.entries.compactMap(\.host))).sorted(), batches: []))
+            for finished in progress.finished where finished.key.phase == StepRecord.Phase.main.rawValue {
                 guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
-                let host = finished.key.host.flatMap { environment.host(named: $0) }
-                if finished.key.host != nil && host == nil { continue }
-                state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0))
-                state.remember(finished.evidence, of: step.step, host: host)
+                state.remember(finished.evidence, of: step.step, host: finished.key.host.flatMap { environment.host(named: $0) })
             }
-            let parent = request.parentRunId ?? "?"
-            return await self.finishFailed(request, reason: "rollback of run \(parent)", status: .succeeded, executor: executor,
+            // The operator's --skip answers, journaled so that the next rollback does not ask again.
+            let answers = plan.skipped.map { item in
+                let step = item.expanded.step
+                let kind = switch item.part {
+                case .switchBack?: UndoKey.switchBackKind
+                case .undoStep?: "undo:" + (step.undoStep?.kind.name ?? step.kind.name)
+                case nil: step.kind.name
+                }
+                return StepRecord(runId: request.runId, stepIndex: item.expanded.ordinal, stepId: step.id,
+                                  name: item.part == nil ? step.name : "undo \(step.name)", kind: kind,
+                                  phase: item.part == nil ? .main : .undo, host: item.host, batch: item.batch, status: .skipped,
+                                  startedAt: Date(), endedAt: Date(),
+                                  message: item.part == nil ? "in flight when Marshal stopped; the operator said it changed nothing (--skip)"
+                                      : "in flight when Marshal stopped; the operator said it finished (--skip)")
+            }
+            if !answers.isEmpty { _ = try? await writer.start(answers) }
+            if !request.runbook.rollback.isEmpty {
+                // A `rollback:` list runs across every host the run touched.
+                for finished in progress.finished + progress.failed where finished.key.phase == StepRecord.Phase.main.rawValue {
+                    guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }),
+                          let host = finished.key.host.flatMap({ environment.host(named: $0) }) else { continue }
+                    state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0, parts: []))
+                }
+            }
+            for entry in plan.entries.reversed() {
+                let host = entry.host.flatMap { environment.host(named: $0) }
+                if entry.host != nil && host == nil { continue }
+                state.completed.append(Completed(expanded: entry.expanded, host: host, evidence: entry.evidence, batch: entry.batch,
+                                                 parts: entry.parts))
+            }
+            let reason = request.kind == .rollback ? "rollback of run \(request.parentRunId ?? "?")"
+                : "continued the rollback of run \(request.parentRunId ?? "?")"
+            return await self.finishFailed(request, reason: reason, status: .succeeded, executor: executor,
                                            writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: true)
         }
     }
@@ -107,10 +138,22 @@ public struct Orchestrator: Sendable {
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         var result = await body(executor, writer, state, masker)
-        do {
-            try await writer.flush()
-        } catch {
-            result.summary += "; the journal could not record the last step ends: \(error)"
+        try? await writer.flush()
+        if let failure = await writer.failure {
+            // The journal is incomplete: leave the whole account where resume and rollback find it.
+            var record = RunRecord(
+                id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
+                environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
+                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: Date(),
+                operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId,
+                failureSummary: masker.mask(result.summary))
+            record.status = .interrupted
+            let steps = await writer.records()
+            if let path = services.recovery?.save(run: record, steps: steps) {
+                result.summary += "; the journal could not be written (\(masker.mask(failure))): what this run did is in \(path), which `marshal resume \(request.runId)` and `marshal rollback --run \(request.runId)` read"
+            } else {
+                result.summary += "; the journal could not be written (\(masker.mask(failure))) and no recovery file could be written either: the output above is the only account of this run"
+            }
         }
         switch result.status {
         case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
@@ -260,7 +303,15 @@ public struct Orchestrator: Sendable {
                 let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
                                              baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
-                if let journalError = outcomes.journalError { return abortForJournal(request, journalError, lockLost: outcomes.lockLost) }
+                if let journalError = outcomes.journalError {
+                    // The lock went to someone else: stop, touch nothing more.
+                    if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
+                    // Nothing further runs forward; what already changed is rolled back as the
+                    // runbook says, which needs no journal write to start.
+                    return await finishFailed(request, reason: "stopped before \(expanded.step.name): the journal could not record a step boundary (\(journalError))",
+                                              status: .failed, executor: executor, writer: writer, state: state, masker: masker,
+                                              baseScope: baseScope, rollback: true)
+                }
                 if Task.isCancelled {
                     return await finishFailed(request, reason: "interrupted (Ctrl-C) during \(expanded.step.name)", status: .aborted,
                                               executor: executor, writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: false)
@@ -281,8 +332,8 @@ public struct Orchestrator: Sendable {
                     }
                 }
                 if state.failedHosts.count > tolerated {
-                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(state.failedHosts.joined(separator: ", "))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
-                        + state.failureMessages.joined(separator: "; ")
+                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(Summary.list(state.failedHosts))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
+                        + Summary.list(state.failureMessages, separator: "; ")
                     return await finishFailed(request, reason: reason, status: .failed, executor: executor, writer: writer,
                                               state: state, masker: masker, baseScope: baseScope, rollback: true)
                 }
@@ -291,7 +342,7 @@ public struct Orchestrator: Sendable {
         }
         let summary = state.failedHosts.isEmpty
             ? "\(runbook.name) finished on \(targets.count) host\(targets.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
-            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + state.failureMessages.joined(separator: "; ")
+            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + Summary.list(state.failureMessages, separator: "; ")
         return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: state.failedHosts, undone: [])
     }
 
@@ -384,13 +435,21 @@ public struct Orchestrator: Sendable {
                        kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,
                        startedAt: now)
         }
-        let sequences: [Int]
+        let forks = max(1, request.runbook.strategy.forks)
+        // The hosts that start now are journaled as started in one commit; a host queued behind
+        // `forks` is journaled when it really starts (with the ends of those before it), so a
+        // crash never leaves a host that had not begun looking in flight.
+        let initial = min(forks, hosts.count)
+        let sequences: [Int?]
         do {
-            sequences = try await writer.start(records)
+            sequences = try await writer.start(Array(records.prefix(initial)))
         } catch let lost as LeaseKeeper.Lost {
             return StepResults(results: [], journalError: lost.reason, lockLost: true)
         } catch {
-            return StepResults(results: [], journalError: "\(error)")
+            // A forward step never runs unjournaled; an undo does: rolling back matters more
+            // than its journal, and the run's recovery file keeps the account.
+            guard phase == .undo else { return StepResults(results: [], journalError: "\(error)") }
+            sequences = Array(repeating: nil, count: initial)
         }
         let contexts = hosts.map { host in
             StepContext(runId: request.runId, renderer: services.renderer,
@@ -398,15 +457,27 @@ public struct Orchestrator: Sendable {
                         masker: masker, approvals: request.approvals, batch: batch)
         }
         let observer = services.observer
+        let crashHook = services.crashHook
         let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
-        let forks = max(1, request.runbook.strategy.forks)
 
         let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
             var collected = [HostResult?](repeating: nil, count: hosts.count)
             var next = 0
             func launch(_ i: Int) {
                 group.addTask {
+                    let sequence: Int?
+                    if i < initial {
+                        sequence = sequences[i]
+                    } else if let started = try? await writer.start([records[i]]).first {
+                        sequence = started
+                    } else if phase == .undo {
+                        sequence = nil
+                    } else {
+                        return (i, HostResult(host: hosts[i], outcome: .failed("not run: the journal could not record its start")))
+                    }
                     observer.handle(.stepStarted(refs[i]))
+                    let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
+                    crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
                     let clock = ContinuousClock.now
                     var context = contexts[i]
                     context.progress = { observer.handle(.progress(refs[i], $0)) }
@@ -414,10 +485,11 @@ public struct Orchestrator: Sendable {
                     var outcome = await executor.execute(step, host: hosts[i], context: context)
                     ticker?.cancel()
                     let elapsed = ContinuousClock.now - clock
+                    crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
                     outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
-                    if let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequences[i],
-                                                          host: hosts[i]?.name, journal: services.journal, masker: masker) {
+                    if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
+                                                                      host: hosts[i]?.name, journal: services.journal, masker: masker) {
                         outcome.status = .failed
                         outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
                     }
@@ -426,7 +498,11 @@ public struct Orchestrator: Sendable {
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))
-                    await writer.finish(StepFinish(runId: request.runId, sequence: sequences[i], completion: completion))
+                    if let sequence {
+                        await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
+                    } else {
+                        _ = await writer.finishUnjournaled(records[i], completion)
+                    }
                     observer.handle(.stepFinished(refs[i], RunEvent.StepReport(
                         status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,
                         attempts: outcome.attempts, message: outcome.message.map(masker.mask),
@@ -442,11 +518,17 @@ public struct Orchestrator: Sendable {
             return collected.compactMap { $0 }
         }
 
-        for result in results where result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure {
+        for result in results where phase != .undo && (result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure) {
             state.remember(result.outcome.evidence, of: step, host: result.host)
             if phase == .main, result.outcome.status == .succeeded {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
             }
+        }
+        // A failed step that may have changed something before failing (a per-file migrate that
+        // committed files, or `undo_on_failure: true`) is undone too; only its undo step runs.
+        for result in results where phase == .main && result.outcome.status.isFailure && step.undoesFailure(evidence: result.outcome.evidence) {
+            state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0,
+                                             parts: [.undoStep]))
         }
         return StepResults(results: results, journalError: nil)
     }

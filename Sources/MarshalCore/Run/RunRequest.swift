@@ -59,6 +59,12 @@ public struct RunServices: Sendable {
     public var gates: (any GateRunner)?
     /// Loads runbooks named by `include` steps.
     public var includes: (any IncludeResolver)?
+    /// Fault-injection hook for the crash tests: called with a point's name (`main:started:ID@HOST`,
+    /// `main:finished:…`, `undo:started:…`, `undo:finished:…`, `rollback:begin`); the CLI wires it
+    /// to `MARSHAL_TEST_CRASH_AT`, which kills the process at that point. nil in normal runs.
+    public var crashHook: (@Sendable (String) -> Void)?
+    /// Where a run leaves its account when the journal fails; nil: nowhere.
+    public var recovery: (any RecoveryStore)?
 
     public init(connector: any Connector, journal: any JournalStore, renderer: any TemplateRendering,
                 observer: any RunObserver, gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {

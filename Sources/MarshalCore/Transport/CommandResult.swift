@@ -12,6 +12,9 @@ public struct CommandResult: Sendable, Hashable {
     public var stderr: [UInt8]
     public var ending: Ending
     public var duration: Duration
+    /// For a timed-out command: whether its process group was confirmed gone after the stop
+    /// (false: the host did not answer, or the group outlived TERM and KILL).
+    public var stopConfirmed = false
 
     public init(stdout: [UInt8], stderr: [UInt8], ending: Ending, duration: Duration) {
         self.stdout = stdout

@@ -18,6 +18,9 @@ public struct HostEndpoint: Sendable, Hashable {
     public indirect enum Jump: Sendable, Hashable { case none, via(HostEndpoint) }
     public var jump: Jump
     public var isLocal: Bool
+    /// See `SSHSettings.keepaliveInterval`; zero: off.
+    public var keepaliveInterval: Duration = .seconds(15)
+    public var keepaliveCount: Int = 4
 
     public init(
         name: String, address: String, port: Int = 22, user: String,

@@ -5,6 +5,8 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     case handshakeFailed(host: String, reason: String)
     case noCommonAlgorithm(host: String, detail: String)
     case unknownHostKey(host: String, keyType: String, fingerprint: String, knownHosts: String)
+    /// Strict checking with no known_hosts file at all: nothing to verify against.
+    case missingKnownHosts(host: String, path: String)
     case hostKeyMismatch(host: String, keyType: String, expected: String, actual: String, knownHosts: String)
     case revokedHostKey(host: String, keyType: String, fingerprint: String)
     case authenticationFailed(host: String, user: String, reason: String)
@@ -17,7 +19,7 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
     public var host: String {
         switch self {
         case .unreachable(let h, _, _, _), .connectTimeout(let h, _, _, _), .handshakeFailed(let h, _),
-             .noCommonAlgorithm(let h, _), .unknownHostKey(let h, _, _, _), .hostKeyMismatch(let h, _, _, _, _),
+             .noCommonAlgorithm(let h, _), .unknownHostKey(let h, _, _, _), .missingKnownHosts(let h, _), .hostKeyMismatch(let h, _, _, _, _),
              .revokedHostKey(let h, _, _), .authenticationFailed(let h, _, _), .unsupportedKey(let h, _, _),
              .channelFailed(let h, _), .uploadFailed(let h, _, _), .checksumMismatch(let h, _, _, _),
              .disconnected(let h, _):
@@ -45,6 +47,8 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
             "host \(h): no SSH algorithm in common with the server: \(d)"
         case .unknownHostKey(let h, let t, let f, let k):
             "host \(h): host key \(t) \(f) is not in \(k); refusing to connect (host_key_checking: strict). Verify the fingerprint out of band, then add it to known_hosts or use accept-new"
+        case .missingKnownHosts(let h, let p):
+            "host \(h): no known_hosts file at \(p); refusing to connect (host_key_checking: strict). Create it with the hosts' keys (verify their fingerprints out of band), point ssh.known_hosts at the right file, or use accept-new"
         case .hostKeyMismatch(let h, let t, let e, let a, let k):
             "host \(h): HOST KEY MISMATCH for \(t): known_hosts (\(k)) has \(e), the server presented \(a). Refusing to connect: this may be a man-in-the-middle or a rebuilt host; verify before updating known_hosts"
         case .revokedHostKey(let h, let t, let f):

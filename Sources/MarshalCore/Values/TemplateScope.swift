@@ -5,7 +5,7 @@ public struct TemplateScope: Sendable {
         case secret(Secret)
     }
 
-    public static let roots = ["params", "vars", "secrets", "host", "env", "steps", "run"]
+    public static let roots = ["params", "vars", "secrets", "host", "env", "steps", "run", "failed_run"]
 
     public var params: [String: ConfigValue]
     /// Environment vars with the host's vars laid over them.
@@ -16,6 +16,9 @@ public struct TemplateScope: Sendable {
     /// Evidence of earlier steps by id or register name; nil while planning (then shown unresolved).
     public var steps: [String: ConfigValue]?
     public var run: [String: String]
+    /// In a runbook-level `rollback:` or an `on_failure: { run: }` runbook: the run that failed
+    /// (`id`, `runbook`, `summary`).
+    public var failedRun: [String: String] = [:]
 
     public init(params: [String: ConfigValue] = [:], vars: ConfigValue = .map([]), secrets: [String: Secret] = [:],
                 host: HostSpec? = nil, env: [String: String] = [:], steps: [String: ConfigValue]? = nil, run: [String: String] = [:]) {
@@ -82,6 +85,10 @@ public struct TemplateScope: Sendable {
             guard rest.count == 1 else { return .undefined(suggestion: nil) }
             if let value = run[rest[0]] { return .found(.value(.string(value))) }
             return .undefined(suggestion: Suggestion.closest(to: rest[0], in: Array(run.keys)).map { "run.\($0)" })
+        case "failed_run":
+            guard rest.count == 1 else { return .undefined(suggestion: nil) }
+            if let value = failedRun[rest[0]] { return .found(.value(.string(value))) }
+            return .undefined(suggestion: nil)
         default:
             return .undefined(suggestion: Suggestion.closest(to: root, in: Self.roots))
         }

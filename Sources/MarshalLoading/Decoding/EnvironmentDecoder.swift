@@ -62,6 +62,8 @@ struct EnvironmentDecoder {
         }
         ssh.jump = map.string("jump")
         if let timeout = map.duration("connect_timeout") { ssh.connectTimeout = timeout }
+        if let interval = map.duration("keepalive_interval") { ssh.keepaliveInterval = interval }
+        if let count = map.int("keepalive_count", min: 1) { ssh.keepaliveCount = count }
         map.finish()
         return ssh
     }

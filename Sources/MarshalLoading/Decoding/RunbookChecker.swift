@@ -35,6 +35,16 @@ struct RunbookChecker {
                 }
             }
         }
+        // `rollback:` steps run after the steps: every step's evidence is in scope, in order.
+        for step in runbook.rollback {
+            for s in step.withUndo {
+                checkTemplates(s, runbook: runbook, environment: environment, available: available)
+                checkExpressions(s, available: available)
+                if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
+            }
+            if let id = step.id { available.insert(id) }
+            if let register = step.register { available.insert(register) }
+        }
         if let environment {
             checkTargets(runbook.targets, environment, what: "'targets'")
             if runbook.targets.resolve(in: environment).isEmpty, runbook.targets.unknownNames(in: environment).isEmpty {
@@ -114,6 +124,11 @@ struct RunbookChecker {
             }
         case "env":
             if path.count != 2 { diagnostics.error("use env.NAME for a variable of Marshal's own process environment", at: location) }
+        case "failed_run":
+            let fields = ["id", "runbook", "summary"]
+            if path.count != 2 || !fields.contains(path[1]) {
+                diagnostics.error("undefined name '\(dotted)': failed_run has \(fields.joined(separator: ", ")) (set in a runbook's rollback: steps and in on_failure: { run: } params)", at: location)
+            }
         default:
             diagnostics.error("undefined name '\(dotted)'; names start with one of: \(TemplateScope.roots.joined(separator: ", "))\(Suggestion.hint(for: root, in: TemplateScope.roots))", at: location)
         }

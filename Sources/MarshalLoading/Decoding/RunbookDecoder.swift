@@ -27,6 +27,7 @@ struct RunbookDecoder {
             runbook.steps = steps.decodeList(list, "'steps'")
         }
         if let onFailure = map.node("on_failure") { runbook.onFailure = decodeFailurePolicy(onFailure) }
+        if let rollback = map.node("rollback") { runbook.rollback = steps.decodeList(rollback, "'rollback'") }
         if let report = map.node("report") { runbook.report = decodeReport(report) }
         map.finish()
         return runbook
@@ -117,8 +118,14 @@ struct RunbookDecoder {
         }
         guard let map = reader.mapping(node, "'on_failure'")?.declare(FileDeclarations.runbook.nested("on_failure")) else { return .stop }
         let runbook = map.template("run", required: true, expected: "the runbook to run, e.g. rollback.yml")
+        var params: [ConfigEntry] = []
+        if let given = map.node("params"), let entries = reader.mapping(given, "'on_failure' params") {
+            entries.accept(entries.pairs.map(\.key))
+            params = entries.pairs.map { ConfigEntry(key: $0.key, value: reader.configValue($0.value), location: $0.keyLocation) }
+            entries.finish()
+        }
         map.finish()
-        return runbook.map { .run(runbook: $0) } ?? .stop
+        return runbook.map { .run(runbook: $0, params: params) } ?? .stop
     }
 
     private func decodeReport(_ node: Node) -> ReportSpec? {

@@ -61,6 +61,7 @@ struct StepDecoder {
         step.ignoreFailure = map.bool("ignore_failure") ?? false
         step.label = map.string("label")
         step.idempotent = map.bool("idempotent") ?? false
+        step.undoOnFailure = map.bool("undo_on_failure")
         if let undo = map.node("undo") {
             if !allowUndo {
                 reader.error("an undo step cannot have its own 'undo'", at: map.keyLocation("undo") ?? step.location)
@@ -193,8 +194,18 @@ struct StepDecoder {
         case "migrate":
             let dir = map.template("dir", required: true, expected: "the directory of .sql migrations")
             let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
+            let transaction = map.choice("transaction", as: MigrateStep.Transaction.self) ?? .all
+            var table = MigrateStep.defaultTable
+            if let given = map.string("table") {
+                // An SQL identifier, optionally schema-qualified: it is spliced into SQL, not bound.
+                if given.range(of: #"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"#, options: .regularExpression) == nil {
+                    reader.error("'table' must be a table name (letters, digits, _; optionally schema.table), got '\(given)'", at: map.keyLocation("table") ?? reader.location(of: node))
+                } else {
+                    table = given
+                }
+            }
             guard let dir, let database else { return nil }
-            return .migrate(MigrateStep(directory: dir, database: database))
+            return .migrate(MigrateStep(directory: dir, database: database, transaction: transaction, table: table))
         case "backup":
             guard let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}") else { return nil }
             return .backup(BackupStep(database: database, to: map.template("to")))

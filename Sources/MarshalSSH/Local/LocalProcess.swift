@@ -93,7 +93,11 @@ enum LocalProcess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let duration = ContinuousClock.now - start
-        if timedOut { return CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: duration) }
+        if timedOut {
+            var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: duration)
+            result.stopConfirmed = kill(-pid, 0) != 0 && errno == ESRCH  // nothing of its group is left
+            return result
+        }
         let signal = status & 0x7f
         if signal != 0 && signal != 0x7f {
             return CommandResult(stdout: stdout, stderr: stderr, ending: .signalled(signalName(signal)), duration: duration)

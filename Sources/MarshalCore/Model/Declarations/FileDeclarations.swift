@@ -28,8 +28,10 @@ public enum FileDeclarations {
         KeyDeclaration("preflight", .steps, "Read-only checks before anything changes; any failure stops the run."),
         KeyDeclaration("steps", .steps, required: true, "What the rollout does, in order."),
         KeyDeclaration("on_failure", .anyOf([.choice(["rollback", "stop", "abort"]), .object(ObjectShape("on_failure", keys: [
-            KeyDeclaration("run", .template, required: true, "A runbook to run instead."),
-        ]))]), default: "stop", "What a failure does: stop, rollback (undo completed steps in reverse), or { run: RUNBOOK }."),
+            KeyDeclaration("run", .template, required: true, "A runbook to run in the failed run (same lock and environment)."),
+            KeyDeclaration("params", .dictionary(.any), "Its params; string values are templates over the failed run (`failed_run.id`, `steps.…`)."),
+        ]))]), default: "stop", "What a failure does: stop, rollback (the `rollback:` list, else undo completed steps in reverse), or { run: RUNBOOK, params }."),
+        KeyDeclaration("rollback", .steps, "Steps that roll back instead of the reverse-undo walk, in order, on every host the failed run touched."),
         KeyDeclaration("report", .object(ObjectShape("report", keys: [
             KeyDeclaration("template", .string, default: "optimization-results", "Template name (Templates/NAME.md) or file."),
             KeyDeclaration("baseline", .string, "Run to compare with: a run id or last-success."),
@@ -45,6 +47,8 @@ public enum FileDeclarations {
         KeyDeclaration("host_key_checking", .choice(["strict", "accept-new"]), default: "strict", "It cannot be switched off."),
         KeyDeclaration("jump", .string, "A bastion (ProxyJump): a host of this file or an address."),
         KeyDeclaration("connect_timeout", .duration, default: "10s", "Time to connect and authenticate."),
+        KeyDeclaration("keepalive_interval", .duration, default: "15s", "SSH keepalive interval; 0s switches keepalive off."),
+        KeyDeclaration("keepalive_count", .integer(minimum: 1), default: "4", "Unanswered keepalives after which a host counts as not answering."),
     ])
 
     public static let host = ObjectShape("host", keys: [

@@ -37,6 +37,8 @@ public enum StepDeclarations {
         KeyDeclaration("ignore_failure", .boolean, default: "false", "A failure is recorded but does not stop the run."),
         KeyDeclaration("label", .string, "What a gate measures, in words (`Cache hit rate`): its name in the report's Targets, JUnit and `marshal show`."),
         KeyDeclaration("idempotent", .boolean, default: "false", "Safe to run twice: `resume` re-runs it if it was in flight."),
+        KeyDeclaration("undo_on_failure", .boolean, default: "false (true for a per-file migrate that committed files)",
+                       "Run the `undo` also when this step failed, for what it changed before failing."),
     ])
 
     static let httpExpect = ValueShape.anyOf([
@@ -142,10 +144,13 @@ public enum StepDeclarations {
             object: ObjectShape("migrate", keys: [
                 KeyDeclaration("dir", .template, required: true, "The folder of .sql migrations (on the host)."),
                 database,
+                KeyDeclaration("transaction", .choice(MigrateStep.Transaction.allCases.map(\.rawValue)), default: "all",
+                               "all: every pending file in one transaction (nothing applied unless all are); per-file: one each."),
+                KeyDeclaration("table", .string, default: "marshal_migrations", "The bookkeeping table (schema.table allowed)."),
                 onKey,
             ]),
             runs: "On each host of the batch, or usually once `on: db`.",
-            evidence: "`applied` (file names), `count`.",
+            evidence: "`applied` (file names), `count`, `pending_before`, `skipped`, `pending_after`, `table`, `transaction` (also when it fails).",
             undo: "Only what its `undo` step does (typically `restore` from the backup step).",
             example: """
             - migrate: { on: db, dir: migrations/, database: "{{ secrets.database_url }}" }
@@ -160,14 +165,14 @@ public enum StepDeclarations {
                 onKey,
             ]),
             runs: "On each host of the batch, or usually once `on: db`.",
-            evidence: "`path`, `size`, `sha256` of the dump (use `{{ steps.ID.path }}` in a restore).",
+            evidence: "`path`, `size`, `sha256` of the dump (use `{{ steps.ID.path }}` in a restore), `fingerprint` (row counts and schema digest, also kept as PATH.fingerprint).",
             undo: "Only what its `undo` step does.",
             example: """
             - id: backup
               backup: { on: db, database: "{{ secrets.database_url }}" }
             """),
         StepKindDeclaration(
-            name: "restore", summary: "pg_restore a dump into a database.",
+            name: "restore", summary: "Restore a dump exactly: drop every user schema, pg_restore, check the backup's fingerprint.",
             shorthand: nil,
             object: ObjectShape("restore", keys: [
                 KeyDeclaration("from", .template, required: true, "The dump file, e.g. `{{ steps.backup.path }}`."),
@@ -175,7 +180,7 @@ public enum StepDeclarations {
                 onKey,
             ]),
             runs: "On each host of the batch, or usually once `on: db`.",
-            evidence: "`stdout`, `stderr`, `rc` of pg_restore.",
+            evidence: "`fingerprint`, `expected` (the backup's), `verified`; a mismatch fails the step.",
             undo: "Only what its `undo` step does.",
             example: """
             - restore: { on: db, from: /var/backups/app.dump, database: "{{ secrets.database_url }}" }

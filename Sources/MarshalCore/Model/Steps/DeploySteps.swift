@@ -31,11 +31,21 @@ public struct ServiceStep: Sendable, Hashable {
 
 /// Apply SQL migrations from a directory in name order, recording which were applied.
 public struct MigrateStep: Sendable, Hashable {
+    /// `all`: every pending file and its bookkeeping row in one transaction (nothing applied
+    /// unless everything is); `per-file`: one transaction per file, so a failure leaves the
+    /// earlier files committed (the step's undo then runs for the failed step).
+    public enum Transaction: String, Sendable, Hashable, CaseIterable { case all, perFile = "per-file" }
     public var directory: TemplateString
     public var database: TemplateString
-    public init(directory: TemplateString, database: TemplateString) {
+    public var transaction: Transaction
+    /// The bookkeeping table (`schema.table` allowed).
+    public var table: String
+    public static let defaultTable = "marshal_migrations"
+    public init(directory: TemplateString, database: TemplateString, transaction: Transaction = .all, table: String = MigrateStep.defaultTable) {
         self.directory = directory
         self.database = database
+        self.transaction = transaction
+        self.table = table
     }
 }
 

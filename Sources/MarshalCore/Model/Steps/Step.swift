@@ -16,6 +16,9 @@ public struct Step: Sendable, Hashable {
     public var label: String?
     /// Declared safe to run twice; resume re-runs such a step if it was in flight.
     public var idempotent: Bool
+    /// Run the step's `undo` also when the step itself failed (it may have changed something
+    /// before failing). nil: the kind's default, see `undoesOnFailure`.
+    public var undoOnFailure: Bool?
     public var location: SourceLocation
 
     public init(
@@ -42,8 +45,32 @@ public struct Step: Sendable, Hashable {
 
     public var undoStep: Step? { undo?.step }
 
+    /// Whether a failure of this step is undone too: a `migrate` that commits file by file may
+    /// have committed some files before failing, so its undo runs by default; `transaction: all`
+    /// commits nothing unless everything is, and any other kind only if the runbook says so
+    /// (an undo written for a finished change may not fit a half-done one).
+    public var undoesOnFailure: Bool {
+        if let undoOnFailure { return undoOnFailure && undo != nil }
+        if case .migrate(let migrate) = kind { return migrate.transaction == .perFile && undo != nil }
+        return false
+    }
+
     /// Steps that only read or wait may be re-run after a crash without asking.
-    public var isSafeToRerun: Bool { idempotent || kind.isReadOnly }
+    /// So are a backup (a new dump over the same file) and a migrate (each file commits with its
+    /// bookkeeping row, so a re-run applies exactly what is still pending).
+    public var isSafeToRerun: Bool {
+        switch kind {
+        case .migrate, .backup: true
+        default: idempotent || kind.isReadOnly
+        }
+    }
+
+    /// Whether this failed attempt, with the evidence it left, is undone by a rollback.
+    public func undoesFailure(evidence: ConfigValue?) -> Bool {
+        guard undoesOnFailure else { return false }
+        if case .migrate = kind, case .number(let count)? = evidence?["count"] { return count > 0 }
+        return true
+    }
 }
 
 /// Indirection so a step can hold its undo step (a value type cannot contain itself directly).

@@ -29,12 +29,23 @@ enum ReleaseRunner {
         }
         let (unpacked, unpackResult) = await RemoteCommand.run(ReleaseCommands.unpack(path: path, releaseID: id, tarball: tarball),
                                                                on: executor, timeout: timeout, context: context)
-        if unpacked.status != .succeeded { return unpacked }
+        let created = unpackResult?.stdoutText.split(separator: "\n").contains("existed=no") ?? false
+        // A release that fails from here on leaves no half-made release dir behind.
+        func cleanedUp(_ failed: StepOutcome) async -> StepOutcome {
+            var failed = failed
+            let (cleanup, _) = await RemoteCommand.run(ReleaseCommands.cleanUpFailed(path: path, releaseID: id, tarball: tarball, created: created),
+                                                       on: executor, timeout: .seconds(120), context: context)
+            failed.message = (failed.message ?? "failed") + (cleanup.status == .succeeded
+                ? (created ? "; removed the partial releases/\(id)" : "; releases/\(id) existed before and was left")
+                : "; could not remove the partial releases/\(id): \(cleanup.message ?? "failed")")
+            return failed
+        }
+        if unpacked.status != .succeeded { return await cleanedUp(unpacked) }
         let previous = unpackResult?.stdoutText.split(separator: "\n")
             .first { $0.hasPrefix("previous=") }.map { String($0.dropFirst("previous=".count)) } ?? ""
         let switchCommand = ReleaseCommands.switchCurrent(path: path, releaseID: id) + ShellCommand([.literal("; rm -f "), .quoted(tarball)])
         var (outcome, _) = await RemoteCommand.run(switchCommand, on: executor, timeout: timeout, context: context)
-        if outcome.status != .succeeded { return outcome }
+        if outcome.status != .succeeded { return await cleanedUp(outcome) }
         _ = await RemoteCommand.run(ReleaseCommands.prune(path: path, keep: release.keep), on: executor, timeout: timeout, context: context)
         outcome.command = "release \(artifact) → \(path)/releases/\(id)"
         outcome.message = "current → releases/\(id)" + (previous.isEmpty ? " (first release)" : " (was \(previous))")

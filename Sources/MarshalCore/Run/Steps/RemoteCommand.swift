@@ -1,6 +1,8 @@
 /// Runs a command on a host and turns its result into an outcome: masked output, exit status,
 /// timeout, and `stdout`/`stderr`/`rc` evidence.
 enum RemoteCommand {
+    /// A step without `timeout:` gets this one (documented in docs/rollback.md): long enough for
+    /// a big migration or backup, while SSH keepalive ends a silent, hung host much sooner.
     static let defaultTimeout: Duration = .seconds(1800)
     static let evidenceLimit = 64 * 1024
 
@@ -17,8 +19,9 @@ enum RemoteCommand {
             }
             return (StepOutcome(status: .failed, command: display), nil)
         }
-        let result = CommandResult(stdout: context.masker.mask(raw.stdout), stderr: context.masker.mask(raw.stderr),
-                                   ending: raw.ending, duration: raw.duration)
+        var result = raw
+        result.stdout = context.masker.mask(raw.stdout)
+        result.stderr = context.masker.mask(raw.stderr)
         return (outcome(for: result, display: display, limit: limit), result)
     }
 
@@ -44,7 +47,9 @@ enum RemoteCommand {
             outcome.message = "killed by signal \(signal)"
         case .timedOut:
             outcome.status = .timedOut
-            outcome.message = "timed out after \(DurationText.format(limit)); the command was stopped"
+            outcome.message = "timed out after \(DurationText.format(limit)); "
+                + (result.stopConfirmed ? "the command was stopped"
+                    : "host not answering or the stop could not be confirmed; the command may still be running")
         }
         // Evidence is journaled and templated: keep at most 64 KiB of each stream (the journal's
         // excerpts keep head and tail separately).
