@@ -95,7 +95,7 @@ let package = Package(
             name: "MarshalJournalTests",
             dependencies: ["MarshalJournal", "MarshalJournalPostgres", "MarshalCore", "MarshalTestSupport"]
         ),
-        .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore"]),
+        .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]
 )

@@ -17,52 +17,81 @@ measured is printed as "not measured".
 ## Executive summary
 
 {% for line in summary %}- {{ line }}
-{% endfor %}
-## Target vs achieved
+{% endfor %}{% if targets %}
+## Targets
 
-{% if targets %}| Metric | Target | Achieved | Margin | Where | Status |
-|---|---|---|---|---|---|
+| Objective | Target | Achieved | Margin | Status |
+|---|---|---|---|---|
 {% for row in targets %}{{ row|cells }}
-{% endfor %}{% else %}No gate was held to a target in this run.
+{% endfor %}{% endif %}
+## Gate evaluations
+
+{% if gate_groups %}Every check of every gate, in the order the run made them.
+{% for group in gate_groups %}
+### {{ group.title }}
+
+| Gate | Target | Achieved | Margin | Where | Status |
+|---|---|---|---|---|---|
+{% for row in group.rows %}{{ row|cells }}
+{% endfor %}{% endfor %}{% else %}No gate was held to a target in this run.
 {% endif %}
-## Before / after{% if has_baseline %} (baseline run `{{ baseline_id }}`){% endif %}
+## Baseline
+
+{% if baseline_line %}{{ baseline_line }}{% else %}No baseline run was given.{% endif %}
+{% if several_load_tests %}
+## Every load test in this run
+
+| Load test | Requests | req/s | p50 | p95 | p99 | Success rate | Thresholds |
+|---|---|---|---|---|---|---|---|
+{% for row in load_tests %}{{ row|cells }}
+{% endfor %}{% endif %}{% for load in load_sections %}
+## Load test: {{ load.title }}
+{% if load.chart %}
+![Latency and request rate over time]({{ load.chart }})
+{% endif %}{% if load.sparkline %}
+Answers per second: `{{ load.sparkline }}`
+{% endif %}
+### Before / after
+
+{{ load.baseline_note }}
 
 | Metric | Before | After | Change |
 |---|---|---|---|
-{% for row in comparison %}{{ row|cells }}
+{% for row in load.comparison %}{{ row|cells }}
 {% endfor %}
-## Per-endpoint latency
+### Per-endpoint latency
 
-{% if endpoints %}{% if several_load_tests %}From the run's last load test: {{ endpoints_source }}.
-
-{% endif %}| Endpoint | Requests | Min | Avg | p50 | p95 | p99 | Success rate |
+| Endpoint | Requests | Min | Avg | p50 | p95 | p99 | Success rate |
 |---|---|---|---|---|---|---|---|
-{% for row in endpoints %}{{ row|cells }}
-{% endfor %}{% else %}Per-endpoint latency: not measured (no load test in this run).
-{% endif %}{% if phases %}
+{% for row in load.endpoints %}{{ row|cells }}
+{% endfor %}{% if load.thresholds %}
+### Thresholds
+
+| Threshold | Target | Achieved | Margin | Status |
+|---|---|---|---|---|
+{% for row in load.thresholds %}{{ row|cells }}
+{% endfor %}{% endif %}{% if load.phases %}
 ### Load phases
 
 | Phase | Duration | Planned req/s | Achieved req/s | Sent | Dropped |
 |---|---|---|---|---|---|
-{% for row in phases %}{{ row|cells }}
-{% endfor %}{% endif %}{% if load_over_time %}
+{% for row in load.phases %}{{ row|cells }}
+{% endfor %}{% endif %}{% if load.over_time %}
 ### Over time
 
 | Window | Sent | Completed | Errors | Error rate | Dropped | Slowest |
 |---|---|---|---|---|---|---|
-{% for row in load_over_time %}{{ row|cells }}
-{% endfor %}{% endif %}{% if several_load_tests %}
-### Every load test in this run
+{% for row in load.over_time %}{{ row|cells }}
+{% endfor %}{% endif %}{% empty %}
+## Load tests
 
-| Load test | Requests | req/s | p50 | p95 | p99 | Error rate | Thresholds |
-|---|---|---|---|---|---|---|---|
-{% for row in load_tests %}{{ row|cells }}
-{% endfor %}{% endif %}
+Latency, throughput and per-endpoint figures: not measured (no load test in this run).
+{% endfor %}
 ## What failed and what was rolled back
 
 {% if failures %}{% for line in failures %}- ❌ {{ line }}
-{% endfor %}{% else %}Nothing failed.
-{% endif %}{% if undone %}
+{% endfor %}{% else %}{% if nothing_failed %}Nothing failed.
+{% endif %}{% endif %}{% if undone %}
 Undone, in order:
 
 {% for line in undone %}- ↩️ {{ line }}

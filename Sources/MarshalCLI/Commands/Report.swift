@@ -28,6 +28,9 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
         var environment: String?
 
+        @Option(help: ArgumentHelp("Check an existing document instead of writing one: recompute every figure from the journal and name each that differs (exit 1).", valueName: "FILE"))
+        var verify: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         func run() async throws {
@@ -40,15 +43,23 @@ extension MarshalCommand {
                 Terminal.stderr("error: \(error)")
                 throw ExitCode.invalidInput
             }
-            let text = try await ReportWriter.render(run: run, journal: journal, baseline: baseline, template: template)
+            if let verify {
+                try await check(verify, run: run, journal: journal)
+                return
+            }
+            let (text, data) = try await ReportWriter.build(run: run, journal: journal, baseline: baseline, template: template, output: output)
             if let output {
                 do {
                     try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    try ReportWriter.writeCharts(of: data, beside: output)
                 } catch {
                     Terminal.stderr("error: cannot write \(output): \(error)")
                     throw ExitCode.invalidInput
                 }
                 Terminal.stdout("report written to \(output)")
+                for section in data.loadSections {
+                    Terminal.stdout("  \(section.title): answers per second \(section.sparkline)")
+                }
             } else {
                 Terminal.stdout(text)
             }
@@ -56,12 +67,54 @@ extension MarshalCommand {
     }
 }
 
+extension MarshalCommand.Report {
+    /// `--verify FILE`: the document is rendered again from the journal, with the baseline the
+    /// document names (unless --baseline says otherwise), and compared figure by figure.
+    func check(_ path: String, run: RunRecord, journal: any JournalStore) async throws {
+        guard let data = FileManager.default.contents(atPath: path), let document = String(data: data, encoding: .utf8) else {
+            Terminal.stderr("error: cannot read \(path)")
+            throw ExitCode.invalidInput
+        }
+        let recomputed = try await ReportWriter.build(run: run, journal: journal, baseline: baseline ?? ReportWriter.baselineNamed(in: document),
+                                                      template: template, output: path).text
+        let differences = ReportVerifier.differences(document: document, recomputed: recomputed)
+        if differences.isEmpty {
+            Terminal.stdout("\(path): every figure matches run \(run.id)'s journal")
+            return
+        }
+        Terminal.stderr("\(path): \(differences.count) figure\(differences.count == 1 ? " differs" : "s differ") from run \(run.id)'s journal:")
+        for d in differences { Terminal.stderr("  \(d)") }
+        throw ExitCode.failure
+    }
+}
+
 /// Shared by `marshal report` and `marshal run --report`.
 enum ReportWriter {
     static func render(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?) async throws -> String {
+        try await build(run: run, journal: journal, baseline: baseline, template: template, output: nil).text
+    }
+
+    /// Each load test's chart, `STEM-load-N.svg` beside the document the data was rendered for.
+    static func writeCharts(of data: ReportData, beside output: String) throws {
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent()
+        for section in data.loadSections {
+            guard let chart = section.chart else { continue }
+            try section.svg.write(to: folder.appendingPathComponent(chart), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// The chart file names' stem for a document written to `output`.
+    static func chartStem(_ output: String?) -> String? {
+        output.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+    }
+
+    static func build(run: RunRecord, journal: any JournalStore, baseline: String?, template: String?, output: String?) async throws -> (text: String, data: ReportData) {
         let runbookReport = JournaledRunbook.report(of: run)
         let baselineChoice = baseline ?? runbookReport?.baseline ?? "none"
-        var baselineData: (run: RunRecord, measurements: [MeasurementRecord])?
+        func evidence(_ r: RunRecord) async throws -> ReportBuilder.Evidence {
+            .init(run: r, steps: try await journal.steps(runId: r.id), measurements: try await journal.measurements(runId: r.id))
+        }
+        var baselineData = ReportBuilder.Baseline.none
         switch baselineChoice {
         case "none":
             break
@@ -70,26 +123,37 @@ enum ReportWriter {
                                                                         kinds: [.rollout, .resume], statuses: [.succeeded],
                                                                         excluding: run.id, limit: 20))
                 .first(where: { $0.startedAt < run.startedAt }) {
-                baselineData = (previous, try await journal.measurements(runId: previous.id))
+                baselineData = .run(try await evidence(previous))
+            } else {
+                baselineData = .noSuccessfulRun
             }
         default:
             do {
                 let previous = try await journal.run(id: baselineChoice, environment: nil)
-                baselineData = (previous, try await journal.measurements(runId: previous.id))
+                baselineData = .run(try await evidence(previous))
             } catch {
                 Terminal.stderr("error: baseline: \(error)")
                 throw ExitCode.invalidInput
             }
         }
         let data = ReportBuilder.build(.init(run: run, steps: try await journal.steps(runId: run.id),
-                                             measurements: try await journal.measurements(runId: run.id), baseline: baselineData))
+                                             measurements: try await journal.measurements(runId: run.id), baseline: baselineData,
+                                             chartStem: chartStem(output)))
         let renderer = ReportRenderer(searchPaths: templateFolders())
         do {
-            return try renderer.render(data, template: template ?? runbookReport?.template ?? "optimization-results")
+            return (try renderer.render(data, template: template ?? runbookReport?.template ?? "optimization-results"), data)
         } catch {
             Terminal.stderr("error: \(error)")
             throw ExitCode.invalidInput
         }
+    }
+
+    /// The baseline a document was written against, read back from its own text.
+    static func baselineNamed(in document: String) -> String {
+        if let range = document.range(of: #"Baseline run `[^`]+`"#, options: .regularExpression) {
+            return String(document[range].dropFirst("Baseline run `".count).dropLast())
+        }
+        return document.contains("No successful run to compare with") ? "last-success" : "none"
     }
 
     /// Templates/ of the current project, then the one of the checkout the binary was built in,

@@ -96,7 +96,7 @@ extension MarshalCommand {
                     for line in Self.excerpt(step.stderr, last: lines) { Terminal.stdout(quoting: "      ! \(line)") }
                 }
                 for m in measurements {
-                    Terminal.stdout(quoting: "  measured \(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
+                    Terminal.stdout(quoting: "  measured \(GateEvaluation.label(of: m).map { "\($0): " } ?? "")\(m.kind) \(m.name)\(m.host.map { " on \($0)" } ?? ""): \(m.value.map { FigureFormat.value($0, unit: m.unit, metric: m.name) } ?? "no value") \(m.outcome?.rawValue ?? "")\(m.expectation.map { " (expect \($0))" } ?? "")")
                 }
             }
         }

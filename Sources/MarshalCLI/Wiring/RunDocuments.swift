@@ -45,8 +45,9 @@ struct DocumentOptions: ParsableArguments {
             return
         }
         if let report {
-            let text = try await ReportWriter.render(run: record, journal: journal, baseline: nil, template: nil)
+            let (text, data) = try await ReportWriter.build(run: record, journal: journal, baseline: nil, template: nil, output: report)
             try text.write(toFile: report, atomically: true, encoding: .utf8)
+            try ReportWriter.writeCharts(of: data, beside: report)
             Terminal.stderr("report: \(report)")
         }
         if let junit {

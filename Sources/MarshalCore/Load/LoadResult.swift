@@ -92,10 +92,11 @@ public struct LoadStats: Sendable, Codable, Hashable {
     /// Latency names are present only when some answer was timed: with every request failed
     /// (refused, timed out) a `p95 < 500ms` threshold has no data, never a p95 of 0.
     /// Every name `metrics` can hold, for checking thresholds before a run (`mean` is `avg`'s alias).
-    public static let metricNames = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "mean", "rps", "error_rate", "requests", "errors", "dropped"]
+    public static let metricNames = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "mean", "rps", "error_rate", "success_rate", "requests", "errors", "dropped"]
 
     public var metrics: [String: Double] {
-        var all = ["rps": rps, "error_rate": errorRate, "requests": Double(count), "errors": Double(errors.total), "dropped": Double(dropped)]
+        // success_rate is 1 - error_rate, for targets written the way reference 001 writes them ("> 99%").
+        var all = ["rps": rps, "error_rate": errorRate, "success_rate": 1 - errorRate, "requests": Double(count), "errors": Double(errors.total), "dropped": Double(dropped)]
         if latency.count > 0 {
             for (key, value) in [("p50", latency.p50), ("p75", latency.p75), ("p90", latency.p90), ("p95", latency.p95), ("p99", latency.p99),
                                  ("max", latency.max), ("min", latency.min), ("avg", latency.mean), ("mean", latency.mean)] {

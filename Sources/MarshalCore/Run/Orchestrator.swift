@@ -487,6 +487,7 @@ public struct Orchestrator: Sendable {
                     let elapsed = ContinuousClock.now - clock
                     crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
+                    outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
                     if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
                                                                       host: hosts[i]?.name, journal: services.journal, masker: masker) {
                         outcome.status = .failed

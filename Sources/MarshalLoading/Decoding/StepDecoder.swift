@@ -59,6 +59,7 @@ struct StepDecoder {
             reader.error("'register' name '\(register)' must start with a letter and use letters, digits and _ only", at: loc)
         }
         step.ignoreFailure = map.bool("ignore_failure") ?? false
+        step.label = map.string("label")
         step.idempotent = map.bool("idempotent") ?? false
         step.undoOnFailure = map.bool("undo_on_failure")
         if let undo = map.node("undo") {
@@ -435,10 +436,25 @@ struct StepDecoder {
                 }
             }
         }
+        var labels: [String: String] = [:]
+        if let node = map.node("labels"), let lmap = reader.mapping(node, "'labels'") {
+            lmap.accept(lmap.pairs.map(\.key))
+            let keys = Set(thresholds.map(\.metric))
+            for pair in lmap.pairs {
+                guard keys.contains(pair.key) else {
+                    let known = keys.isEmpty ? "it has none" : "it has: \(keys.sorted().joined(separator: ", "))"
+                    reader.error("label for '\(pair.key)': the step has no threshold '\(pair.key)'\(Suggestion.hint(for: pair.key, in: keys.sorted())); \(known)", at: pair.keyLocation)
+                    continue
+                }
+                if let text = reader.string(pair.value, "label of threshold '\(pair.key)'") { labels[pair.key] = text }
+            }
+        }
         let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
         guard let baseURL else { return nil }
-        return BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
-                             maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
+        var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
+                                 maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
+        step.labels = labels
+        return step
     }
 
     private static let methods = ["get", "post", "put", "patch", "delete", "head"]

@@ -170,6 +170,8 @@ public struct BenchmarkStep: Sendable, Hashable {
     public var maxInFlight: Int?
     public var scenarios: [Scenario]
     public var thresholds: [Threshold]
+    /// Threshold key (`p95`, `checkout.error_rate`) → what it measures in words (`p95 latency`).
+    public var labels: [String: String] = [:]
     public var onNoData: NoDataPolicy
 
     public init(baseURL: TemplateString, phases: [Phase] = [], connections: Int? = nil, duration: Duration? = nil,

@@ -12,6 +12,8 @@ public struct Step: Sendable, Hashable {
     public var register: String?
     public var undo: UndoBox?
     public var ignoreFailure: Bool
+    /// What the gate measures, in words (`Cache hit rate`), for reports, JUnit and output.
+    public var label: String?
     /// Declared safe to run twice; resume re-runs such a step if it was in flight.
     public var idempotent: Bool
     /// Run the step's `undo` also when the step itself failed (it may have changed something

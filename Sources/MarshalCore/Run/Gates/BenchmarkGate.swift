@@ -106,7 +106,7 @@ struct BenchmarkGate {
         switch name {
         case "p50", "p75", "p90", "p95", "p99", "max", "min", "avg": return "s"
         case "rps": return "req/s"
-        case "error_rate": return "ratio"
+        case "error_rate", "success_rate": return "ratio"
         default: return nil
         }
     }

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Puts a gate's `label:` (or a threshold's entry in `labels:`) into the payload of the
+/// measurements it produced, so the journal keeps what each one measures in words.
+enum GateLabels {
+    static func apply(_ step: Step, to measurements: [StepOutcome.Measurement]) -> [StepOutcome.Measurement] {
+        measurements.map { m in
+            guard let label = label(step, for: m), !label.isEmpty else { return m }
+            var labelled = m
+            labelled.payloadJSON = merge(label, into: m.payloadJSON)
+            return labelled
+        }
+    }
+
+    static func label(_ step: Step, for m: StepOutcome.Measurement) -> String? {
+        switch (step.kind, m.kind) {
+        case (.benchmark(let b), "threshold"): return b.labels[m.name]
+        case (.soak(let soak), "soak"): return soak.gates.first { $0.name == m.name }?.label
+        case (_, "benchmark"), (_, "backup"), (_, "notify"), (_, "release"): return nil
+        default: return step.label
+        }
+    }
+
+    /// `{"label": …}` added to a JSON object payload (or as the whole payload when there is none).
+    static func merge(_ label: String, into payload: String?) -> String {
+        var object: [String: Any] = [:]
+        if let payload {
+            guard let existing = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return payload }
+            object = existing
+        }
+        object["label"] = label
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return payload ?? "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
