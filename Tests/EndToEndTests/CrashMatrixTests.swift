@@ -17,7 +17,7 @@ struct CrashMatrixTests {
         "main:started:reload@web1", "main:started:reload+0.2", "main:finished:reload@web2", "main:started:gate@web3",
         "main:finished:gate@web1", "rollback:begin", "undo:started:reload@web1", "undo:finished:reload@web2",
         "undo:started:reload@web3+0.2", "undo:started:ship@web1", "undo:finished:ship@web3", "undo:started:migrate@web1",
-        "undo:started:migrate@web1+0.3", "undo:finished:migrate@web1",
+        "undo:started:migrate@web1+0.1", "undo:finished:migrate@web1",
     ]
     static let hosts = ["web1", "web2", "web3"]
 
@@ -63,8 +63,15 @@ struct CrashMatrixTests {
             try reset(lab, pg, artifacts: artifacts)
             let state = lab.dir + "/state-\(n)"
             let killed = try await CLI.run(["run", runbook, "-e", environment, "--state", state], environment: ["MARSHAL_TEST_CRASH_AT": point])
-            #expect(killed.status != 0 && killed.status != 1, "\(point): marshal was killed there: \(killed.stderr)")
             var recovery: [String] = []
+            // A mid-command point ("+SECONDS") races the command itself: on a fast machine the
+            // command may end first, and then the run simply finishes; the end state is checked
+            // all the same. A boundary point must always kill.
+            if point.contains("+"), killed.status == 1 {
+                recovery.append("(the command ended before the kill)")
+            } else {
+                #expect(killed.status != 0 && killed.status != 1, "\(point): marshal was killed there: \(killed.stderr)")
+            }
             var finalStatus = ""
             for _ in 0..<6 {
                 let run = try await ShownRun.load("last", state: state)

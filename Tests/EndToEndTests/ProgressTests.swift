@@ -32,23 +32,37 @@ struct ProgressTests {
         let socket = "marshal-progress-\(UUID().uuidString.prefix(8))"
         let tmux = ["/usr/bin/tmux", "-L", socket]
         let command = "NO_COLOR=1 \(CLI.binary) run \(runbook) -e \(env) --state \(dir)/state > /dev/tty; sleep 60"
-        let started = try await Shell.run(tmux + ["new-session", "-d", "-x", "160", "-y", "20", "-c", dir, command])
+        let started = try await Shell.run(tmux + ["new-session", "-d", "-s", "run", "-x", "160", "-y", "20", "-c", dir, command])
         #expect(started.status == 0, "\(started.stderr)")
         defer { _ = try? Shell.runBlocking(tmux + ["kill-server"]) }
-        // Poll the pane until the condition itself holds: the step's live line shows it 2 to 9 s in
-        // (a deadline, no fixed sleep); stop early once the run has finished, so a run that never
-        // showed its progress fails with the pane that shows why.
+        // The pane is read by a sampler process of its own (every 0.2 s, at most 90 s), not by this
+        // test's task: in the full suite the test pool's threads can be busy for seconds, and a
+        // pane read from here could come only after the run ended. Each snapshot is what the
+        // terminal showed at that moment.
+        let sampler = "i=0; while [ $i -lt 450 ]; do /usr/bin/tmux -L \(socket) capture-pane -p -t run > \(dir)/pane.tmp"
+            + " && mv \(dir)/pane.tmp \(dir)/pane-$(printf %03d $i).txt; i=$((i+1)); sleep 0.2; done"
+        let sampling = try await Shell.run(tmux + ["new-session", "-d", "-s", "sampler", sampler])
+        #expect(sampling.status == 0, "\(sampling.stderr)")
+        // Wait (with a deadline) until a snapshot shows the step's live line 2 to 9 s in, or one
+        // shows the run finished; then look at every snapshot taken.
         let midway = #"0:0[2-9]/0:10"#
-        var pane = ""
-        var line = ""
+        let finished = #"run \S+ \w+ in [0-9.]+s: "#
+        func snapshots() -> [String] {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("pane-") }.sorted()
+            return names.compactMap { try? String(contentsOfFile: dir + "/" + $0, encoding: .utf8) }
+        }
+        func liveLine(_ pane: String) -> String? {
+            pane.split(separator: "\n").first { $0.contains("⋯ [local] load — ") && $0.range(of: midway, options: .regularExpression) != nil }.map(String.init)
+        }
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
-            pane = try await Shell.run(tmux + ["capture-pane", "-p", "-t", "0"]).stdout
-            line = pane.split(separator: "\n").first { $0.contains("⋯ [local] load — ") && $0.range(of: midway, options: .regularExpression) != nil }
-                .map(String.init) ?? ""
-            if !line.isEmpty || pane.range(of: #"run \S+ \w+ in [0-9.]+s: "#, options: .regularExpression) != nil { break }
+            let panes = snapshots()
+            if panes.contains(where: { liveLine($0) != nil || $0.range(of: finished, options: .regularExpression) != nil }) { break }
             try await Task.sleep(for: .milliseconds(200))
         }
+        let panes = snapshots()
+        let pane = panes.first { liveLine($0) != nil } ?? panes.last ?? ""
+        let line = liveLine(pane) ?? ""
         #expect(line.range(of: #"0:0[2-9]/0:10 · phase warm · [0-9.]+ req/s \(plan 20\) · p95 [0-9.]+ ms · [0-9]+ requests, 0 errors"#,
                            options: .regularExpression) != nil, "pane mid-way:\n\(pane)")
         #expect(pane.split(separator: "\n").filter { $0.contains("⋯ [local]") }.count == 1, "one line per running step:\n\(pane)")
