@@ -124,10 +124,15 @@ struct ArtifactSafetyTests {
         #expect(mode & 0o6000 == 0, "mode \(String(mode, radix: 8))")
         #expect((attributes[.ownerAccountID] as? Int) != 4242)
         #expect(FileManager.default.fileExists(atPath: dir + "/app/releases/v1/ok"), "a link inside the release is kept")
-        #expect(entries(dir + "/app/releases") == ["v1"])
+        // Beside the release only its one-line marker naming the release live before it (none here).
+        #expect(entries(dir + "/app/releases") == [".marshal-previous-v1", "v1"])
+        #expect(try String(contentsOfFile: dir + "/app/releases/.marshal-previous-v1", encoding: .utf8) == "\n")
     }
 
-    @Test("deploying the live release id again replaces its tree (a re-deploy), leaving no staging or old tree behind")
+    /// The `.marshal-previous-<id>` marker is a one-line file, not a tree: a re-run after a crash
+    /// past the switch needs it to name the release live before (DESIGN: resume), so it stays
+    /// while its release is live, and goes when another release is live or its release is pruned.
+    @Test("deploying the live release id again replaces its tree (a re-deploy), leaving no staging or old tree behind; markers of releases no longer live are removed")
     func redeploySameID() async throws {
         let dir = CLI.temporaryDirectory()
         try tarball(dir + "/app.tar.gz", [("index.html", "file", "")])
@@ -136,7 +141,14 @@ struct ArtifactSafetyTests {
         let again = try await run(dir, release: "v1")
         #expect(again.status == 0, "\(again.stdout)")
         #expect(FileManager.default.fileExists(atPath: dir + "/app/current/added"))
-        #expect(entries(dir + "/app/releases") == ["v1"])
+        #expect(entries(dir + "/app/releases") == [".marshal-previous-v1", "v1"])
+        var isDirectory: ObjCBool = true
+        #expect(FileManager.default.fileExists(atPath: dir + "/app/releases/.marshal-previous-v1", isDirectory: &isDirectory) && !isDirectory.boolValue,
+                "the marker is a file, not an old tree")
+
+        #expect(try await run(dir, release: "v2").status == 0)
+        #expect(entries(dir + "/app/releases") == [".marshal-previous-v2", "v1", "v2"], "v1's marker has no reader once v2 is live")
+        #expect(try String(contentsOfFile: dir + "/app/releases/.marshal-previous-v2", encoding: .utf8) == "v1\n")
     }
 
     @Test("plan text masks a value read through env that equals a declared secret")

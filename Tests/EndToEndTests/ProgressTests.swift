@@ -35,15 +35,20 @@ struct ProgressTests {
         let started = try await Shell.run(tmux + ["new-session", "-d", "-x", "160", "-y", "20", "-c", dir, command])
         #expect(started.status == 0, "\(started.stderr)")
         defer { _ = try? Shell.runBlocking(tmux + ["kill-server"]) }
-        // Poll the pane until the view is between 3 and 8 seconds in (a deadline, no fixed sleep).
+        // Poll the pane until the condition itself holds: the step's live line shows it 2 to 9 s in
+        // (a deadline, no fixed sleep); stop early once the run has finished, so a run that never
+        // showed its progress fails with the pane that shows why.
+        let midway = #"0:0[2-9]/0:10"#
         var pane = ""
+        var line = ""
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
             pane = try await Shell.run(tmux + ["capture-pane", "-p", "-t", "0"]).stdout
-            if pane.range(of: #"0:0[2-9]/0:10"#, options: .regularExpression) != nil { break }
+            line = pane.split(separator: "\n").first { $0.contains("⋯ [local] load — ") && $0.range(of: midway, options: .regularExpression) != nil }
+                .map(String.init) ?? ""
+            if !line.isEmpty || pane.range(of: #"run \S+ \w+ in [0-9.]+s: "#, options: .regularExpression) != nil { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let line = pane.split(separator: "\n").first { $0.contains("⋯ [local] load — ") }.map(String.init) ?? ""
         #expect(line.range(of: #"0:0[2-9]/0:10 · phase warm · [0-9.]+ req/s \(plan 20\) · p95 [0-9.]+ ms · [0-9]+ requests, 0 errors"#,
                            options: .regularExpression) != nil, "pane mid-way:\n\(pane)")
         #expect(pane.split(separator: "\n").filter { $0.contains("⋯ [local]") }.count == 1, "one line per running step:\n\(pane)")

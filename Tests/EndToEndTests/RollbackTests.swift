@@ -192,11 +192,11 @@ struct RollbackTests {
         steps:
           - id: slow
             shell: "sleep 30; touch {{ vars.app_dir }}/finished"
-            timeout: 1s
+            timeout: 3s
         """, to: path)
         let result = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("timed out after 1s; the command was stopped"), "\(result.stderr)")
+        #expect(result.stderr.contains("timed out after 3s; the command was stopped"), "\(result.stderr)")
     }
 
     @Test("case 10: on_failure: { run: RUNBOOK, params } runs that runbook in the failed run (same lock), params from the failed run; its outcome is the run's")

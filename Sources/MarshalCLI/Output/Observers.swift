@@ -157,6 +157,9 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
     func handle(_ event: RunEvent) {
         lock.lock()
         defer { lock.unlock() }
+        // One write per event: the erase, the finished lines and the redrawn live lines reach the
+        // terminal together, so a terminal (or a tmux pane) never shows the live lines erased.
+        defer { flushFrame() }
         clear()
         switch event {
         case .batchStarted(let index, let of, let hosts) where hosts.count > LiveObserver.summaryThreshold:
@@ -234,7 +237,13 @@ final class LiveObserver: RunObserver, @unchecked Sendable {
         }
     }
 
-    private func write(_ text: String) { sink(text) }
+    private var frame = ""
+    private func write(_ text: String) { frame += text }
+    private func flushFrame() {
+        guard !frame.isEmpty else { return }
+        sink(frame)
+        frame = ""
+    }
 }
 
 /// Lets a progress report through once per `every` seconds of a step's own elapsed time

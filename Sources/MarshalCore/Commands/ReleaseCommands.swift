@@ -59,11 +59,18 @@ public enum ReleaseCommands {
         return ShellCommand(fragments)
     }
 
-    /// Removes all but the newest `keep` releases, never the live one.
+    /// Removes all but the newest `keep` releases, never the live one, and every
+    /// `.marshal-previous-<id>` marker but the live release's.
+    ///
+    /// The marker is read only by `unpack` of the id that is live (a re-run after a crash past the
+    /// switch, before the step's success was journaled); for any other id `unpack` writes it
+    /// afresh, and the undo reads `previous` from the journaled evidence. So once another release
+    /// is live, or a release is pruned, its marker has no reader and goes with it.
     public static func prune(path: String, keep: Int) -> ShellCommand {
         ShellCommand([
             .literal("cd "), .quoted(path),
             .literal("/releases && live=$(basename \"$(readlink ../current)\") && ls -1t | tail -n +\(keep + 1) | while read -r r; do [ \"$r\" = \"$live\" ] || rm -rf -- \"$r\"; done"),
+            .literal(" && for m in .marshal-previous-*; do [ \"$m\" = \".marshal-previous-$live\" ] || rm -f -- \"$m\"; done"),
         ])
     }
 }

@@ -32,8 +32,19 @@ struct PostgresCommandsTests {
             #expect(command.executable.contains("PGPASSWORD=\"$__marshal_secret_1\" "))
             #expect(String(decoding: command.standardInput, as: UTF8.self).hasPrefix("pa ss\npostgresql://app@db:5432/app?sslmode=require\n"))
         }
-        #expect(PostgresCommands.restore(from: "/b/x.dump", database: database).executable
-                == "IFS= read -r __marshal_secret_1; IFS= read -r __marshal_secret_2; PGPASSWORD=\"$__marshal_secret_1\" pg_restore --clean --if-exists --no-owner -d \"$__marshal_secret_2\" /b/x.dump")
+        // The exact restore (drop user schemas, pg_restore, fingerprint) runs three clients: each
+        // gets the password and the connection string only as the shell variables read from stdin.
+        let restore = PostgresCommands.restore(from: "/b/x.dump", database: database).executable
+        #expect(restore.hasPrefix("IFS= read -r __marshal_secret_1; IFS= read -r __marshal_secret_2; "))
+        #expect(!restore.contains("postgresql://") && !restore.contains("app@db"), "\(restore)")
+        for client in ["psql", "pg_restore"] {
+            let runs = restore.components(separatedBy: " \(client) ").count - 1
+            let withSecrets = restore.components(separatedBy: "PGPASSWORD=\"$__marshal_secret_1\" \(client) ").count - 1
+            #expect(runs > 0 && runs == withSecrets, "every \(client) gets its password from stdin: \(restore)")
+        }
+        let targets = restore.components(separatedBy: " -d ").dropFirst().map { $0.prefix(while: { $0 != " " }) }
+        #expect(targets.count == 3 && targets.allSatisfy { $0 == "\"$__marshal_secret_2\"" }, "\(targets)")
+        #expect(restore.contains("pg_restore --no-owner --exit-on-error -d \"$__marshal_secret_2\" /b/x.dump"))
     }
 
     @Test("a query's values are \\set over stdin, quoted for psql, never spliced into the SQL or put in argv")

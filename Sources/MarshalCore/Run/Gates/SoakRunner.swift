@@ -24,7 +24,9 @@ struct SoakRunner {
                                               expectation: nil, value: at, unit: "s",
                                               payloadJSON: ConfigValue.record(["round": .number(Double(round)), "host": host.map { .string($0.name) } ?? .null,
                                                                                "message": .string(outcome.message ?? "")]).jsonText))
-                    measurements += outcome.measurements
+                    // The gate's label belongs to what it measured, not to the soak's own row
+                    // (whose value is the time of the check).
+                    measurements += GateLabels.apply(gate, to: outcome.measurements)
                     if outcome.status.isFailure || outcome.status == .paused {
                         return StepOutcome(status: outcome.status == .paused ? .paused : .failed,
                                            message: "soak breached at \(String(format: "%.1f", at))s (round \(round)): \(gate.name)\(host.map { " on \($0.name)" } ?? ""): \(outcome.message ?? outcome.status.rawValue)",
