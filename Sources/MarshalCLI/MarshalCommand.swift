@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import MarshalSSH
 
 /// The `marshal` root command: lists the subcommands; each lives in Commands/.
 @available(macOS 10.15, *)
@@ -41,7 +42,9 @@ extension MarshalCommand {
             } else {
                 try command.run()
             }
+            SSHConnector.finishClosing()
         } catch {
+            SSHConnector.finishClosing()
             // Argument-parser reports usage errors as EX_USAGE (64); the contract says invalid
             // arguments exit 2, like any other invalid input.
             if exitCode(for: error).rawValue == 64 {

@@ -34,14 +34,35 @@ final class ConnectionWorker: @unchecked Sendable {
         }
         // Freed here so libssh2 teardown happens on the thread that used the session.
         connection = nil
+        condition.lock()
+        let counted = tearingDown
+        tearingDown = false
+        condition.unlock()
+        if counted { Self.teardowns.leave() }
     }
+
+    /// Workers told to stop whose session is not yet freed. The process must not exit under one:
+    /// `exit` runs libcrypto's atexit cleanup, which frees locks a disconnecting session is using
+    /// (SIGSEGV in pthread_rwlock_wrlock, seen when a refused run exited while its lock host
+    /// connection was being torn down).
+    private static let teardowns = DispatchGroup()
+    private var tearingDown = false
 
     /// Lets queued jobs finish, then frees the connection and ends the thread.
     func stop() {
         condition.lock()
-        stopping = true
+        if !stopping {
+            stopping = true
+            tearingDown = true
+            Self.teardowns.enter()
+        }
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Waits (bounded) until every stopped worker has freed its session; called before the process exits.
+    static func waitForTeardowns(timeout: Duration) -> Bool {
+        teardowns.wait(timeout: .now() + timeout.secondsDouble) == .success
     }
 
     private func submit(_ job: @escaping Job) -> Bool {

@@ -9,6 +9,14 @@ public struct SSHConnector: Connector {
         _ = libssh2Initialisation
     }
 
+    /// Waits (at most `timeout`) for SSH sessions being closed in the background to finish, so the
+    /// process does not exit under them (libcrypto's atexit cleanup would pull locks out from under
+    /// a disconnect). Call right before the process exits.
+    @discardableResult
+    public static func finishClosing(timeout: Duration = .seconds(3)) -> Bool {
+        ConnectionWorker.waitForTeardowns(timeout: timeout)
+    }
+
     public func connect(_ endpoint: HostEndpoint) async throws(TransportError) -> any RemoteExecutor {
         await ConnectGate.shared.enter()
         defer { ConnectGate.shared.leave() }

@@ -48,4 +48,22 @@ struct HostLockTests {
         let after = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", stateA], environment: envA)
         #expect(after.stdout.contains("lab: not locked"), "\(after.stdout)\(after.stderr)")
     }
+
+    @Test("a run killed with -9 and finished by resume leaves no lock on the lock host: another operator's run starts next")
+    func resumeReleasesTheHostLock() async throws {
+        let lab = try Lab(hosts: 2)
+        CLI.write(Self.runbook, to: lab.dir + "/hold.yml")
+        CLI.write("", to: lab.dir + "/go")
+        let stateA = lab.dir + "/laptop-a", stateB = lab.dir + "/laptop-b"
+        let envA = ["MARSHAL_MACHINE": "laptop-a", "USER": "alice"], envB = ["MARSHAL_MACHINE": "laptop-b", "USER": "bob"]
+        let killed = try await CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateA, "-p", "release=a"],
+                                       environment: envA.merging(["MARSHAL_TEST_CRASH_AT": "main:finished:mark"]) { $1 })
+        #expect(killed.status == 137, "killed at the boundary after mark: \(killed.stdout)\(killed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: lab.dir + "/home/.marshal/locks/lab"), "the killed run left its host lock")
+        let resumed = try await CLI.run(["resume", "last", "--state", stateA, "--skip", "mark"], environment: envA)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lab.dir + "/home/.marshal/locks/lab"), "resume released the host lock")
+        let other = try await CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateB, "-p", "release=b"], environment: envB)
+        #expect(other.status == 0, "B is not refused: \(other.stdout)\(other.stderr)")
+    }
 }

@@ -192,8 +192,9 @@ struct SharedStateTests {
         try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
         CLI.write(Self.runbook, to: a.dir + "/Runbooks/deploy.yml")
 
-        // Short outage (about 3 s) within a 12 s lease.
-        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "--lock-lease", "12s"])
+        // Short outage (about 3 s) well within the lease: 40 s, so that a loaded machine (slow pause,
+        // resume and reconnect; the last renewal up to lease/3 before the outage) cannot run it out.
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "--lock-lease", "40s"])
         #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
         try await pg.pause()
         CLI.write("", to: target + "/go")

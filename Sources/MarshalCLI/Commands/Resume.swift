@@ -66,6 +66,7 @@ extension MarshalCommand {
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()
             let environment = try loader.environment(inputs.environmentPath ?? original.environment)
+            let locked = StateLocation.withHostLock(ifEmbedded: journal, environment: environment)
             let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
@@ -113,8 +114,8 @@ extension MarshalCommand {
             request.prior = prior
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)
-            let code = try await RunLauncher.launch(request, journal: journal, output: output, includes: includes)
-            try await documents.write(runId: request.runId, journal: journal)
+            let code = try await RunLauncher.launch(request, journal: locked, output: output, includes: includes)
+            try await documents.write(runId: request.runId, journal: locked)
             throw ExitCode(code)
         }
     }
@@ -128,6 +129,7 @@ extension MarshalCommand.Resume {
         let inputs = ResumeInputs.decode(original.inputsJSON)
         let loader = Inputs()
         let environment = try loader.environment(inputs.environmentPath ?? original.environment)
+        let journal = StateLocation.withHostLock(ifEmbedded: journal, environment: environment)
         let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
         let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                   params: original.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])

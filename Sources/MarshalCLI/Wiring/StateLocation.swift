@@ -68,6 +68,15 @@ enum StateLocation {
         return HostLockedJournal(inner: store, connector: TransportRouter(), endpoint: endpoint, liveness: Operator.liveness)
     }
 
+    /// A store opened without the environment (`resume RUN --state DIR`), once the run names it:
+    /// an embedded store gets its host lock, so that the resume takes over the lock its dead run
+    /// left on the lock host and releases it when it ends (otherwise that lock stayed, stale, and
+    /// refused the next run from another journal).
+    static func withHostLock(ifEmbedded store: any JournalStore, environment: Environment) -> any JournalStore {
+        guard store is SQLiteJournal else { return store }
+        return withHostLock(store, environment: environment)
+    }
+
     var isShared: Bool {
         if case .postgres = self { true } else { false }
     }

@@ -103,6 +103,7 @@ public final class HostLockedJournal: JournalStore {
                                                                  leaseSeconds: seconds(lease)), "take the lock of environment \(environment)")
         } catch {
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            await host.close()
             throw error
         }
         switch answer {
@@ -112,10 +113,14 @@ public final class HostLockedJournal: JournalStore {
             _ = try await renewOnHost(environment: environment, runId: runId, lease: lease)
             return .acquired(record)
         case .held(let other?):
+            // Not ours: the connection is closed now, while we wait for it, rather than torn down
+            // in the background as the refused command exits.
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            await host.close()
             return judged(other, environment)
         default:
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
+            await host.close()
             return .heldBy(LockRecord(environment: environment, holder: "another marshal (taking the lock on \(host.endpoint.name) right now)",
                                       pid: 0, runId: "?", since: Date(), leaseExpiresAt: Date().addingTimeInterval(TimeInterval(seconds(lease)))))
         }
