@@ -55,7 +55,11 @@ struct InstallTests {
         // The binary alone, copied where no templates are (a CI runner, a bastion): the built-in template.
         let lone = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: lone) }
-        try FileManager.default.copyItem(atPath: binary, toPath: lone + "/marshal")
+        // Copied by a child process, not in this one: a file this multi-threaded test process holds
+        // open for writing is inherited by any child another test forks meanwhile, and exec of it
+        // then fails with ETXTBSY ("Text file busy"), as a full-suite run once showed.
+        let copy = try await Spawn.runAsync(["/bin/cp", binary, lone + "/marshal"])
+        #expect(copy.status == 0, "\(copy.stderr)")
         let copied = try await Spawn.runAsync([lone + "/marshal", "run", "hello", "-e", "here", "--report", "copied.md"],
                                               environment: ["NO_COLOR": "1"], cwd: project)
         #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
