@@ -125,30 +125,17 @@ extension MarshalCommand.Resume {
     /// Resume of a run that was rolling back when it stopped: the undos its journal (and any
     /// rollback of it) leaves pending, as `marshal rollback --run` would run them.
     func continueRollback(_ original: RunRecord, journal: any JournalStore) async throws {
-        let family = try await RunChain.family(of: original, journal: journal)
         let inputs = ResumeInputs.decode(original.inputsJSON)
-        let loader = Inputs()
-        let environment = try loader.environment(inputs.environmentPath ?? original.environment)
+        let environment = try Inputs().environment(inputs.environmentPath ?? original.environment)
         let journal = StateLocation.withHostLock(ifEmbedded: journal, environment: environment)
-        let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
-        let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
-                                                  params: original.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
-        let progress = PriorProgress.from(family.records)
-        let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                               scope: TemplateScope(params: prepared.params))
-        let plan = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
-        if !plan.questions.isEmpty {
-            Terminal.stderr("error: not resuming run \(original.id), which was rolling back: \(plan.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
+        let pending = try await PendingRollback.load(original, environment: environment, journal: journal, rerun: rerun, skip: skip)
+        if !pending.plan.questions.isEmpty {
+            Terminal.stderr("error: not resuming run \(original.id), which was rolling back: \(pending.plan.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
             throw ExitCode.couldNotStart
         }
-        var request = RunRequest(
-            runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
-            secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
-            operatorName: Operator.name, pid: getpid(), kind: .resume, parentRunId: original.id)
-        request.prior = progress
-        try lockOptions.apply(to: &request)
-        request.documents = JournaledRunbook.documents(of: original)
-        let code = try await RunLauncher.launchRollback(request, progress: progress, plan: plan, journal: journal, output: output, includes: includes)
+        let request = try pending.request(kind: .resume, parent: original, environment: environment, lockOptions: lockOptions)
+        let code = try await RunLauncher.launchRollback(request, progress: pending.progress, plan: pending.plan, journal: journal,
+                                                        output: output, includes: pending.includes)
         try await documents.write(runId: request.runId, journal: journal)
         throw ExitCode(code)
     }

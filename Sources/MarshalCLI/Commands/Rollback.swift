@@ -72,19 +72,13 @@ extension MarshalCommand {
                 Terminal.stderr("error: run \(target.id) is still running (pid \(target.pid) on \(target.machine)); it cannot be rolled back while it runs")
                 throw ExitCode.couldNotStart
             }
-            let family = try await RunChain.family(of: target, journal: journal)
-            let (runbook, includes) = try JournaledRunbook.load(for: target, against: environment)
-            let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
-                                                      params: target.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
-            let progress = PriorProgress.from(family.records)
-            let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                                   scope: TemplateScope(params: prepared.params))
-            let undo = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
+            let pending = try await PendingRollback.load(target, environment: environment, journal: journal, rerun: rerun, skip: skip)
+            let (runbook, progress, undo) = (pending.runbook, pending.progress, pending.plan)
             if !undo.questions.isEmpty {
                 Terminal.stderr("error: not rolling back run \(target.id): \(undo.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then run rollback again with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
                 throw ExitCode.couldNotStart
             }
-            let rolledBackBefore = family.runs.contains { $0.kind == .rollback && $0.status == .succeeded }
+            let rolledBackBefore = pending.runs.contains { $0.kind == .rollback && $0.status == .succeeded }
             if undo.entries.isEmpty && rolledBackBefore && !plan {
                 Terminal.stderr("error: run \(target.id) was already rolled back; see `marshal runs -e \(environment.name)`")
                 throw ExitCode.invalidInput
@@ -118,14 +112,9 @@ extension MarshalCommand {
                 return
             }
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
-            var request = RunRequest(
-                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
-                secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
-                operatorName: Operator.name, pid: getpid(), kind: .rollback, parentRunId: target.id)
-            request.prior = progress
-            try lockOptions.apply(to: &request)
-            request.documents = JournaledRunbook.documents(of: target)
-            let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output, includes: includes)
+            let request = try pending.request(kind: .rollback, parent: target, environment: environment, lockOptions: lockOptions)
+            let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output,
+                                                            includes: pending.includes)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
         }
