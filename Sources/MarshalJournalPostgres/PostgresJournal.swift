@@ -79,30 +79,10 @@ public final class PostgresJournal: JournalStore {
 
     public func run(id reference: String, environment: String?) async throws -> RunRecord {
         try await write("find run \(reference)") { db in
-            guard !reference.isEmpty else {
-                throw JournalError.runNotFound(reference: reference, environment: environment, journal: self.location)
-            }
-            if reference == RunID.last {
-                guard let run = try self.fetchRuns(db, RunQuery(environment: environment, limit: 1)).first else {
-                    throw JournalError.runNotFound(reference: reference, environment: environment, journal: self.location)
-                }
-                return run
-            }
-            var found = try self.fetchRuns(db, RunQuery(), where: "id = $?", [reference])
-            if found.isEmpty {
-                // A unique prefix is enough, as with git: operators copy the first part of the id.
-                found = try self.fetchRuns(db, RunQuery(limit: 10), where: "left(id, $?::integer) = $?", [String(reference.count), reference])
-                if found.count > 1 {
-                    throw JournalError.ambiguousRun(reference: reference, candidates: found.map(\.id), journal: self.location)
-                }
-            }
-            guard let run = found.first else {
-                throw JournalError.runNotFound(reference: reference, environment: environment, journal: self.location)
-            }
-            if let environment, run.environment != environment {
-                throw JournalError.runInOtherEnvironment(id: run.id, environment: run.environment, expected: environment)
-            }
-            return run
+            try RunReference.resolve(reference, environment: environment, journal: self.location,
+                latest: { try self.fetchRuns(db, RunQuery(environment: $0, limit: 1)).first },
+                exact: { try self.fetchRuns(db, RunQuery(), where: "id = $?", [$0]).first },
+                prefixed: { prefix in try self.fetchRuns(db, RunQuery(limit: 10), where: "left(id, $?::integer) = $?", [String(prefix.count), prefix]) })
         }
     }
 
