@@ -115,15 +115,7 @@ final class PostgresConnection: @unchecked Sendable {
             case PGRES_COMMAND_OK:
                 return []
             case PGRES_TUPLES_OK:
-                let columns = (0..<PQnfields(result)).map { String(cString: PQfname(result, $0)) }
-                return (0..<PQntuples(result)).map { row in
-                    var values: Row = [:]
-                    for (i, name) in columns.enumerated() {
-                        let column = Int32(i)
-                        values[name] = PQgetisnull(result, row, column) == 1 ? String?.none : String(cString: PQgetvalue(result, row, column))
-                    }
-                    return values
-                }
+                return Self.rows(result)
             default:
                 let state = PQresultErrorField(result, MARSHAL_PG_DIAG_SQLSTATE).map { String(cString: $0) }
                 let primary = PQresultErrorField(result, MARSHAL_PG_DIAG_MESSAGE_PRIMARY).map { String(cString: $0) }
