@@ -26,7 +26,7 @@ struct CrashMatrixTests {
     @Test("kill -9 at 22 points (boundaries, mid-step, mid-undo), then resume until done: all hosts on v1, database as before, changes at most once, undos exactly once")
     func crashMatrix() async throws {
         let lab = try Lab(hosts: 3)
-        let pg = try Postgres()
+        let pg = try await TestPostgres.start()
         let artifacts = SafeRolloutTests.artifacts(in: lab)
         let secret = lab.dir + "/db-url"
         CLI.write(pg.url, to: secret)
@@ -106,7 +106,7 @@ struct CrashMatrixTests {
     }
 
     /// Back to the state before the rollout: v1 live everywhere, no markers, the original data.
-    func reset(_ lab: Lab, _ pg: Postgres, artifacts: String) throws {
+    func reset(_ lab: Lab, _ pg: TestPostgres, artifacts: String) throws {
         for host in Self.hosts {
             let app = lab.hostDir(host) + "/app"
             try? FileManager.default.removeItem(atPath: app)
@@ -141,7 +141,7 @@ struct CrashMatrixTests {
         (lab.file(lab.hostDir(host) + "/" + file) ?? "").split(separator: "\n").count
     }
 
-    func check(_ lab: Lab, _ pg: Postgres, point: String, status: String) -> [String] {
+    func check(_ lab: Lab, _ pg: TestPostgres, point: String, status: String) -> [String] {
         var failures: [String] = []
         if status != "rolled_back" { failures.append("the run ended \(status), not rolled_back") }
         for host in Self.hosts {

@@ -9,7 +9,7 @@ import Testing
 @Suite("Database rollback", .serialized)
 struct DatabaseRollbackTests {
     /// `links` (100 rows, lowercase urls); the environment's secret `db` is the connection string.
-    static func setUp(_ lab: Lab, _ pg: Postgres) throws -> String {
+    static func setUp(_ lab: Lab, _ pg: TestPostgres) throws -> String {
         _ = try pg.query("create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g")
         let secret = lab.dir + "/db-url"
         CLI.write(pg.url, to: secret)
@@ -49,14 +49,14 @@ struct DatabaseRollbackTests {
         return path
     }
 
-    func state(_ pg: Postgres) throws -> String {
+    func state(_ pg: TestPostgres) throws -> String {
         try pg.query("select count(*) || ' ' || count(*) filter (where url = upper(url)) || ' ' || coalesce((select string_agg(name, ',' order by name) from marshal_migrations), '-') || ' ' || (select count(*) from pg_tables where tablename = 'job_batches') from links")
     }
 
     @Test("case 1: per-file migrate fails on file 2 after committing file 1: the rollback restores the backup, the DB is as before, evidence names the committed file")
     func halfAppliedMigrationIsUndone() async throws {
         let lab = try Lab(hosts: 1)
-        let pg = try Postgres()
+        let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "per-file", gateFails: false)
         let result = try await CLI.run(["run", path, "-e", environment, "--state", lab.state])
@@ -75,7 +75,7 @@ struct DatabaseRollbackTests {
     @Test("transaction: all (the default): a failing file 2 leaves file 1 uncommitted; nothing to restore")
     func allOrNothingMigration() async throws {
         let lab = try Lab(hosts: 1)
-        let pg = try Postgres()
+        let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "all", gateFails: false)
         let result = try await CLI.run(["run", path, "-e", environment, "--state", lab.state])
@@ -89,7 +89,7 @@ struct DatabaseRollbackTests {
     @Test("case 2: the restore is exact: a table created after the backup is gone and the next deploy's migration applies again; a fingerprint mismatch fails loudly")
     func exactRestore() async throws {
         let lab = try Lab(hosts: 1)
-        let pg = try Postgres()
+        let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let good = Self.migrations(lab, secondFails: false)
         let failing = Self.runbook(lab, migrations: good, transaction: "all", gateFails: true)
@@ -127,7 +127,7 @@ struct DatabaseRollbackTests {
     @Test("case 8: a runbook-level rollback: in reference 004's order (stop workers, switch back, restore, start workers) runs in that order across all hosts; workers start only after the restore")
     func runbookRollbackOrder() async throws {
         let lab = try Lab(hosts: 3)
-        let pg = try Postgres()
+        let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let artifacts = SafeRolloutTests.artifacts(in: lab)
         let migrations = Self.migrations(lab, secondFails: false)

@@ -64,6 +64,14 @@ public final class TestPostgres: Sendable {
         guard result.status == 0 else { throw TestPostgresError(message: "lab-postgres \(command) failed: \(result.stderr)") }
     }
 
+    /// Runs SQL on the first database as its owner; psql's unaligned, tuples-only output.
+    public func query(_ sql: String) throws -> String {
+        let result = try Spawn.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                               timeout: 60)
+        guard result.status == 0 else { throw TestPostgresError(message: "\(sql): \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// The password part of `url`, for tests that look for leaks.
     public var password: String {
         guard let components = URLComponents(string: url), let password = components.password else { return "" }
