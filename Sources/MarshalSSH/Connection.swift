@@ -184,7 +184,12 @@ final class Connection {
     /// the host then says the group is gone (a host that does not answer confirms nothing).
     private func stopTimedOut(pid: Int32?) -> Bool {
         guard let pid, pid > 1, session.lostReason == nil else { return false }
-        let gone = "kill -0 -- -\(pid) 2>/dev/null || { echo gone; exit 0; }"
+        // A zombie is not a running command, but `kill -0` succeeds on one: a member whose parent
+        // died first waits for init to reap it, which in a container may never happen. So count the
+        // group's members that are not zombies (ps), and fall back to `kill -0` without ps.
+        let gone = "if command -v ps >/dev/null 2>&1; then "
+            + "ps -e -o pgid= -o stat= | awk -v g=\(pid) '$1 == g && $2 !~ /^Z/ { a = 1 } END { exit a }' && { echo gone; exit 0; }; "
+            + "else kill -0 -- -\(pid) 2>/dev/null || { echo gone; exit 0; }; fi"
         let kill = "kill -TERM -- -\(pid) 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do \(gone); sleep 0.1; done; "
             + "kill -KILL -- -\(pid) 2>/dev/null; sleep 0.2; \(gone); echo alive"
         // Generous: on a loaded host the check itself can take seconds, and without its answer
