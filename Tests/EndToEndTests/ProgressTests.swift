@@ -32,17 +32,17 @@ struct ProgressTests {
         let socket = "marshal-progress-\(UUID().uuidString.prefix(8))"
         let tmux = ["/usr/bin/tmux", "-L", socket]
         let command = "NO_COLOR=1 \(CLI.binary) run \(runbook) -e \(env) --state \(dir)/state > /dev/tty; sleep 60"
-        let started = try await Shell.run(tmux + ["new-session", "-d", "-s", "run", "-x", "160", "-y", "20", "-c", dir, command])
+        // The pane is read by a sampler process of its own (every 0.2 s, at most 90 s), not by this
+        // test's task: in the full suite the test pool's threads can be busy for seconds. Sampler
+        // and run start in one tmux command, sampler first, so no such wait can fall between them
+        // and leave only snapshots taken after the run ended. Each snapshot is what the terminal
+        // showed at that moment.
+        let sampler = "i=0; while [ $i -lt 450 ]; do /usr/bin/tmux -L \(socket) capture-pane -p -t run > \(dir)/pane.tmp 2>/dev/null"
+            + " && mv \(dir)/pane.tmp \(dir)/pane-$(printf %03d $i).txt; i=$((i+1)); sleep 0.2; done"
+        let started = try await Shell.run(tmux + ["new-session", "-d", "-s", "sampler", sampler, ";",
+                                                  "new-session", "-d", "-s", "run", "-x", "160", "-y", "20", "-c", dir, command])
         #expect(started.status == 0, "\(started.stderr)")
         defer { _ = try? Shell.runBlocking(tmux + ["kill-server"]) }
-        // The pane is read by a sampler process of its own (every 0.2 s, at most 90 s), not by this
-        // test's task: in the full suite the test pool's threads can be busy for seconds, and a
-        // pane read from here could come only after the run ended. Each snapshot is what the
-        // terminal showed at that moment.
-        let sampler = "i=0; while [ $i -lt 450 ]; do /usr/bin/tmux -L \(socket) capture-pane -p -t run > \(dir)/pane.tmp"
-            + " && mv \(dir)/pane.tmp \(dir)/pane-$(printf %03d $i).txt; i=$((i+1)); sleep 0.2; done"
-        let sampling = try await Shell.run(tmux + ["new-session", "-d", "-s", "sampler", sampler])
-        #expect(sampling.status == 0, "\(sampling.stderr)")
         // Wait (with a deadline) until a snapshot shows the step's live line 2 to 9 s in, or one
         // shows the run finished; then look at every snapshot taken.
         let midway = #"0:0[2-9]/0:10"#
