@@ -97,12 +97,16 @@ public struct StepCompletion: Sendable, Hashable, Codable {
     public var registeredJSON: String?
     public var attempts: Int
     public var message: String?
+    /// The exact commands (or request) the step sent, masked, one per line; nil for steps that
+    /// send none. Optional in the encoding, so spool files written before it still read.
+    public var command: String?
 
     public init(
         status: StepRecord.Status, endedAt: Date, exitStatus: Int32? = nil, signal: String? = nil,
         stdout: String = "", stderr: String = "", registeredJSON: String? = nil, attempts: Int = 1,
-        message: String? = nil
+        message: String? = nil, command: String? = nil
     ) {
+        self.command = command
         self.status = status
         self.endedAt = endedAt
         self.exitStatus = exitStatus
