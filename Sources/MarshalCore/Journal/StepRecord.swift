@@ -21,8 +21,11 @@ public struct StepRecord: Sendable, Hashable, Codable {
         case ignoredFailure = "ignored_failure"
         /// A check that could not decide (probe output unparsable, metric missing).
         case inconclusive
+        /// Waiting for an operator (an approve step, or a gate with `on_no_data: pause`): the run
+        /// stopped there on purpose; `resume --approve` runs the step again.
+        case paused
 
-        public var isFinished: Bool { self != .started }
+        public var isFinished: Bool { self != .started && self != .paused }
     }
 
     public var runId: String

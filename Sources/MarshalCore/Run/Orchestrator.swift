@@ -98,9 +98,13 @@ public struct Orchestrator: Sendable {
             }
             let reason = request.kind == .rollback ? "rollback of run \(request.parentRunId ?? "?")"
                 : "continued the rollback of run \(request.parentRunId ?? "?")"
-            return await self.finishFailed(request, reason: reason, status: .succeeded,
-                                           RunSession(request: request, executor: executor, writer: writer, state: state, masker: masker,
-                                                      baseScope: baseScope), rollback: true)
+            var result = await self.rollBack(request, reason: reason,
+                                             RunSession(request: request, executor: executor, writer: writer, state: state, masker: masker,
+                                                        baseScope: baseScope))
+            // `marshal rollback` asked for the undo: having done it all is its success. A resumed
+            // rollback of a failed run stays what that run is: rolled back.
+            if request.kind == .rollback, result.status == .rolledBack { result.status = .succeeded }
+            return result
         }
     }
 
@@ -157,7 +161,8 @@ public struct Orchestrator: Sendable {
             }
         }
         switch result.status {
-        case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
+        // A good `marshal rollback` announces the rollback, not a success of a deployment.
+        case .succeeded: await notify(request.kind == .rollback ? .rollback : .success, summary: result.summary, request: request, masker: masker)
         case .rolledBack:
             await notify(.failure, summary: result.summary, request: request, masker: masker)
             await notify(.rollback, summary: result.summary, request: request, masker: masker)
@@ -169,7 +174,7 @@ public struct Orchestrator: Sendable {
         switch result.status {
         case .succeeded: status = .succeeded
         case .failed: status = .failed
-        case .rolledBack: status = request.kind == .rollback ? .succeeded : .rolledBack
+        case .rolledBack: status = .rolledBack
         case .paused: status = .paused
         case .aborted, .couldNotStart: status = .aborted
         case .lockLost: status = .interrupted
@@ -577,7 +582,7 @@ public struct Orchestrator: Sendable {
         case .skipped: .skipped
         case .ignoredFailure: .ignoredFailure
         case .inconclusive: .inconclusive
-        case .paused: .started
+        case .paused: .paused
         }
     }
 }

@@ -6,13 +6,19 @@ extension Orchestrator {
     /// of one step are undone in parallel (at most `forks` at once), so one slow or hung host
     /// never holds the healthy ones.
     func finishFailed(_ request: RunRequest, reason: String, status: RunResult.Status, _ session: RunSession, rollback: Bool) async -> RunResult {
-        let executor = session.executor, writer = session.writer, state = session.state, masker = session.masker
-        let baseScope = session.baseScope
         var policyRunsSomething = request.runbook.onFailure == .rollback
         if case .run = request.runbook.onFailure { policyRunsSomething = true }
-        guard rollback, policyRunsSomething || request.kind == .rollback || request.prior?.rollingBack == true else {
-            return RunResult(runId: request.runId, status: status, summary: reason, failedHosts: state.failedHosts, undone: [])
+        guard rollback, policyRunsSomething || request.prior?.rollingBack == true else {
+            return RunResult(runId: request.runId, status: status, summary: reason, failedHosts: session.state.failedHosts, undone: [])
         }
+        return await rollBack(request, reason: reason, session)
+    }
+
+    /// Undoes what the run (or the run a `marshal rollback` names) changed, as its runbook says:
+    /// `rolledBack` when everything was undone, `failed` when an undo failed.
+    func rollBack(_ request: RunRequest, reason: String, _ session: RunSession) async -> RunResult {
+        let executor = session.executor, writer = session.writer, state = session.state, masker = session.masker
+        let baseScope = session.baseScope
         services.observer.handle(.phaseStarted(name: "rollback"))
         // The decision to roll back is journaled first: a resume of this run, if Marshal dies
         // from here on, continues the rollback instead of running forward steps again. A journal
