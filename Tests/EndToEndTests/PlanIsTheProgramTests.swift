@@ -43,6 +43,12 @@ extension DemoLabTests {
             #expect(byHost[step.host ?? "-"]?.contains(command) == true,
                     "\(runbook): \(step.kind) on \(step.host ?? "-") sent a command its plan does not show:\n\(command)")
         }
+        // `show` prints what was sent, each command's first line under its step.
+        let text = try await CLI.run(["show", "last", "--state", state, "--lines", "0"])
+        for step in checked.prefix(3) {
+            let first = step.command?.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? "?"
+            #expect(text.stdout.contains("      $ " + first), "\(runbook): show does not print \(first)")
+        }
         return journal
     }
 
@@ -62,8 +68,9 @@ extension DemoLabTests {
         #expect(backup.command?.contains(path) == true)
         #expect(FileManager.default.fileExists(atPath: path))
 
-        // The rollback runbook restores that backup (the database as it is now) and switches to v2.
-        let rolledBack = try await runAndCompare("rollback", ["to_release=v2", "backup=\(path)"], state: state)
+        // The rollback runbook restores that backup (the database as it is now) and stays on v1,
+        // which leaves the lab as the suite's later tests (the tutorial) expect it.
+        let rolledBack = try await runAndCompare("rollback", ["to_release=v1", "backup=\(path)"], state: state)
         #expect(rolledBack.steps.contains { $0.kind == "restore" && $0.status == "succeeded" })
         // validation's only command steps are its preflight sql checks; its load test runs 22
         // minutes, so the copy run here keeps the preflight and replaces the steps with a wait.
