@@ -74,7 +74,8 @@ extension MarshalCommand {
             let reports = await withTaskGroup(of: HostReport.self) { group in
                 for host in environment.hosts {
                     group.addTask {
-                        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
+                        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets,
+                                                                  processEnvironment: ProcessInfo.processInfo.environment)
                         var healthReport: HealthReport?
                         if let path = health, let base = Self.baseURL(host.vars) {
                             healthReport = await Self.probe(base: base, path: path, connectTimeout: environment.ssh.connectTimeout)

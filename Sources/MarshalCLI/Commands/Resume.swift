@@ -106,11 +106,12 @@ extension MarshalCommand {
                 Terminal.stderr("error: not resuming run \(original.id): \(blocked.joined(separator: "; ")) when the run stopped. It changes things, so Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (run it again) or --skip STEP (it finished). Nothing was changed.")
                 throw ExitCode.couldNotStart
             }
+            let startedAt = SystemClock().date
             var request = RunRequest(
-                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
-                parentRunId: original.id)
+                parentRunId: original.id, startedAt: startedAt)
             request.prior = prior
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)

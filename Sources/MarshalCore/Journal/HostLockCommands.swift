@@ -17,7 +17,7 @@ public enum HostLockCommands {
 
         /// As a lock record on this machine's timeline: the host's lease mapped by its own clock, so
         /// clock skew between the machines does not matter.
-        public func record(environment: String, localNow: Date = Date()) -> LockRecord {
+        public func record(environment: String, localNow: Date) -> LockRecord {
             LockRecord(environment: environment, holder: holder, pid: pid, runId: runId,
                        since: localNow.addingTimeInterval(TimeInterval(since - hostNow)),
                        leaseExpiresAt: localNow.addingTimeInterval(TimeInterval(leaseUntil - hostNow)))

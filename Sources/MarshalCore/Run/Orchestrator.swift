@@ -77,7 +77,7 @@ public struct Orchestrator: Sendable {
                 return StepRecord(runId: request.runId, stepIndex: item.expanded.ordinal, stepId: step.id,
                                   name: item.part == nil ? step.name : "undo \(step.name)", kind: kind,
                                   phase: item.part == nil ? .main : .undo, host: item.host, batch: item.batch, status: .skipped,
-                                  startedAt: Date(), endedAt: Date(),
+                                  startedAt: self.services.clock.date, endedAt: self.services.clock.date,
                                   message: item.part == nil ? "in flight when Marshal stopped; the operator said it changed nothing (--skip)"
                                       : "in flight when Marshal stopped; the operator said it finished (--skip)")
             }
@@ -117,7 +117,8 @@ public struct Orchestrator: Sendable {
                          _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
         let lease = try await holdLock(request)
-        let started = ContinuousClock.now
+        let clock = services.clock
+        let started = clock.now
 
         let masker = SecretMasker(Array(request.secrets.values))
         do {
@@ -132,9 +133,10 @@ public struct Orchestrator: Sendable {
             throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
         }
 
-        let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets)
+        let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets,
+                                          processEnvironment: request.processEnvironment)
         let executor = StepExecutor(connections: connections, gates: services.gates)
-        let writer = JournalWriter(store: journal, lease: lease)
+        let writer = JournalWriter(store: journal, clock: clock, lease: lease)
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         var result = await body(executor, writer, state, masker)
@@ -144,7 +146,7 @@ public struct Orchestrator: Sendable {
             var record = RunRecord(
                 id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
                 environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
-                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: Date(),
+                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: clock.date,
                 operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId,
                 failureSummary: masker.mask(result.summary))
             record.status = .interrupted
@@ -173,12 +175,12 @@ public struct Orchestrator: Sendable {
         case .aborted, .couldNotStart: status = .aborted
         case .lockLost: status = .interrupted
         }
-        try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
+        try? await journal.updateRun(id: request.runId, status: status, endedAt: clock.date, failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
         await connections.closeAll()
         await lease.stop()
         _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
         services.observer.handle(.runFinished(runId: request.runId, status: result.status.rawValue, summary: result.summary,
-                                              duration: ContinuousClock.now - started))
+                                              duration: clock.elapsed(since: started)))
         return result
     }
 
@@ -188,12 +190,13 @@ public struct Orchestrator: Sendable {
         let scope = baseScope(request)
         for step in request.runbook.steps {
             guard case .notify(let notify) = step.kind, notify.events.contains(event) else { continue }
-            let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil)
+            let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil,
+                                      clock: services.clock, files: services.files)
             let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
             _ = try? await services.journal.recordMeasurement(MeasurementRecord(
                 runId: request.runId, kind: "notify", name: "\(step.name) (\(event.rawValue))",
                 outcome: outcome.status == .succeeded ? .passed : .error, expectation: nil, value: nil,
-                payloadJSON: ConfigValue.record(["message": .string(masker.mask(outcome.message ?? ""))]).jsonText, recordedAt: Date()))
+                payloadJSON: ConfigValue.record(["message": .string(masker.mask(outcome.message ?? ""))]).jsonText, recordedAt: services.clock.date))
             services.observer.handle(.message("notify \(event.rawValue): \(outcome.message ?? outcome.status.rawValue)"))
         }
     }
@@ -407,7 +410,7 @@ public struct Orchestrator: Sendable {
                  baseScope: TemplateScope, executor: StepExecutor, writer: JournalWriter, state: State,
                  masker: SecretMasker, undoOf: Step? = nil) async -> StepResults {
         let step = expanded.step
-        let now = Date()
+        let now = services.clock.date
         var pendingHosts = hosts
         if let prior = request.prior, phase != .undo {
             // Resume: a step × host the journal shows as finished is not run again; its evidence
@@ -454,10 +457,12 @@ public struct Orchestrator: Sendable {
         let contexts = hosts.map { host in
             StepContext(runId: request.runId, renderer: services.renderer,
                         scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
-                        masker: masker, approvals: request.approvals, batch: batch)
+                        masker: masker, approvals: request.approvals, batch: batch,
+                        clock: services.clock, files: services.files)
         }
         let observer = services.observer
         let crashHook = services.crashHook
+        let clock = services.clock
         let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
 
         let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
@@ -478,23 +483,24 @@ public struct Orchestrator: Sendable {
                     observer.handle(.stepStarted(refs[i]))
                     let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
                     crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
-                    let clock = ContinuousClock.now
+                    let began = clock.now
                     var context = contexts[i]
                     context.progress = { observer.handle(.progress(refs[i], $0)) }
-                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer)
+                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer, clock: clock)
                     var outcome = await executor.execute(step, host: hosts[i], context: context)
                     ticker?.cancel()
-                    let elapsed = ContinuousClock.now - clock
+                    let elapsed = clock.elapsed(since: began)
                     crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
                     // Evidence that cannot be kept fails its step: a gate must not pass without its record.
                     outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
                     if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
-                                                                      host: hosts[i]?.name, journal: services.journal, masker: masker) {
+                                                                      host: hosts[i]?.name, journal: services.journal, masker: masker,
+                                                                      at: clock.date) {
                         outcome.status = .failed
                         outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
                     }
                     let completion = StepCompletion(
-                        status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
+                        status: Self.recordStatus(outcome.status), endedAt: clock.date, exitStatus: outcome.exitStatus, signal: outcome.signal,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
                         message: outcome.message.map(masker.mask))

@@ -4,25 +4,26 @@ extension Orchestrator {
     /// Takes the environment lock (waiting up to `request.lockWait` while another live run holds it)
     /// and starts keeping it: the returned keeper renews it and proves it at every step boundary.
     func holdLock(_ request: RunRequest) async throws(RunStartError) -> LeaseKeeper {
-        let deadline = ContinuousClock.now + request.lockWait
+        let clock = services.clock
+        let deadline = clock.now + request.lockWait
         var announced: String?
         while true {
-            let sent = ContinuousClock.now
+            let sent = clock.now
             do {
                 _ = try await acquireLock(request)
                 let observer = services.observer
                 let keeper = LeaseKeeper(journal: services.journal, environment: request.environment.name, runId: request.runId,
-                                         lease: request.lockLease, acquiredAt: sent, say: { observer.handle(.message($0)) })
+                                         lease: request.lockLease, acquiredAt: sent, clock: clock, say: { observer.handle(.message($0)) })
                 await keeper.start()
                 return keeper
             } catch {
-                guard case .lockHeld(let lock) = error, ContinuousClock.now < deadline, !Task.isCancelled else { throw error }
+                guard case .lockHeld(let lock) = error, clock.now < deadline, !Task.isCancelled else { throw error }
                 // Like Kamal's --lock-wait: say who holds it (once per holder), then poll.
                 if announced != lock.runId {
                     services.observer.handle(.message("waiting for the lock of environment \(lock.environment): held by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(RunStartError.format(lock.since))"))
                     announced = lock.runId
                 }
-                try? await Task.sleep(for: min(.milliseconds(500), deadline - ContinuousClock.now))
+                try? await clock.sleep(for: min(.milliseconds(500), deadline - clock.now))
             }
         }
     }

@@ -30,7 +30,7 @@ public struct RunRequest: Sendable {
     public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                 secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
                 operatorName: String, pid: Int32, approvals: Set<String> = [], kind: RunRecord.Kind = .rollout,
-                parentRunId: String? = nil, startedAt: Date = Date(), lockLease: Duration = .seconds(30)) {
+                parentRunId: String? = nil, startedAt: Date, lockLease: Duration = .seconds(30)) {
         self.runId = runId
         self.runbook = runbook
         self.environment = environment
@@ -55,6 +55,11 @@ public struct RunServices: Sendable {
     public var journal: any JournalStore
     public var renderer: any TemplateRendering
     public var observer: any RunObserver
+    /// The run's time: every date it journals, every deadline and sleep (the system's in the CLI,
+    /// a manual one in engine tests).
+    public var clock: any Clock
+    /// Local files steps read (a release's artifact, an upload's source).
+    public var files: any LocalFiles
     /// HTTP-based gates (http, health, metric, benchmark, notify); nil where not wired.
     public var gates: (any GateRunner)?
     /// Loads runbooks named by `include` steps.
@@ -67,11 +72,14 @@ public struct RunServices: Sendable {
     public var recovery: (any RecoveryStore)?
 
     public init(connector: any Connector, journal: any JournalStore, renderer: any TemplateRendering,
-                observer: any RunObserver, gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {
+                observer: any RunObserver, clock: any Clock, files: any LocalFiles,
+                gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {
         self.connector = connector
         self.journal = journal
         self.renderer = renderer
         self.observer = observer
+        self.clock = clock
+        self.files = files
         self.gates = gates
         self.includes = includes
     }

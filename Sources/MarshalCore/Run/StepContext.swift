@@ -6,6 +6,10 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// The run's clock: retries, `within:` deadlines and soaks wait on it.
+    public var clock: any Clock
+    /// The files of this machine (a release's artifact).
+    public var files: any LocalFiles
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
 

@@ -7,7 +7,7 @@ struct SoakRunner {
 
     /// `host`: the soak's own host when it runs on hosts (`on:`); its gates without `on:` use it.
     func run(_ soak: SoakStep, host soakHost: HostSpec?, context: StepContext) async -> StepOutcome {
-        let clock = ContinuousClock()
+        let clock = context.clock
         let start = clock.now
         let end = start + soak.duration
         var round = 0
@@ -38,7 +38,7 @@ struct SoakRunner {
             if Task.isCancelled { return StepOutcome(status: .failed, message: "interrupted during soak", measurements: measurements) }
             let next = roundStart + soak.interval
             if next >= end { break }
-            try? await Task.sleep(until: next, clock: clock)
+            try? await clock.sleep(until: next)
         }
         return StepOutcome(status: .succeeded,
                            message: "\(round) round\(round == 1 ? "" : "s") over \(DurationText.format(soak.duration)), every gate held",

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Time as the engine sees it: a monotonic instant for durations and deadlines, the wall clock for
+/// the journal, and sleeping. Core never reads the real clock itself, so a run's batches, retries,
+/// `within:` deadlines and soaks can be tested on a manual clock in milliseconds; the CLI wires
+/// the system's (`SystemClock`).
+///
+/// It shadows the standard library's `Clock` inside Marshal's modules on purpose: the engine needs
+/// wall-clock dates beside monotonic instants, which the standard protocol does not give.
+public protocol Clock: Sendable {
+    /// Monotonic: for durations and deadlines, never for dates shown to people.
+    var now: ContinuousClock.Instant { get }
+    /// Wall-clock time: for the journal and messages.
+    var date: Date { get }
+    /// Returns at `deadline` (at once when it has passed); throws `CancellationError` when the
+    /// task is cancelled first.
+    func sleep(until deadline: ContinuousClock.Instant) async throws
+}
+
+extension Clock {
+    public func sleep(for duration: Duration) async throws {
+        try await sleep(until: now + duration)
+    }
+
+    /// Time since `start` on this clock.
+    public func elapsed(since start: ContinuousClock.Instant) -> Duration {
+        now - start
+    }
+}
