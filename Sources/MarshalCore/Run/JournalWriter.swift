@@ -85,7 +85,7 @@ actor JournalWriter {
         if !flushScheduled {
             flushScheduled = true
             Task { [lag, clock] in
-                try? await clock.sleep(for: lag)
+                try? await clock.sleepBeside(for: lag)
                 try? await self.flush()
             }
         }

@@ -50,12 +50,12 @@ public actor LeaseKeeper {
         let interval = lease / 3
         heartbeat = Task { [weak self, clock] in
             while !Task.isCancelled {
-                try? await clock.sleep(for: interval)
+                try? await clock.sleepBeside(for: interval)
                 if Task.isCancelled { break }
                 guard let self else { break }
                 // After a failure, try again sooner: a short outage must not eat the lease.
                 if await self.renew() == false, await self.isLost == false {
-                    try? await clock.sleep(for: min(interval, .seconds(1)))
+                    try? await clock.sleepBeside(for: min(interval, .seconds(1)))
                     _ = await self.renew()
                 }
             }

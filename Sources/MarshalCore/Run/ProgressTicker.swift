@@ -14,7 +14,7 @@ enum ProgressTicker {
         return Task {
             let start = clock.now
             while !Task.isCancelled {
-                try? await clock.sleep(for: .seconds(1))
+                try? await clock.sleepBeside(for: .seconds(1))
                 if Task.isCancelled { break }
                 observer.handle(.progress(ref, StepProgress(elapsed: clock.elapsed(since: start).seconds, total: total.seconds)))
             }

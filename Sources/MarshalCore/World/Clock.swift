@@ -15,11 +15,23 @@ public protocol Clock: Sendable {
     /// Returns at `deadline` (at once when it has passed); throws `CancellationError` when the
     /// task is cancelled first.
     func sleep(until deadline: ContinuousClock.Instant) async throws
+    /// The same, for loops that run beside the work and wait for time to pass without waiting on
+    /// it themselves (the lease heartbeat, the progress tick, the journal's lagging flush). On a
+    /// manual clock they never make time move; the work's own waits do.
+    func sleepBeside(until deadline: ContinuousClock.Instant) async throws
 }
 
 extension Clock {
     public func sleep(for duration: Duration) async throws {
         try await sleep(until: now + duration)
+    }
+
+    public func sleepBeside(until deadline: ContinuousClock.Instant) async throws {
+        try await sleep(until: deadline)
+    }
+
+    public func sleepBeside(for duration: Duration) async throws {
+        try await sleepBeside(until: now + duration)
     }
 
     /// Time since `start` on this clock.

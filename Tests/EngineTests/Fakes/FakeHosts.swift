@@ -22,11 +22,17 @@ final class FakeHosts: Connector, @unchecked Sendable {
     private var rules: [Rule] = []
     private var sent: [Sent] = []
     private var unreachableHosts: Set<String> = []
+    private var hooks: [(contains: String, action: @Sendable () async -> Void)] = []
 
     /// A command containing `text` (on `host`, or on any host) exits with these statuses in turn
     /// and prints these lines in turn (the last of each repeats). Later rules win.
     func on(_ text: String, host: String? = nil, exit: [Int32] = [0], stdout: [String] = [""]) {
         locked { rules.append(Rule(host: host, contains: text, exits: exit, stdout: stdout)) }
+    }
+
+    /// Runs `action` while a command containing `text` runs (before it answers): a fault at that point.
+    func whenRunning(_ text: String, _ action: @escaping @Sendable () async -> Void) {
+        locked { hooks.append((text, action)) }
     }
 
     /// The host refuses connections: the run counts it as a failed host.
@@ -63,6 +69,10 @@ final class FakeHosts: Connector, @unchecked Sendable {
                              ending: .exited(exit), duration: .milliseconds(1))
     }
 
+    fileprivate func hooks(for command: String) -> [@Sendable () async -> Void] {
+        locked { hooks.filter { command.contains($0.contains) }.map(\.action) }
+    }
+
     fileprivate func uploaded(_ local: String, to remote: String, host: String) {
         locked { sent.append(Sent(host: host, command: "upload \(local) → \(remote)")) }
     }
@@ -78,7 +88,8 @@ final class FakeHosts: Connector, @unchecked Sendable {
         var hosts: FakeHosts
 
         func run(_ command: ShellCommand, timeout: Duration?) async throws(TransportError) -> CommandResult {
-            hosts.answer(command, host: hostName)
+            for action in hosts.hooks(for: command.display) { await action() }
+            return hosts.answer(command, host: hostName)
         }
 
         func upload(localPath: String, remotePath: String, mode: Int32) async throws(TransportError) -> UploadResult {

@@ -1,19 +1,23 @@
 import Foundation
 import MarshalCore
 
-/// Virtual time for engine tests. Time stands still while anything runs; once every task that
-/// sleeps on this clock is asleep and the rest have gone quiet, it jumps to the earliest wake-up.
-/// A `within: 10s` check or a 20 s soak therefore takes as long as its work, not as its waits,
-/// and the order of wake-ups is the order of their deadlines, as on a real clock.
+/// Virtual time for engine tests. Time stands still while anything runs. Once the run's work is
+/// asleep on this clock and everything else has gone quiet, time jumps to the earliest wake-up of
+/// that work. A `within: 10s` check or a 20 s soak therefore takes as long as its work, not as its
+/// waits, and wake-ups come in the order of their deadlines, as on a real clock.
+///
+/// Loops beside the work (`sleepBeside`: the lease heartbeat, the progress tick, the journal's
+/// lagging flush) wake when time passes their deadline but never make it pass: otherwise a progress
+/// tick would move time on while a step is busy rendering a template.
 ///
 /// "Gone quiet" is judged by yielding: the advancer yields `settle` times and moves time only when
-/// no sleep began or ended meanwhile, so work that is still running (actor hops in the fakes, the
-/// journal writer) gets there first.
+/// no sleep began or ended meanwhile.
 final class ManualClock: MarshalCore.Clock, @unchecked Sendable {
     typealias Instant = ContinuousClock.Instant
 
     private struct Sleeper {
         var deadline: Instant
+        var drivesTime: Bool
         var continuation: CheckedContinuation<Void, any Error>
     }
 
@@ -34,33 +38,12 @@ final class ManualClock: MarshalCore.Clock, @unchecked Sendable {
     var now: Instant { locked { origin + offset } }
     var date: Date { locked { wallOrigin.addingTimeInterval(offset.seconds) } }
 
-    /// Virtual time since the clock was made.
-    var elapsed: Duration { locked { offset } }
-
     func sleep(until deadline: Instant) async throws {
-        let id: UInt64 = locked { nextID += 1; return nextID }
-        if deadline <= now {
-            try Task.checkCancellation()
-            return
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let alreadyCancelled: Bool = locked {
-                    if cancelled.remove(id) != nil { return true }
-                    sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
-                    generation += 1
-                    return false
-                }
-                if alreadyCancelled { continuation.resume(throwing: CancellationError()) } else { wakeAdvancer() }
-            }
-        } onCancel: {
-            let sleeper: Sleeper? = locked {
-                if let sleeper = sleepers.removeValue(forKey: id) { generation += 1; return sleeper }
-                cancelled.insert(id)
-                return nil
-            }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
+        try await suspend(until: deadline, drivesTime: true)
+    }
+
+    func sleepBeside(until deadline: Instant) async throws {
+        try await suspend(until: deadline, drivesTime: false)
     }
 
     /// Moves time on by hand and wakes whoever is due.
@@ -70,6 +53,36 @@ final class ManualClock: MarshalCore.Clock, @unchecked Sendable {
             return takeDue()
         }
         for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    private func suspend(until deadline: Instant, drivesTime: Bool) async throws {
+        if deadline <= now {
+            try Task.checkCancellation()
+            return
+        }
+        let id: UInt64 = locked { nextID += 1; return nextID }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let alreadyCancelled: Bool = locked {
+                    if cancelled.remove(id) != nil { return true }
+                    sleepers[id] = Sleeper(deadline: deadline, drivesTime: drivesTime, continuation: continuation)
+                    generation += 1
+                    return false
+                }
+                if alreadyCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else if drivesTime {
+                    wakeAdvancer()
+                }
+            }
+        } onCancel: {
+            let sleeper: Sleeper? = locked {
+                if let sleeper = sleepers.removeValue(forKey: id) { generation += 1; return sleeper }
+                cancelled.insert(id)
+                return nil
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
     }
 
     private func wakeAdvancer() {
@@ -92,7 +105,7 @@ final class ManualClock: MarshalCore.Clock, @unchecked Sendable {
                 if current == seen { quiet += 1 } else { seen = current; quiet = 0 }
             }
             let due: [Sleeper]? = locked {
-                guard let earliest = sleepers.values.map(\.deadline).min() else {
+                guard let earliest = sleepers.values.filter(\.drivesTime).map(\.deadline).min() else {
                     advancing = false
                     return nil
                 }
@@ -104,10 +117,10 @@ final class ManualClock: MarshalCore.Clock, @unchecked Sendable {
         }
     }
 
-    /// Removes and returns the sleepers due at the current time; call with the lock held.
+    /// Removes and returns the sleepers due at the current time, earliest first; call with the lock held.
     private func takeDue() -> [Sleeper] {
         let current = origin + offset
-        let ids = sleepers.filter { $0.value.deadline <= current }.map(\.key)
+        let ids = sleepers.filter { $0.value.deadline <= current }.sorted { $0.value.deadline < $1.value.deadline }.map(\.key)
         if !ids.isEmpty { generation += 1 }
         return ids.compactMap { sleepers.removeValue(forKey: $0) }
     }
