@@ -17,9 +17,10 @@ public struct StepContext: Sendable {
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {
             return try renderer.render(template, in: scope)
+        } catch let diagnostic as Diagnostic {
+            throw StepFailure("\(diagnostic.location): \(diagnostic.message)")
         } catch {
-            let text = String(describing: error)
-            throw StepFailure(text.contains(": error: ") ? text.replacingOccurrences(of: ": error: ", with: ": ") : "\(template.location): \(text)")
+            throw StepFailure("\(template.location): \(error)")
         }
     }
 
