@@ -57,14 +57,17 @@ extension MarshalCommand {
         @Flag(help: "Skip TLS certificate verification (test hosts only).")
         var insecure = false
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @Option(help: "Write the thresholds' verdicts as JUnit XML to this file (for CI).")
         var junit: String?
 
+        func validate() throws {
+            try DocumentOptions(junit: junit).validate()
+        }
+
         func run() async throws {
-            try DocumentOptions(junit: junit).check()
             let plan: LoadPlan
             let conditions: [MarshalExpression]
             do {

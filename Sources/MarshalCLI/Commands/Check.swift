@@ -17,8 +17,8 @@ extension MarshalCommand {
         @Option(help: "Also GET this path (e.g. /api/health) on each host's vars.base_url and on the environment's, from this machine.")
         var health: String?
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         struct HostReport: Encodable {
             var host: String

@@ -14,7 +14,8 @@ extension MarshalCommand {
         struct Status: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Who holds the lock, since when, and whether it is stale.")
             @Option(name: .shortAndLong) var environment: String
-            @Option(help: "text or json.") var output: OutputFormat = .text
+            @OptionGroup var outputOptions: OutputOptions
+            var output: OutputFormat { outputOptions.output }
             @OptionGroup var stateOptions: StateOptions
 
             func run() async throws {

@@ -12,8 +12,8 @@ extension MarshalCommand {
 
         @OptionGroup var target: TargetOptions
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         func run() async throws {
             let inputs = Inputs()

@@ -25,8 +25,8 @@ extension MarshalCommand {
         @Option(help: "Approve an approve step by id or name (repeatable).")
         var approve: [String] = []
 
-        @Option(help: "text or json (one event per line).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var documents: DocumentOptions
 
@@ -38,7 +38,6 @@ extension MarshalCommand {
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
             defer { journal.close() }
             let original: RunRecord

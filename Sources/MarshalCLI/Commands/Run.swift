@@ -23,15 +23,14 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
-        @Option(help: "text or json (one event per line).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var stateOptions: StateOptions
 
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)

@@ -16,8 +16,8 @@ extension MarshalCommand {
         @Option(help: "How many runs to list.")
         var limit: Int = 20
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var stateOptions: StateOptions
 
@@ -50,8 +50,8 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
-        @Option(help: "text (each step's last output lines) or json (the whole record, output excerpts in full).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @Option(help: "In text: how many of the last lines of each step's stdout and stderr to print (0: none).")
         var lines: Int = 5
