@@ -73,9 +73,9 @@ extension MarshalCommand {
             var prior = PriorProgress.from(records)
             let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
-                .map { ("preflight", $0) }
+                .map { (StepRecord.Phase.preflight, $0) }
                 + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                      scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
+                                      scope: TemplateScope(params: prepared.params)).map { (StepRecord.Phase.main, $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
             // by itself; a failed change needs the operator's word).
@@ -84,7 +84,7 @@ extension MarshalCommand {
                 // A change that failed in a run that then died (before it could roll back) is not
                 // run again blindly either; a failed check just runs again.
                 for r in records where r.runId == original.id && (r.phase == .main || r.phase == .preflight) && [.failed, .timedOut].contains(r.status) {
-                    let key = PriorProgress.Key(phase: r.phase.rawValue, ordinal: r.stepIndex, host: r.host, batch: r.batch)
+                    let key = PriorProgress.Key(phase: r.phase, ordinal: r.stepIndex, host: r.host, batch: r.batch)
                     questions.append((PriorProgress.InFlight(key: key, name: r.name, stepId: r.stepId), "had failed on"))
                 }
             }

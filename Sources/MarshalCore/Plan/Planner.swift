@@ -44,8 +44,8 @@ public struct Planner: Sendable {
 
         let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
                                       secrets: secrets, host: nil, env: env, steps: nil,
-                                      run: ["id": "(at run time)", "runbook": runbook.name, "environment": environment.name,
-                                            "started_at": "(at run time)", "operator": "(at run time)"])
+                                      run: RunScope.values(id: "(at run time)", runbook: runbook.name, environment: environment.name,
+                                                           startedAt: "(at run time)", operatorName: "(at run time)"))
         func scope(for host: HostSpec?) -> TemplateScope {
             var s = baseScope
             s.host = host

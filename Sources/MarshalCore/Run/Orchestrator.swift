@@ -62,7 +62,7 @@ public struct Orchestrator: Sendable {
             }
             self.services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: environment.name,
                                                       hosts: Array(Set(plan.entries.compactMap(\.host))).sorted(), batches: []))
-            for finished in progress.finished where finished.key.phase == StepRecord.Phase.main.rawValue {
+            for finished in progress.finished where finished.key.phase == .main {
                 guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
                 state.remember(finished.evidence, of: step.step, host: finished.key.host.flatMap { environment.host(named: $0) })
             }
@@ -84,7 +84,7 @@ public struct Orchestrator: Sendable {
             if !answers.isEmpty { _ = try? await writer.start(answers) }
             if !request.runbook.rollback.isEmpty {
                 // A `rollback:` list runs across every host the run touched.
-                for finished in progress.finished + progress.failed where finished.key.phase == StepRecord.Phase.main.rawValue {
+                for finished in progress.finished + progress.failed where finished.key.phase == .main {
                     guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }),
                           let host = finished.key.host.flatMap({ environment.host(named: $0) }) else { continue }
                     state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0, parts: []))
@@ -107,8 +107,8 @@ public struct Orchestrator: Sendable {
         TemplateScope(
             params: request.params, vars: TemplateScope.mergedVars(environment: request.environment, host: nil), secrets: request.secrets,
             host: nil, env: request.processEnvironment, steps: [:],
-            run: ["id": request.runId, "runbook": request.runbook.name, "environment": request.environment.name,
-                  "started_at": ISO8601DateFormatter().string(from: request.startedAt), "operator": request.operatorName])
+            run: RunScope.values(id: request.runId, runbook: request.runbook.name, environment: request.environment.name,
+                                 startedAt: ISO8601DateFormatter().string(from: request.startedAt), operatorName: request.operatorName))
     }
 
     /// Lock, run record, heartbeat, connections; `body` does the work; then the record is closed
@@ -417,7 +417,7 @@ public struct Orchestrator: Sendable {
             // is restored so later steps and undo see it.
             var remaining: [HostSpec?] = []
             for host in pendingHosts {
-                let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
+                let key = PriorProgress.Key(phase: phase, ordinal: expanded.ordinal, host: host?.name, batch: batch)
                 if prior.isDone(key) {
                     let evidence = prior.evidence(for: key)
                     state.remember(evidence, of: step, host: host)

@@ -118,7 +118,7 @@ struct RunbookChecker {
                 diagnostics.error("undefined name '\(dotted)': a host has \(fields.joined(separator: ", "))\(Suggestion.hint(for: path[1], in: fields))", at: location)
             }
         case "run":
-            let fields = ["id", "runbook", "environment", "started_at", "operator"]
+            let fields = RunScope.keys
             if path.count != 2 || !fields.contains(path[1]) {
                 diagnostics.error("undefined name '\(dotted)': run has \(fields.joined(separator: ", "))", at: location)
             }
