@@ -36,7 +36,7 @@ public struct LoadSection: Sendable {
     static func loads(_ measurements: [MeasurementRecord], steps: [StepRecord]) -> [(MeasurementRecord, StepRecord?, LoadResult)] {
         let bySequence = Dictionary(steps.map { ($0.sequence, $0) }, uniquingKeysWith: { _, last in last })
         return measurements.compactMap { m in
-            guard m.kind == "benchmark", let payload = m.payloadJSON,
+            guard m.measurementKind == .benchmark, let payload = m.payloadJSON,
                   let result = try? JSONDecoder().decode(LoadResult.self, from: Data(payload.utf8)) else { return nil }
             return (m, m.stepSequence.flatMap { bySequence[$0] }, result)
         }
@@ -88,7 +88,7 @@ public struct LoadSection: Sendable {
         }
         section.endpoints = result.scenarios.map { endpointRow($0, name: $0.name) }
         section.endpoints.append(endpointRow(result.overall, name: "all endpoints"))
-        let own = gates.filter { $0.measurement.kind == "threshold" && $0.measurement.stepSequence == m.stepSequence && m.stepSequence != nil }
+        let own = gates.filter { $0.measurement.measurementKind == .threshold && $0.measurement.stepSequence == m.stepSequence && m.stepSequence != nil }
         section.limits = LoadChart.limits(own)
         section.thresholds = own.map { ReportData.Row(cells: [$0.title, $0.measurement.expectation ?? "", $0.achieved, $0.margin, $0.verdict.text]) }
         section.overTime = ReportBuilder.overTime(result.perSecond)

@@ -14,11 +14,11 @@ enum GateLabels {
 
     static func label(_ step: Step, for m: StepOutcome.Measurement) -> String? {
         switch (step.kind, m.kind) {
-        case (.benchmark(let b), "threshold"): return b.labels[m.name]
+        case (.benchmark(let b), .threshold): return b.labels[m.name]
         // A soak's gates are labelled by SoakRunner on what they measured; the soak's own rows
         // (the time of each check) carry no figure a label could name.
         case (.soak, _): return nil
-        case (_, "benchmark"), (_, "backup"), (_, "notify"), (_, "release"): return nil
+        case (_, .benchmark), (_, .backup), (_, .notify): return nil
         default: return step.label
         }
     }

@@ -194,9 +194,9 @@ public struct Orchestrator: Sendable {
                                       clock: services.clock, files: services.files)
             let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
             _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                runId: request.runId, kind: "notify", name: "\(step.name) (\(event.rawValue))",
+                runId: request.runId, kind: MeasurementKind.notify.rawValue, name: "\(step.name) (\(event.rawValue))",
                 outcome: outcome.status == .succeeded ? .passed : .error, expectation: nil, value: nil,
-                payloadJSON: ConfigValue.record(["message": .string(masker.mask(outcome.message ?? ""))]).jsonText, recordedAt: services.clock.date))
+                payloadJSON: Evidence.json(NotifyEvidence(message: masker.mask(outcome.message ?? ""))), recordedAt: services.clock.date))
             services.observer.handle(.message("notify \(event.rawValue): \(outcome.message ?? outcome.status.rawValue)"))
         }
     }

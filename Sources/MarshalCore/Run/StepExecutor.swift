@@ -83,7 +83,7 @@ public struct StepExecutor: Sendable {
                 if step.on != nil, let host {
                     switch await connections.executor(for: host) {
                     case .success(let remote):
-                        return try await HTTPCheck(http: RemoteCurlClient(executor: remote)).run(h, kind: step.kind.name, context: context)
+                        return try await HTTPCheck(http: RemoteCurlClient(executor: remote)).run(h, kind: HTTPCheck.kind(of: step), context: context)
                     case .failure(let error):
                         return StepOutcome(status: .failed, message: context.masker.mask(error.description))
                     }

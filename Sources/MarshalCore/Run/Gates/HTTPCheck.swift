@@ -5,7 +5,12 @@ import Foundation
 struct HTTPCheck {
     var http: any HTTPClient
 
-    func run(_ step: HTTPStep, kind: String, context: StepContext) async throws(StepFailure) -> StepOutcome {
+    /// A `health` step's attempts are `health` measurements, an `http` step's `http`.
+    static func kind(of step: Step) -> MeasurementKind {
+        if case .health = step.kind { .health } else { .http }
+    }
+
+    func run(_ step: HTTPStep, kind: MeasurementKind, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let url = try context.render(step.url)
         var headers: [(name: String, value: String)] = []
         for header in step.headers { headers.append((header.name, try context.render(header.value).plainValue)) }
@@ -49,9 +54,8 @@ struct HTTPCheck {
             let elapsed = clock.elapsed(since: started).seconds
             measurements.append(.init(kind: kind, name: display, outcome: verdict.status == .succeeded ? .passed : (verdict.status == .inconclusive ? .inconclusive : .failed),
                                       expectation: describe(step.expect, expected), value: verdict.latency, unit: "s",
-                                      payloadJSON: ConfigValue.record(["attempt": .number(Double(attempt)), "at": .number(elapsed),
-                                                                       "status": verdict.httpStatus.map { .number(Double($0)) } ?? .null,
-                                                                       "message": .string(context.masker.mask(verdict.message))]).jsonText))
+                                      payloadJSON: Evidence.json(HTTPAttemptEvidence(attempt: attempt, at: elapsed, status: verdict.httpStatus,
+                                                                                     message: context.masker.mask(verdict.message)))))
             last = (verdict.status, verdict.message, verdict.evidence)
             if verdict.status == .succeeded { break }
             guard let deadline, clock.now < deadline - .milliseconds(50), !Task.isCancelled else { break }

@@ -23,7 +23,7 @@ public struct HTTPGateRunner: GateRunner {
         do throws(StepFailure) {
             switch step.kind {
             case .http(let h), .health(let h):
-                return try await HTTPCheck(http: http).run(h, kind: step.kind.name, context: context)
+                return try await HTTPCheck(http: http).run(h, kind: HTTPCheck.kind(of: step), context: context)
             case .metric(let m):
                 return try await MetricCheck(http: http).run(m, context: context)
             case .benchmark(let b):

@@ -20,10 +20,9 @@ struct SoakRunner {
                 for host in hosts {
                     let outcome = await executor.execute(gate, host: host, context: context)
                     let at = (clock.now - start).seconds
-                    measurements.append(.init(kind: "soak", name: gate.name, outcome: outcome.status == .succeeded ? .passed : (outcome.status == .inconclusive ? .inconclusive : .failed),
+                    measurements.append(.init(kind: .soak, name: gate.name, outcome: outcome.status == .succeeded ? .passed : (outcome.status == .inconclusive ? .inconclusive : .failed),
                                               expectation: nil, value: at, unit: "s",
-                                              payloadJSON: ConfigValue.record(["round": .number(Double(round)), "host": host.map { .string($0.name) } ?? .null,
-                                                                               "message": .string(outcome.message ?? "")]).jsonText))
+                                              payloadJSON: Evidence.json(SoakRoundEvidence(round: round, host: host?.name, message: outcome.message ?? ""))))
                     // The gate's label belongs to what it measured, not to the soak's own row
                     // (whose value is the time of the check).
                     measurements += GateLabels.apply(gate, to: outcome.measurements)

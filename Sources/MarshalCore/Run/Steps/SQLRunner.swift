@@ -36,9 +36,8 @@ enum SQLRunner {
         ])
         var number: Double?
         if case .number(let n)? = first { number = n }
-        let payload = "{\"columns\":" + ConfigValue.list(table.columns.map { .string($0) }).jsonText
-            + ",\"rows\":" + ConfigValue.list(table.rows.prefix(100).map { .list($0.map { $0.map { .string($0) } ?? .null }) }).jsonText + "}"
-        outcome.measurements.append(.init(kind: "sql", name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
+        let payload = Evidence.json(SQLResultEvidence(columns: table.columns, rows: Array(table.rows.prefix(100))))
+        outcome.measurements.append(.init(kind: .sql, name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
                                           expectation: sql.expect?.source, value: number, payloadJSON: payload))
         return outcome
     }
