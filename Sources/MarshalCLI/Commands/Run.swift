@@ -176,7 +176,7 @@ enum Confirmation {
     static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String],
                         prompt: any Prompt = TerminalPrompt()) throws {
         guard environment.protected else { return }
-        let approveSteps = runbook.steps.filter { if case .approve = $0.kind { true } else { false } }.map { $0.id ?? $0.name }
+        let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
         if prompt.isInteractive && !yes {
             guard let answer = prompt.ask("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it: "), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
                 Terminal.stderr("error: confirmation did not match '\(environment.name)'; nothing was run")

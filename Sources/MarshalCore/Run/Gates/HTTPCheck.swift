@@ -7,7 +7,7 @@ struct HTTPCheck {
 
     /// A `health` step's attempts are `health` measurements, an `http` step's `http`.
     static func kind(of step: Step) -> MeasurementKind {
-        if case .health = step.kind { .health } else { .http }
+        step.kind.is(HealthStep.self) ? .health : .http
     }
 
     func run(_ step: HTTPStep, kind: MeasurementKind, context: StepContext) async throws(StepFailure) -> StepOutcome {
