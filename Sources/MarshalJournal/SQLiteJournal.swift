@@ -12,7 +12,7 @@ import Glibc
 /// Each method is one transaction, committed before it returns. Several processes may open the same
 /// file: writes take SQLite's write lock up front (`BEGIN IMMEDIATE`) and wait up to `busyTimeout`
 /// for it, which is what makes lock acquisition atomic between processes.
-public final class SQLiteJournal: JournalStore {
+public final class SQLiteJournal: BoundaryStore {
     public static let fileName = "journal.sqlite"
 
     /// Path of the SQLite file.
@@ -160,26 +160,9 @@ public final class SQLiteJournal: JournalStore {
 
     // MARK: Steps and measurements
 
-    public func appendStep(_ step: StepRecord) async throws -> Int {
-        guard let sequence = try await appendSteps([step]).first else {
-            throw JournalError.stepNotFound(runId: step.runId, sequence: 0, journal: location)
-        }
-        return sequence
-    }
 
-    /// Many step starts in one transaction: one fsync for a whole batch of hosts.
-    public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: [], starts: steps)
-    }
 
-    /// Many step ends in one transaction (group commit of hosts finishing together).
-    public func finishSteps(_ items: [StepFinish]) async throws {
-        _ = try await commitBoundary(finishes: items, starts: [])
-    }
 
-    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
-    }
 
     /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync),
     /// with the run's lock proven and extended in it.
@@ -231,9 +214,6 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
-    public func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
-        try await finishSteps([StepFinish(runId: runId, sequence: sequence, completion: completion)])
-    }
 
     public func steps(runId: String) async throws -> [StepRecord] {
         try await read("read steps of run \(runId)") { db in

@@ -8,7 +8,7 @@ import MarshalCore
 /// BEGIN … COMMIT). Leases are kept with the server's clock (`now()`), so operators' clocks do not
 /// matter; lock operations serialise on the lock row (`SELECT … FOR UPDATE`) after inserting it
 /// with `ON CONFLICT DO NOTHING`, which makes taking the lock atomic between machines.
-public final class PostgresJournal: JournalStore {
+public final class PostgresJournal: BoundaryStore {
     /// The URL with its password masked.
     public let location: String
     private let connection: PostgresConnection
@@ -108,28 +108,10 @@ public final class PostgresJournal: JournalStore {
 
     // MARK: Steps and measurements
 
-    public func appendStep(_ step: StepRecord) async throws -> Int {
-        guard let sequence = try await commitBoundary(finishes: [], starts: [step]).first else {
-            throw JournalError.stepNotFound(runId: step.runId, sequence: 0, journal: location)
-        }
-        return sequence
-    }
 
-    public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: [], starts: steps)
-    }
 
-    public func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
-        _ = try await commitBoundary(finishes: [StepFinish(runId: runId, sequence: sequence, completion: completion)], starts: [])
-    }
 
-    public func finishSteps(_ items: [StepFinish]) async throws {
-        _ = try await commitBoundary(finishes: items, starts: [])
-    }
 
-    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
-    }
 
     /// The ends of finished steps and the starts of the next ones, in one transaction and one round
     /// trip (pipelined), with the run's lock proven and extended in it. A statement that finds
