@@ -15,7 +15,6 @@ extension MarshalCommand {
             static let configuration = CommandConfiguration(abstract: "Who holds the lock, since when, and whether it is stale.")
             @Option(name: .shortAndLong) var environment: String
             @OptionGroup var outputOptions: OutputOptions
-            var output: OutputFormat { outputOptions.output }
             @OptionGroup var stateOptions: StateOptions
 
             func run() async throws {
@@ -25,7 +24,7 @@ extension MarshalCommand {
                 let lock = try await journal.lockStatus(environment: name)
                 let now = try await journal.currentTime()
                 let stale = lock.map { $0.isStale(now: now, liveness: Operator.liveness) } ?? false
-                switch output {
+                switch outputOptions.output {
                 case .json:
                     struct Doc: Encodable { var environment: String; var lock: LockRecord?; var stale: Bool }
                     Terminal.stdout(try JSONOutput.encode(Doc(environment: name, lock: lock, stale: stale)))

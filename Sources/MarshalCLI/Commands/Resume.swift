@@ -40,13 +40,7 @@ extension MarshalCommand {
         func run() async throws {
             let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
             defer { journal.close() }
-            let original: RunRecord
-            do {
-                original = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
-            } catch {
-                Terminal.stderr("error: \(error)")
-                throw ExitCode.invalidInput
-            }
+            let original = try await NamedRun.find(runId, environment: environment, in: journal)
             guard [.interrupted, .paused, .running, .aborted].contains(original.status) else {
                 Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted, aborted (Ctrl-C) or paused run can be resumed")
                 throw ExitCode.invalidInput
