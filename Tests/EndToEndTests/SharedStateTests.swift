@@ -120,11 +120,11 @@ struct SharedStateTests {
         #expect(!denied.stderr.contains("Wr0ng"))
     }
 
-    @Test("two operators, one PostgreSQL state: the second run exits 3 naming the first's holder and run; with --lock-wait it starts once the first ends")
+    @Test("two operators, one PostgreSQL state: the second run exits 3 naming the first's holder, run and message; with --lock-wait it starts once the first ends")
     func secondOperatorIsStopped() async throws {
         let (a, b, target, _) = try await Self.pair()
         CLI.write(Self.runbook, to: b.dir + "/deploy.yml")
-        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "-m", "hotfix INC-42\nlate"])
         // Wait until A holds the lock (its hold step is running).
         var holder = ""
         let deadline = Date().addingTimeInterval(60)
@@ -134,10 +134,16 @@ struct SharedStateTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(holder.contains("op-laptop-a@laptop-a"), "\(holder)")
+        // The message is kept with the lock (made one line) and shown to the other operator.
+        #expect(holder.contains(#": "hotfix INC-42 late")"#), "lock status shows the message: \(holder)")
+        let json = try await b.marshal(["lock", "status", "-e", "prod", "--output", "json"])
+        #expect(json.stdout.contains(#""message" : "hotfix INC-42 late""#) || json.stdout.contains(#""message":"hotfix INC-42 late""#),
+                "\(json.stdout)\(json.stderr)")
         let second = try await b.marshal(["run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes"])
         #expect(second.status == 3, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("op-laptop-a@laptop-a"), "\(second.stderr)")
         #expect(second.stderr.contains("run 2"), "the holder's run id is named: \(second.stderr)")
+        #expect(second.stderr.contains(#""hotfix INC-42 late""#), "the holder's message is named: \(second.stderr)")
         // With --lock-wait, B waits (saying who holds the lock) and starts once A is done.
         var env = b.env
         env["NO_COLOR"] = "1"
@@ -145,6 +151,7 @@ struct SharedStateTests {
         let waiting = try Spawn.start([CLI.binary, "run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes", "--lock-wait", "60s"],
                                       environment: env, cwd: b.dir, stdout: log, stderr: log + ".err")
         #expect(try await Self.waitFor { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the lock of environment prod: held by op-laptop-a@laptop-a") })
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(#"hotfix INC-42 late"#), "the waiting run says why the lock is held")
         CLI.write("", to: target + "/go")
         let firstResult = try await first
         #expect(firstResult.status == 0, "\(firstResult.stdout)\(firstResult.stderr)")
