@@ -87,15 +87,10 @@ extension Step {
         var out: [(Expression, ExpressionNameScope)] = []
         if let when { out.append((when, .when)) }
         if let until, let scope = ExpressionNameScope.until(ofKind: kind.name) { out.append((until, scope)) }
-        let expect: Expression? = switch kind {
-        case .sql(let s): s.expect
-        case .probe(let p): p.expect
-        case .metric(let m): m.expect
-        case .http(let h), .health(let h): h.expect.condition
-        default: nil
-        }
+        let expect = kind.as(SQLStep.self)?.expect ?? kind.as(ProbeStep.self)?.expect ?? kind.as(MetricStep.self)?.expect
+            ?? kind.as(HTTPStep.self)?.expect.condition ?? kind.as(HealthStep.self)?.request.expect.condition
         if let expect, let scope = ExpressionNameScope.expect(ofKind: kind.name) { out.append((expect, scope)) }
-        if case .soak(let soak) = kind { out += soak.gates.flatMap(\.expressionScopes) }
+        if let soak = kind.as(SoakStep.self) { out += soak.gates.flatMap(\.expressionScopes) }
         return out
     }
 }
