@@ -164,7 +164,10 @@ public struct Planner: Sendable {
             return parts.joined(separator: ", ")
         case .benchmark(let b):
             let load: String
-            if let c = b.connections {
+            if let u = b.users {
+                load = "\(u) virtual users for \(DurationText.format(b.duration ?? .zero)), think time \(DurationText.format(b.thinkTime))"
+                    + (b.rampUp > .zero ? ", ramp-up \(DurationText.format(b.rampUp))" : "")
+            } else if let c = b.connections {
                 load = "closed loop: \(c) connections for \(DurationText.format(b.duration ?? .zero))"
             } else {
                 load = "open loop: " + b.phases.map { p in

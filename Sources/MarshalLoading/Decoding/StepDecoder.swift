@@ -390,10 +390,25 @@ struct StepDecoder {
         }
         let connections = map.int("connections", min: 1)
         let duration = map.duration("duration")
+        let users = map.int("users", min: 1)
+        let thinkTime = map.duration("think_time")
+        let rampUp = map.duration("ramp_up")
         let threads = map.int("threads", min: 1) ?? 2
         let maxInFlight = map.int("max_in_flight", min: 1)
-        if phases.isEmpty, connections == nil {
-            reader.error("a benchmark needs 'phases' (open loop, requests per second) or 'connections' with 'duration' (closed loop)", at: map.node)
+        if phases.isEmpty, connections == nil, users == nil {
+            reader.error("a benchmark needs 'phases' (open loop, requests per second), 'connections' with 'duration' (closed loop) or 'users' with 'duration' (virtual users)", at: map.node)
+        }
+        if users != nil, !phases.isEmpty || connections != nil {
+            reader.error("'users' (virtual users) cannot be combined with \(phases.isEmpty ? "'connections'" : "'phases'"): each user holds its own connection and paces itself by 'think_time'", at: map.node)
+        }
+        if users != nil, duration == nil {
+            reader.error("a virtual-user benchmark ('users') needs a 'duration'", at: map.node)
+        }
+        if users == nil, thinkTime != nil || rampUp != nil {
+            reader.error("'think_time' and 'ramp_up' belong to virtual users: add 'users: N'", at: map.node)
+        }
+        if let rampUp, let duration, users != nil, rampUp >= duration {
+            reader.error("'ramp_up' (\(DurationText.format(rampUp))) must be shorter than 'duration' (\(DurationText.format(duration)))", at: map.node)
         }
         if connections != nil, duration == nil, phases.isEmpty {
             reader.error("a closed-loop benchmark ('connections') needs a 'duration'", at: map.node)
@@ -454,6 +469,9 @@ struct StepDecoder {
         var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
                                  maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
         step.labels = labels
+        step.users = users
+        if let thinkTime { step.thinkTime = thinkTime }
+        if let rampUp { step.rampUp = rampUp }
         return step
     }
 

@@ -209,7 +209,7 @@ public enum StepDeclarations {
             - health: { url: "{{ vars.base_url }}/health", expect: { status: 200, json: { "$.status": ok } }, within: 30s }
             """),
         StepKindDeclaration(
-            name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second) or a closed loop of connections, with thresholds.",
+            name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second), a closed loop of connections, or virtual users with think time, with thresholds.",
             shorthand: nil,
             object: ObjectShape("benchmark", keys: [
                 KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to."),
@@ -220,7 +220,10 @@ public enum StepDeclarations {
                     KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
                 ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
                 KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
-                KeyDeclaration("duration", .duration, "Length of a closed-loop test."),
+                KeyDeclaration("duration", .duration, "Length of a closed-loop or virtual-user test."),
+                KeyDeclaration("users", .integer(minimum: 1), "Virtual users (with `duration`): each sends a request, waits for the answer, thinks `think_time`, and sends the next on its own connection (k6's constant VUs)."),
+                KeyDeclaration("think_time", .duration, default: "1s", "Virtual users: pause between an answer and the user's next request."),
+                KeyDeclaration("ramp_up", .duration, default: "0s", "Virtual users: start them evenly over this time (shorter than `duration`)."),
                 KeyDeclaration("threads", .integer(minimum: 1), default: "2", "Load generator threads."),
                 KeyDeclaration("max_in_flight", .integer(minimum: 1), "Cap on requests outstanding at once (open loop); the rest count as dropped."),
                 KeyDeclaration("scenarios", .list(.object(ObjectShape("scenario", keys: [
@@ -239,9 +242,9 @@ public enum StepDeclarations {
                 KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
                 noData,
                 onKey,
-            ], atLeastOneOf: ["phases", "connections"]),
+            ], atLeastOneOf: ["phases", "connections", "users"]),
             runs: "From this machine, once per batch.",
-            evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
+            evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
             undo: "None: it changes nothing.",
             example: """
             - name: Latency gate

@@ -166,6 +166,11 @@ public struct BenchmarkStep: Sendable, Hashable {
     /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
     public var connections: Int?
     public var duration: Duration?
+    /// Virtual users when set: this many users, each thinking `thinkTime` between an answer and
+    /// its next request, for `duration`, started evenly over `rampUp`.
+    public var users: Int?
+    public var thinkTime: Duration = .seconds(1)
+    public var rampUp: Duration = .zero
     public var threads: Int
     public var maxInFlight: Int?
     public var scenarios: [Scenario]
