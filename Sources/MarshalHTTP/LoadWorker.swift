@@ -133,9 +133,6 @@ final class LoadWorker {
     /// 1 ms, as wrk2's: at 0.5 ms the wake-ups cost 25.9 µs CPU per request against 20.6 µs at
     /// 1 ms (`marshal bench --rate 10000`, medians of 4 alternating 5 s runs, load average 15–20).
     static let sendTickNanos: UInt64 = 1_000_000
-    /// Open loop and virtual users: sends follow a schedule, so answers are awaited with
-    /// `MultiHandle.wait(yieldFirst:)`.
-    private var paced = false
 
     /// `poolLimit` connections; `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
@@ -166,7 +163,6 @@ final class LoadWorker {
 
     func runOpenLoop(cursor start: ArrivalSchedule.Cursor) throws(CurlFailure) -> WorkerTally {
         var cursor = start
-        paced = true
         defer { finish() }
         try warm(connections: warmCount(stride: start.stride))
         while true {
@@ -266,7 +262,6 @@ final class LoadWorker {
     /// `users` are this worker's users as indices among all `total` (for their ramp-up start).
     func runUsers(_ plan: LoadPlan.Users, users: [Int], total: Int) throws(CurlFailure) -> WorkerTally {
         defer { finish() }
-        paced = true
         thinkNanos = UInt64(max(0, plan.thinkTime.secondsDouble) * 1e9)
         let ramp = plan.rampUp.secondsDouble * 1e9
         for user in users {
@@ -322,7 +317,7 @@ final class LoadWorker {
     /// timeout; then every slot whose request ended gets its next one or goes back to the pool.
     private func serve(milliseconds: Int, until deadline: UInt64? = nil) throws(CurlFailure) {
         // Slots that ended while being handed on last time are served now, without waiting.
-        multi.wait(milliseconds: ended.isEmpty ? milliseconds : 0, until: deadline, yieldFirst: paced && active > 0)
+        multi.wait(milliseconds: ended.isEmpty ? milliseconds : 0, until: deadline)
         while let (easy, code) = multi.nextFinished() {
             var raw: UnsafeMutablePointer<CChar>?
             _ = marshal_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)

@@ -106,14 +106,7 @@ final class MultiHandle {
     /// nanoseconds: the open loop's next planned send, kept to the microsecond), then lets
     /// libcurl handle every ready socket and expired timer; ready claimed sockets are left in
     /// `ownedReady`.
-    /// Waits for ready sockets, libcurl's timer, or `deadline`. `yieldFirst`: give the CPU away
-    /// once (sched_yield) and look again without waiting before going to sleep — for a paced
-    /// load whose answers are due any moment: the server, often waiting for this very core on a
-    /// small machine, answers meanwhile, and the answers are read on one wake-up instead of one
-    /// sleep and wake per answer (measured: 34,000 → 50,000 context switches but 22.5 → 18.1 µs
-    /// CPU per request at 10,000 req/s open loop, answer latency unchanged; in a saturated closed
-    /// loop it cost rate, so only paced modes use it).
-    func wait(milliseconds: Int, until deadline: UInt64? = nil, yieldFirst: Bool = false) {
+    func wait(milliseconds: Int, until deadline: UInt64? = nil) {
         events.ownedCount = 0
         let now = monotonicNanos()
         var timeout = Int64(milliseconds) * 1_000_000
@@ -124,12 +117,7 @@ final class MultiHandle {
             timeout = deadline <= now ? 0 : min(timeout, Int64(deadline - now))
         }
         var running: Int32 = 0
-        var count = 0
-        if yieldFirst && timeout > 0 {
-            sched_yield()
-            count = events.poll(timeoutNanos: 0)
-        }
-        if count == 0 { count = events.poll(timeoutNanos: timeout) }
+        let count = events.poll(timeoutNanos: timeout)
         for i in 0..<count {
             let fd = events.readyFDs[i]
             let bits = events.readyBits[i]
