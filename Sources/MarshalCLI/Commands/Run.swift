@@ -138,8 +138,8 @@ enum RunLauncher {
                 return result.exitCode
             }
             if request.kind == .rollback {
-                if output == .text, result.status != .rolledBack { Terminal.stderr("failed: \(result.summary)") }
-                return result.status == .rolledBack ? 0 : 1
+                if output == .text, result.status != .succeeded { Terminal.stderr("failed: \(result.summary)") }
+                return result.status == .succeeded ? 0 : 1
             }
             if output == .text, result.status != .succeeded {
                 Terminal.stderr("\(result.status == .paused ? "paused" : "failed"): \(result.summary)")
@@ -175,7 +175,7 @@ struct IncludeLoader: IncludeResolver {
 enum Confirmation {
     static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String]) throws {
         guard environment.protected else { return }
-        let approveSteps = runbook.steps.filter { if case .approve = $0.kind { true } else { false } }.map { $0.id ?? $0.name }
+        let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
         if Terminal.stdinIsTTY && !yes {
             Terminal.stderr("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it:")
             guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == environment.name else {

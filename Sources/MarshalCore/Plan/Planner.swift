@@ -21,14 +21,15 @@ public struct Planner: Sendable {
 
     public static func scope(of step: Step) -> Scope {
         if step.on != nil { return .once }
-        switch step.kind {
-        case .http, .health: return .eachHost
-        default: return step.kind.runsFromController ? .oncePerBatch : .eachHost
-        }
+        return step.kind.plugin.runsForEachHost ? .eachHost : .oncePerBatch
     }
 
+    /// The plan of a run. `run` gives what the run knows of itself (`id`, `started_at`, `operator`);
+    /// while planning ahead they stay references (`{{ run.id }}`). `includes` expands `include`
+    /// steps as the run does (without it they are planned as one step each).
     public func plan(_ runbook: Runbook, environment: Environment, params: [String: ConfigValue],
-                     secrets: [String: Secret], limit: [String]? = nil) throws(DiagnosticsError) -> Plan {
+                     secrets: [String: Secret], limit: [String]? = nil, run: [String: String] = [:],
+                     includes: (any IncludeResolver)? = nil) throws(DiagnosticsError) -> Plan {
         var bag = DiagnosticBag()
         var targets = runbook.targets.resolve(in: environment)
         if let limit {
@@ -42,18 +43,20 @@ public struct Planner: Sendable {
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
+        var runValues = ["runbook": runbook.name, "environment": environment.name]
+        runValues.merge(run) { _, given in given }
         let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
-                                      secrets: secrets, host: nil, env: env, steps: nil,
-                                      run: ["id": "(at run time)", "runbook": runbook.name, "environment": environment.name,
-                                            "started_at": "(at run time)", "operator": "(at run time)"])
-        func scope(for host: HostSpec?) -> TemplateScope {
+                                      secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
+        func scope(for host: HostSpec?, _ expanded: ExpandedStep) -> TemplateScope {
             var s = baseScope
             s.host = host
             s.vars = TemplateScope.mergedVars(environment: environment, host: host)
+            if let params = expanded.params { s.params = params }
             return s
         }
 
-        func plannedStep(_ step: Step, index: Int, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+        func plannedStep(_ expanded: ExpandedStep, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+            let step = expanded.step
             let stepScope = Self.scope(of: step)
             let hosts: [HostSpec?]
             switch stepScope {
@@ -62,31 +65,49 @@ public struct Planner: Sendable {
             case .once: hosts = step.on.map { $0.resolve(in: environment) } ?? []
             }
             let actions = hosts.map { host -> Plan.Action in
-                let s = scope(for: host)
-                let detail = describe(step, in: s, bag: &bag)
-                let undo = step.undoStep.map { describe($0, in: s, bag: &bag) }
-                let remote = !(step.kind.runsFromController)
-                return Plan.Action(host: host?.name, detail: detail, remote: remote, undo: undo)
+                var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded), bag: bag)
+                let detail = description.describe(step)
+                let command = step.kind.plugin.commands(step, in: &description)?.joined(separator: "\n")
+                let undo = step.undoStep.map { description.describe($0) }
+                let undoCommand = step.undoStep.flatMap { $0.kind.plugin.commands($0, in: &description)?.joined(separator: "\n") }
+                bag = description.bag
+                return Plan.Action(host: host?.name, detail: detail, remote: !step.kind.runsFromController, command: command,
+                                   undo: undo, undoCommand: undoCommand)
             }
-            return Plan.PlannedStep(index: index, id: step.id, name: step.name, kind: step.kind.name, scope: stepScope.rawValue,
-                                    when: step.when?.source, actions: actions)
+            return Plan.PlannedStep(index: expanded.ordinal, label: expanded.label, id: step.id, name: step.name, kind: step.kind.name,
+                                    scope: stepScope.rawValue, when: step.when?.source, actions: actions, expanded: expanded)
         }
 
-        let preflight = runbook.preflight.enumerated().map { i, step in
-            // Preflight without `on:` checks every target host once, before any batch.
-            plannedStep(step, index: i + 1, batchHosts: targets)
+        func expand(_ steps: [Step]) -> [ExpandedStep] {
+            guard includes != nil else {
+                return steps.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
+            }
+            do throws(StepFailure) {
+                return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: baseScope)
+            } catch {
+                bag.error(error.message, at: .synthetic("include"))
+                return []
+            }
         }
+
+        // Preflight without `on:` checks every target host once, before any batch.
+        let preflight = expand(runbook.preflight).map { plannedStep($0, batchHosts: targets) }
+        let steps = expand(runbook.steps)
         let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
         var plannedBatches: [Plan.Batch] = []
         for (b, hosts) in batches.enumerated() {
-            var steps: [Plan.PlannedStep] = []
-            for (i, step) in runbook.steps.enumerated() {
-                if Self.scope(of: step) == .once, b > 0 { continue }
-                steps.append(plannedStep(step, index: i + 1, batchHosts: hosts))
-            }
-            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: steps))
+            // A step with `on:` runs once, during the first batch.
+            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once }.map { plannedStep($0, batchHosts: hosts) }
+            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: planned))
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
+
+        var involved = targets.map(\.name)
+        for expanded in steps + preflight.map(\.expanded) {
+            let step = expanded.step
+            guard !step.kind.runsFromController || step.on != nil else { continue }
+            for host in step.on?.resolve(in: environment) ?? [] where !involved.contains(host.name) { involved.append(host.name) }
+        }
 
         let onFailure: String
         switch runbook.onFailure {
@@ -98,111 +119,9 @@ public struct Planner: Sendable {
         return Plan(
             runbook: runbook.name, runbookPath: runbook.path, environment: environment.name, protected: environment.protected,
             params: params.mapValues(\.text), targets: targets.map(\.name),
-            maxFailures: runbook.strategy.maxFailures.description, onFailure: onFailure,
-            preflight: preflight, batches: plannedBatches
+            maxFailures: runbook.strategy.maxFailures.description,
+            toleratedFailures: runbook.strategy.maxFailures.tolerated(outOf: targets.count), onFailure: onFailure,
+            preflight: preflight, batches: plannedBatches, involvedHosts: involved
         )
-    }
-
-    // MARK: - Describing steps
-
-    func render(_ t: TemplateString, in scope: TemplateScope, bag: inout DiagnosticBag) -> RenderedText {
-        do {
-            return try renderer.render(t, in: scope)
-        } catch {
-            let text = String(describing: error)
-            // Renderer errors already carry "file:line:col: error: "; keep only the message part.
-            let message = text.components(separatedBy: ": error: ").last ?? text
-            if let host = scope.host { bag.error(message, at: t.location, host: host.name) } else { bag.error(message, at: t.location) }
-            return RenderedText(literal: t.source)
-        }
-    }
-
-    func describe(_ step: Step, in scope: TemplateScope, bag: inout DiagnosticBag) -> String {
-        func r(_ t: TemplateString) -> RenderedText { render(t, in: scope, bag: &bag) }
-        func expect(_ e: Expression?) -> String { e.map { "; expect \($0.source)" } ?? "" }
-        switch step.kind {
-        case .shell(let s):
-            let command = r(s.command).display
-            return s.chdir.map { "cd \(r($0).display) && \(command)" } ?? command
-        case .upload(let u):
-            return "upload \(r(u.source).plainDisplay) → \(r(u.destination).plainDisplay) (mode \(String(u.mode, radix: 8)), sha256 checked)"
-        case .release(let rel):
-            let id = rel.releaseID.map { r($0).plainDisplay } ?? "<run id>"
-            if let template = rel.releaseID, !id.contains("{{"), let problem = PathComponent.problem(id) {
-                bag.error("release id is not usable: \(problem); \(PathComponent.rule)", at: template.location)
-            }
-            if let problem = PathComponent.problemInParams(rel.path, params: scope.params) { bag.error("release path: \(problem)", at: rel.path.location) }
-            let path = r(rel.path).plainDisplay
-            return "release \(r(rel.artifact).plainDisplay) → \(path)/releases/\(id), switch \(path)/current, keep \(rel.keep)"
-        case .service(let s):
-            let managerName = r(s.manager).plainValue
-            guard let manager = ServiceStep.Manager(rawValue: managerName) else {
-                bag.error("'manager' rendered to '\(managerName)'; expected pm2, systemd or supervisor", at: s.manager.location)
-                return "?"
-            }
-            return ServiceCommands.command(manager: manager, action: s.action, name: r(s.name).plainValue,
-                                           config: s.config.map { r($0).plainValue }).display
-        case .migrate(let m):
-            return "apply \(r(m.directory).plainDisplay)/*.sql in name order to \(r(m.database).plainDisplay) (one transaction per file, recorded in marshal_migrations)"
-        case .backup(let b):
-            let to = b.to.map { r($0).plainDisplay } ?? "<state>/backups/<run id>.dump"
-            return "pg_dump -Fc \(r(b.database).plainDisplay) → \(to) (path, size, sha256 recorded)"
-        case .restore(let rs):
-            return "pg_restore \(r(rs.from).plainDisplay) → \(rs.database.map { r($0).plainDisplay } ?? "the backup's database")"
-        case .sql(let s):
-            return "psql \(r(s.database).plainDisplay): \(r(s.query).plainDisplay)\(expect(s.expect))"
-        case .http(let h), .health(let h):
-            var parts = ["\(h.method) \(r(h.url).plainDisplay)", "expect status \(h.expect.statuses.map(String.init).joined(separator: "|"))"]
-            parts += h.expect.json.map { entry in
-                if case .string(let text) = entry.value {
-                    return "\(entry.path) == \(r(TemplateString(text, at: entry.location)).plainDisplay)"
-                }
-                return "\(entry.path) == \(entry.value.text)"
-            }
-            if let c = h.expect.condition { parts.append(c.source) }
-            if let within = h.within { parts.append("within \(DurationText.format(within))") }
-            return parts.joined(separator: ", ")
-        case .benchmark(let b):
-            let load: String
-            if let u = b.users {
-                load = "\(u) virtual users for \(DurationText.format(b.duration ?? .zero)), think time \(DurationText.format(b.thinkTime))"
-                    + (b.rampUp > .zero ? ", ramp-up \(DurationText.format(b.rampUp))" : "")
-            } else if let c = b.connections {
-                load = "closed loop: \(c) connections for \(DurationText.format(b.duration ?? .zero))"
-            } else {
-                load = "open loop: " + b.phases.map { p in
-                    let rate = p.rampTo.map { "\(Self.number(p.rate))→\(Self.number($0))/s" } ?? "\(Self.number(p.rate))/s"
-                    return "\(p.name.map { "\($0) " } ?? "")\(DurationText.format(p.duration)) at \(rate)"
-                }.joined(separator: ", ")
-            }
-            let scenarios = b.scenarios.map { "\($0.method) \(r($0.path).plainDisplay) (weight \($0.weight))" }.joined(separator: ", ")
-            let thresholds = b.thresholds.map(\.condition.source).joined(separator: ", ")
-            return "load \(r(b.baseURL).plainDisplay): \(load); scenarios: \(scenarios)" + (thresholds.isEmpty ? "" : "; thresholds: \(thresholds)")
-        case .probe(let p):
-            let extract: String
-            switch p.extract {
-            case .regex(let re): extract = " | extract /\(re)/"
-            case .jsonPath(let path): extract = " | extract \(path)"
-            case .wholeOutput: extract = ""
-            }
-            return "\(r(p.command).display)\(extract)\(expect(p.expect))"
-        case .metric(let m):
-            return "prometheus \(r(m.prometheus).plainDisplay): \(r(m.query).plainDisplay)\(expect(m.expect))"
-        case .soak(let s):
-            let gates = s.gates.map { "[\(describe($0, in: scope, bag: &bag))]" }.joined(separator: " ")
-            return "every \(DurationText.format(s.interval)) for \(DurationText.format(s.duration)): \(gates)"
-        case .approve(let a):
-            return "pause for approval\(a.message.map { ": \(r($0).plainDisplay)" } ?? "") (resume with --approve '\(step.id ?? step.name)')"
-        case .wait(let w):
-            return "wait \(DurationText.format(w.duration))"
-        case .notify(let n):
-            return "POST \(r(n.url).plainDisplay) on \(n.events.map(\.rawValue).joined(separator: ", "))"
-        case .include(let i):
-            return "include runbook \(i.runbook)"
-        }
-    }
-
-    static func number(_ d: Double) -> String {
-        d.rounded() == d ? String(Int(d)) : String(d)
     }
 }
