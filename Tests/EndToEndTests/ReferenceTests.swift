@@ -113,6 +113,7 @@ struct ReferenceTests {
         "expect-sql-names-nothing.yml", "expect-probe-names-nothing.yml", "expect-metric-names-nothing.yml",
         "expect-http-that-names-nothing.yml", "expect-soak-gate-names-nothing.yml", "expect-reads-secret.yml",
         "expect-undeclared-param.yml", "until-names-nothing.yml", "when-uses-step-result.yml",
+        "benchmark-users-with-connections.yml", "benchmark-think-time-without-users.yml",  // two keys together
         "env-ssh-without-identity.yml", "param-required-with-default.yml", "soak-probe-without-host.yml",  // two keys together
         "soak-gate-is-not-a-check.yml", "undo-on-health-step.yml",  // depends on the step's kind
         "env-alias-bomb.yml",  // YAML aliases, expanded before any schema sees the document
