@@ -125,6 +125,7 @@ enum RunLauncher {
         let renderer = TemplateRenderer()
         var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
                                    gates: HTTPGates.make(), includes: includes)
+        services.redis = RedisGate.make()
         services.crashHook = CrashPoint.hook()
         services.recovery = RecoveryFiles()
         let orchestrator = Orchestrator(services: services)

@@ -185,6 +185,11 @@ public struct Planner: Sendable {
             return "\(r(p.command).display)\(extract)\(expect(p.expect))"
         case .metric(let m):
             return "prometheus \(r(m.prometheus).plainDisplay): \(r(m.query).plainDisplay)\(expect(m.expect))"
+        case .redis(let rs):
+            var reads = ["INFO"] + rs.queues.map { "LLEN queues:\(r($0).plainDisplay)" }
+            reads += rs.keys.map { "\($0.name) = \($0.command.verb) \(r($0.key).plainDisplay)" }
+            let window = step.over.map { " over \($0)" } ?? ""
+            return "redis \(URLMask.display(r(rs.url).plainDisplay)): \(reads.joined(separator: ", "))\(expect(rs.expect))\(window)"
         case .soak(let s):
             let gates = s.gates.map { "[\(describe($0, in: scope, bag: &bag))]" }.joined(separator: " ")
             return "every \(DurationText.format(s.interval)) for \(DurationText.format(s.duration)): \(gates)"

@@ -26,6 +26,9 @@ public struct Orchestrator: Sendable {
         var completed: [Completed] = []
         var failedHosts: [String] = []
         var failureMessages: [String] = []
+        /// Windows of gates measured over another step's span (`over: ID`), by `SpanWindows.key`.
+        var windows: [String: WindowSample] = [:]
+        var windowProblems: [String: String] = [:]
 
         /// Makes a step's evidence visible to later steps as `steps.<id>` and `steps.<register>`:
         /// per host for steps that run on each host, run-wide for the rest.
@@ -133,7 +136,7 @@ public struct Orchestrator: Sendable {
         }
 
         let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets)
-        let executor = StepExecutor(connections: connections, gates: services.gates)
+        let executor = StepExecutor(connections: connections, gates: services.gates, redis: services.redis)
         let writer = JournalWriter(store: journal, lease: lease)
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
@@ -301,8 +304,11 @@ public struct Orchestrator: Sendable {
                 let live = batchHosts.filter { !state.failedHosts.contains($0.name) }
                 if scope == .eachHost, live.isEmpty { break }
                 let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
+                let spans = await startSpans(of: expanded, among: steps, batchHosts: live, request: request, baseScope: baseScope,
+                                             executor: executor, state: state)
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
                                              baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+                await endSpans(spans, request: request, baseScope: baseScope, executor: executor, state: state)
                 if let journalError = outcomes.journalError {
                     // The lock went to someone else: stop, touch nothing more.
                     if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
@@ -452,9 +458,15 @@ public struct Orchestrator: Sendable {
             sequences = Array(repeating: nil, count: initial)
         }
         let contexts = hosts.map { host in
-            StepContext(runId: request.runId, renderer: services.renderer,
-                        scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
-                        masker: masker, approvals: request.approvals, batch: batch)
+            var context = StepContext(runId: request.runId, renderer: services.renderer,
+                                      scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
+                                      masker: masker, approvals: request.approvals, batch: batch)
+            if case .span? = step.over, phase != .undo {
+                let key = Self.windowKey(expanded, host)
+                context.window = state.windows[key]
+                context.windowProblem = state.windowProblems[key]
+            }
+            return context
         }
         let observer = services.observer
         let crashHook = services.crashHook

@@ -57,6 +57,8 @@ public struct RunServices: Sendable {
     public var observer: any RunObserver
     /// HTTP-based gates (http, health, metric, benchmark, notify); nil where not wired.
     public var gates: (any GateRunner)?
+    /// The redis gate's client; nil where not wired.
+    public var redis: (any RedisClient)?
     /// Loads runbooks named by `include` steps.
     public var includes: (any IncludeResolver)?
     /// Fault-injection hook for the crash tests: called with a point's name (`main:started:ID@HOST`,

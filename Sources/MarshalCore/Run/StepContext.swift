@@ -8,6 +8,10 @@ public struct StepContext: Sendable {
     public var batch: Int?
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
+    /// For a gate with `over:`: what it measured at the start of its window.
+    public var window: WindowSample? = nil
+    /// Why a gate measured over a named span has no window (its first sample failed, or the span did not run).
+    public var windowProblem: String? = nil
 
     /// Renders a template or throws a message naming where it was written.
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
@@ -30,7 +34,7 @@ public struct StepContext: Sendable {
     }
 
     public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
-        StepScope(templates: scope, values: values, document: document)
+        StepScope(templates: scope, values: values, document: document, window: window)
     }
 }
 

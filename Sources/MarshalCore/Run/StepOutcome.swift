@@ -20,6 +20,9 @@ public struct StepOutcome: Sendable {
     public var attempts: Int
     public var command: String?
     public var measurements: [Measurement]
+    /// A numeric gate's measured values (`value`, `queue_depth`, …), set only when it measured;
+    /// the start of a window (`over:`) is such a sample.
+    public var sample: [String: Double]? = nil
 
     public struct Measurement: Sendable {
         public var kind: String

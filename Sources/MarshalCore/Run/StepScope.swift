@@ -5,11 +5,18 @@ public struct StepScope: ExpressionScope {
     public var templates: TemplateScope
     public var values: [String: ExprValue]
     public var document: ExprValue?
+    /// The start (and maybe end) of the gate's window, for `delta(x)` and `rate(x)`.
+    public var window: WindowSample?
 
-    public init(templates: TemplateScope, values: [String: ExprValue] = [:], document: ExprValue? = nil) {
+    public init(templates: TemplateScope, values: [String: ExprValue] = [:], document: ExprValue? = nil, window: WindowSample? = nil) {
         self.templates = templates
         self.values = values
         self.document = document
+        self.window = window
+    }
+
+    public func window(of name: String) -> WindowedValue? {
+        window?.value(of: name, current: values)
     }
 
     public func value(of name: String) -> ExprValue? {

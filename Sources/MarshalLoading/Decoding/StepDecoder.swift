@@ -33,7 +33,8 @@ struct StepDecoder {
         map.accept(kindKeys.map(\.key))
 
         var kindOn: TargetSelector?
-        guard let kind = decodeKind(kindPair.key, kindPair.value, on: &kindOn) else {
+        var over: GateWindow?
+        guard let kind = decodeKind(kindPair.key, kindPair.value, on: &kindOn, over: &over) else {
             map.accept(Self.commonKeys)
             return nil
         }
@@ -43,6 +44,7 @@ struct StepDecoder {
         }
         let name = map.string("name") ?? id ?? Self.defaultName(kind)
         var step = Step(id: id, name: name, kind: kind, location: reader.location(of: node))
+        step.over = over
         if let on = map.node("on") {
             step.on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(on, "'on'")
             if kindOn != nil { reader.error("'on' is given both on the step and inside '\(kindPair.key)'; keep one", at: on) }
@@ -132,7 +134,21 @@ struct StepDecoder {
         }
     }
 
-    private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?) -> StepKind? {
+    /// `over: 60s` (a window of that length) or `over: STEP_ID` (the span of that step), on numeric gates.
+    private func decodeWindow(_ map: MapReader) -> GateWindow? {
+        guard let node = map.node("over"), let text = reader.string(node, "'over'") else { return nil }
+        if let duration = DurationText.parse(text) {
+            if duration <= .zero { reader.error("'over' must be a positive duration such as 60s, or the id of a step", at: node) }
+            return .duration(duration)
+        }
+        guard Self.isIdentifier(text) else {
+            reader.error("'over' must be a duration such as 60s or the id of an earlier step (its span), found '\(text)'", at: node)
+            return nil
+        }
+        return .span(stepId: text)
+    }
+
+    private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?, over: inout GateWindow?) -> StepKind? {
         let what = "'\(key)'"
         // Shorthands: a scalar instead of a mapping.
         if case .scalar = node {
@@ -155,6 +171,7 @@ struct StepDecoder {
         if let onNode = map.node("on") {
             on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(onNode, "'on'")
         }
+        if GateWindow.kinds.contains(key) { over = decodeWindow(map) }
         defer { map.finish() }
         switch key {
         case "shell":
@@ -253,6 +270,8 @@ struct StepDecoder {
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             guard let prometheus, let query else { return nil }
             return .metric(MetricStep(prometheus: prometheus, query: query, expect: expect, onNoData: noData))
+        case "redis":
+            return decodeRedis(map).map { .redis($0) }
         case "soak":
             let duration = map.duration("duration", required: true)
             let interval = map.duration("interval") ?? .seconds(30)
@@ -261,9 +280,9 @@ struct StepDecoder {
                 gates = StepDecoder(reader: reader).decodeList(list, "'gates'")
                 for gate in gates {
                     switch gate.kind {
-                    case .health, .http, .metric, .probe, .benchmark, .sql: break
+                    case .health, .http, .metric, .probe, .benchmark, .sql, .redis: break
                     default:
-                        reader.error("a soak gate must be a check (health, http, metric, probe, sql, benchmark), not a \(gate.kind.name) step", at: gate.location)
+                        reader.error("a soak gate must be a check (health, http, metric, probe, sql, redis, benchmark), not a \(gate.kind.name) step", at: gate.location)
                     }
                 }
             }
@@ -294,6 +313,55 @@ struct StepDecoder {
         default:
             return nil
         }
+    }
+
+    private func decodeRedis(_ map: MapReader) -> RedisStep? {
+        let url = map.template("url", required: true, expected: "redis://host:port/db")
+        if let url, url.isConstant {
+            if case .failure(let failure) = RedisEndpoint.parse(url.source, password: nil) {
+                reader.error(failure.message.replacingOccurrences(of: "redis: ", with: "'url': "), at: url.location)
+            } else if URLComponents(string: url.source)?.password?.isEmpty == false {
+                reader.error("'url' holds a password written in the runbook; give it as 'password: \"{{ secrets.NAME }}\"'", at: url.location)
+            }
+        }
+        let password = map.template("password")
+        if let password, password.isConstant, !password.source.isEmpty {
+            reader.error("'password' is written in the runbook; give a secret instead: password: \"{{ secrets.NAME }}\"", at: password.location)
+        }
+        var queues: [TemplateString] = []
+        if let node = map.node("queues") {
+            queues = reader.listOrSingle(node).compactMap { reader.template($0, "a queue of 'queues'") }
+        }
+        var keys: [RedisStep.Key] = []
+        let commands = RedisStep.Key.Command.allCases.map(\.rawValue)
+        if let node = map.node("keys"), let kmap = reader.mapping(node, "'keys'") {
+            kmap.accept(kmap.pairs.map(\.key))
+            for pair in kmap.pairs {
+                guard Self.isIdentifier(pair.key) else {
+                    reader.error("key name '\(pair.key)' must start with a letter and use letters, digits and _ only (expect uses it as a name)", at: pair.keyLocation)
+                    continue
+                }
+                if pair.key == "queue_depth" || RedisStep.derivedNames.contains(pair.key) {
+                    reader.error("'\(pair.key)' is a value every redis check has; name this key something else", at: pair.keyLocation)
+                    continue
+                }
+                guard let spec = reader.mapping(pair.value, "key '\(pair.key)'") else { continue }
+                spec.accept(commands)
+                let given = spec.pairs.filter { commands.contains($0.key) }
+                spec.finish()
+                guard given.count == 1, let command = RedisStep.Key.Command(rawValue: given[0].key),
+                      let key = reader.template(given[0].value, "'\(given[0].key)'") else {
+                    reader.error("key '\(pair.key)' needs exactly one of \(commands.joined(separator: ", ")) with the Redis key, such as { llen: \"queues:default\" }", at: pair.keyLocation)
+                    continue
+                }
+                keys.append(RedisStep.Key(name: pair.key, command: command, key: key))
+            }
+        }
+        let expect = map.expression("expect")
+        let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
+        let timeout = map.duration("request_timeout") ?? .seconds(5)
+        guard let url else { return nil }
+        return RedisStep(url: url, password: password, queues: queues, keys: keys, expect: expect, onNoData: noData, timeout: timeout)
     }
 
     private func decodeMode(_ map: MapReader) -> Int32? {

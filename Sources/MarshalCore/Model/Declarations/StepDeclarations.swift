@@ -20,6 +20,8 @@ public enum StepDeclarations {
     static let onKey = KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, in the first batch (same as the step's own `on`).")
     static let noData = KeyDeclaration("on_no_data", .choice(NoDataPolicy.allCases.map(\.rawValue)), default: "fail",
                                        "What a check that measured nothing does: fail the run, pause for `--approve`, or pass.")
+    static let over = KeyDeclaration("over", .string,
+                                     "Measure at the start and end of a window: a duration (`60s`) or the id of an earlier step (its span, e.g. a load test's); `delta(x)` and `rate(x)` (per second; compare with `100/min`) use both ends.")
     static let database = KeyDeclaration("database", .template, required: true, "PostgreSQL connection string, usually `{{ secrets.NAME }}`.")
 
     /// Keys every step may have, besides its one kind key.
@@ -194,6 +196,7 @@ public enum StepDeclarations {
                 KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
                 KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`."),
                 noData,
+                over,
                 onKey,
             ]),
             runs: "On a host: give it `on:` (usually the database role).",
@@ -262,6 +265,7 @@ public enum StepDeclarations {
                 KeyDeclaration("json", .string, "Extract this JSON path, such as $.queue.depth (not with `regex`)."),
                 KeyDeclaration("expect", .expression, "An expression over `value`."),
                 noData,
+                over,
                 onKey,
             ]),
             runs: "On each host of the batch (or the `on:` hosts).",
@@ -278,6 +282,7 @@ public enum StepDeclarations {
                 KeyDeclaration("query", .template, required: true, "A PromQL instant query."),
                 KeyDeclaration("expect", .expression, "An expression over `value`."),
                 noData,
+                over,
                 onKey,
             ]),
             runs: "From this machine, once per batch.",
@@ -285,6 +290,26 @@ public enum StepDeclarations {
             undo: "None: it changes nothing.",
             example: """
             - metric: { prometheus: "{{ vars.prometheus }}", query: "sum(rate(http_errors_total[1m]))", expect: "value < 1" }
+            """),
+        StepKindDeclaration(
+            name: "redis", summary: "INFO fields and key sizes of a Redis server (cache hit rate, queue depth, failed jobs) held to an expectation.",
+            shorthand: nil,
+            object: ObjectShape("redis", keys: [
+                KeyDeclaration("url", .template, required: true, "redis://host:port/db (TLS is not supported; reach a private server with `on:`)."),
+                KeyDeclaration("password", .template, "Sent with AUTH over the connection (with `on:`, to redis-cli in its environment), usually `{{ secrets.NAME }}`."),
+                KeyDeclaration("queues", .listOrOne(.template), "Laravel queue names: `queue_depth` is the sum of `LLEN queues:NAME`."),
+                KeyDeclaration("keys", .dictionary(.any), "NAME → `{ llen|zcard|scard|hlen|get: KEY }`: named values, e.g. `failed_jobs: { zcard: failed_jobs }`."),
+                KeyDeclaration("expect", .expression, "An expression over any INFO field (`keyspace_hits`, `used_memory`, `db0.keys`), `hits`, `misses`, `hit_rate`, `lifetime_hit_rate`, `queue_depth` and the `keys` names."),
+                noData,
+                over,
+                KeyDeclaration("request_timeout", .duration, default: "5s", "Connect and answer timeout."),
+                onKey,
+            ]),
+            runs: "From this machine over TCP, once per batch; with `on:`, through `redis-cli` on those hosts.",
+            evidence: "The named and derived values, `server`; with `over:`, `window` (start, end, delta, rate per second and per minute). `hit_rate` is over the window when there is one, else since the server started (`lifetime_hit_rate`).",
+            undo: "None: it changes nothing.",
+            example: """
+            - redis: { url: "{{ vars.redis_url }}", password: "{{ secrets.redis_password }}", queues: [default], expect: "queue_depth < 50" }
             """),
         StepKindDeclaration(
             name: "soak", summary: "Re-check a set of gates every interval for a duration; the first breach fails the step.",

@@ -19,6 +19,8 @@ public struct Step: Sendable, Hashable {
     /// Run the step's `undo` also when the step itself failed (it may have changed something
     /// before failing). nil: the kind's default, see `undoesOnFailure`.
     public var undoOnFailure: Bool?
+    /// For a numeric gate: measure at both ends of this window (`delta(x)`, `rate(x)`).
+    public var over: GateWindow?
     public var location: SourceLocation
 
     public init(

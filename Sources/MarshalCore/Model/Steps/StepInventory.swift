@@ -19,6 +19,7 @@ extension Step {
         case .benchmark(let b): out += [b.baseURL] + b.scenarios.flatMap { [$0.path] + $0.headers.values }
         case .probe(let p): out.append(p.command)
         case .metric(let m): out += [m.prometheus, m.query]
+        case .redis(let r): out += [r.url] + (r.password.map { [$0] } ?? []) + r.queues + r.keys.map(\.key)
         case .soak(let s): out += s.gates.flatMap(\.templates)
         case .approve(let a): out += a.message.map { [$0] } ?? []
         case .notify(let n): out.append(n.url)
@@ -33,6 +34,7 @@ extension Step {
         case .sql(let s): out += s.expect.map { [$0] } ?? []
         case .probe(let p): out += p.expect.map { [$0] } ?? []
         case .metric(let m): out += m.expect.map { [$0] } ?? []
+        case .redis(let r): out += r.expect.map { [$0] } ?? []
         case .http(let h), .health(let h): out += h.expect.condition.map { [$0] } ?? []
         case .benchmark(let b): out += b.thresholds.map(\.condition)
         case .soak(let s): out += s.gates.flatMap(\.expressions)

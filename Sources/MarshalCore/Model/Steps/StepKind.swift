@@ -13,6 +13,7 @@ public enum StepKind: Sendable, Hashable {
     case benchmark(BenchmarkStep)
     case probe(ProbeStep)
     case metric(MetricStep)
+    case redis(RedisStep)
     case soak(SoakStep)
     case approve(ApproveStep)
     case wait(WaitStep)
@@ -22,7 +23,7 @@ public enum StepKind: Sendable, Hashable {
     /// Every kind's key, as written in a runbook.
     public static let names = [
         "shell", "upload", "release", "service", "migrate", "backup", "restore", "sql", "http", "health",
-        "benchmark", "probe", "metric", "soak", "approve", "wait", "notify", "include",
+        "benchmark", "probe", "metric", "redis", "soak", "approve", "wait", "notify", "include",
     ]
 
     public var name: String {
@@ -40,6 +41,7 @@ public enum StepKind: Sendable, Hashable {
         case .benchmark: "benchmark"
         case .probe: "probe"
         case .metric: "metric"
+        case .redis: "redis"
         case .soak: "soak"
         case .approve: "approve"
         case .wait: "wait"
@@ -60,6 +62,7 @@ public enum StepKind: Sendable, Hashable {
         case .sql(let s): s.onNoData == .pause
         case .probe(let p): p.onNoData == .pause
         case .metric(let m): m.onNoData == .pause
+        case .redis(let r): r.onNoData == .pause
         case .benchmark(let b): b.onNoData == .pause
         default: false
         }
@@ -67,7 +70,7 @@ public enum StepKind: Sendable, Hashable {
 
     public var isReadOnly: Bool {
         switch self {
-        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve: true
+        case .health, .probe, .metric, .redis, .wait, .benchmark, .soak, .approve: true
         case .http(let h): h.method == "GET" || h.method == "HEAD"
         case .sql(let s): s.isReadOnly
         default: false
@@ -77,7 +80,7 @@ public enum StepKind: Sendable, Hashable {
     /// Kinds for which an `undo` makes no sense (they change nothing).
     public var acceptsUndo: Bool {
         switch self {
-        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve, .notify: false
+        case .health, .probe, .metric, .redis, .wait, .benchmark, .soak, .approve, .notify: false
         case .http(let h): !(h.method == "GET" || h.method == "HEAD")
         case .sql(let s): !s.isReadOnly
         default: true
@@ -95,7 +98,7 @@ public enum StepKind: Sendable, Hashable {
 
     public var runsFromController: Bool {
         switch self {
-        case .wait, .approve, .notify, .benchmark, .http, .health, .metric, .soak, .include: true
+        case .wait, .approve, .notify, .benchmark, .http, .health, .metric, .redis, .soak, .include: true
         default: false
         }
     }

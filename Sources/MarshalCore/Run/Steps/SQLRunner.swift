@@ -40,6 +40,7 @@ enum SQLRunner {
             + ",\"rows\":" + ConfigValue.list(table.rows.prefix(100).map { .list($0.map { $0.map { .string($0) } ?? .null }) }).jsonText + "}"
         outcome.measurements.append(.init(kind: "sql", name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
                                           expectation: sql.expect?.source, value: number, payloadJSON: payload))
+        outcome.sample = values.numbers
         return outcome
     }
 
