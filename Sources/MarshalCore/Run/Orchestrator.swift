@@ -190,7 +190,7 @@ public struct Orchestrator: Sendable {
         guard let gates = services.gates, request.kind != .rollback || event != .start else { return }
         let scope = baseScope(request)
         for step in request.runbook.steps {
-            guard case .notify(let notify) = step.kind, notify.events.contains(event) else { continue }
+            guard let notify = step.kind.as(NotifyStep.self), notify.events.contains(event) else { continue }
             let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil)
             let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
             _ = try? await services.journal.recordMeasurement(MeasurementRecord(

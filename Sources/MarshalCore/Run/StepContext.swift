@@ -13,6 +13,17 @@ public struct StepContext: Sendable {
     /// Why a gate measured over a named span has no window (its first sample failed, or the span did not run).
     public var windowProblem: String? = nil
 
+    public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
+                approvals: Set<String>, batch: Int?, progress: (@Sendable (StepProgress) -> Void)? = nil) {
+        self.runId = runId
+        self.renderer = renderer
+        self.scope = scope
+        self.masker = masker
+        self.approvals = approvals
+        self.batch = batch
+        self.progress = progress
+    }
+
     /// Renders a template or throws a message naming where it was written.
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {

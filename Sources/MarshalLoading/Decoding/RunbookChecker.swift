@@ -30,14 +30,8 @@ struct RunbookChecker {
                 available.insert(id)
             }
             if let register = step.register { available.insert(register) }
-            if case .include(let include) = step.kind { checkInclude(include, runbook: runbook) }
-            if case .soak(let soak) = step.kind, step.on == nil {
-                // A soak without `on:` runs from this machine: a gate that runs a command needs a host of its own.
-                for gate in soak.gates where gate.on == nil && gate.kind.runsCommandOnHost {
-                    diagnostics.error("soak gate '\(gate.name)' (\(gate.kind.name)) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
-                                      at: gate.location)
-                }
-            }
+            if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
+            step.kind.plugin.validate(step) { message, location in diagnostics.error(message, at: location) }
         }
         // `rollback:` steps run after the steps: every step's evidence is in scope, in order.
         for step in runbook.rollback {

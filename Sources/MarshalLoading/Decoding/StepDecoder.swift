@@ -16,14 +16,15 @@ struct StepDecoder {
 
     func decode(_ node: Node, _ what: String, allowUndo: Bool) -> Step? {
         guard let map = reader.mapping(node, what) else { return nil }
-        let kindKeys = map.pairs.filter { StepKind.names.contains($0.key) }
+        let names = reader.kinds.names
+        let kindKeys = map.pairs.filter { names.contains($0.key) }
         guard let kindPair = kindKeys.first else {
             let unknown = map.pairs.first { !Self.commonKeys.contains($0.key) }
             if let unknown {
-                let hint = Suggestion.hint(for: unknown.key, in: StepKind.names)
-                reader.error("unknown step kind '\(unknown.key)'\(hint); expected one of: \(StepKind.names.joined(separator: ", "))", at: unknown.keyLocation)
+                let hint = Suggestion.hint(for: unknown.key, in: names)
+                reader.error("unknown step kind '\(unknown.key)'\(hint); expected one of: \(names.joined(separator: ", "))", at: unknown.keyLocation)
             } else {
-                reader.error("\(what) says nothing to do; expected one kind key: \(StepKind.names.joined(separator: ", "))", at: node)
+                reader.error("\(what) says nothing to do; expected one kind key: \(names.joined(separator: ", "))", at: node)
             }
             return nil
         }
@@ -42,7 +43,7 @@ struct StepDecoder {
         if let id, !Self.isIdentifier(id), let loc = map.keyLocation("id") {
             reader.error("step id '\(id)' must start with a letter and use letters, digits and _ only (it is referenced as steps.\(id))", at: loc)
         }
-        let name = map.string("name") ?? id ?? Self.defaultName(kind)
+        let name = map.string("name") ?? id ?? kind.plugin.defaultName
         var step = Step(id: id, name: name, kind: kind, location: reader.location(of: node))
         step.over = over
         if let on = map.node("on") {
@@ -84,57 +85,12 @@ struct StepDecoder {
         return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
     }
 
-    static func defaultName(_ kind: StepKind) -> String {
-        func short(_ text: String) -> String { text.count > 60 ? String(text.prefix(57)) + "…" : text }
-        switch kind {
-        case .shell(let s): return short(s.command.source.split(separator: "\n").first.map(String.init) ?? kind.name)
-        case .wait(let w): return "wait \(DurationText.format(w.duration))"
-        case .health(let h): return "health \(short(h.url.source))"
-        case .http(let h): return "\(h.method) \(short(h.url.source))"
-        case .service(let s): return "\(s.manager.source) \(s.action.rawValue) \(s.name.source)"
-        default: return kind.name
-        }
-    }
-
     // MARK: - Kinds
 
-    /// `args: { name: value }`: values bound as psql variables; names as psql accepts them.
-    private func decodeSQLArguments(_ map: MapReader) -> [SQLStep.Argument] {
-        guard let node = map.node("args"), let args = reader.mapping(node, "'args'") else { return [] }
-        return args.pairs.compactMap { pair in
-            let valid = pair.key.first.map { $0.isASCII && ($0.isLetter || $0 == "_") } == true
-                && pair.key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-            if !valid {
-                reader.error("sql arg name '\(pair.key)' must start with a letter and use ASCII letters, digits and _ only (the query uses it as :'\(pair.key)')", at: pair.keyLocation)
-                return nil
-            }
-            return reader.template(pair.value, "sql arg '\(pair.key)'").map { SQLStep.Argument(name: pair.key, value: $0) }
-        }
-    }
-
-    /// A placeholder inside a query would splice a value into SQL text (`x'; drop table …`):
-    /// values are bound through `args` instead; `| raw` says the author trusts the text as SQL.
-    private func refuseSQLPlaceholders(_ query: TemplateString, args: [SQLStep.Argument]) {
-        // psql inserts `:name` unquoted, which is the injection again; `::type` casts are not it.
-        for arg in args {
-            let pattern = "(?<![:A-Za-z0-9_]):\(arg.name)(?![A-Za-z0-9_])"
-            if let regex = try? NSRegularExpression(pattern: pattern),
-               let match = regex.firstMatch(in: query.source, range: NSRange(query.source.startIndex..., in: query.source)) {
-                let offset = query.source.distance(from: query.source.startIndex,
-                                                   to: Range(match.range, in: query.source)!.lowerBound)
-                let at = query.source.contains("\n") ? query.location : query.location.advanced(by: offset)
-                reader.error("':\(arg.name)' in a sql query inserts the value unquoted; write :'\(arg.name)' for a value or :\"\(arg.name)\" for an identifier", at: at)
-            }
-        }
-        for placeholder in TemplateSyntax(query).placeholders where !placeholder.isRaw {
-            let name = placeholder.path.last.map { $0.replacingOccurrences(of: "-", with: "_") } ?? "value"
-            let suggestion = args.contains { $0.name == name } ? "" : " args: { \(name): \"{{\(placeholder.text)}}\" } and"
-            reader.error("'{{\(placeholder.text)}}' inside a sql query would be pasted into the SQL text; bind it instead:\(suggestion) write :'\(name)' in the query (or mark it '| raw' if the value is SQL you trust)",
-                         at: placeholder.location)
-        }
-    }
-
-    /// `over: 60s` (a window of that length) or `over: STEP_ID` (the span of that step), on numeric gates.
+    /// The kind key's value, decoded by the kind's plug-in: its short form for a scalar (when it
+    /// has one), else a mapping whose declared keys, common `on:` and unknown keys are handled here.
+    /// `over: 60s` (a window of that length) or `over: STEP_ID` (the span of that step), on kinds
+    /// that declare it (numeric gates).
     private func decodeWindow(_ map: MapReader) -> GateWindow? {
         guard let node = map.node("over"), let text = reader.string(node, "'over'") else { return nil }
         if let duration = DurationText.parse(text) {
@@ -149,412 +105,18 @@ struct StepDecoder {
     }
 
     private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?, over: inout GateWindow?) -> StepKind? {
+        guard let plugin = reader.kinds.kind(named: key) else { return nil }
         let what = "'\(key)'"
-        // Shorthands: a scalar instead of a mapping.
-        if case .scalar = node {
-            switch key {
-            case "shell": return reader.template(node, what).map { .shell(ShellStep(command: $0)) }
-            case "wait": return reader.duration(node, what).map { .wait(WaitStep(duration: $0)) }
-            case "approve": return .approve(ApproveStep(message: reader.template(node, what)))
-            case "include":
-                return reader.string(node, what).map { .include(IncludeStep(runbook: $0, params: [], location: reader.location(of: node))) }
-            case "health", "http": return reader.template(node, what).map { url in
-                let step = HTTPStep(url: url)
-                return key == "health" ? .health(step) : .http(step)
-            }
-            default: break
-            }
+        if case .scalar = node, plugin.declaration.shorthand != nil {
+            return plugin.decode(shorthand: YAMLDecodingNode(reader: reader, node: node)).map(StepKind.init)
         }
         guard let map = reader.mapping(node, what) else { return nil }
-        let declaration = StepDeclarations.kind(key)?.object
-        map.declare(declaration)
+        map.declare(plugin.declaration.object)
         if let onNode = map.node("on") {
             on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(onNode, "'on'")
         }
-        if GateWindow.kinds.contains(key) { over = decodeWindow(map) }
+        if plugin.declaration.object.keyNames.contains("over") { over = decodeWindow(map) }
         defer { map.finish() }
-        switch key {
-        case "shell":
-            guard let command = map.template("command", required: true) else { return nil }
-            return .shell(ShellStep(command: command, chdir: map.template("chdir")))
-        case "upload":
-            let src = map.template("src", required: true, expected: "the local file")
-            let dest = map.template("dest", required: true, expected: "the path on the host")
-            let mode = decodeMode(map)
-            guard let src, let dest else { return nil }
-            return .upload(UploadStep(source: src, destination: dest, mode: mode ?? 0o644))
-        case "release":
-            let artifact = map.template("artifact", required: true, expected: "a tarball such as build/app.tar.gz")
-            let path = map.template("path", required: true, expected: "the application directory")
-            let id = map.template("id")
-            if let id {
-                // A constant id is checked whole; a templated one for what its literal text adds.
-                let literal = TemplateSyntax(id).parts.compactMap { if case .literal(let t) = $0 { t } else { nil } }.joined()
-                let problem = id.isConstant ? PathComponent.problem(id.source)
-                    : literal.contains("/") ? "'\(id.source)' contains '/'" : nil
-                if let problem { reader.error("'id': release id is not usable: \(problem); \(PathComponent.rule)", at: id.location) }
-            }
-            let keep = map.int("keep", min: 1) ?? 5
-            guard let artifact, let path else { return nil }
-            return .release(ReleaseStep(artifact: artifact, path: path, releaseID: id, keep: keep))
-        case "service":
-            let manager = map.template("manager", required: true, expected: "pm2, systemd or supervisor")
-            if let manager, manager.isConstant, ServiceStep.Manager(rawValue: manager.source) == nil {
-                let names = ServiceStep.Manager.allCases.map(\.rawValue)
-                reader.error("'manager': unknown value '\(manager.source)'; expected one of \(names.joined(separator: ", "))\(Suggestion.hint(for: manager.source, in: names))", at: manager.location)
-            }
-            let action = map.choice("action", as: ServiceStep.Action.self, required: true)
-            let name = map.template("name", required: true, expected: "the program or unit name")
-            let config = map.template("config")
-            guard let manager, let action, let name else { return nil }
-            return .service(ServiceStep(manager: manager, action: action, name: name, config: config))
-        case "migrate":
-            let dir = map.template("dir", required: true, expected: "the directory of .sql migrations")
-            let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
-            let transaction = map.choice("transaction", as: MigrateStep.Transaction.self) ?? .all
-            var table = MigrateStep.defaultTable
-            if let given = map.string("table") {
-                // An SQL identifier, optionally schema-qualified: it is spliced into SQL, not bound.
-                if given.range(of: #"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"#, options: .regularExpression) == nil {
-                    reader.error("'table' must be a table name (letters, digits, _; optionally schema.table), got '\(given)'", at: map.keyLocation("table") ?? reader.location(of: node))
-                } else {
-                    table = given
-                }
-            }
-            guard let dir, let database else { return nil }
-            return .migrate(MigrateStep(directory: dir, database: database, transaction: transaction, table: table))
-        case "backup":
-            guard let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}") else { return nil }
-            return .backup(BackupStep(database: database, to: map.template("to")))
-        case "restore":
-            guard let from = map.template("from", required: true, expected: "the backup file, e.g. {{ steps.backup.path }}") else { return nil }
-            return .restore(RestoreStep(from: from, database: map.template("database")))
-        case "sql":
-            let query = map.template("query", required: true)
-            let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
-            let args = decodeSQLArguments(map)
-            let expect = map.expression("expect")
-            let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
-            guard let query, let database else { return nil }
-            refuseSQLPlaceholders(query, args: args)
-            return .sql(SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData))
-        case "http", "health":
-            guard let step = decodeHTTP(map, kind: key, declaration: declaration) else { return nil }
-            return key == "health" ? .health(step) : .http(step)
-        case "benchmark":
-            return decodeBenchmark(map, declaration: declaration).map { .benchmark($0) }
-        case "probe":
-            let command = map.template("command", required: true)
-            let regex = map.string("regex")
-            let json = map.string("json")
-            let expect = map.expression("expect")
-            let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
-            if let regex {
-                if (try? NSRegularExpression(pattern: regex)) == nil, let loc = map.keyLocation("regex") {
-                    reader.error("'regex' is not a valid regular expression: \(regex)", at: loc)
-                }
-            }
-            if regex != nil, json != nil, let loc = map.keyLocation("json") {
-                reader.error("a probe extracts with 'regex' or 'json', not both", at: loc)
-            }
-            if let json, !json.hasPrefix("$"), let loc = map.keyLocation("json") {
-                reader.error("'json' must be a JSON path starting with $, such as $.queue.depth; found '\(json)'", at: loc)
-            }
-            guard let command else { return nil }
-            let extract: ProbeStep.Extract = regex.map { .regex($0) } ?? json.map { .jsonPath($0) } ?? .wholeOutput
-            return .probe(ProbeStep(command: command, extract: extract, expect: expect, onNoData: noData))
-        case "metric":
-            let prometheus = map.template("prometheus", required: true, expected: "the Prometheus base URL")
-            let query = map.template("query", required: true, expected: "a PromQL instant query")
-            let expect = map.expression("expect")
-            let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
-            guard let prometheus, let query else { return nil }
-            return .metric(MetricStep(prometheus: prometheus, query: query, expect: expect, onNoData: noData))
-        case "redis":
-            return decodeRedis(map).map { .redis($0) }
-        case "soak":
-            let duration = map.duration("duration", required: true)
-            let interval = map.duration("interval") ?? .seconds(30)
-            var gates: [Step] = []
-            if let list = map.node("gates", required: true, expected: "a list of health, metric, probe or benchmark checks") {
-                gates = StepDecoder(reader: reader).decodeList(list, "'gates'")
-                for gate in gates {
-                    switch gate.kind {
-                    case .health, .http, .metric, .probe, .benchmark, .sql, .redis: break
-                    default:
-                        reader.error("a soak gate must be a check (health, http, metric, probe, sql, redis, benchmark), not a \(gate.kind.name) step", at: gate.location)
-                    }
-                }
-            }
-            guard let duration else { return nil }
-            if interval > duration, let loc = map.keyLocation("interval") {
-                reader.error("'interval' (\(DurationText.format(interval))) is longer than 'duration' (\(DurationText.format(duration))); the gates would run once at most", at: loc)
-            }
-            return .soak(SoakStep(duration: duration, interval: interval, gates: gates))
-        case "approve":
-            return .approve(ApproveStep(message: map.template("message")))
-        case "wait":
-            guard let duration = map.duration("duration", required: true) else { return nil }
-            return .wait(WaitStep(duration: duration))
-        case "notify":
-            let url = map.template("url", required: true, expected: "the webhook URL, usually {{ secrets.NAME }}")
-            var events: [NotifyStep.Event] = [.now]
-            if let node = map.node("events") {
-                events = reader.listOrSingle(node).compactMap { reader.choice($0, "an event of 'events'", as: NotifyStep.Event.self) }
-            }
-            let body = map.node("body").map(reader.configValue)
-            let timeout = map.duration("timeout") ?? .seconds(5)
-            guard let url else { return nil }
-            return .notify(NotifyStep(url: url, events: events, body: body, timeout: timeout))
-        case "include":
-            guard let runbook = map.string("runbook", required: true) else { return nil }
-            let params = map.node("params").map { reader.configEntries($0, "'params'") } ?? []
-            return .include(IncludeStep(runbook: runbook, params: params, location: map.location))
-        default:
-            return nil
-        }
-    }
-
-    private func decodeRedis(_ map: MapReader) -> RedisStep? {
-        let url = map.template("url", required: true, expected: "redis://host:port/db")
-        if let url, url.isConstant {
-            if case .failure(let failure) = RedisEndpoint.parse(url.source, password: nil) {
-                reader.error(failure.message.replacingOccurrences(of: "redis: ", with: "'url': "), at: url.location)
-            } else if URLComponents(string: url.source)?.password?.isEmpty == false {
-                reader.error("'url' holds a password written in the runbook; give it as 'password: \"{{ secrets.NAME }}\"'", at: url.location)
-            }
-        }
-        let password = map.template("password")
-        if let password, password.isConstant, !password.source.isEmpty {
-            reader.error("'password' is written in the runbook; give a secret instead: password: \"{{ secrets.NAME }}\"", at: password.location)
-        }
-        var queues: [TemplateString] = []
-        if let node = map.node("queues") {
-            queues = reader.listOrSingle(node).compactMap { reader.template($0, "a queue of 'queues'") }
-        }
-        var keys: [RedisStep.Key] = []
-        let commands = RedisStep.Key.Command.allCases.map(\.rawValue)
-        if let node = map.node("keys"), let kmap = reader.mapping(node, "'keys'") {
-            kmap.accept(kmap.pairs.map(\.key))
-            for pair in kmap.pairs {
-                guard Self.isIdentifier(pair.key) else {
-                    reader.error("key name '\(pair.key)' must start with a letter and use letters, digits and _ only (expect uses it as a name)", at: pair.keyLocation)
-                    continue
-                }
-                if pair.key == "queue_depth" || RedisStep.derivedNames.contains(pair.key) {
-                    reader.error("'\(pair.key)' is a value every redis check has; name this key something else", at: pair.keyLocation)
-                    continue
-                }
-                guard let spec = reader.mapping(pair.value, "key '\(pair.key)'") else { continue }
-                spec.accept(commands)
-                let given = spec.pairs.filter { commands.contains($0.key) }
-                spec.finish()
-                guard given.count == 1, let command = RedisStep.Key.Command(rawValue: given[0].key),
-                      let key = reader.template(given[0].value, "'\(given[0].key)'") else {
-                    reader.error("key '\(pair.key)' needs exactly one of \(commands.joined(separator: ", ")) with the Redis key, such as { llen: \"queues:default\" }", at: pair.keyLocation)
-                    continue
-                }
-                keys.append(RedisStep.Key(name: pair.key, command: command, key: key))
-            }
-        }
-        let expect = map.expression("expect")
-        let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
-        let timeout = map.duration("request_timeout") ?? .seconds(5)
-        guard let url else { return nil }
-        return RedisStep(url: url, password: password, queues: queues, keys: keys, expect: expect, onNoData: noData, timeout: timeout)
-    }
-
-    private func decodeMode(_ map: MapReader) -> Int32? {
-        guard let node = map.node("mode") else { return nil }
-        guard case .scalar(let s) = node, let mode = Int32(s.string, radix: 8), (0...0o7777).contains(mode) else {
-            reader.error("'mode' must be an octal file mode such as \"0644\", found \(reader.describe(node))", at: node)
-            return nil
-        }
-        return mode
-    }
-
-    private func decodeHTTP(_ map: MapReader, kind: String, declaration: ObjectShape?) -> HTTPStep? {
-        let url = map.template("url", required: true)
-        var step = HTTPStep(url: url ?? TemplateString("", at: map.location))
-        if let methodNode = map.node("method"), let method = reader.string(methodNode, "'method'") {
-            let upper = method.uppercased()
-            if ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].contains(upper) {
-                step.method = upper
-            } else {
-                reader.error("'method' '\(method)' is not an HTTP method; expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", at: methodNode)
-            }
-        }
-        if let headers = map.node("headers"), let headerMap = reader.mapping(headers, "'headers'") {
-            headerMap.accept(headerMap.pairs.map(\.key))
-            step.headers = headerMap.pairs.compactMap { pair in
-                reader.template(pair.value, "header '\(pair.key)'").map { (name: pair.key, value: $0) }
-            }
-        }
-        if let body = map.template("body") { step.body = .text(body) }
-        if let json = map.node("json") {
-            if step.body != nil, let loc = map.keyLocation("json") { reader.error("give 'body' or 'json', not both", at: loc) }
-            step.body = .json(reader.configValue(json))
-        }
-        if let expect = map.node("expect") { step.expect = decodeExpectation(expect, declaration: declaration?.nested("expect")) }
-        step.within = map.duration("within")
-        if let interval = map.duration("interval") { step.interval = interval }
-        if let timeout = map.duration("request_timeout") { step.timeout = timeout }
-        step.insecure = map.bool("insecure") ?? false
-        return url == nil ? nil : step
-    }
-
-    private func decodeExpectation(_ node: Node, declaration: ObjectShape?) -> HTTPExpectation {
-        var expectation = HTTPExpectation()
-        switch node {
-        case .scalar(let s):
-            if let status = Int(s.string) {
-                expectation.statuses = [status]
-            } else {
-                expectation.condition = reader.expression(node, "'expect'")
-            }
-            return expectation
-        default:
-            break
-        }
-        guard let map = reader.mapping(node, "'expect'")?.declare(declaration) else { return expectation }
-        if let status = map.node("status") {
-            let statuses = reader.listOrSingle(status).compactMap { reader.int($0, "'status'", min: 100) }
-            if !statuses.isEmpty { expectation.statuses = statuses }
-        }
-        if let json = map.node("json"), let jsonMap = reader.mapping(json, "'json'") {
-            jsonMap.accept(jsonMap.pairs.map(\.key))
-            for pair in jsonMap.pairs {
-                if !pair.key.hasPrefix("$") {
-                    reader.error("JSON path '\(pair.key)' must start with $, such as $.status", at: pair.keyLocation)
-                    continue
-                }
-                expectation.json.append((path: pair.key, value: reader.configValue(pair.value), location: pair.keyLocation))
-            }
-        }
-        expectation.bodyContains = map.string("body_contains")
-        expectation.condition = map.expression("that")
-        map.finish()
-        return expectation
-    }
-
-    static let thresholdMetrics = StepDeclarations.thresholdMetrics
-
-    private func decodeBenchmark(_ map: MapReader, declaration: ObjectShape?) -> BenchmarkStep? {
-        let baseURL = map.template("base_url", required: true, expected: "the URL the scenario paths are relative to")
-        var phases: [BenchmarkStep.Phase] = []
-        if let list = map.node("phases"), let items = reader.sequence(list, "'phases'") {
-            for (i, item) in items.enumerated() {
-                guard let phase = reader.mapping(item, "phase \(i + 1)")?.declare(declaration?.nested("phases")) else { continue }
-                let name = phase.string("name")
-                let duration = phase.duration("duration", required: true)
-                let rate = phase.node("rate", required: true, expected: "requests per second").flatMap { reader.number($0, "'rate'") }
-                let rampTo = phase.node("ramp_to").flatMap { reader.number($0, "'ramp_to'") }
-                phase.finish()
-                if let rate, rate < 0 || rate > LoadPlan.maxRate { reader.error("'rate' must be between 0 and \(Int(LoadPlan.maxRate)) requests per second", at: phase.node) }
-                if let duration, let rate {
-                    phases.append(BenchmarkStep.Phase(name: name, duration: duration, rate: rate, rampTo: rampTo))
-                }
-            }
-        }
-        let connections = map.int("connections", min: 1)
-        let duration = map.duration("duration")
-        let threads = map.int("threads", min: 1) ?? 2
-        let maxInFlight = map.int("max_in_flight", min: 1)
-        if phases.isEmpty, connections == nil {
-            reader.error("a benchmark needs 'phases' (open loop, requests per second) or 'connections' with 'duration' (closed loop)", at: map.node)
-        }
-        if connections != nil, duration == nil, phases.isEmpty {
-            reader.error("a closed-loop benchmark ('connections') needs a 'duration'", at: map.node)
-        }
-        var scenarios: [BenchmarkStep.Scenario] = []
-        if let list = map.node("scenarios", required: true, expected: "a list such as [{ get: /api/health, weight: 1 }]"),
-           let items = reader.sequence(list, "'scenarios'") {
-            for (i, item) in items.enumerated() {
-                if let scenario = decodeScenario(item, index: i, declaration: declaration?.nested("scenarios")) { scenarios.append(scenario) }
-            }
-        }
-        var thresholds: [BenchmarkStep.Threshold] = []
-        let abort = map.bool("abort_on_fail") ?? false
-        if let node = map.node("thresholds"), let tmap = reader.mapping(node, "'thresholds'") {
-            tmap.accept(tmap.pairs.map(\.key))
-            let scenarioNames = scenarios.map(\.name)
-            for pair in tmap.pairs {
-                let parts = pair.key.split(separator: ".", maxSplits: 1).map(String.init)
-                let metric = parts.last ?? pair.key
-                if !Self.thresholdMetrics.contains(metric) {
-                    reader.error("unknown threshold metric '\(metric)'\(Suggestion.hint(for: metric, in: Self.thresholdMetrics)); expected one of: \(Self.thresholdMetrics.joined(separator: ", "))", at: pair.keyLocation)
-                    continue
-                }
-                if parts.count == 2, !scenarioNames.contains(parts[0]) {
-                    reader.error("threshold '\(pair.key)' names scenario '\(parts[0])', which is not one of: \(scenarioNames.joined(separator: ", "))", at: pair.keyLocation)
-                    continue
-                }
-                for conditionNode in reader.listOrSingle(pair.value) {
-                    if let condition = reader.condition(conditionNode, subject: pair.key, "threshold '\(pair.key)'") {
-                        // A name on either side must be a metric the test produces, or it can never have a value.
-                        if case .scalar(let scalar) = conditionNode,
-                           let unknown = Expression.unknownName(in: scalar.string, at: reader.contentStart(of: conditionNode), isKnown: { name in
-                               Self.thresholdMetrics.contains(name) || scenarioNames.contains { name.hasPrefix($0 + ".") && Self.thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
-                           }) {
-                            reader.error("threshold '\(pair.key)': '\(unknown.name)' names nothing that has a value; compare with a number such as 500ms or 1%, or a metric: \(Self.thresholdMetrics.joined(separator: ", "))", at: unknown.location)
-                            continue
-                        }
-                        thresholds.append(BenchmarkStep.Threshold(metric: pair.key, condition: condition, abortOnFail: abort))
-                    }
-                }
-            }
-        }
-        var labels: [String: String] = [:]
-        if let node = map.node("labels"), let lmap = reader.mapping(node, "'labels'") {
-            lmap.accept(lmap.pairs.map(\.key))
-            let keys = Set(thresholds.map(\.metric))
-            for pair in lmap.pairs {
-                guard keys.contains(pair.key) else {
-                    let known = keys.isEmpty ? "it has none" : "it has: \(keys.sorted().joined(separator: ", "))"
-                    reader.error("label for '\(pair.key)': the step has no threshold '\(pair.key)'\(Suggestion.hint(for: pair.key, in: keys.sorted())); \(known)", at: pair.keyLocation)
-                    continue
-                }
-                if let text = reader.string(pair.value, "label of threshold '\(pair.key)'") { labels[pair.key] = text }
-            }
-        }
-        let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
-        guard let baseURL else { return nil }
-        var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
-                                 maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
-        step.labels = labels
-        return step
-    }
-
-    private static let methods = ["get", "post", "put", "patch", "delete", "head"]
-
-    private func decodeScenario(_ node: Node, index: Int, declaration: ObjectShape?) -> BenchmarkStep.Scenario? {
-        guard let map = reader.mapping(node, "scenario \(index + 1)")?.declare(declaration) else { return nil }
-        let methodKeys = map.pairs.filter { Self.methods.contains($0.key) }
-        map.accept(Self.methods)
-        guard let methodPair = methodKeys.first else {
-            reader.error("scenario \(index + 1) needs a method key with the path, such as 'get: /api/health' or 'post: /api/message'", at: node)
-            map.accept(["name", "headers", "json", "weight", "expect_status"])
-            map.finish()
-            return nil
-        }
-        if methodKeys.count > 1 {
-            reader.error("scenario \(index + 1) has more than one method ('\(methodKeys[0].key)' and '\(methodKeys[1].key)')", at: methodKeys[1].keyLocation)
-        }
-        guard let path = reader.template(methodPair.value, "'\(methodPair.key)'") else { map.finish(); return nil }
-        let name = map.string("name") ?? "\(methodPair.key.uppercased()) \(path.source)"
-        var headers: [String: TemplateString] = [:]
-        if let node = map.node("headers"), let hmap = reader.mapping(node, "'headers'") {
-            hmap.accept(hmap.pairs.map(\.key))
-            for pair in hmap.pairs { headers[pair.key] = reader.template(pair.value, "header '\(pair.key)'") }
-        }
-        let json = map.node("json").map(reader.configValue)
-        let weight = map.int("weight", min: 1) ?? 1
-        var expectStatus: [Int] = []
-        if let node = map.node("expect_status") {
-            expectStatus = reader.listOrSingle(node).compactMap { reader.int($0, "'expect_status'", min: 100) }
-        }
-        map.finish()
-        return BenchmarkStep.Scenario(name: name, method: methodPair.key.uppercased(), path: path, headers: headers,
-                                      json: json, weight: weight, expectStatus: expectStatus)
+        return plugin.decode(YAMLDecodingMap(map: map)).map(StepKind.init)
     }
 }

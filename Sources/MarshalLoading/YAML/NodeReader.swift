@@ -7,8 +7,13 @@ import Yams
 final class NodeReader {
     let file: String
     var diagnostics = DiagnosticBag()
+    /// The step kinds a runbook may use.
+    let kinds: StepKindRegistry
 
-    init(file: String) { self.file = file }
+    init(file: String, kinds: StepKindRegistry = .builtIn) {
+        self.file = file
+        self.kinds = kinds
+    }
 
     func location(of node: Node) -> SourceLocation {
         guard let mark = node.mark else { return SourceLocation(file: file, line: 1, column: 1) }

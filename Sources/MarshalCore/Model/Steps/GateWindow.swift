@@ -17,27 +17,28 @@ public enum GateWindow: Sendable, Hashable, CustomStringConvertible {
     public static let kinds: Set<String> = ["probe", "sql", "redis", "metric"]
 }
 
+/// A gate that holds measured numbers to `expect`: what a window samples without judging.
+protocol MeasuredGate: StepKindPlugin {
+    var expect: Expression? { get set }
+    var onNoData: NoDataPolicy { get }
+}
+
+extension ProbeStep: MeasuredGate {}
+extension SQLStep: MeasuredGate {}
+extension MetricStep: MeasuredGate {}
+extension RedisStep: MeasuredGate {}
+
 extension StepKind {
-    /// The same gate without its expectation: what a window's first sample runs.
+    /// The same gate without its expectation: what a window's samples run.
     public var withoutExpectation: StepKind {
-        switch self {
-        case .probe(var p): p.expect = nil; return .probe(p)
-        case .sql(var s): s.expect = nil; return .sql(s)
-        case .metric(var m): m.expect = nil; return .metric(m)
-        case .redis(var r): r.expect = nil; return .redis(r)
-        default: return self
-        }
+        guard var gate = plugin as? any MeasuredGate else { return self }
+        gate.expect = nil
+        return StepKind(gate)
     }
 
     /// The gate's `on_no_data`, for kinds that have one.
     public var noDataPolicy: NoDataPolicy? {
-        switch self {
-        case .probe(let p): p.onNoData
-        case .sql(let s): s.onNoData
-        case .metric(let m): m.onNoData
-        case .redis(let r): r.onNoData
-        case .benchmark(let b): b.onNoData
-        default: nil
-        }
+        if let gate = plugin as? any MeasuredGate { return gate.onNoData }
+        return self.as(BenchmarkStep.self)?.onNoData
     }
 }
