@@ -34,8 +34,9 @@ struct RESPParser {
 
     private func line(at cursor: inout Int) throws(Failure) -> String? {
         var i = cursor
-        while i + 1 < buffer.count {
+        while i < buffer.count {
             if buffer[i] == 13 {
+                guard i + 1 < buffer.count else { return nil }
                 guard buffer[i + 1] == 10 else { throw .malformed("a bare CR inside a reply line") }
                 let text = String(decoding: buffer[cursor..<i], as: UTF8.self)
                 cursor = i + 2
