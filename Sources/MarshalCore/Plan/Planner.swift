@@ -24,8 +24,12 @@ public struct Planner: Sendable {
         return step.kind.plugin.runsForEachHost ? .eachHost : .oncePerBatch
     }
 
+    /// The plan of a run. `run` gives what the run knows of itself (`id`, `started_at`, `operator`);
+    /// while planning ahead they stay references (`{{ run.id }}`). `includes` expands `include`
+    /// steps as the run does (without it they are planned as one step each).
     public func plan(_ runbook: Runbook, environment: Environment, params: [String: ConfigValue],
-                     secrets: [String: Secret], limit: [String]? = nil) throws(DiagnosticsError) -> Plan {
+                     secrets: [String: Secret], limit: [String]? = nil, run: [String: String] = [:],
+                     includes: (any IncludeResolver)? = nil) throws(DiagnosticsError) -> Plan {
         var bag = DiagnosticBag()
         var targets = runbook.targets.resolve(in: environment)
         if let limit {
@@ -39,18 +43,20 @@ public struct Planner: Sendable {
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
+        var runValues = ["runbook": runbook.name, "environment": environment.name]
+        runValues.merge(run) { _, given in given }
         let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
-                                      secrets: secrets, host: nil, env: env, steps: nil,
-                                      run: ["id": "(at run time)", "runbook": runbook.name, "environment": environment.name,
-                                            "started_at": "(at run time)", "operator": "(at run time)"])
-        func scope(for host: HostSpec?) -> TemplateScope {
+                                      secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
+        func scope(for host: HostSpec?, _ expanded: ExpandedStep) -> TemplateScope {
             var s = baseScope
             s.host = host
             s.vars = TemplateScope.mergedVars(environment: environment, host: host)
+            if let params = expanded.params { s.params = params }
             return s
         }
 
-        func plannedStep(_ step: Step, index: Int, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+        func plannedStep(_ expanded: ExpandedStep, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+            let step = expanded.step
             let stepScope = Self.scope(of: step)
             let hosts: [HostSpec?]
             switch stepScope {
@@ -59,31 +65,49 @@ public struct Planner: Sendable {
             case .once: hosts = step.on.map { $0.resolve(in: environment) } ?? []
             }
             let actions = hosts.map { host -> Plan.Action in
-                let s = scope(for: host)
-                let detail = describe(step, in: s, bag: &bag)
-                let undo = step.undoStep.map { describe($0, in: s, bag: &bag) }
-                let remote = !(step.kind.runsFromController)
-                return Plan.Action(host: host?.name, detail: detail, remote: remote, undo: undo)
+                var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded), bag: bag)
+                let detail = description.describe(step)
+                let command = step.kind.plugin.commands(step, in: &description)?.joined(separator: "\n")
+                let undo = step.undoStep.map { description.describe($0) }
+                let undoCommand = step.undoStep.flatMap { $0.kind.plugin.commands($0, in: &description)?.joined(separator: "\n") }
+                bag = description.bag
+                return Plan.Action(host: host?.name, detail: detail, remote: !step.kind.runsFromController, command: command,
+                                   undo: undo, undoCommand: undoCommand)
             }
-            return Plan.PlannedStep(index: index, id: step.id, name: step.name, kind: step.kind.name, scope: stepScope.rawValue,
-                                    when: step.when?.source, actions: actions)
+            return Plan.PlannedStep(index: expanded.ordinal, label: expanded.label, id: step.id, name: step.name, kind: step.kind.name,
+                                    scope: stepScope.rawValue, when: step.when?.source, actions: actions, expanded: expanded)
         }
 
-        let preflight = runbook.preflight.enumerated().map { i, step in
-            // Preflight without `on:` checks every target host once, before any batch.
-            plannedStep(step, index: i + 1, batchHosts: targets)
+        func expand(_ steps: [Step]) -> [ExpandedStep] {
+            guard includes != nil else {
+                return steps.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
+            }
+            do throws(StepFailure) {
+                return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: baseScope)
+            } catch {
+                bag.error(error.message, at: .synthetic("include"))
+                return []
+            }
         }
+
+        // Preflight without `on:` checks every target host once, before any batch.
+        let preflight = expand(runbook.preflight).map { plannedStep($0, batchHosts: targets) }
+        let steps = expand(runbook.steps)
         let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
         var plannedBatches: [Plan.Batch] = []
         for (b, hosts) in batches.enumerated() {
-            var steps: [Plan.PlannedStep] = []
-            for (i, step) in runbook.steps.enumerated() {
-                if Self.scope(of: step) == .once, b > 0 { continue }
-                steps.append(plannedStep(step, index: i + 1, batchHosts: hosts))
-            }
-            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: steps))
+            // A step with `on:` runs once, during the first batch.
+            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once }.map { plannedStep($0, batchHosts: hosts) }
+            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: planned))
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
+
+        var involved = targets.map(\.name)
+        for expanded in steps + preflight.map(\.expanded) {
+            let step = expanded.step
+            guard !step.kind.runsFromController || step.on != nil else { continue }
+            for host in step.on?.resolve(in: environment) ?? [] where !involved.contains(host.name) { involved.append(host.name) }
+        }
 
         let onFailure: String
         switch runbook.onFailure {
@@ -95,17 +119,9 @@ public struct Planner: Sendable {
         return Plan(
             runbook: runbook.name, runbookPath: runbook.path, environment: environment.name, protected: environment.protected,
             params: params.mapValues(\.text), targets: targets.map(\.name),
-            maxFailures: runbook.strategy.maxFailures.description, onFailure: onFailure,
-            preflight: preflight, batches: plannedBatches
+            maxFailures: runbook.strategy.maxFailures.description,
+            toleratedFailures: runbook.strategy.maxFailures.tolerated(outOf: targets.count), onFailure: onFailure,
+            preflight: preflight, batches: plannedBatches, involvedHosts: involved
         )
-    }
-
-    // MARK: - Describing steps
-
-    func describe(_ step: Step, in scope: TemplateScope, bag: inout DiagnosticBag) -> String {
-        var description = PlanDescription(renderer: renderer, scope: scope, bag: bag)
-        let text = description.describe(step)
-        bag = description.bag
-        return text
     }
 }
