@@ -5,18 +5,25 @@ struct RedisCLIClient: RedisClient {
     var executor: any RemoteExecutor
 
     func execute(_ commands: [[String]], at endpoint: RedisEndpoint, timeout: Duration) async throws(RedisError) -> [RedisReply] {
-        let command = Self.command(commands, at: endpoint)
-        let result: CommandResult
-        do {
-            result = try await executor.run(command, timeout: timeout)
-        } catch {
-            throw .connect(endpoint: endpoint.display, reason: error.description)
+        try await replies(commands, at: endpoint, timeout: timeout).get()
+    }
+
+    /// Kept as plain Results: typed throws across this await crashed the Swift 6.3 optimizer
+    /// (ownership verifier) in release builds, as RemoteCommand notes for its own call.
+    private func replies(_ commands: [[String]], at endpoint: RedisEndpoint, timeout: Duration) async -> Result<[RedisReply], RedisError> {
+        let attempt = await RemoteCommand.attempt(Self.command(commands, at: endpoint), on: executor, timeout: timeout)
+        switch attempt {
+        case .failure(let error):
+            return .failure(.connect(endpoint: endpoint.display, reason: error.description))
+        case .success(let result):
+            let stderr = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
+            guard result.exitStatus == 0 else {
+                return .failure(.connect(endpoint: endpoint.display, reason: "redis-cli exited with \(result.exitStatus.map(String.init) ?? "a signal")\(stderr.isEmpty ? "" : ": \(stderr)")"))
+            }
+            return Result { () throws(RedisError) -> [RedisReply] in
+                try Self.parse(result.stdoutText, count: commands.count, endpoint: endpoint, stderr: stderr)
+            }
         }
-        let stderr = result.stderrText.split(separator: "\n").last.map(String.init) ?? ""
-        guard result.exitStatus == 0 else {
-            throw .connect(endpoint: endpoint.display, reason: "redis-cli exited with \(result.exitStatus.map(String.init) ?? "a signal")\(stderr.isEmpty ? "" : ": \(stderr)")")
-        }
-        return try Self.parse(result.stdoutText, count: commands.count, endpoint: endpoint, stderr: stderr)
     }
 
     /// `REDISCLI_AUTH="$secret" redis-cli --no-raw -h HOST -p PORT -n DB`, the commands on stdin.
