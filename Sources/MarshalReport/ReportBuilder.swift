@@ -177,12 +177,12 @@ public enum ReportBuilder {
         }
 
         // Other evidence worth keeping: backups.
-        for m in input.measurements where m.kind == "backup" {
-            let backup = BackupEvidence.decode(m.payloadJSON)
+        for m in input.measurements where m.measurementKind == .backup {
+            let backup = MarshalCore.Evidence.decode(BackupEvidence.self, from: m.payloadJSON)
             let path = backup?.path ?? m.name
             var line = "Backup \(md(path))\(m.host.map { " on \(md($0))" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? "size \(ReportData.notMeasured)")"
             if let value = m.value, value >= 10_000 { line += " (\(Int(value)) bytes)" }
-            line += backup?.sha256.map { ", sha256 \(md($0))" } ?? ", sha256 not recorded"
+            line += backup.map { ", sha256 \(md($0.sha256))" } ?? ", sha256 not recorded"
             data.evidence.append(line)
         }
         return data
@@ -212,16 +212,5 @@ public enum ReportBuilder {
                                           completed == 0 ? ReportData.notMeasured : FigureFormat.percent(Double(errors) / Double(completed)),
                                           String(dropped), slowest > 0 ? FigureFormat.ms(slowest) : ReportData.notMeasured])
         }
-    }
-}
-
-/// A backup's journaled payload: where the dump is and its digest (size is the measured value).
-struct BackupEvidence: Decodable {
-    var path: String?
-    var sha256: String?
-
-    static func decode(_ json: String?) -> BackupEvidence? {
-        guard let json else { return nil }
-        return try? JSONDecoder().decode(BackupEvidence.self, from: Data(json.utf8))
     }
 }

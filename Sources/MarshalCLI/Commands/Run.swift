@@ -23,15 +23,14 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
-        @Option(help: "text or json (one event per line).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var stateOptions: StateOptions
 
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
@@ -40,10 +39,11 @@ extension MarshalCommand {
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
+            let startedAt = SystemClock().date
             var request = RunRequest(
-                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
-                operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
+                operatorName: Operator.name, pid: getpid(), approvals: Set(approve), startedAt: startedAt)
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(for: runbook)
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
@@ -124,7 +124,7 @@ enum RunLauncher {
         }
         let renderer = TemplateRenderer()
         var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
-                                   gates: HTTPGates.make(), includes: includes)
+                                   clock: SystemClock(), files: LocalFileSystem(), gates: HTTPGates.make(), includes: includes)
         services.redis = RedisGate.make()
         services.crashHook = CrashPoint.hook()
         services.recovery = RecoveryFiles()
@@ -174,12 +174,12 @@ struct IncludeLoader: IncludeResolver {
 /// without a TTY, `--yes` alone is refused and `--approve` must name the environment or every
 /// approve step of the runbook.
 enum Confirmation {
-    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String]) throws {
+    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String],
+                        prompt: any Prompt = TerminalPrompt()) throws {
         guard environment.protected else { return }
         let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
-        if Terminal.stdinIsTTY && !yes {
-            Terminal.stderr("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it:")
-            guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
+        if prompt.isInteractive && !yes {
+            guard let answer = prompt.ask("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it: "), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
                 Terminal.stderr("error: confirmation did not match '\(environment.name)'; nothing was run")
                 throw ExitCode.invalidInput
             }

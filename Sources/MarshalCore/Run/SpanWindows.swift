@@ -25,7 +25,7 @@ extension Orchestrator {
                 session.state.windows[key] = nil
                 session.state.windowProblems[key] = nil
                 let start = await session.executor.sample(gate.expanded.step, host: host, context: sampleContext(gate.expanded, host: host, session))
-                open.append(OpenSpan(gate: gate.expanded, host: host, start: start, startedAt: ContinuousClock.now))
+                open.append(OpenSpan(gate: gate.expanded, host: host, start: start, startedAt: services.clock.now))
             }
         }
         return open
@@ -35,7 +35,7 @@ extension Orchestrator {
     func endSpans(_ spans: [OpenSpan], _ session: RunSession) async {
         for span in spans {
             let key = Self.windowKey(span.gate, span.host)
-            let seconds = (ContinuousClock.now - span.startedAt).seconds
+            let seconds = (services.clock.now - span.startedAt).seconds
             guard case .success(let first) = span.start else {
                 if case .failure(let failure) = span.start { session.state.windowProblems[key] = "its first sample failed: \(failure.message)" }
                 continue
@@ -50,6 +50,6 @@ extension Orchestrator {
     private func sampleContext(_ gate: ExpandedStep, host: HostSpec?, _ session: RunSession) -> StepContext {
         StepContext(runId: session.request.runId, renderer: services.renderer,
                     scope: scope(for: host, expanded: gate, base: session.baseScope, request: session.request, state: session.state),
-                    masker: session.masker, approvals: [], batch: nil)
+                    masker: session.masker, approvals: [], batch: nil, clock: services.clock, files: services.files)
     }
 }

@@ -6,6 +6,10 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// The run's clock: retries, `within:` deadlines and soaks wait on it.
+    public var clock: any Clock
+    /// The files of this machine (a release's artifact).
+    public var files: any LocalFiles
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
     /// For a gate with `over:`: what it measured at the start of its window.
@@ -14,13 +18,16 @@ public struct StepContext: Sendable {
     public var windowProblem: String? = nil
 
     public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
-                approvals: Set<String>, batch: Int?, progress: (@Sendable (StepProgress) -> Void)? = nil) {
+                approvals: Set<String>, batch: Int?, clock: any Clock, files: any LocalFiles,
+                progress: (@Sendable (StepProgress) -> Void)? = nil) {
         self.runId = runId
         self.renderer = renderer
         self.scope = scope
         self.masker = masker
         self.approvals = approvals
         self.batch = batch
+        self.clock = clock
+        self.files = files
         self.progress = progress
     }
 
@@ -28,9 +35,10 @@ public struct StepContext: Sendable {
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {
             return try renderer.render(template, in: scope)
+        } catch let diagnostic as Diagnostic {
+            throw StepFailure("\(diagnostic.location): \(diagnostic.message)")
         } catch {
-            let text = String(describing: error)
-            throw StepFailure(text.contains(": error: ") ? text.replacingOccurrences(of: ": error: ", with: ": ") : "\(template.location): \(text)")
+            throw StepFailure("\(template.location): \(error)")
         }
     }
 

@@ -58,7 +58,7 @@ public struct StepExecutor: Sendable {
             }
             let retryable = outcome.status == .failed || outcome.status == .timedOut || outcome.status == .inconclusive
             if !retryable || attempt > step.retries || Task.isCancelled { break }
-            try? await Task.sleep(for: step.delay)
+            try? await context.clock.sleep(for: step.delay)
         } while true
         if outcome.status == .paused, !step.kind.isApprove {
             // A gate with no data and `on_no_data: pause`: the operator decides, as at an approve
@@ -87,11 +87,11 @@ public struct StepExecutor: Sendable {
             case .success(let values): first = values
             case .failure(let failure): return .failed("at the start of its \(over) window: \(failure.message)")
             }
-            let started = ContinuousClock.now
-            try? await Task.sleep(for: length)
+            let started = context.clock.now
+            try? await context.clock.sleep(for: length)
             if Task.isCancelled { return .failed("interrupted during its \(over) window") }
             var windowed = context
-            windowed.window = WindowSample(start: first, seconds: (ContinuousClock.now - started).seconds)
+            windowed.window = WindowSample(start: first, seconds: (context.clock.now - started).seconds)
             return Self.withWindowEvidence(await measure(step, host: host, context: windowed), step: step, window: windowed.window)
         case .span(let id):
             guard context.window != nil else {
@@ -99,7 +99,7 @@ public struct StepExecutor: Sendable {
                 let reason = context.windowProblem ?? "step \(id) did not run before it in this batch"
                 let verdict = GateCheck.noData("\(step.kind.name): not measured over step \(id) (\(reason))", onNoData: step.kind.noDataPolicy ?? .fail)
                 return StepOutcome(status: verdict.status, message: verdict.message,
-                                   measurements: [.init(kind: step.kind.name, name: "over step \(id)", outcome: verdict.outcome)])
+                                   measurements: [.init(kind: MeasurementKind(rawValue: step.kind.name) ?? .gate, name: "over step \(id)", outcome: verdict.outcome)])
             }
             return Self.withWindowEvidence(await measure(step, host: host, context: context), step: step, window: context.window)
         }

@@ -25,7 +25,7 @@ public struct StepOutcome: Sendable {
     public var sample: [String: Double]? = nil
 
     public struct Measurement: Sendable {
-        public var kind: String
+        public var kind: MeasurementKind
         public var name: String
         public var outcome: MeasurementRecord.Outcome?
         public var expectation: String?
@@ -33,7 +33,7 @@ public struct StepOutcome: Sendable {
         public var unit: String?
         public var payloadJSON: String?
 
-        public init(kind: String, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
+        public init(kind: MeasurementKind, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
                     value: Double? = nil, unit: String? = nil, payloadJSON: String? = nil) {
             self.kind = kind
             self.name = name

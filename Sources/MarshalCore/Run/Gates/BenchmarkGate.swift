@@ -21,7 +21,9 @@ struct BenchmarkGate {
                                                expectStatus: scenario.expectStatus.isEmpty ? nil : scenario.expectStatus))
         }
         let mode: LoadPlan.Mode
-        if let connections = step.connections {
+        if let users = step.users {
+            mode = .users(LoadPlan.Users(count: users, thinkTime: step.thinkTime, duration: step.duration ?? .seconds(10), rampUp: step.rampUp))
+        } else if let connections = step.connections {
             mode = .closedLoop(connections: connections, duration: step.duration ?? .seconds(10))
         } else {
             mode = .openLoop(phases: step.phases)
@@ -52,7 +54,7 @@ struct BenchmarkGate {
         let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
         var measurements: [StepOutcome.Measurement] = []
         let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
-        measurements.append(.init(kind: "benchmark", name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
+        measurements.append(.init(kind: .benchmark, name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
         var failures: [String] = []
         var status: StepOutcome.Status = .succeeded
         if let aborted = result.aborted {
@@ -70,7 +72,7 @@ struct BenchmarkGate {
         }
         for threshold in step.thresholds {
             let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
-            measurements.append(.init(kind: "threshold", name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
                                       value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
             if verdict.status != .succeeded {
                 failures.append(verdict.message)

@@ -13,7 +13,7 @@ struct MetricCheck {
             result = try await client.query(query)
         } catch {
             return StepOutcome(status: .failed, message: error.description, command: display,
-                               measurements: [.init(kind: "metric", name: query, outcome: .error, expectation: step.expect?.source)])
+                               measurements: [.init(kind: .metric, name: query, outcome: .error, expectation: step.expect?.source)])
         }
         let verdict: GateCheck.Verdict
         var value: Double?
@@ -38,7 +38,7 @@ struct MetricCheck {
         var outcome = StepOutcome(status: verdict.status, message: verdict.message,
                                   evidence: .record(["value": value.map { .number($0) } ?? .null, "query": .string(query)]),
                                   command: display,
-                                  measurements: [.init(kind: "metric", name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
+                                  measurements: [.init(kind: .metric, name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
         if let value { outcome.sample = ["value": value] }
         return outcome
     }

@@ -27,14 +27,14 @@ struct RedisRunner {
             replies = try await client.execute(commands, at: endpoint, timeout: step.timeout)
         } catch {
             return StepOutcome(status: .failed, message: context.masker.mask(error.description), command: display,
-                               measurements: [.init(kind: "redis", name: endpoint.display, outcome: .error, expectation: step.expect?.source)])
+                               measurements: [.init(kind: .redis, name: endpoint.display, outcome: .error, expectation: step.expect?.source)])
         }
         let values: [String: ExprValue]
         do {
             values = try Self.values(replies: replies, queues: queues, keys: keys, endpoint: endpoint, window: context.window)
         } catch {
             return StepOutcome(status: .failed, message: context.masker.mask(error.description), command: display,
-                               measurements: [.init(kind: "redis", name: endpoint.display, outcome: .error, expectation: step.expect?.source)])
+                               measurements: [.init(kind: .redis, name: endpoint.display, outcome: .error, expectation: step.expect?.source)])
         }
         let verdict = GateCheck.evaluate(step.expect, in: context.expressionScope(values), onNoData: step.onNoData, what: "redis")
         // Evidence: the named and derived values and whatever the expectation read; not all of INFO.
@@ -53,7 +53,7 @@ struct RedisRunner {
         var value: Double?
         if let subject, case .number(let n)? = values[subject] { value = n }
         var outcome = StepOutcome(status: verdict.status, message: verdict.message, evidence: .map(evidence), command: display,
-                                  measurements: [.init(kind: "redis", name: "\(endpoint.display) \(subject ?? "")".trimmingCharacters(in: .whitespaces),
+                                  measurements: [.init(kind: .redis, name: "\(endpoint.display) \(subject ?? "")".trimmingCharacters(in: .whitespaces),
                                                        outcome: verdict.outcome, expectation: step.expect?.source, value: value,
                                                        unit: subject.map { Quantity(name: $0) == .fraction ? "%" : nil } ?? nil,
                                                        payloadJSON: ConfigValue.map(evidence).jsonText)])

@@ -13,7 +13,7 @@ enum SQLRunner {
         outcome.command = "psql \(database.plainDisplay): \(context.masker.mask(query.plainDisplay))"
         guard let result, outcome.status == .succeeded else { return outcome }
         let table = parse(result.stdoutText, nullMarker: nullMarker)
-        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)),
+        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)), "row_count": .number(Double(table.rows.count)),
                                            "columns": .array(table.columns.map { .string($0) })]
         let first = table.rows.first?.first.map(typed)
         if let first { values["value"] = first }
@@ -36,9 +36,8 @@ enum SQLRunner {
         ])
         var number: Double?
         if case .number(let n)? = first { number = n }
-        let payload = "{\"columns\":" + ConfigValue.list(table.columns.map { .string($0) }).jsonText
-            + ",\"rows\":" + ConfigValue.list(table.rows.prefix(100).map { .list($0.map { $0.map { .string($0) } ?? .null }) }).jsonText + "}"
-        outcome.measurements.append(.init(kind: "sql", name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
+        let payload = Evidence.json(SQLResultEvidence(columns: table.columns, rows: Array(table.rows.prefix(100))))
+        outcome.measurements.append(.init(kind: .sql, name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
                                           expectation: sql.expect?.source, value: number, payloadJSON: payload))
         outcome.sample = values.numbers
         return outcome
