@@ -7,7 +7,7 @@ struct ValidateCommandTests {
     func shipped() async throws {
         let result = try await CLI.run(["validate", "Runbooks", "Environments"])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "7 files valid\n")
+        #expect(result.stdout == "8 files valid\n", "queue-workers.yml is the eighth")
         #expect(result.stderr.isEmpty)
     }
 
