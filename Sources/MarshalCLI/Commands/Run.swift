@@ -40,6 +40,7 @@ extension MarshalCommand {
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
+            try await Promotion.require(runbook, environment: environment.name, params: prepared.params, journal: journal)
             var request = RunRequest(
                 runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
@@ -94,6 +95,25 @@ enum RunPreparation {
             throw ExitCode.invalidInput
         }
         return Prepared(params: params, secrets: resolved.secrets, limit: limitHosts)
+    }
+}
+
+/// `requires:`: a run whose required passing runs are not in the journal does not start (exit 3).
+enum Promotion {
+    static func require(_ runbook: Runbook, environment: String, params: [String: ConfigValue], journal: any JournalStore) async throws {
+        let missing: [PromotionCheck.Missing]
+        do {
+            missing = try await PromotionCheck.missing(runbook, environment: environment, params: params, journal: journal)
+        } catch {
+            Terminal.stderr("error: cannot check what runbook '\(runbook.name)' requires: the journal (\(journal.location)) could not be read: \(error); nothing was run")
+            throw ExitCode(ExitCode.couldNotStart.rawValue)
+        }
+        guard !missing.isEmpty else { return }
+        for item in missing {
+            Terminal.stderr("error: \(item.requirement.location): \(runbook.name) on \(environment) \(item.message)")
+        }
+        Terminal.stderr("nothing was run: run the required runbook first, or remove 'requires' from \(runbook.path)")
+        throw ExitCode(ExitCode.couldNotStart.rawValue)
     }
 }
 

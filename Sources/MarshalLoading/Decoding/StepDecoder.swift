@@ -218,9 +218,15 @@ struct StepDecoder {
             let args = decodeSQLArguments(map)
             let expect = map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
+            let timing = map.choice("timing", as: SQLStep.Timing.self) ?? .client
             guard let query, let database else { return nil }
             refuseSQLPlaceholders(query, args: args)
-            return .sql(SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData))
+            let step = SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData, timing: timing)
+            if timing == .explain, !step.isReadOnly, let at = map.keyLocation("timing") {
+                // EXPLAIN ANALYZE executes the statement: a change would be made twice.
+                reader.error("'timing: explain' runs the query a second time under EXPLAIN ANALYZE, so it is only for a read-only query (SELECT/WITH …); this one changes data", at: at)
+            }
+            return .sql(step)
         case "http", "health":
             guard let step = decodeHTTP(map, kind: key, declaration: declaration) else { return nil }
             return key == "health" ? .health(step) : .http(step)

@@ -192,12 +192,14 @@ public enum StepDeclarations {
                 KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
                 database,
                 KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
-                KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`."),
+                KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`)."),
+                KeyDeclaration("timing", .choice(SQLStep.Timing.allCases.map(\.rawValue)), default: "client",
+                               "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
                 noData,
                 onKey,
             ]),
             runs: "On a host: give it `on:` (usually the database role).",
-            evidence: "`value`, `rows` (first 100), `row_count`, `columns`; the check is a measurement.",
+            evidence: "`value`, `rows` (first 100), `row_count`, `columns`, `duration`; with `timing: explain` `execution_time`, `planning_time` (seconds); the check and the query time are measurements.",
             undo: "None for a read-only query; a changing query takes an `undo` step.",
             example: """
             - sql: { on: db, query: "select count(*) from users", database: "{{ secrets.database_url }}", expect: "value >= 1" }

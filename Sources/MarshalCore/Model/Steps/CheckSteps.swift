@@ -13,17 +13,25 @@ public struct SQLStep: Sendable, Hashable {
         }
     }
 
+    /// How the query's time is measured: always the client's round trip (`duration`); with
+    /// `.explain` also the server's own planning and execution time from
+    /// `EXPLAIN (ANALYZE, FORMAT JSON)` (`execution_time`, `planning_time`).
+    public enum Timing: String, Sendable, Hashable, CaseIterable { case client, explain }
+
     public var query: TemplateString
     public var database: TemplateString
     public var args: [Argument]
     public var expect: Expression?
     public var onNoData: NoDataPolicy
-    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail) {
+    public var timing: Timing
+    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail,
+                timing: Timing = .client) {
         self.query = query
         self.database = database
         self.args = args
         self.expect = expect
         self.onNoData = onNoData
+        self.timing = timing
     }
 
     /// A query that starts with SELECT/WITH/SHOW/EXPLAIN and has a single statement only reads.
