@@ -26,6 +26,9 @@ extension MarshalCommand {
         @Option(help: "text or json (one event per line).")
         var output: OutputFormat = .text
 
+        @Option(name: .customLong("baseline"), help: "The run that baseline.<step id>.<metric> in gates reads (default: last-success of this runbook and environment).")
+        var baselineRun: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         @OptionGroup var lockOptions: LockWaitOptions
@@ -47,6 +50,12 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(for: runbook)
+            request.baseline = await Baseline.resolve(reference: baselineRun, runbook: runbook.name, environment: environment.name,
+                                                      excluding: request.runId, journal: journal)
+            if let named = baselineRun, request.baseline?.runId == nil {
+                Terminal.stderr("error: --baseline \(named): \(request.baseline?.description ?? "not found"); nothing was run")
+                throw ExitCode.invalidInput
+            }
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)

@@ -4,6 +4,12 @@ public protocol ExpressionScope: Sendable {
     func value(of name: String) -> ExprValue?
     /// What `$` refers to (usually a JSON response body); nil means there is no document.
     var document: ExprValue? { get }
+    /// Why `name` has no value, when the scope knows (a missing baseline); nil otherwise.
+    func whyNoData(_ name: String) -> String?
+}
+
+extension ExpressionScope {
+    public func whyNoData(_ name: String) -> String? { nil }
 }
 
 /// A scope backed by a dictionary, for tests and for callers that gather values up front.

@@ -27,6 +27,12 @@ public struct Planner: Sendable {
         }
     }
 
+    /// A load test with `targets: batch` renders its URL for each host of the batch.
+    static func loadsBatchHosts(_ step: Step) -> Bool {
+        if case .benchmark(let b) = step.kind, b.targets == .batch { return true }
+        return false
+    }
+
     public func plan(_ runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                      secrets: [String: Secret], limit: [String]? = nil) throws(DiagnosticsError) -> Plan {
         var bag = DiagnosticBag()
@@ -58,7 +64,7 @@ public struct Planner: Sendable {
             let hosts: [HostSpec?]
             switch stepScope {
             case .eachHost: hosts = batchHosts
-            case .oncePerBatch: hosts = [nil]
+            case .oncePerBatch: hosts = Self.loadsBatchHosts(step) ? batchHosts : [nil]
             case .once: hosts = step.on.map { $0.resolve(in: environment) } ?? []
             }
             let actions = hosts.map { host -> Plan.Action in
@@ -81,7 +87,7 @@ public struct Planner: Sendable {
         for (b, hosts) in batches.enumerated() {
             var steps: [Plan.PlannedStep] = []
             for (i, step) in runbook.steps.enumerated() {
-                if Self.scope(of: step) == .once, b > 0 { continue }
+                if Self.scope(of: step) == .once, b > 0, !step.everyBatch { continue }
                 steps.append(plannedStep(step, index: i + 1, batchHosts: hosts))
             }
             plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: steps))
@@ -174,7 +180,8 @@ public struct Planner: Sendable {
             }
             let scenarios = b.scenarios.map { "\($0.method) \(r($0.path).plainDisplay) (weight \($0.weight))" }.joined(separator: ", ")
             let thresholds = b.thresholds.map(\.condition.source).joined(separator: ", ")
-            return "load \(r(b.baseURL).plainDisplay): \(load); scenarios: \(scenarios)" + (thresholds.isEmpty ? "" : "; thresholds: \(thresholds)")
+            let compare = b.compare == .stable ? " at the same time as the same load on as many hosts not yet updated (stable)" : ""
+            return "load \(r(b.baseURL).plainDisplay)\(compare): \(load); scenarios: \(scenarios)" + (thresholds.isEmpty ? "" : "; thresholds: \(thresholds)")
         case .probe(let p):
             let extract: String
             switch p.extract {

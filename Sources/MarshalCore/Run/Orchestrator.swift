@@ -297,12 +297,21 @@ public struct Orchestrator: Sendable {
             services.observer.handle(.batchStarted(index: b + 1, of: batches.count, hosts: batchHosts.map(\.name)))
             for expanded in steps {
                 let scope = Planner.scope(of: expanded.step)
-                if scope == .once, b > 0 { continue }
+                if scope == .once, b > 0, !expanded.step.everyBatch { continue }
                 let live = batchHosts.filter { !state.failedHosts.contains($0.name) }
                 if scope == .eachHost, live.isEmpty { break }
                 let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
+                var loadTargets: LoadTargets?
+                if case .benchmark(let bench) = expanded.step.kind, bench.targets == .batch {
+                    // Not yet updated: the hosts of later batches, as many as the batch loads.
+                    let stable = batches.dropFirst(b + 1).flatMap { $0 }.filter { !state.failedHosts.contains($0.name) }.prefix(live.count)
+                    loadTargets = LoadTargets(
+                        canary: live.map { self.scope(for: $0, expanded: expanded, base: baseScope, request: request, state: state) },
+                        stable: stable.map { self.scope(for: $0, expanded: expanded, base: baseScope, request: request, state: state) })
+                }
                 let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
-                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker,
+                                             loadTargets: loadTargets)
                 if let journalError = outcomes.journalError {
                     // The lock went to someone else: stop, touch nothing more.
                     if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
@@ -405,7 +414,7 @@ public struct Orchestrator: Sendable {
 
     func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, request: RunRequest,
                  baseScope: TemplateScope, executor: StepExecutor, writer: JournalWriter, state: State,
-                 masker: SecretMasker, undoOf: Step? = nil) async -> StepResults {
+                 masker: SecretMasker, undoOf: Step? = nil, loadTargets: LoadTargets? = nil) async -> StepResults {
         let step = expanded.step
         let now = Date()
         var pendingHosts = hosts
@@ -454,7 +463,7 @@ public struct Orchestrator: Sendable {
         let contexts = hosts.map { host in
             StepContext(runId: request.runId, renderer: services.renderer,
                         scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
-                        masker: masker, approvals: request.approvals, batch: batch)
+                        masker: masker, approvals: request.approvals, batch: batch, baseline: request.baseline, loadTargets: loadTargets)
         }
         let observer = services.observer
         let crashHook = services.crashHook

@@ -6,6 +6,11 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// The run `baseline.<step id>.<metric>` reads from.
+    public var baseline: Baseline? = nil
+    /// For a load test with `targets: batch`: the batch's own hosts and (with `compare: stable`)
+    /// hosts not yet updated, each with its template scope.
+    public var loadTargets: LoadTargets? = nil
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
 
@@ -30,7 +35,17 @@ public struct StepContext: Sendable {
     }
 
     public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
-        StepScope(templates: scope, values: values, document: document)
+        StepScope(templates: scope, values: values, document: document, baseline: baseline, batch: batch)
+    }
+}
+
+/// The hosts a per-batch load test loads, each with the scope its `base_url` is rendered in.
+public struct LoadTargets: Sendable {
+    public var canary: [TemplateScope]
+    public var stable: [TemplateScope]
+    public init(canary: [TemplateScope], stable: [TemplateScope]) {
+        self.canary = canary
+        self.stable = stable
     }
 }
 

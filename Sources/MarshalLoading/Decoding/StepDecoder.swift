@@ -62,6 +62,10 @@ struct StepDecoder {
         step.label = map.string("label")
         step.idempotent = map.bool("idempotent") ?? false
         step.undoOnFailure = map.bool("undo_on_failure")
+        step.everyBatch = map.bool("every_batch") ?? false
+        if step.everyBatch, step.on == nil, let at = map.keyLocation("every_batch") {
+            reader.error("'every_batch' is for a step with 'on:' (which otherwise runs only in the first batch); without 'on:' a step already runs in every batch", at: at)
+        }
         if let undo = map.node("undo") {
             if !allowUndo {
                 reader.error("an undo step cannot have its own 'undo'", at: map.keyLocation("undo") ?? step.location)
@@ -411,6 +415,12 @@ struct StepDecoder {
                 if let scenario = decodeScenario(item, index: i, declaration: declaration?.nested("scenarios")) { scenarios.append(scenario) }
             }
         }
+        let targets = map.choice("targets", as: BenchmarkStep.Targets.self) ?? .url
+        let compare = map.choice("compare", as: BenchmarkStep.Comparison.self)
+        if compare != nil, targets != .batch, let at = map.keyLocation("compare") {
+            reader.error("'compare: stable' compares the batch's own hosts with hosts not yet updated, so it needs 'targets: batch'", at: at)
+        }
+        let sides = compare == nil ? [] : BenchmarkStep.sides
         var thresholds: [BenchmarkStep.Threshold] = []
         let abort = map.bool("abort_on_fail") ?? false
         if let node = map.node("thresholds"), let tmap = reader.mapping(node, "'thresholds'") {
@@ -423,8 +433,9 @@ struct StepDecoder {
                     reader.error("unknown threshold metric '\(metric)'\(Suggestion.hint(for: metric, in: Self.thresholdMetrics)); expected one of: \(Self.thresholdMetrics.joined(separator: ", "))", at: pair.keyLocation)
                     continue
                 }
-                if parts.count == 2, !scenarioNames.contains(parts[0]) {
-                    reader.error("threshold '\(pair.key)' names scenario '\(parts[0])', which is not one of: \(scenarioNames.joined(separator: ", "))", at: pair.keyLocation)
+                if parts.count == 2, !scenarioNames.contains(parts[0]), !sides.contains(parts[0]) {
+                    let hint = BenchmarkStep.sides.contains(parts[0]) ? " ('\(parts[0]).' figures need 'targets: batch' and 'compare: stable')" : ""
+                    reader.error("threshold '\(pair.key)' names scenario '\(parts[0])', which is not one of: \(scenarioNames.joined(separator: ", "))\(hint)", at: pair.keyLocation)
                     continue
                 }
                 for conditionNode in reader.listOrSingle(pair.value) {
@@ -432,7 +443,11 @@ struct StepDecoder {
                         // A name on either side must be a metric the test produces, or it can never have a value.
                         if case .scalar(let scalar) = conditionNode,
                            let unknown = Expression.unknownName(in: scalar.string, at: reader.contentStart(of: conditionNode), isKnown: { name in
-                               Self.thresholdMetrics.contains(name) || scenarioNames.contains { name.hasPrefix($0 + ".") && Self.thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                               Self.thresholdMetrics.contains(name)
+                                   || (scenarioNames + sides).contains { name.hasPrefix($0 + ".") && Self.thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                                   // The baseline run's figures and the run's own names (checked by the runbook pass).
+                                   || name.hasPrefix(Baseline.root + ".")
+                                   || TemplateScope.roots.contains { $0 != "secrets" && name.hasPrefix($0 + ".") }
                            }) {
                             reader.error("threshold '\(pair.key)': '\(unknown.name)' names nothing that has a value; compare with a number such as 500ms or 1%, or a metric: \(Self.thresholdMetrics.joined(separator: ", "))", at: unknown.location)
                             continue
@@ -460,6 +475,8 @@ struct StepDecoder {
         var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
                                  maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
         step.labels = labels
+        step.targets = targets
+        step.compare = compare
         return step
     }
 

@@ -27,6 +27,7 @@ public enum StepDeclarations {
         KeyDeclaration("id", .identifier, "Identifier (letters, digits, _) for `steps.ID.…` references and `--approve`."),
         KeyDeclaration("name", .string, "What the output, journal and report call the step (default: derived from the kind)."),
         KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, during the first batch (default: every host of each batch)."),
+        KeyDeclaration("every_batch", .boolean, default: "false", "With `on:`: run after every batch, not only in the first (a per-batch gate on the database or a queue host)."),
         KeyDeclaration("when", .expression, "Run only when this is true (else the step is skipped)."),
         KeyDeclaration("retries", .integer(minimum: 0), default: "0", "Extra attempts after a failure."),
         KeyDeclaration("delay", .duration, default: "1s", "Pause between attempts."),
@@ -214,7 +215,11 @@ public enum StepDeclarations {
             name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second) or a closed loop of connections, with thresholds.",
             shorthand: nil,
             object: ObjectShape("benchmark", keys: [
-                KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to."),
+                KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to; with `targets: batch` rendered for each batch host (`{{ host.vars.base_url }}`)."),
+                KeyDeclaration("targets", .choice(BenchmarkStep.Targets.allCases.map(\.rawValue)), default: "url",
+                               "url: load `base_url` once per batch; batch: load each host of the batch itself (one load test per host, at the same time), so a canary is measured, not the front door."),
+                KeyDeclaration("compare", .choice(BenchmarkStep.Comparison.allCases.map(\.rawValue)),
+                               "stable (with `targets: batch`): the same load at the same time against as many hosts not yet updated; thresholds use `canary.METRIC` and `stable.METRIC`."),
                 KeyDeclaration("phases", .list(.object(ObjectShape("phase", keys: [
                     KeyDeclaration("name", .string, "Shown in progress and the report."),
                     KeyDeclaration("duration", .duration, required: true, "How long the phase lasts."),
@@ -236,14 +241,14 @@ public enum StepDeclarations {
                     KeyDeclaration("expect_status", .listOrOne(.integer(minimum: 100)), default: "2xx", "Statuses that count as success."),
                 ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
                 KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
-                               "METRIC or SCENARIO.METRIC → condition such as \"< 500ms\"; metrics: \(thresholdMetrics.joined(separator: ", "))."),
+                               "METRIC, SCENARIO.METRIC, or with `compare: stable` canary.METRIC / stable.METRIC → condition such as \"< 500ms\" or \"< stable.p95 * 1.1\"; conditions may use `baseline.STEP.METRIC`; metrics: \(thresholdMetrics.joined(separator: ", "))."),
                 KeyDeclaration("labels", .dictionary(.string), "Threshold key (as in `thresholds`) → what it measures in words (`p95: p95 latency`), for the report's Targets, JUnit and `marshal show`."),
                 KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
                 noData,
                 onKey,
             ], atLeastOneOf: ["phases", "connections"]),
-            runs: "From this machine, once per batch.",
-            evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
+            runs: "From this machine, once per batch (with `targets: batch`, against each host of the batch, and with `compare: stable` also against hosts not yet updated).",
+            evidence: "With `compare: stable`, `canary.METRIC` and `stable.METRIC` (the slowest host of each side) besides the canary's own figures. Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
             undo: "None: it changes nothing.",
             example: """
             - name: Latency gate

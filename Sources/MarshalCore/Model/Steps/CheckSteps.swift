@@ -169,7 +169,19 @@ public struct BenchmarkStep: Sendable, Hashable {
         }
     }
 
+    /// Where the load goes: `base_url` as rendered once for the batch, or (`targets: batch`) each
+    /// of the batch's own hosts, `base_url` rendered in that host's scope (`{{ host.vars.base_url }}`).
+    public enum Targets: String, Sendable, Hashable, CaseIterable { case url, batch }
+    /// `compare: stable`: the same load, at the same time, against as many hosts not yet updated
+    /// (later batches' hosts), so `canary.p95 < stable.p95 * 1.1` compares like with like.
+    public enum Comparison: String, Sendable, Hashable, CaseIterable { case stable }
+
+    /// The figure names of the two sides when comparing.
+    public static let sides = ["canary", "stable"]
+
     public var baseURL: TemplateString
+    public var targets: Targets = .url
+    public var compare: Comparison? = nil
     public var phases: [Phase]
     /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
     public var connections: Int?

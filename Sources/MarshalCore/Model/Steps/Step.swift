@@ -19,6 +19,8 @@ public struct Step: Sendable, Hashable {
     /// Run the step's `undo` also when the step itself failed (it may have changed something
     /// before failing). nil: the kind's default, see `undoesOnFailure`.
     public var undoOnFailure: Bool?
+    /// A step with `on:` runs in every batch rather than only the first (`every_batch: true`).
+    public var everyBatch: Bool = false
     public var location: SourceLocation
 
     public init(
