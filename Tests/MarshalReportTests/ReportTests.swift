@@ -233,6 +233,18 @@ struct ChartTests {
         let parser = XMLParser(data: Data(svg.utf8))
         #expect(parser.parse(), "well-formed XML: \(String(describing: parser.parserError))")
     }
+
+    @Test("Percentile labels whose lines nearly coincide (p95 603 ms, p99 609 ms in the demo) do not overlap: each starts at least one label width after the previous")
+    func percentileLabelsApart() throws {
+        let result = f.load(p95: 0.603, count: 100, errors: 0)
+        let svg = LoadChart.svg(title: "close percentiles", result: result, limits: [])
+        let xs = try ["p50", "p95", "p99"].map { name -> Double in
+            let line = try #require(svg.split(separator: "\n").first { $0.contains(">\(name) ") && $0.hasPrefix("<text") })
+            let x = try #require(line.split(separator: "\"").dropFirst().first.flatMap { Double($0) })
+            return x
+        }
+        #expect(zip(xs, xs.dropFirst()).allSatisfy { $1 - $0 >= 100 }, "label x positions \(xs)")
+    }
 }
 
 @Suite("Results document — text from hosts")
