@@ -17,7 +17,7 @@ public enum GateCheck {
             }
             return Verdict(status: .failed, outcome: .failed, message: "\(what) failed: \(explained)")
         } catch .noData(let name) {
-            return noData("\(what): no data (\(name)\(scope.whyNoData(name).map { ": \($0)" } ?? ""))", onNoData: onNoData)
+            return noData("\(what): no data (\(name))", onNoData: onNoData)
         } catch {
             return Verdict(status: .failed, outcome: .error, message: "\(what) could not be evaluated: \(error)")
         }
