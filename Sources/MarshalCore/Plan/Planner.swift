@@ -52,6 +52,22 @@ public struct Planner: Sendable {
                                       secrets: secrets, host: nil, env: env, steps: nil,
                                       run: ["id": "(at run time)", "runbook": runbook.name, "environment": environment.name,
                                             "started_at": "(at run time)", "operator": "(at run time)"])
+        // Templated durations and expectations take their values now, so a bad one is an input
+        // error before anything runs (`validate -e`, `plan` and `run` all come through here).
+        var runbook = runbook
+        func resolved(_ steps: [Step]) -> [Step] {
+            steps.map { step in
+                guard step.hasTemplated else { return step }
+                do throws(TemplatedFieldError) { return try step.resolvingTemplated(renderer: renderer, scope: baseScope) } catch {
+                    bag.error(error.message, at: error.location)
+                    return step
+                }
+            }
+        }
+        runbook.steps = resolved(runbook.steps)
+        runbook.preflight = resolved(runbook.preflight)
+        if bag.hasErrors { throw DiagnosticsError(bag.items) }
+
         func scope(for host: HostSpec?) -> TemplateScope {
             var s = baseScope
             s.host = host

@@ -33,7 +33,12 @@ struct StepDecoder {
         map.accept(kindKeys.map(\.key))
 
         var kindOn: TargetSelector?
-        guard let kind = decodeKind(kindPair.key, kindPair.value, on: &kindOn) else {
+        // Templated fields recorded while decoding this step's kind (nested steps take their own).
+        let mark = reader.templated.count
+        let decoded = decodeKind(kindPair.key, kindPair.value, on: &kindOn)
+        let templated = Array(reader.templated[mark...])
+        reader.templated.removeSubrange(mark...)
+        guard let kind = decoded else {
             map.accept(Self.commonKeys)
             return nil
         }
@@ -43,6 +48,7 @@ struct StepDecoder {
         }
         let name = map.string("name") ?? id ?? Self.defaultName(kind)
         var step = Step(id: id, name: name, kind: kind, location: reader.location(of: node))
+        step.templated = templated
         if let on = map.node("on") {
             step.on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(on, "'on'")
             if kindOn != nil { reader.error("'on' is given both on the step and inside '\(kindPair.key)'; keep one", at: on) }
@@ -142,7 +148,9 @@ struct StepDecoder {
         if case .scalar = node {
             switch key {
             case "shell": return reader.template(node, what).map { .shell(ShellStep(command: $0)) }
-            case "wait": return reader.duration(node, what).map { .wait(WaitStep(duration: $0)) }
+            case "wait":
+                if reader.takeTemplate(node, as: .duration) { return .wait(WaitStep(duration: .zero)) }
+                return reader.duration(node, what).map { .wait(WaitStep(duration: $0)) }
             case "approve": return .approve(ApproveStep(message: reader.template(node, what)))
             case "include":
                 return reader.string(node, what).map { .include(IncludeStep(runbook: $0, params: [], location: reader.location(of: node))) }
@@ -220,7 +228,7 @@ struct StepDecoder {
             let query = map.template("query", required: true)
             let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
             let args = decodeSQLArguments(map)
-            let expect = map.expression("expect")
+            let expect = reader.takeTemplate(map.node("expect"), as: .expect) ? nil : map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             let timing = map.choice("timing", as: SQLStep.Timing.self) ?? .client
             guard let query, let database else { return nil }
@@ -240,7 +248,7 @@ struct StepDecoder {
             let command = map.template("command", required: true)
             let regex = map.string("regex")
             let json = map.string("json")
-            let expect = map.expression("expect")
+            let expect = reader.takeTemplate(map.node("expect"), as: .expect) ? nil : map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             if let regex {
                 if (try? NSRegularExpression(pattern: regex)) == nil, let loc = map.keyLocation("regex") {
@@ -259,12 +267,14 @@ struct StepDecoder {
         case "metric":
             let prometheus = map.template("prometheus", required: true, expected: "the Prometheus base URL")
             let query = map.template("query", required: true, expected: "a PromQL instant query")
-            let expect = map.expression("expect")
+            let expect = reader.takeTemplate(map.node("expect"), as: .expect) ? nil : map.expression("expect")
             let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
             guard let prometheus, let query else { return nil }
             return .metric(MetricStep(prometheus: prometheus, query: query, expect: expect, onNoData: noData))
         case "soak":
-            let duration = map.duration("duration", required: true)
+            // A templated duration is checked against `interval` when it is rendered.
+            let templatedDuration = reader.takeTemplate(map.node("duration"), as: .duration)
+            let duration = templatedDuration ? Duration.seconds(Int64(Int32.max)) : map.duration("duration", required: true)
             let interval = map.duration("interval") ?? .seconds(30)
             var gates: [Step] = []
             if let list = map.node("gates", required: true, expected: "a list of health, metric, probe or benchmark checks") {
@@ -285,6 +295,7 @@ struct StepDecoder {
         case "approve":
             return .approve(ApproveStep(message: map.template("message")))
         case "wait":
+            if reader.takeTemplate(map.node("duration"), as: .duration) { return .wait(WaitStep(duration: .zero)) }
             guard let duration = map.duration("duration", required: true) else { return nil }
             return .wait(WaitStep(duration: duration))
         case "notify":
@@ -338,7 +349,7 @@ struct StepDecoder {
             step.body = .json(reader.configValue(json))
         }
         if let expect = map.node("expect") { step.expect = decodeExpectation(expect, declaration: declaration?.nested("expect")) }
-        step.within = map.duration("within")
+        step.within = reader.takeTemplate(map.node("within"), as: .within) ? nil : map.duration("within")
         if let interval = map.duration("interval") { step.interval = interval }
         if let timeout = map.duration("request_timeout") { step.timeout = timeout }
         step.insecure = map.bool("insecure") ?? false
@@ -399,7 +410,8 @@ struct StepDecoder {
             }
         }
         let connections = map.int("connections", min: 1)
-        let duration = map.duration("duration")
+        // A templated duration: a placeholder until the run renders it (any non-nil value will do).
+        let duration = reader.takeTemplate(map.node("duration"), as: .duration) ? Duration.seconds(1) : map.duration("duration")
         let threads = map.int("threads", min: 1) ?? 2
         let maxInFlight = map.int("max_in_flight", min: 1)
         if phases.isEmpty, connections == nil {

@@ -8,7 +8,18 @@ final class NodeReader {
     let file: String
     var diagnostics = DiagnosticBag()
 
+    /// Templated durations and expectations of the step being decoded (see `StepDecoder.decode`).
+    var templated: [TemplatedField] = []
+
     init(file: String) { self.file = file }
+
+    /// A value written as a template (`"{{ params.pause }}"`) for a key that takes one: recorded
+    /// to be rendered when the run starts; true when it was one.
+    func takeTemplate(_ node: Node?, as key: TemplatedField.Key) -> Bool {
+        guard let node, case .scalar(let scalar) = node, scalar.string.contains("{{") else { return false }
+        templated.append(TemplatedField(key: key, template: TemplateString(scalar.string, at: contentStart(of: node))))
+        return true
+    }
 
     func location(of node: Node) -> SourceLocation {
         guard let mark = node.mark else { return SourceLocation(file: file, line: 1, column: 1) }

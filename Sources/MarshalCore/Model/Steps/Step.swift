@@ -21,6 +21,8 @@ public struct Step: Sendable, Hashable {
     public var undoOnFailure: Bool?
     /// A step with `on:` runs in every batch rather than only the first (`every_batch: true`).
     public var everyBatch: Bool = false
+    /// Durations and expectations written as templates, rendered when the run starts.
+    public var templated: [TemplatedField] = []
     public var location: SourceLocation
 
     public init(

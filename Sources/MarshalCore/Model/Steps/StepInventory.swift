@@ -24,6 +24,7 @@ extension Step {
         case .notify(let n): out.append(n.url)
         case .wait, .include: break
         }
+        out += templated.map(\.template)
         return out
     }
 
