@@ -63,7 +63,7 @@ public enum StepDeclarations {
                 KeyDeclaration("body", .template, "Request body as text (not with `json`)."),
                 KeyDeclaration("json", .any, "Request body as JSON (not with `body`)."),
                 KeyDeclaration("expect", httpExpect, default: "status 200", "What the response must show: a status, an expression, or a mapping."),
-                KeyDeclaration("within", .duration, "Keep trying until the expectation holds or this time has passed."),
+                KeyDeclaration("within", .durationOrTemplate, "Keep trying until the expectation holds or this time has passed (a template such as \"{{ params.within }}\" is rendered when the run starts)."),
                 KeyDeclaration("interval", .duration, default: "1s", "Pause between tries within `within`."),
                 KeyDeclaration("request_timeout", .duration, default: "10s", "Timeout of one request."),
                 KeyDeclaration("insecure", .boolean, default: "false", "Accept any TLS certificate (test systems only)."),
@@ -193,7 +193,7 @@ public enum StepDeclarations {
                 KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
                 database,
                 KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
-                KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`)."),
+                KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
                 KeyDeclaration("timing", .choice(SQLStep.Timing.allCases.map(\.rawValue)), default: "client",
                                "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
                 noData,
@@ -227,7 +227,7 @@ public enum StepDeclarations {
                     KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
                 ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
                 KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
-                KeyDeclaration("duration", .duration, "Length of a closed-loop test."),
+                KeyDeclaration("duration", .durationOrTemplate, "Length of a closed-loop test (may be a template)."),
                 KeyDeclaration("threads", .integer(minimum: 1), default: "2", "Load generator threads."),
                 KeyDeclaration("max_in_flight", .integer(minimum: 1), "Cap on requests outstanding at once (open loop); the rest count as dropped."),
                 KeyDeclaration("scenarios", .list(.object(ObjectShape("scenario", keys: [
@@ -297,7 +297,7 @@ public enum StepDeclarations {
             name: "soak", summary: "Re-check a set of gates every interval for a duration; the first breach fails the step.",
             shorthand: nil,
             object: ObjectShape("soak", keys: [
-                KeyDeclaration("duration", .duration, required: true, "How long to keep checking."),
+                KeyDeclaration("duration", .durationOrTemplate, required: true, "How long to keep checking (may be a template)."),
                 KeyDeclaration("interval", .duration, default: "30s", "Time between rounds."),
                 KeyDeclaration("gates", .steps, required: true, "Checks: health, http, metric, probe, sql or benchmark steps."),
                 onKey,
@@ -328,9 +328,9 @@ public enum StepDeclarations {
             """),
         StepKindDeclaration(
             name: "wait", summary: "Wait a fixed time.",
-            shorthand: (.duration, "how long"),
+            shorthand: (.durationOrTemplate, "how long"),
             object: ObjectShape("wait", keys: [
-                KeyDeclaration("duration", .duration, required: true, "How long."),
+                KeyDeclaration("duration", .durationOrTemplate, required: true, "How long: a duration, or a template such as \"{{ params.pause }}\" rendered when the run starts."),
                 onKey,
             ]),
             runs: "On this machine, once per batch.",
