@@ -6,9 +6,12 @@ import Yams
 public struct Loader: Sendable {
     /// The project root: `Runbooks/NAME.yml` and `Environments/NAME.yml` are found under it.
     public var root: String
+    /// The step kinds runbooks may use (a program or test may add its own).
+    public var kinds: StepKindRegistry
 
-    public init(root: String = FileManager.default.currentDirectoryPath) {
+    public init(root: String = FileManager.default.currentDirectoryPath, kinds: StepKindRegistry = .builtIn) {
         self.root = root
+        self.kinds = kinds
     }
 
     public enum Document: Sendable {
@@ -129,7 +132,7 @@ public struct Loader: Sendable {
         case .success(nil):
             return Loaded(value: nil, diagnostics: [Diagnostic(.error, at: start, "file is empty; expected 'version: 1' and the file's keys")])
         case .success(let node?):
-            let reader = NodeReader(file: path)
+            let reader = NodeReader(file: path, kinds: kinds)
             let value = decode(reader, node)
             return Loaded(value: value, diagnostics: reader.diagnostics.sorted)
         }
@@ -174,7 +177,7 @@ public struct Loader: Sendable {
         checker.check(runbook, environment: environment)
         var diagnostics = checker.diagnostics.items
         for step in runbook.preflight + runbook.steps {
-            guard case .include(let include) = step.kind else { continue }
+            guard let include = step.kind.as(IncludeStep.self) else { continue }
             let path = resolveInclude(include.runbook, from: runbook.path)
             if !FileManager.default.fileExists(atPath: path) {
                 diagnostics.append(Diagnostic(.error, at: include.location, "included runbook '\(include.runbook)' not found (looked for \(path))"))

@@ -36,7 +36,7 @@ struct ShippedFilesTests {
         #expect(runbook.strategy.batches == [.count(1), .percent(50), .percent(100)])
         #expect(runbook.onFailure == .rollback)
         let thresholds = runbook.steps.compactMap { step -> [String]? in
-            if case .benchmark(let b) = step.kind { return b.thresholds.map(\.condition.source) }
+            if let b = step.kind.as(BenchmarkStep.self) { return b.thresholds.map(\.condition.source) }
             return nil
         }.flatMap { $0 }
         #expect(thresholds == ["p95 < 500ms", "error_rate < 1%"])

@@ -204,7 +204,7 @@ struct IncludeLoader: IncludeResolver {
 enum Confirmation {
     static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String]) throws {
         guard environment.protected else { return }
-        let approveSteps = runbook.steps.filter { if case .approve = $0.kind { true } else { false } }.map { $0.id ?? $0.name }
+        let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
         if Terminal.stdinIsTTY && !yes {
             Terminal.stderr("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it:")
             guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == environment.name else {

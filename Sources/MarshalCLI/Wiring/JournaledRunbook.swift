@@ -21,7 +21,7 @@ enum JournaledRunbook {
         }
         func walk(_ runbook: Runbook) {
             for step in runbook.preflight + runbook.steps {
-                guard case .include(let include) = step.kind else { continue }
+                guard let include = step.kind.as(IncludeStep.self) else { continue }
                 if let included = add(loader.resolveInclude(include.runbook, from: runbook.path), role: .include) { walk(included) }
             }
         }

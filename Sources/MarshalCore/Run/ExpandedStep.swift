@@ -12,7 +12,7 @@ public struct ExpandedStep: Sendable {
         var out: [ExpandedStep] = []
         for (i, step) in steps.enumerated() {
             let label = prefix.isEmpty ? "\(i + 1)" : "\(prefix).\(i + 1)"
-            guard case .include(let include) = step.kind else {
+            guard let include = step.kind.as(IncludeStep.self) else {
                 var resolved = step
                 if step.hasTemplated {
                     do throws(TemplatedFieldError) { resolved = try step.resolvingTemplated(renderer: renderer, scope: scope) } catch {

@@ -13,12 +13,12 @@ enum GateLabels {
     }
 
     static func label(_ step: Step, for m: StepOutcome.Measurement) -> String? {
-        switch (step.kind, m.kind) {
-        case (.benchmark(let b), "threshold"): return b.labels[m.name]
+        if let b = step.kind.as(BenchmarkStep.self), m.kind == "threshold" { return b.labels[m.name] }
         // A soak's gates are labelled by SoakRunner on what they measured; the soak's own rows
         // (the time of each check) carry no figure a label could name.
-        case (.soak, _): return nil
-        case (_, "benchmark"), (_, "backup"), (_, "notify"), (_, "release"): return nil
+        if step.kind.is(SoakStep.self) { return nil }
+        switch m.kind {
+        case "benchmark", "backup", "notify", "release": return nil
         default: return step.label
         }
     }

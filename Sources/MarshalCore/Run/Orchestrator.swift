@@ -187,7 +187,7 @@ public struct Orchestrator: Sendable {
         guard let gates = services.gates, request.kind != .rollback || event != .start else { return }
         let scope = baseScope(request)
         for step in request.runbook.steps {
-            guard case .notify(let notify) = step.kind, notify.events.contains(event) else { continue }
+            guard let notify = step.kind.as(NotifyStep.self), notify.events.contains(event) else { continue }
             let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil)
             let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
             _ = try? await services.journal.recordMeasurement(MeasurementRecord(
@@ -302,7 +302,7 @@ public struct Orchestrator: Sendable {
                 if scope == .eachHost, live.isEmpty { break }
                 let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
                 var loadTargets: LoadTargets?
-                if case .benchmark(let bench) = expanded.step.kind, bench.targets == .batch {
+                if let bench = expanded.step.kind.as(BenchmarkStep.self), bench.targets == .batch {
                     // Not yet updated: the hosts of later batches, as many as the batch loads.
                     let stable = batches.dropFirst(b + 1).flatMap { $0 }.filter { !state.failedHosts.contains($0.name) }.prefix(live.count)
                     loadTargets = LoadTargets(

@@ -2,15 +2,7 @@
 /// and checks retried `within:` a time. (Load tests report their own, richer progress.)
 enum ProgressTicker {
     static func start(for step: Step, ref: RunEvent.StepRef, observer: any RunObserver) -> Task<Void, Never>? {
-        let total: Duration
-        switch step.kind {
-        case .wait(let w): total = w.duration
-        case .soak(let s): total = s.duration
-        case .http(let h), .health(let h):
-            guard let within = h.within else { return nil }
-            total = within
-        default: return nil
-        }
+        guard let total = step.kind.plugin.plannedDuration else { return nil }
         return Task {
             let start = ContinuousClock.now
             while !Task.isCancelled {

@@ -72,7 +72,7 @@ extension Orchestrator {
             // only where the switch back worked.
             let undoing = group.filter { $0.parts?.contains(.undoStep) == true && !failedHosts.contains($0.host?.name ?? "this machine") }
             guard let undoStep = original.undoStep, !undoing.isEmpty else { continue }
-            let isRelease = if case .release = original.kind { true } else { false }
+            let isRelease = original.kind.is(ReleaseStep.self)
             var expanded = group[0].expanded
             expanded.step = undoStep
             // Journaled under the step it undoes, so a later rollback or resume finds it.

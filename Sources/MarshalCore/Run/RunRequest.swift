@@ -79,11 +79,10 @@ public struct RunServices: Sendable {
     }
 }
 
-/// Runs the steps that talk HTTP from this machine.
+/// What the steps that talk HTTP from this machine use: an HTTP client and the load generator.
 public protocol GateRunner: Sendable {
-    func run(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome
-    /// Sends a `notify` step's webhook for a run event (start, failure, rollback, success).
-    func notify(_ step: NotifyStep, event: NotifyStep.Event, summary: String, context: StepContext) async -> StepOutcome
+    var http: any HTTPClient { get }
+    var load: any LoadGenerator { get }
 }
 
 public protocol IncludeResolver: Sendable {

@@ -14,6 +14,20 @@ public struct StepContext: Sendable {
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
 
+    public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
+                approvals: Set<String>, batch: Int?, baseline: Baseline? = nil, loadTargets: LoadTargets? = nil,
+                progress: (@Sendable (StepProgress) -> Void)? = nil) {
+        self.baseline = baseline
+        self.loadTargets = loadTargets
+        self.runId = runId
+        self.renderer = renderer
+        self.scope = scope
+        self.masker = masker
+        self.approvals = approvals
+        self.batch = batch
+        self.progress = progress
+    }
+
     /// Renders a template or throws a message naming where it was written.
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {

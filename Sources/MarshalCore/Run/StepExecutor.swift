@@ -63,77 +63,11 @@ public struct StepExecutor: Sendable {
         return outcome
     }
 
+    /// The kind's own work, through its plug-in; a failure to carry it out is a failed step.
     private func perform(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
+        let target = StepTarget(host: host, connections: connections, gates: gates, executor: self)
         do throws(StepFailure) {
-            switch step.kind {
-            case .wait(let wait):
-                try? await Task.sleep(for: wait.duration)
-                if Task.isCancelled { return .failed("interrupted while waiting") }
-                return StepOutcome(status: .succeeded, message: "waited \(DurationText.format(wait.duration))")
-            case .approve(let approve):
-                let message = try approve.message.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainDisplay }
-                if context.isApproved(step) {
-                    return StepOutcome(status: .succeeded, message: "approved with --approve" + (message.map { ": \($0)" } ?? ""))
-                }
-                return StepOutcome(status: .paused, message: "waiting for approval\(message.map { ": \($0)" } ?? ""); " + context.resumeHint(for: step))
-            case .soak(let soak):
-                return await SoakRunner(executor: self).run(soak, host: host, context: context)
-            case .http(let h), .health(let h):
-                // With `on:`, the request is sent from that host with its curl; otherwise from here.
-                if step.on != nil, let host {
-                    switch await connections.executor(for: host) {
-                    case .success(let remote):
-                        return try await HTTPCheck(http: RemoteCurlClient(executor: remote)).run(h, kind: step.kind.name, context: context)
-                    case .failure(let error):
-                        return StepOutcome(status: .failed, message: context.masker.mask(error.description))
-                    }
-                }
-                guard let gates else {
-                    return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
-                }
-                return await gates.run(step, host: host, context: context)
-            case .metric, .benchmark, .notify:
-                guard let gates else {
-                    return .failed("\(step.kind.name) steps need the HTTP adapter, which this command was not built with")
-                }
-                return await gates.run(step, host: host, context: context)
-            case .include:
-                return .failed("an include step must be expanded before it runs")
-            default:
-                break
-            }
-            guard let host else { return .failed("a \(step.kind.name) step needs a host") }
-            let executor: any RemoteExecutor
-            switch await connections.executor(for: host) {
-            case .success(let e): executor = e
-            case .failure(let error): return StepOutcome(status: .failed, message: context.masker.mask(error.description))
-            }
-            switch step.kind {
-            case .shell(let shell):
-                var command = try context.render(shell.command)
-                if let chdir = shell.chdir {
-                    command = ShellCommand([.literal("cd ")] + (try context.render(chdir)).quotedFragments + [.literal(" && ")]) + command
-                }
-                return await RemoteCommand.run(command, on: executor, timeout: step.timeout, context: context).outcome
-            case .probe(let probe):
-                return try await ProbeRunner.run(probe, on: executor, timeout: step.timeout, host: host.name, context: context)
-            case .sql(let sql):
-                return try await SQLRunner.run(sql, on: executor, timeout: step.timeout, context: context)
-            case .service(let service):
-                return try await ServiceRunner.run(service, on: executor, timeout: step.timeout, context: context)
-            case .backup(let backup):
-                return try await DatabaseRunners.backup(backup, on: executor, timeout: step.timeout, context: context)
-            case .restore(let restore):
-                return try await DatabaseRunners.restore(restore, on: executor, timeout: step.timeout, context: context)
-            case .migrate(let migrate):
-                return try await DatabaseRunners.migrate(migrate, on: executor, timeout: step.timeout, context: context)
-            case .release(let release):
-                return try await ReleaseRunner.run(release, on: executor, timeout: step.timeout, context: context)
-            case .upload(let upload):
-                return try await UploadRunner.run(upload, on: executor, context: context)
-            default:
-                return .failed("unexpected step kind \(step.kind.name)")
-            }
+            return try await step.kind.plugin.run(step, on: target, context: context)
         } catch {
             return StepOutcome(status: .failed, message: context.masker.mask(error.message))
         }

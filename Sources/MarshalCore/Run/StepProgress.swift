@@ -35,7 +35,7 @@ public struct StepProgress: Sendable, Encodable {
         var parts = [clock(elapsed) + (total.map { "/" + clock($0) } ?? "")]
         if let phase { parts.append("phase \(phase)") }
         if let rate {
-            parts.append(String(format: "%.1f req/s", rate) + (plannedRate.map { " (plan \(Planner.number(($0 * 10).rounded() / 10)))" } ?? ""))
+            parts.append(String(format: "%.1f req/s", rate) + (plannedRate.map { " (plan \(PlanDescription.number(($0 * 10).rounded() / 10)))" } ?? ""))
         }
         if let p95 { parts.append(String(format: "p95 %.1f ms", p95 * 1000)) }
         if let requests { parts.append("\(requests) requests, \(errors ?? 0) error\(errors == 1 ? "" : "s")") }

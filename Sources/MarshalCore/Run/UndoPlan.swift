@@ -25,7 +25,7 @@ public struct UndoPlan: Sendable {
     /// The undo parts a completed step has: a release switches back; any step with `undo` runs it.
     public static func parts(of step: Step) -> [UndoKey.Part] {
         var parts: [UndoKey.Part] = []
-        if case .release = step.kind { parts.append(.switchBack) }
+        if step.kind.is(ReleaseStep.self) { parts.append(.switchBack) }
         if step.undoStep != nil { parts.append(.undoStep) }
         return parts
     }

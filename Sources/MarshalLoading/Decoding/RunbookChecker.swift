@@ -29,14 +29,8 @@ struct RunbookChecker {
                 available.insert(id)
             }
             if let register = step.register { available.insert(register) }
-            if case .include(let include) = step.kind { checkInclude(include, runbook: runbook) }
-            if case .soak(let soak) = step.kind, step.on == nil {
-                // A soak without `on:` runs from this machine: a gate that runs a command needs a host of its own.
-                for gate in soak.gates where gate.on == nil && gate.kind.runsCommandOnHost {
-                    diagnostics.error("soak gate '\(gate.name)' (\(gate.kind.name)) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
-                                      at: gate.location)
-                }
-            }
+            if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
+            step.kind.plugin.validate(step) { message, location in diagnostics.error(message, at: location) }
         }
         // `rollback:` steps run after the steps: every step's evidence is in scope, in order.
         for step in runbook.rollback {
@@ -65,22 +59,10 @@ struct RunbookChecker {
     }
 
     private mutating func checkTemplates(_ step: Step, runbook: Runbook, environment: Environment?, available: Set<String>) {
-        // Steps that run once per batch from this machine have no host to name.
-        let hostless: Bool
-        switch step.kind {
-        case .benchmark(let b): hostless = step.on == nil && b.targets != .batch
-        case .metric, .notify, .wait, .approve: hostless = step.on == nil
-        default: hostless = false
-        }
         for template in step.templates {
             let syntax = TemplateSyntax(template)
             diagnostics.append(contentsOf: syntax.diagnostics)
             for placeholder in syntax.placeholders where !placeholder.path.isEmpty {
-                if hostless, placeholder.path[0] == "host" {
-                    let fix = if case .benchmark = step.kind { "; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)" } else { "; use vars.NAME, or give the step 'on:'" }
-                    diagnostics.error("'\(placeholder.path.joined(separator: "."))': a \(step.kind.name) step runs once per batch from this machine, so there is no host here\(fix)", at: placeholder.location)
-                    continue
-                }
                 checkName(placeholder.path, at: placeholder.location, runbook: runbook, environment: environment,
                           available: available, hasDefault: placeholder.filters.contains { $0.hasPrefix("default") })
             }

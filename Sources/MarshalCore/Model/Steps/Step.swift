@@ -54,27 +54,31 @@ public struct Step: Sendable, Hashable {
     /// commits nothing unless everything is, and any other kind only if the runbook says so
     /// (an undo written for a finished change may not fit a half-done one).
     public var undoesOnFailure: Bool {
-        if let undoOnFailure { return undoOnFailure && undo != nil }
-        if case .migrate(let migrate) = kind { return migrate.transaction == .perFile && undo != nil }
-        return false
+        guard undo != nil else { return false }
+        return undoOnFailure ?? kind.plugin.undoesOnFailureByDefault
     }
 
     /// Steps that only read or wait may be re-run after a crash without asking.
     /// So are a backup (a new dump over the same file) and a migrate (each file commits with its
     /// bookkeeping row, so a re-run applies exactly what is still pending).
     public var isSafeToRerun: Bool {
-        switch kind {
-        case .migrate, .backup: true
-        default: idempotent || kind.isReadOnly
-        }
+        kind.plugin.isSafeToRerunByNature || idempotent || kind.isReadOnly
     }
 
     /// Whether this failed attempt, with the evidence it left, is undone by a rollback.
     public func undoesFailure(evidence: ConfigValue?) -> Bool {
         guard undoesOnFailure else { return false }
-        if case .migrate = kind, case .number(let count)? = evidence?["count"] { return count > 0 }
-        return true
+        return kind.plugin.undoesFailure(evidence: evidence)
     }
+
+    /// Every template the step holds, so validation can check each reference once.
+    public var templates: [TemplateString] { kind.plugin.templates + templated.map(\.template) }
+
+    /// Every expression the step holds (its own `when`/`until` and its kind's).
+    public var expressions: [Expression] { [when, until].compactMap { $0 } + kind.plugin.expressions }
+
+    /// The step and its undo, for passes that must see both.
+    public var withUndo: [Step] { [self] + (undoStep.map { [$0] } ?? []) }
 }
 
 /// Indirection so a step can hold its undo step (a value type cannot contain itself directly).

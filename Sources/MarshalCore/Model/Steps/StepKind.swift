@@ -1,102 +1,23 @@
-/// What a step does, with the settings of that kind.
-public enum StepKind: Sendable, Hashable {
-    case shell(ShellStep)
-    case upload(UploadStep)
-    case release(ReleaseStep)
-    case service(ServiceStep)
-    case migrate(MigrateStep)
-    case backup(BackupStep)
-    case restore(RestoreStep)
-    case sql(SQLStep)
-    case http(HTTPStep)
-    case health(HTTPStep)
-    case benchmark(BenchmarkStep)
-    case probe(ProbeStep)
-    case metric(MetricStep)
-    case soak(SoakStep)
-    case approve(ApproveStep)
-    case wait(WaitStep)
-    case notify(NotifyStep)
-    case include(IncludeStep)
+/// What a step does: one kind's settings, behind the `StepKindPlugin` protocol so the engine asks
+/// the kind instead of switching over a list of kinds.
+public struct StepKind: Sendable, Hashable {
+    public let plugin: any StepKindPlugin
 
-    /// Every kind's key, as written in a runbook.
-    public static let names = [
-        "shell", "upload", "release", "service", "migrate", "backup", "restore", "sql", "http", "health",
-        "benchmark", "probe", "metric", "soak", "approve", "wait", "notify", "include",
-    ]
+    public init(_ plugin: any StepKindPlugin) { self.plugin = plugin }
 
-    public var name: String {
-        switch self {
-        case .shell: "shell"
-        case .upload: "upload"
-        case .release: "release"
-        case .service: "service"
-        case .migrate: "migrate"
-        case .backup: "backup"
-        case .restore: "restore"
-        case .sql: "sql"
-        case .http: "http"
-        case .health: "health"
-        case .benchmark: "benchmark"
-        case .probe: "probe"
-        case .metric: "metric"
-        case .soak: "soak"
-        case .approve: "approve"
-        case .wait: "wait"
-        case .notify: "notify"
-        case .include: "include"
-        }
-    }
+    /// The kind's settings as a concrete type, when it is that kind.
+    public func `as`<K: StepKindPlugin>(_ type: K.Type) -> K? { plugin as? K }
 
-    /// Kinds that only read or wait: nothing to undo, safe to re-run.
-    public var isApprove: Bool {
-        if case .approve = self { true } else { false }
-    }
+    public func `is`<K: StepKindPlugin>(_ type: K.Type) -> Bool { plugin is K }
 
-    /// Steps `--approve` can name: approve steps, and gates that pause when they get no data.
-    public var canBeApproved: Bool {
-        switch self {
-        case .approve: true
-        case .sql(let s): s.onNoData == .pause
-        case .probe(let p): p.onNoData == .pause
-        case .metric(let m): m.onNoData == .pause
-        case .benchmark(let b): b.onNoData == .pause
-        default: false
-        }
-    }
+    public var name: String { plugin.kindName }
+    public var isApprove: Bool { plugin is ApproveStep }
+    public var canBeApproved: Bool { plugin.canBeApproved }
+    public var isReadOnly: Bool { plugin.isReadOnly }
+    public var acceptsUndo: Bool { plugin.acceptsUndo }
+    public var runsCommandOnHost: Bool { plugin.runsCommandOnHost }
+    public var runsFromController: Bool { plugin.runsFromController }
 
-    public var isReadOnly: Bool {
-        switch self {
-        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve: true
-        case .http(let h): h.method == "GET" || h.method == "HEAD"
-        case .sql(let s): s.isReadOnly
-        default: false
-        }
-    }
-
-    /// Kinds for which an `undo` makes no sense (they change nothing).
-    public var acceptsUndo: Bool {
-        switch self {
-        case .health, .probe, .metric, .wait, .benchmark, .soak, .approve, .notify: false
-        case .http(let h): !(h.method == "GET" || h.method == "HEAD")
-        case .sql(let s): !s.isReadOnly
-        default: true
-        }
-    }
-
-    /// Kinds that, without `on:`, run once from this machine rather than on each target host.
-    /// The checks that run a command on a host (and so need one): probe and sql.
-    public var runsCommandOnHost: Bool {
-        switch self {
-        case .probe, .sql: true
-        default: false
-        }
-    }
-
-    public var runsFromController: Bool {
-        switch self {
-        case .wait, .approve, .notify, .benchmark, .http, .health, .metric, .soak, .include: true
-        default: false
-        }
-    }
+    public static func == (a: StepKind, b: StepKind) -> Bool { AnyHashable(a.plugin) == AnyHashable(b.plugin) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(AnyHashable(plugin)) }
 }

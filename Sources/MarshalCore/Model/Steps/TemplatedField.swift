@@ -57,11 +57,11 @@ extension Step {
             }
         }
         step.templated = []
-        if case .soak(var soak) = step.kind {
+        if var soak = step.kind.as(SoakStep.self), soak.gates.contains(where: \.hasTemplated) {
             var gates: [Step] = []
             for gate in soak.gates { gates.append(try gate.resolvingTemplated(renderer: renderer, scope: scope)) }
             soak.gates = gates
-            step.kind = .soak(soak)
+            step.kind = StepKind(soak)
         }
         if let undo = step.undoStep, !undo.templated.isEmpty {
             step.undo = UndoBox(try undo.resolvingTemplated(renderer: renderer, scope: scope))
@@ -72,34 +72,27 @@ extension Step {
     /// Whether this step or a step inside it has templated fields still to render.
     public var hasTemplated: Bool {
         if !templated.isEmpty { return true }
-        if case .soak(let soak) = kind, soak.gates.contains(where: \.hasTemplated) { return true }
+        if let soak = kind.as(SoakStep.self), soak.gates.contains(where: \.hasTemplated) { return true }
         return undoStep?.hasTemplated ?? false
     }
 }
 
 extension StepKind {
     mutating func setDuration(_ duration: Duration, for key: TemplatedField.Key, at location: SourceLocation) throws(TemplatedFieldError) {
-        switch (self, key) {
-        case (.wait(var w), .duration): w.duration = duration; self = .wait(w)
-        case (.soak(var s), .duration):
-            guard s.interval <= duration else {
-                throw TemplatedFieldError(at: location, "the soak's 'duration' (\(DurationText.format(duration))) is shorter than its 'interval' (\(DurationText.format(s.interval))); the gates would run once at most")
-            }
-            s.duration = duration; self = .soak(s)
-        case (.benchmark(var b), .duration): b.duration = duration; self = .benchmark(b)
-        case (.http(var h), .within): h.within = duration; self = .http(h)
-        case (.health(var h), .within): h.within = duration; self = .health(h)
-        default: throw TemplatedFieldError(at: location, "a \(name) step has no templated '\(key.rawValue)'")
+        if let soak = self.as(SoakStep.self), soak.interval > duration {
+            throw TemplatedFieldError(at: location, "the soak's 'duration' (\(DurationText.format(duration))) is shorter than its 'interval' (\(DurationText.format(soak.interval))); the gates would run once at most")
         }
+        guard let updated = plugin.withDuration(duration, for: key) else {
+            throw TemplatedFieldError(at: location, "a \(name) step has no templated '\(key.rawValue)'")
+        }
+        self = StepKind(updated)
     }
 
     mutating func setExpect(_ expression: Expression, at location: SourceLocation) throws(TemplatedFieldError) {
-        switch self {
-        case .sql(var s): s.expect = expression; self = .sql(s)
-        case .probe(var p): p.expect = expression; self = .probe(p)
-        case .metric(var m): m.expect = expression; self = .metric(m)
-        default: throw TemplatedFieldError(at: location, "a \(name) step has no templated 'expect'")
+        guard let updated = plugin.withExpect(expression) else {
+            throw TemplatedFieldError(at: location, "a \(name) step has no templated 'expect'")
         }
+        self = StepKind(updated)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Runs the steps that talk HTTP from this machine: `http`, `health`, `metric`, `benchmark` and
-/// `notify`, each gate with three outcomes (passed, failed, inconclusive) and its evidence.
+/// The HTTP client and load generator the HTTP kinds (`http`, `health`, `metric`, `benchmark`,
+/// `notify`) use from this machine.
 public struct HTTPGateRunner: GateRunner {
     public var http: any HTTPClient
     public var load: any LoadGenerator
@@ -10,34 +10,15 @@ public struct HTTPGateRunner: GateRunner {
         self.http = http
         self.load = load
     }
+}
 
+extension GateRunner {
+    /// Sends a `notify` step's webhook for a run event (start, failure, rollback, success).
     public func notify(_ step: NotifyStep, event: NotifyStep.Event, summary: String, context: StepContext) async -> StepOutcome {
         do throws(StepFailure) {
             return try await Notifier(http: http).send(step, event: event.rawValue, summary: summary, context: context)
         } catch {
             return StepOutcome(status: .ignoredFailure, message: context.masker.mask(error.message))
-        }
-    }
-
-    public func run(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
-        do throws(StepFailure) {
-            switch step.kind {
-            case .http(let h), .health(let h):
-                return try await HTTPCheck(http: http).run(h, kind: step.kind.name, context: context)
-            case .metric(let m):
-                return try await MetricCheck(http: http).run(m, context: context)
-            case .benchmark(let b):
-                return try await BenchmarkGate(load: load).run(b, context: context)
-            case .notify(let n):
-                guard n.events.contains(.now) else {
-                    return StepOutcome(status: .skipped, message: "fires on \(n.events.map(\.rawValue).joined(separator: ", "))")
-                }
-                return try await Notifier(http: http).send(n, event: "now", summary: nil, context: context)
-            default:
-                return .failed("\(step.kind.name) is not an HTTP step")
-            }
-        } catch {
-            return StepOutcome(status: .failed, message: context.masker.mask(error.message))
         }
     }
 }

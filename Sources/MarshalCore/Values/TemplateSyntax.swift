@@ -1,28 +1,28 @@
-import MarshalCore
+import Foundation
 
 /// Splits a template string into literal text and `{{ … }}` placeholders, with positions.
 /// Runbook values use placeholders only; `{% %}` tags belong to report templates.
-struct TemplateSyntax {
-    struct Placeholder {
+public struct TemplateSyntax: Sendable {
+    public struct Placeholder: Sendable {
         /// The variable path, e.g. ["params", "release"]; empty when the placeholder is a literal.
-        var path: [String]
-        var filters: [String]
-        var isRaw: Bool
-        var text: String
-        var location: SourceLocation
+        public var path: [String]
+        public var filters: [String]
+        public var isRaw: Bool
+        public var text: String
+        public var location: SourceLocation
     }
 
-    enum Part {
+    public enum Part: Sendable {
         case literal(String)
         case placeholder(Placeholder)
     }
 
-    static let filters = ["default", "capitalize", "uppercase", "lowercase", "join", "split", "indent", "raw"]
+    public static let filters = ["default", "capitalize", "uppercase", "lowercase", "join", "split", "indent", "raw"]
 
-    var parts: [Part] = []
-    var diagnostics: [Diagnostic] = []
+    public var parts: [Part] = []
+    public var diagnostics: [Diagnostic] = []
 
-    init(_ template: TemplateString) {
+    public init(_ template: TemplateString) {
         let source = template.source
         let singleLine = !source.contains("\n")
         func location(at offset: Int) -> SourceLocation {
@@ -58,7 +58,7 @@ struct TemplateSyntax {
         if !literal.isEmpty { parts.append(.literal(literal)) }
     }
 
-    var placeholders: [Placeholder] {
+    public var placeholders: [Placeholder] {
         parts.compactMap { if case .placeholder(let p) = $0 { p } else { nil } }
     }
 

@@ -1,0 +1,50 @@
+import Foundation
+
+/// `pg_dump` to a file on the database host; path, size and sha256 become evidence.
+public struct BackupStep: StepKindPlugin {
+    public var database: TemplateString
+    public var to: TemplateString?
+    public init(database: TemplateString, to: TemplateString? = nil) {
+        self.database = database
+        self.to = to
+    }
+
+    public static let declaration = StepKindDeclaration(
+        name: "backup", summary: "pg_dump a database to a file on its host.",
+        shorthand: nil,
+        object: ObjectShape("backup", keys: [
+            StepDeclarations.database,
+            KeyDeclaration("to", .template, default: "STATE/backups/RUN_ID.dump", "The dump file on the host."),
+            StepDeclarations.onKey,
+        ]),
+        runs: "On each host of the batch, or usually once `on: db`.",
+        evidence: "`path`, `size`, `sha256` of the dump (use `{{ steps.ID.path }}` in a restore), `fingerprint` (row counts and schema digest, also kept as PATH.fingerprint).",
+        undo: "Only what its `undo` step does.",
+        example: """
+        - id: backup
+          backup: { on: db, database: "{{ secrets.database_url }}" }
+        """)
+
+    public static func decode(_ map: any DecodingMap) -> BackupStep? {
+        guard let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}") else { return nil }
+        return BackupStep(database: database, to: map.template("to"))
+    }
+
+    public var templates: [TemplateString] { [database] + (to.map { [$0] } ?? []) }
+    /// A re-run writes a new dump over the same file.
+    public var isSafeToRerunByNature: Bool { true }
+
+    public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
+        let path = to.map { plan.render($0).plainDisplay } ?? "<state>/backups/<run id>.dump"
+        return "pg_dump -Fc \(plan.render(database).plainDisplay) → \(path) (path, size, sha256 recorded)"
+    }
+
+    public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let (_, executor) = try await target.remote(for: step)
+        return try await DatabaseRunners.backup(self, on: executor, timeout: step.timeout, context: context)
+    }
+}
+
+extension StepKind {
+    public static func backup(_ settings: BackupStep) -> StepKind { StepKind(settings) }
+}

@@ -1,0 +1,64 @@
+/// A Prometheus instant query held to an expectation.
+public struct MetricStep: StepKindPlugin {
+    public var prometheus: TemplateString
+    public var query: TemplateString
+    public var expect: Expression?
+    public var onNoData: NoDataPolicy
+    public init(prometheus: TemplateString, query: TemplateString, expect: Expression?, onNoData: NoDataPolicy = .fail) {
+        self.prometheus = prometheus
+        self.query = query
+        self.expect = expect
+        self.onNoData = onNoData
+    }
+
+    public static let declaration = StepKindDeclaration(
+        name: "metric", summary: "A Prometheus instant query held to an expectation.",
+        shorthand: nil,
+        object: ObjectShape("metric", keys: [
+            KeyDeclaration("prometheus", .template, required: true, "The Prometheus base URL."),
+            KeyDeclaration("query", .template, required: true, "A PromQL instant query."),
+            KeyDeclaration("expect", .expression, "An expression over `value`."),
+            StepDeclarations.noData,
+            StepDeclarations.onKey,
+        ]),
+        runs: "From this machine, once per batch.",
+        evidence: "`value`, `query`; the check is a measurement.",
+        undo: "None: it changes nothing.",
+        example: """
+        - metric: { prometheus: "{{ vars.prometheus }}", query: "sum(rate(http_errors_total[1m]))", expect: "value < 1" }
+        """)
+
+    public static func decode(_ map: any DecodingMap) -> MetricStep? {
+        let prometheus = map.template("prometheus", required: true, expected: "the Prometheus base URL")
+        let query = map.template("query", required: true, expected: "a PromQL instant query")
+        let expect = map.node("expect")?.takeTemplate(as: .expect) == true ? nil : map.expression("expect")
+        let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
+        guard let prometheus, let query else { return nil }
+        return MetricStep(prometheus: prometheus, query: query, expect: expect, onNoData: noData)
+    }
+
+    public var isCheck: Bool { true }
+    public var templates: [TemplateString] { [prometheus, query] }
+    public var expressions: [Expression] { expect.map { [$0] } ?? [] }
+    public var isReadOnly: Bool { true }
+    public var runsFromController: Bool { true }
+    public var canBeApproved: Bool { onNoData == .pause }
+
+    public func withExpect(_ expression: Expression) -> MetricStep? {
+        var s = self
+        s.expect = expression
+        return s
+    }
+
+    public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
+        "prometheus \(plan.render(prometheus).plainDisplay): \(plan.render(query).plainDisplay)\(expect.map { "; expect \($0.source)" } ?? "")"
+    }
+
+    public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        try await MetricCheck(http: target.httpGates(for: step).http).run(self, context: context)
+    }
+}
+
+extension StepKind {
+    public static func metric(_ settings: MetricStep) -> StepKind { StepKind(settings) }
+}

@@ -1,0 +1,57 @@
+/// `shell: "cmd"` or `shell: { command: …, chdir: …, raw: true }`.
+public struct ShellStep: StepKindPlugin {
+    public var command: TemplateString
+    public var chdir: TemplateString?
+    public init(command: TemplateString, chdir: TemplateString? = nil) {
+        self.command = command
+        self.chdir = chdir
+    }
+
+    public static let declaration = StepKindDeclaration(
+        name: "shell", summary: "Run a shell command on each host.",
+        shorthand: (.template, "the command"),
+        object: ObjectShape("shell", keys: [
+            KeyDeclaration("command", .template, required: true, "The command (values are shell-quoted; `| raw` opts out)."),
+            KeyDeclaration("chdir", .template, "Folder to run in."),
+            StepDeclarations.onKey,
+        ]),
+        runs: "On each host of the batch (or the `on:` hosts).",
+        evidence: "`stdout`, `stdout_lines`, `stderr`, `rc`, `duration`, `truncated` (each stream is kept up to 64 KiB).",
+        undo: "Only what its `undo` step does.",
+        example: """
+        - name: Record the release
+          shell: { command: "echo {{ params.release }} >> releases.log", chdir: "{{ vars.app_dir }}" }
+          undo: { shell: "sed -i '$ d' {{ vars.app_dir }}/releases.log" }
+        """)
+
+    public static func decode(shorthand value: any DecodingNode) -> ShellStep? {
+        value.template("'shell'").map { ShellStep(command: $0) }
+    }
+
+    public static func decode(_ map: any DecodingMap) -> ShellStep? {
+        guard let command = map.template("command", required: true) else { return nil }
+        return ShellStep(command: command, chdir: map.template("chdir"))
+    }
+
+    public var defaultName: String { DefaultStepName.short(command.source.split(separator: "\n").first.map(String.init) ?? kindName) }
+    public var templates: [TemplateString] { [command] + (chdir.map { [$0] } ?? []) }
+
+    public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
+        let rendered = plan.render(command).display
+        guard let chdir else { return rendered }
+        return "cd \(plan.render(chdir).display) && \(rendered)"
+    }
+
+    public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        let (_, executor) = try await target.remote(for: step)
+        var rendered = try context.render(command)
+        if let chdir {
+            rendered = ShellCommand([.literal("cd ")] + (try context.render(chdir)).quotedFragments + [.literal(" && ")]) + rendered
+        }
+        return await RemoteCommand.run(rendered, on: executor, timeout: step.timeout, context: context).outcome
+    }
+}
+
+extension StepKind {
+    public static func shell(_ settings: ShellStep) -> StepKind { StepKind(settings) }
+}
