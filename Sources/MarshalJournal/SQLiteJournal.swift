@@ -206,13 +206,13 @@ public final class SQLiteJournal: JournalStore {
                 try db.execute(
                     sql: """
                     UPDATE steps SET status = ?, endedAt = ?, exitStatus = ?, signal = ?, stdout = ?, stderr = ?,
-                                     registered = ?, attempts = ?, message = ?
+                                     registered = ?, attempts = ?, message = ?, command = COALESCE(?, command)
                     WHERE runId = ? AND sequence = ?
                     """,
                     arguments: [
                         completion.status.rawValue, completion.endedAt, completion.exitStatus, completion.signal,
                         completion.stdout, completion.stderr, completion.registeredJSON, completion.attempts,
-                        completion.message, item.runId, item.sequence,
+                        completion.message, completion.command, item.runId, item.sequence,
                     ]
                 )
                 if db.changesCount == 0 {

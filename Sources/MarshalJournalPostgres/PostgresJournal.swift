@@ -152,12 +152,12 @@ public final class PostgresJournal: JournalStore {
             statements.append(("""
                 WITH finished AS (
                     UPDATE marshal.steps SET status = $1, ended_at = to_timestamp($2::float8), exit_status = $3, signal = $4,
-                        stdout = $5, stderr = $6, registered = $7, attempts = $8, message = $9
+                        stdout = $5, stderr = $6, registered = $7, attempts = $8, message = $9, command = COALESCE($12, command)
                     WHERE run_id = $10 AND sequence = $11 RETURNING 1)
                 SELECT 1 / (SELECT count(*)::integer FROM finished) AS found
                 """,
                 [c.status.rawValue, Self.time(c.endedAt), c.exitStatus.map { String($0) }, c.signal, c.stdout, c.stderr,
-                 c.registeredJSON, String(c.attempts), c.message, item.runId, String(item.sequence)]))
+                 c.registeredJSON, String(c.attempts), c.message, item.runId, String(item.sequence), c.command]))
         }
         for step in starts {
             // One process writes a run's steps, so the next number is the current maximum plus one.

@@ -42,6 +42,7 @@ public enum FigureFormat {
         case .timedOut: "timed out"
         case .ignoredFailure: "failed (ignored: ignore_failure)"
         case .started: "unfinished"
+        case .paused: "paused for approval"
         default: status.rawValue
         }
     }

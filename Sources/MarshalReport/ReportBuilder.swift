@@ -95,7 +95,7 @@ public enum ReportBuilder {
             case .ignoredFailure: c.stepsIgnored += 1
             case .skipped: c.stepsSkipped += 1
             case .inconclusive: c.stepsInconclusive += 1
-            case .started: c.stepsUnfinished += 1
+            case .started, .paused: c.stepsUnfinished += 1
             }
         }
         data.counts = c

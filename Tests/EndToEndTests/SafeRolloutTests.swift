@@ -224,7 +224,7 @@ struct SafeRolloutTests {
         #expect(try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state]).stdout.contains("not locked"))
     }
 
-    @Test("an approve step pauses the run (exit 0, status paused); resume --approve finishes it without redoing earlier steps")
+    @Test("an approve step pauses the run (exit 0, run and step journaled paused); resume --approve finishes it without redoing earlier steps")
     func approval() async throws {
         let lab = try Lab(hosts: 2)
         let path = lab.dir + "/approve.yml"
@@ -244,7 +244,10 @@ struct SafeRolloutTests {
         let paused = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(paused.status == 0, "\(paused.stderr)")
         #expect(paused.stderr.contains("paused at go ahead"))
-        #expect(try await ShownRun.load("last", state: lab.state).run.status == "paused")
+        let shown = try await ShownRun.load("last", state: lab.state)
+        #expect(shown.run.status == "paused")
+        // The step that waits is journaled as paused, not as started (which reads as in flight).
+        #expect(shown.steps.filter { $0.kind == "approve" }.map(\.status) == ["paused"], "\(shown.steps.map { "\($0.kind) \($0.status)" })")
         #expect(lab.file(lab.hostDir("web1") + "/after") == nil)
         let resumed = try await CLI.run(["resume", "last", "--state", lab.state, "--approve", "go"])
         #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")

@@ -15,6 +15,9 @@ extension MarshalCommand {
         @Option(help: "text or json.")
         var output: OutputFormat = .text
 
+        @Option(name: .customLong("as-run"), help: "Render run-time values as run ID had them ({{ run.id }}), to compare a run's journaled commands with its plan.")
+        var asRun: String?
+
         func run() async throws {
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
@@ -23,7 +26,7 @@ extension MarshalCommand {
             let given = try Inputs.parseParams(target.param)
             let plan: MarshalCore.Plan
             do {
-                plan = try PlanRendering.plan(runbook, environment: environment, params: given, limit: limitHosts)
+                plan = try PlanRendering.plan(runbook, environment: environment, params: given, limit: limitHosts, runId: asRun)
             } catch {
                 DiagnosticPrinter().print(error.diagnostics)
                 throw ExitCode.invalidInput

@@ -167,8 +167,8 @@ enum RunLauncher {
                 return result.exitCode
             }
             if request.kind == .rollback {
-                if output == .text, result.status != .rolledBack { Terminal.stderr("failed: \(result.summary)") }
-                return result.status == .rolledBack ? 0 : 1
+                if output == .text, result.status != .succeeded { Terminal.stderr("failed: \(result.summary)") }
+                return result.status == .succeeded ? 0 : 1
             }
             if output == .text, result.status != .succeeded {
                 Terminal.stderr("\(result.status == .paused ? "paused" : "failed"): \(result.summary)")

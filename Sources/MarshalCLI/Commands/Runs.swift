@@ -91,6 +91,10 @@ extension MarshalCommand {
                     if let exit = step.exitStatus { line += " exit \(exit)" }
                     Terminal.stdout(quoting: line)
                     if let message = step.message { Terminal.stdout(quoting: "      \(message)") }
+                    // What was sent to the host, masked: the auditor's record of what ran.
+                    for line in (step.command ?? "").split(separator: "\n", omittingEmptySubsequences: false) where step.command != nil {
+                        Terminal.stdout(quoting: "      $ \(line)")
+                    }
                     // Output is the host's text: escaped like every other value printed here.
                     for line in Self.excerpt(step.stdout, last: lines) { Terminal.stdout(quoting: "      | \(line)") }
                     for line in Self.excerpt(step.stderr, last: lines) { Terminal.stdout(quoting: "      ! \(line)") }

@@ -19,10 +19,14 @@ struct PlanPrinter {
         func steps(_ list: [MarshalCore.Plan.PlannedStep]) {
             for step in list {
                 let scope = step.scope == "each-host" ? "" : " [\(step.scope)]"
-                out.append("  \(step.index). \(bold(step.name)) \(dim("(\(step.kind))"))\(scope)" + (step.when.map { " when \($0)" } ?? ""))
+                out.append("  \(step.label). \(bold(step.name)) \(dim("(\(step.kind))"))\(scope)" + (step.when.map { " when \($0)" } ?? ""))
                 for action in step.actions {
                     let host = action.host ?? "local"
                     out.append("       \(host): \(action.detail)")
+                    // The exact commands, when they say more than the description (a shell step's are the same).
+                    if let command = action.command, command != action.detail {
+                        for line in command.split(separator: "\n", omittingEmptySubsequences: false) { out.append("         \(dim("$")) \(line)") }
+                    }
                     if let undo = action.undo { out.append("       \(dim("undo")) \(host): \(undo)") }
                 }
             }

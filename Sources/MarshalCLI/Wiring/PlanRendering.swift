@@ -6,7 +6,7 @@ import MarshalLoading
 /// `validate -e` keeps only its findings, so validate cannot pass what plan would refuse.
 enum PlanRendering {
     static func plan(_ runbook: Runbook, environment: Environment, params given: [(name: String, value: String)],
-                     limit: [String]?) throws(DiagnosticsError) -> MarshalCore.Plan {
+                     limit: [String]?, runId: String? = nil) throws(DiagnosticsError) -> MarshalCore.Plan {
         let params: [String: ConfigValue]
         switch ParamBinder.bind(given, to: runbook) {
         case .success(let bound): params = bound
@@ -15,7 +15,8 @@ enum PlanRendering {
         // Secrets not set here render as *** (a plan never shows or needs their values).
         let secrets = SecretResolver().resolve(environment.secrets, strict: false).secrets
         let planner = Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
-        return try planner.plan(runbook, environment: environment, params: params, secrets: secrets, limit: limit)
+        return try planner.plan(runbook, environment: environment, params: params, secrets: secrets, limit: limit,
+                                run: runId.map { ["id": $0] } ?? [:], includes: IncludeLoader())
     }
 
     /// `validate -e`: every step rendered for every host, as `plan` would; a required param with no

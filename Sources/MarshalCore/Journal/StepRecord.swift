@@ -21,8 +21,11 @@ public struct StepRecord: Sendable, Hashable, Codable {
         case ignoredFailure = "ignored_failure"
         /// A check that could not decide (probe output unparsable, metric missing).
         case inconclusive
+        /// Waiting for an operator (an approve step, or a gate with `on_no_data: pause`): the run
+        /// stopped there on purpose; `resume --approve` runs the step again.
+        case paused
 
-        public var isFinished: Bool { self != .started }
+        public var isFinished: Bool { self != .started && self != .paused }
     }
 
     public var runId: String
@@ -97,12 +100,16 @@ public struct StepCompletion: Sendable, Hashable, Codable {
     public var registeredJSON: String?
     public var attempts: Int
     public var message: String?
+    /// The exact commands (or request) the step sent, masked, one per line; nil for steps that
+    /// send none. Optional in the encoding, so spool files written before it still read.
+    public var command: String?
 
     public init(
         status: StepRecord.Status, endedAt: Date, exitStatus: Int32? = nil, signal: String? = nil,
         stdout: String = "", stderr: String = "", registeredJSON: String? = nil, attempts: Int = 1,
-        message: String? = nil
+        message: String? = nil, command: String? = nil
     ) {
+        self.command = command
         self.status = status
         self.endedAt = endedAt
         self.exitStatus = exitStatus

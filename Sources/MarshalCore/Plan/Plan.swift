@@ -1,18 +1,28 @@
-/// What a run would do, where, in which order: the output of `marshal plan`, and the skeleton
-/// the orchestrator follows. Every text in it is safe to print (secrets masked).
+/// What a run does, where, in which order: the output of `marshal plan` and the program the
+/// orchestrator executes (its batches, each step's hosts, once-only steps, the failure budget).
+/// Every text in it is safe to print (secrets masked).
 public struct Plan: Sendable, Encodable {
     public struct Action: Sendable, Encodable {
         /// Host the action runs on or for; nil when it runs once from this machine.
         public var host: String?
-        /// The step's rendered command or request, masked.
+        /// The step's rendered command or request, masked, in words.
         public var detail: String
         /// True when the step runs on the host over SSH (or locally); false when from this machine.
         public var remote: Bool
+        /// The exact commands the step sends to the host, masked, one per line: what the journal
+        /// records as the step's `command`. Values known only at run time are references
+        /// (`{{ steps.backup.path }}`, `{{ run.id }}`). nil for steps that send no command.
+        public var command: String?
         public var undo: String?
+        /// The exact commands of the undo step, as `command`.
+        public var undoCommand: String?
     }
 
     public struct PlannedStep: Sendable, Encodable {
+        /// Position among the run's steps with includes expanded (the journal's step index).
         public var index: Int
+        /// Position as written: `3`, or `3.2` for the second step of the runbook step 3 includes.
+        public var label: String
         public var id: String?
         public var name: String
         public var kind: String
@@ -20,6 +30,13 @@ public struct Plan: Sendable, Encodable {
         public var scope: String
         public var when: String?
         public var actions: [Action]
+        /// The step the actions run, with the params it sees (not printed).
+        public var expanded: ExpandedStep
+
+        enum CodingKeys: String, CodingKey { case index, label, id, name, kind, scope, when, actions }
+
+        /// The hosts it runs on (nil: once from this machine), in the plan's order.
+        public var hostNames: [String?] { actions.map(\.host) }
     }
 
     public struct Batch: Sendable, Encodable {
@@ -35,7 +52,11 @@ public struct Plan: Sendable, Encodable {
     public var params: [String: String]
     public var targets: [String]
     public var maxFailures: String
+    /// How many target hosts may fail before the run stops (`max_failures` over the targets).
+    public var toleratedFailures: Int
     public var onFailure: String
     public var preflight: [PlannedStep]
     public var batches: [Batch]
+    /// Every host the run connects to: the targets, then the hosts of `on:` steps that run there.
+    public var involvedHosts: [String]
 }

@@ -25,6 +25,12 @@ public struct PlanDescription {
         }
     }
 
+    /// The run's id, or its reference while planning a run that has not started.
+    public var runId: String { scope.run["id"] ?? "{{ run.id }}" }
+
+    /// Text with every secret of the scope masked, as the run's journal masks it.
+    public func mask(_ text: String) -> String { SecretMasker(Array(scope.secrets.values)).mask(text) }
+
     public mutating func error(_ message: String, at location: SourceLocation) {
         if let host = scope.host { bag.error(message, at: location, host: host.name) } else { bag.error(message, at: location) }
     }

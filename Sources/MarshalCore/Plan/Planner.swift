@@ -29,8 +29,12 @@ public struct Planner: Sendable {
         return step.kind.plugin.runsForEachHost ? .eachHost : .oncePerBatch
     }
 
+    /// The plan of a run. `run` gives what the run knows of itself (`id`, `started_at`, `operator`);
+    /// while planning ahead they stay references (`{{ run.id }}`). `includes` expands `include`
+    /// steps as the run does (without it they are planned as one step each).
     public func plan(_ runbook: Runbook, environment: Environment, params: [String: ConfigValue],
-                     secrets: [String: Secret], limit: [String]? = nil) throws(DiagnosticsError) -> Plan {
+                     secrets: [String: Secret], limit: [String]? = nil, run: [String: String] = [:],
+                     includes: (any IncludeResolver)? = nil) throws(DiagnosticsError) -> Plan {
         var bag = DiagnosticBag()
         var targets = runbook.targets.resolve(in: environment)
         if let limit {
@@ -44,10 +48,10 @@ public struct Planner: Sendable {
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
+        var runValues = ["runbook": runbook.name, "environment": environment.name]
+        runValues.merge(run) { _, given in given }
         let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
-                                      secrets: secrets, host: nil, env: env, steps: nil,
-                                      run: ["id": "(at run time)", "runbook": runbook.name, "environment": environment.name,
-                                            "started_at": "(at run time)", "operator": "(at run time)"])
+                                      secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
         // Templated durations and expectations take their values now, so a bad one is an input
         // error before anything runs (`validate -e`, `plan` and `run` all come through here).
         var runbook = runbook
@@ -64,47 +68,78 @@ public struct Planner: Sendable {
         runbook.preflight = resolved(runbook.preflight)
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
-        func scope(for host: HostSpec?) -> TemplateScope {
+        func scope(for host: HostSpec?, _ expanded: ExpandedStep) -> TemplateScope {
             var s = baseScope
             s.host = host
             s.vars = TemplateScope.mergedVars(environment: environment, host: host)
+            if let params = expanded.params { s.params = params }
             return s
         }
 
-        func plannedStep(_ step: Step, index: Int, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+        func plannedStep(_ expanded: ExpandedStep, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+            let step = expanded.step
             let stepScope = Self.scope(of: step)
             let hosts: [HostSpec?]
             switch stepScope {
             case .eachHost: hosts = batchHosts
-            case .oncePerBatch: hosts = Self.loadsBatchHosts(step) ? batchHosts : [nil]
+            case .oncePerBatch: hosts = [nil]
             case .once: hosts = step.on.map { $0.resolve(in: environment) } ?? []
             }
             let actions = hosts.map { host -> Plan.Action in
-                let s = scope(for: host)
-                let detail = describe(step, in: s, bag: &bag)
-                let undo = step.undoStep.map { describe($0, in: s, bag: &bag) }
-                let remote = !(step.kind.runsFromController)
-                return Plan.Action(host: host?.name, detail: detail, remote: remote, undo: undo)
+                var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded), bag: bag)
+                let detail: String
+                if !Self.loadsBatchHosts(step) {
+                    detail = description.describe(step)
+                } else {
+                    // One load test per host of the batch, each with that host's URL.
+                    detail = batchHosts.map { batchHost in
+                        var own = PlanDescription(renderer: renderer, scope: scope(for: batchHost, expanded), bag: description.bag)
+                        let text = "\(batchHost.name): " + own.describe(step)
+                        description.bag = own.bag
+                        return text
+                    }.joined(separator: "; ")
+                }
+                let command = step.kind.plugin.commands(step, in: &description)?.joined(separator: "\n")
+                let undo = step.undoStep.map { description.describe($0) }
+                let undoCommand = step.undoStep.flatMap { $0.kind.plugin.commands($0, in: &description)?.joined(separator: "\n") }
+                bag = description.bag
+                return Plan.Action(host: host?.name, detail: detail, remote: !step.kind.runsFromController, command: command,
+                                   undo: undo, undoCommand: undoCommand)
             }
-            return Plan.PlannedStep(index: index, id: step.id, name: step.name, kind: step.kind.name, scope: stepScope.rawValue,
-                                    when: step.when?.source, actions: actions)
+            return Plan.PlannedStep(index: expanded.ordinal, label: expanded.label, id: step.id, name: step.name, kind: step.kind.name,
+                                    scope: stepScope.rawValue, when: step.when?.source, actions: actions, expanded: expanded)
         }
 
-        let preflight = runbook.preflight.enumerated().map { i, step in
-            // Preflight without `on:` checks every target host once, before any batch.
-            plannedStep(step, index: i + 1, batchHosts: targets)
+        func expand(_ steps: [Step]) -> [ExpandedStep] {
+            guard includes != nil else {
+                return steps.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
+            }
+            do throws(StepFailure) {
+                return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: baseScope)
+            } catch {
+                bag.error(error.message, at: .synthetic("include"))
+                return []
+            }
         }
+
+        // Preflight without `on:` checks every target host once, before any batch.
+        let preflight = expand(runbook.preflight).map { plannedStep($0, batchHosts: targets) }
+        let steps = expand(runbook.steps)
         let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
         var plannedBatches: [Plan.Batch] = []
         for (b, hosts) in batches.enumerated() {
-            var steps: [Plan.PlannedStep] = []
-            for (i, step) in runbook.steps.enumerated() {
-                if Self.scope(of: step) == .once, b > 0, !step.everyBatch { continue }
-                steps.append(plannedStep(step, index: i + 1, batchHosts: hosts))
-            }
-            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: steps))
+            // A step with `on:` runs once, during the first batch (every batch with `every_batch`).
+            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once || $0.step.everyBatch }.map { plannedStep($0, batchHosts: hosts) }
+            plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: planned))
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
+
+        var involved = targets.map(\.name)
+        for expanded in steps + preflight.map(\.expanded) {
+            let step = expanded.step
+            guard !step.kind.runsFromController || step.on != nil else { continue }
+            for host in step.on?.resolve(in: environment) ?? [] where !involved.contains(host.name) { involved.append(host.name) }
+        }
 
         let onFailure: String
         switch runbook.onFailure {
@@ -116,17 +151,9 @@ public struct Planner: Sendable {
         return Plan(
             runbook: runbook.name, runbookPath: runbook.path, environment: environment.name, protected: environment.protected,
             params: params.mapValues(\.text), targets: targets.map(\.name),
-            maxFailures: runbook.strategy.maxFailures.description, onFailure: onFailure,
-            preflight: preflight, batches: plannedBatches
+            maxFailures: runbook.strategy.maxFailures.description,
+            toleratedFailures: runbook.strategy.maxFailures.tolerated(outOf: targets.count), onFailure: onFailure,
+            preflight: preflight, batches: plannedBatches, involvedHosts: involved
         )
-    }
-
-    // MARK: - Describing steps
-
-    func describe(_ step: Step, in scope: TemplateScope, bag: inout DiagnosticBag) -> String {
-        var description = PlanDescription(renderer: renderer, scope: scope, bag: bag)
-        let text = description.describe(step)
-        bag = description.bag
-        return text
     }
 }

@@ -145,5 +145,6 @@ actor JournalWriter {
         mirror[index].registeredJSON = c.registeredJSON
         mirror[index].attempts = c.attempts
         mirror[index].message = c.message
+        if let command = c.command { mirror[index].command = command }
     }
 }

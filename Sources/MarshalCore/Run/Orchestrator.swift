@@ -98,8 +98,13 @@ public struct Orchestrator: Sendable {
             }
             let reason = request.kind == .rollback ? "rollback of run \(request.parentRunId ?? "?")"
                 : "continued the rollback of run \(request.parentRunId ?? "?")"
-            return await self.finishFailed(request, reason: reason, status: .succeeded, executor: executor,
-                                           writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: true)
+            var result = await self.rollBack(request, reason: reason,
+                                             RunSession(request: request, executor: executor, writer: writer, state: state, masker: masker,
+                                                        baseScope: baseScope))
+            // `marshal rollback` asked for the undo: having done it all is its success. A resumed
+            // rollback of a failed run stays what that run is: rolled back.
+            if request.kind == .rollback, result.status == .rolledBack { result.status = .succeeded }
+            return result
         }
     }
 
@@ -156,7 +161,8 @@ public struct Orchestrator: Sendable {
             }
         }
         switch result.status {
-        case .succeeded: await notify(.success, summary: result.summary, request: request, masker: masker)
+        // A good `marshal rollback` announces the rollback, not a success of a deployment.
+        case .succeeded: await notify(request.kind == .rollback ? .rollback : .success, summary: result.summary, request: request, masker: masker)
         case .rolledBack:
             await notify(.failure, summary: result.summary, request: request, masker: masker)
             await notify(.rollback, summary: result.summary, request: request, masker: masker)
@@ -168,7 +174,7 @@ public struct Orchestrator: Sendable {
         switch result.status {
         case .succeeded: status = .succeeded
         case .failed: status = .failed
-        case .rolledBack: status = request.kind == .rollback ? .succeeded : .rolledBack
+        case .rolledBack: status = .rolledBack
         case .paused: status = .paused
         case .aborted, .couldNotStart: status = .aborted
         case .lockLost: status = .interrupted
@@ -216,31 +222,58 @@ public struct Orchestrator: Sendable {
 
     // MARK: - The run
 
+    /// What every part of one run shares, so the steps of a run need one argument, not six.
+    struct RunSession: Sendable {
+        var request: RunRequest
+        var executor: StepExecutor
+        var writer: JournalWriter
+        var state: State
+        var masker: SecretMasker
+        var baseScope: TemplateScope
+    }
+
+    /// Plans the run (the same planner as `marshal plan`, with the run's own id), then executes
+    /// that plan and nothing else: its hosts, batches, preflight and once-only steps.
     private func execute(_ request: RunRequest, executor: StepExecutor, writer: JournalWriter, state: State,
                          masker: SecretMasker) async -> RunResult {
-        let environment = request.environment
-        let runbook = request.runbook
-        var targets = runbook.targets.resolve(in: environment)
-        if let limit = request.limit { targets = targets.filter { limit.contains($0.name) } }
-        let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
-        let tolerated = runbook.strategy.maxFailures.tolerated(outOf: targets.count)
-        services.observer.handle(.runStarted(runId: request.runId, runbook: runbook.name, environment: environment.name,
-                                             hosts: targets.map(\.name), batches: batches.map { $0.map(\.name) }))
-
-        let baseScope = self.baseScope(request)
-
-        let steps: [ExpandedStep]
-        let preflight: [ExpandedStep]
-        do {
-            steps = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: services.includes, renderer: services.renderer, scope: baseScope)
-            preflight = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: services.includes, renderer: services.renderer, scope: baseScope)
+        let session = RunSession(request: request, executor: executor, writer: writer, state: state, masker: masker,
+                                 baseScope: baseScope(request))
+        let plan: Plan
+        do throws(DiagnosticsError) {
+            plan = try self.plan(request)
         } catch {
-            return RunResult(runId: request.runId, status: .failed, summary: error.message, failedHosts: [], undone: [])
+            return RunResult(runId: request.runId, status: .failed, summary: masker.mask(error.diagnostics.map(\.description).joined(separator: "; ")),
+                             failedHosts: [], undone: [])
         }
+        services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: request.environment.name,
+                                             hosts: plan.targets, batches: plan.batches.map(\.hosts)))
+        if let refused = await connect(plan, session) { return refused }
+        if let failed = await runPreflight(plan, session) { return failed }
+        for batch in plan.batches {
+            if let stopped = await runBatch(batch, of: plan, session) { return stopped }
+        }
+        let failed = state.failedHosts
+        let hosts = plan.targets.count, batches = plan.batches.count
+        let summary = failed.isEmpty
+            ? "\(request.runbook.name) finished on \(hosts) host\(hosts == 1 ? "" : "s") in \(batches) batch\(batches == 1 ? "" : "es")"
+            : "\(request.runbook.name) finished with \(failed.count) failed host(s) within max_failures: " + Summary.list(state.failureMessages, separator: "; ")
+        return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: failed, undone: [])
+    }
 
-        // Connect to every host the run will touch before anything runs: a host key that does not
-        // verify stops the run here (exit 3); unreachable hosts count as failed hosts.
-        let involved = Self.involvedHosts(targets: targets, steps: steps + preflight, environment: environment)
+    /// The run's plan: the request's params, secrets and `--limit`, the run's id, start and operator.
+    func plan(_ request: RunRequest) throws(DiagnosticsError) -> Plan {
+        let run = baseScope(request).run
+        return try Planner(renderer: services.renderer, env: request.processEnvironment)
+            .plan(request.runbook, environment: request.environment, params: request.params, secrets: request.secrets,
+                  limit: request.limit, run: run, includes: services.includes)
+    }
+
+    /// Connects to every host the plan touches before anything runs: a host key that does not
+    /// verify stops the run here (exit 3); unreachable targets count as failed hosts.
+    private func connect(_ plan: Plan, _ session: RunSession) async -> RunResult? {
+        let request = session.request, state = session.state, masker = session.masker
+        let involved = plan.involvedHosts.compactMap { request.environment.host(named: $0) }
+        let executor = session.executor
         let reachability = await withTaskGroup(of: (HostSpec, TransportError?).self) { group in
             for host in involved {
                 group.addTask {
@@ -262,107 +295,111 @@ public struct Orchestrator: Sendable {
             return RunResult(runId: request.runId, status: .couldNotStart,
                              summary: "refused before anything ran: " + refused.map { masker.mask($0.1.description) }.joined(separator: "; "),
                              failedHosts: refused.map(\.0.name), undone: [])
-
         }
-        for (host, error) in reachability where targets.contains(host) {
+        for (host, error) in reachability where plan.targets.contains(host.name) {
             state.failedHosts.append(host.name)
             state.failureMessages.append(masker.mask(error.description))
         }
-        let unreachableOthers = reachability.filter { !targets.contains($0.0) }
-        if state.failedHosts.count > tolerated || !unreachableOthers.isEmpty {
+        let unreachableOthers = reachability.filter { !plan.targets.contains($0.0.name) }
+        if state.failedHosts.count > plan.toleratedFailures || !unreachableOthers.isEmpty {
             return RunResult(runId: request.runId, status: .couldNotStart,
                              summary: "could not start: " + reachability.map { masker.mask($0.1.description) }.joined(separator: "; ")
-                                 + (unreachableOthers.isEmpty ? " (more unreachable hosts than max_failures \(runbook.strategy.maxFailures))" : ""),
+                                 + (unreachableOthers.isEmpty ? " (more unreachable hosts than max_failures \(request.runbook.strategy.maxFailures))" : ""),
                              failedHosts: reachability.map(\.0.name), undone: [])
         }
-
-        // Preflight: read-only checks on every target (or their `on:` hosts); any failure stops here.
-        if !preflight.isEmpty {
-            services.observer.handle(.phaseStarted(name: "preflight"))
-            for expanded in preflight {
-                let hosts = hostsFor(expanded.step, batchHosts: targets, environment: environment)
-                let outcomes = await runStep(expanded, hosts: hosts, phase: .preflight, batch: nil, request: request,
-                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
-                if let journalError = outcomes.journalError { return abortForJournal(request, journalError, lockLost: outcomes.lockLost) }
-                let failures = outcomes.results.filter { $0.outcome.status.isFailure || $0.outcome.status == .paused }
-                if let first = failures.first {
-                    let summary = "preflight failed: \(expanded.step.name) on \(first.host?.name ?? "this machine"): \(first.outcome.message ?? first.outcome.status.rawValue); nothing was changed"
-                    return RunResult(runId: request.runId, status: .failed, summary: summary,
-                                     failedHosts: failures.compactMap { $0.host?.name }, undone: [])
-                }
-            }
-        }
-
-        for (b, batchHosts) in batches.enumerated() {
-            services.observer.handle(.batchStarted(index: b + 1, of: batches.count, hosts: batchHosts.map(\.name)))
-            for expanded in steps {
-                let scope = Planner.scope(of: expanded.step)
-                if scope == .once, b > 0, !expanded.step.everyBatch { continue }
-                let live = batchHosts.filter { !state.failedHosts.contains($0.name) }
-                if scope == .eachHost, live.isEmpty { break }
-                let hosts = hostsFor(expanded.step, batchHosts: live, environment: environment)
-                var loadTargets: LoadTargets?
-                if let bench = expanded.step.kind.as(BenchmarkStep.self), bench.targets == .batch {
-                    // Not yet updated: the hosts of later batches, as many as the batch loads.
-                    let stable = batches.dropFirst(b + 1).flatMap { $0 }.filter { !state.failedHosts.contains($0.name) }.prefix(live.count)
-                    loadTargets = LoadTargets(
-                        canary: live.map { self.scope(for: $0, expanded: expanded, base: baseScope, request: request, state: state) },
-                        stable: stable.map { self.scope(for: $0, expanded: expanded, base: baseScope, request: request, state: state) })
-                }
-                let outcomes = await runStep(expanded, hosts: hosts, phase: .main, batch: b + 1, request: request,
-                                             baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker,
-                                             loadTargets: loadTargets)
-                if let journalError = outcomes.journalError {
-                    // The lock went to someone else: stop, touch nothing more.
-                    if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
-                    // Nothing further runs forward; what already changed is rolled back as the
-                    // runbook says, which needs no journal write to start.
-                    return await finishFailed(request, reason: "stopped before \(expanded.step.name): the journal could not record a step boundary (\(journalError))",
-                                              status: .failed, executor: executor, writer: writer, state: state, masker: masker,
-                                              baseScope: baseScope, rollback: true)
-                }
-                if Task.isCancelled {
-                    return await finishFailed(request, reason: "interrupted (Ctrl-C) during \(expanded.step.name)", status: .aborted,
-                                              executor: executor, writer: writer, state: state, masker: masker, baseScope: baseScope, rollback: false)
-                }
-                if let paused = outcomes.results.first(where: { $0.outcome.status == .paused }) {
-                    return RunResult(runId: request.runId, status: .paused,
-                                     summary: "paused at \(expanded.step.name): \(paused.outcome.message ?? "waiting for approval")",
-                                     failedHosts: state.failedHosts, undone: [])
-                }
-                for result in outcomes.results where result.outcome.status.isFailure {
-                    let where_ = result.host?.name ?? "batch \(b + 1)"
-                    state.failureMessages.append("\(expanded.step.name) on \(where_): \(result.outcome.message ?? result.outcome.status.rawValue)")
-                    if let host = result.host, scope == .eachHost || scope == .once {
-                        if !state.failedHosts.contains(host.name) { state.failedHosts.append(host.name) }
-                    } else {
-                        // A gate that runs once for the batch (load test, metric) failing fails the whole batch.
-                        for host in live where !state.failedHosts.contains(host.name) { state.failedHosts.append(host.name) }
-                    }
-                }
-                if state.failedHosts.count > tolerated {
-                    let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(Summary.list(state.failedHosts))) exceed max_failures \(runbook.strategy.maxFailures) in batch \(b + 1): "
-                        + Summary.list(state.failureMessages, separator: "; ")
-                    return await finishFailed(request, reason: reason, status: .failed, executor: executor, writer: writer,
-                                              state: state, masker: masker, baseScope: baseScope, rollback: true)
-                }
-            }
-            services.observer.handle(.batchFinished(index: b + 1, failedHosts: state.failedHosts.filter { name in batchHosts.contains { $0.name == name } }))
-        }
-        let summary = state.failedHosts.isEmpty
-            ? "\(runbook.name) finished on \(targets.count) host\(targets.count == 1 ? "" : "s") in \(batches.count) batch\(batches.count == 1 ? "" : "es")"
-            : "\(runbook.name) finished with \(state.failedHosts.count) failed host(s) within max_failures: " + Summary.list(state.failureMessages, separator: "; ")
-        return RunResult(runId: request.runId, status: .succeeded, summary: summary, failedHosts: state.failedHosts, undone: [])
+        return nil
     }
 
-    static func involvedHosts(targets: [HostSpec], steps: [ExpandedStep], environment: Environment) -> [HostSpec] {
-        var hosts = targets
-        for expanded in steps {
-            let step = expanded.step
-            guard !step.kind.runsFromController || step.on != nil else { continue }
-            for host in step.on?.resolve(in: environment) ?? [] where !hosts.contains(host) { hosts.append(host) }
+    /// Preflight: read-only checks on the hosts the plan gives; any failure stops before a change.
+    private func runPreflight(_ plan: Plan, _ session: RunSession) async -> RunResult? {
+        guard !plan.preflight.isEmpty else { return nil }
+        let request = session.request
+        services.observer.handle(.phaseStarted(name: "preflight"))
+        for planned in plan.preflight {
+            let outcomes = await runStep(planned.expanded, hosts: hosts(of: planned, request), phase: .preflight, batch: nil, session)
+            if let journalError = outcomes.journalError { return abortForJournal(request, journalError, lockLost: outcomes.lockLost) }
+            let failures = outcomes.results.filter { $0.outcome.status.isFailure || $0.outcome.status == .paused }
+            if let first = failures.first {
+                let summary = "preflight failed: \(planned.name) on \(first.host?.name ?? "this machine"): \(first.outcome.message ?? first.outcome.status.rawValue); nothing was changed"
+                return RunResult(runId: request.runId, status: .failed, summary: summary,
+                                 failedHosts: failures.compactMap { $0.host?.name }, undone: [])
+            }
         }
-        return hosts
+        return nil
+    }
+
+    /// One batch of the plan: its steps in order, each on the plan's hosts that have not failed.
+    private func runBatch(_ batch: Plan.Batch, of plan: Plan, _ session: RunSession) async -> RunResult? {
+        let state = session.state
+        services.observer.handle(.batchStarted(index: batch.index, of: plan.batches.count, hosts: batch.hosts))
+        for planned in batch.steps {
+            let scope = Planner.Scope(rawValue: planned.scope) ?? .eachHost
+            let live = batch.hosts.filter { !state.failedHosts.contains($0) }
+            if scope == .eachHost, live.isEmpty { break }
+            let hosts = hosts(of: planned, session.request).filter { scope != .eachHost || $0.map { !state.failedHosts.contains($0.name) } ?? true }
+            let outcomes = await runStep(planned.expanded, hosts: hosts, phase: .main, batch: batch.index, session,
+                                         loadTargets: loadTargets(planned, batch: batch, of: plan, live: live, session))
+            if let stopped = await judge(outcomes, of: planned, batch: batch, live: live, tolerated: plan.toleratedFailures, session) {
+                return stopped
+            }
+        }
+        services.observer.handle(.batchFinished(index: batch.index, failedHosts: state.failedHosts.filter { batch.hosts.contains($0) }))
+        return nil
+    }
+
+    /// What a step's results mean for the run: stop (journal lost, interrupted, paused, too many
+    /// failed hosts, then roll back as the runbook says) or go on (nil).
+    private func judge(_ outcomes: StepResults, of planned: Plan.PlannedStep, batch: Plan.Batch, live: [String], tolerated: Int,
+                       _ session: RunSession) async -> RunResult? {
+        let request = session.request, state = session.state, name = planned.name
+        if let journalError = outcomes.journalError {
+            // The lock went to someone else: stop, touch nothing more.
+            if outcomes.lockLost { return abortForJournal(request, journalError, lockLost: true) }
+            // Nothing further runs forward; what already changed is rolled back as the
+            // runbook says, which needs no journal write to start.
+            return await finishFailed(request, reason: "stopped before \(name): the journal could not record a step boundary (\(journalError))",
+                                      status: .failed, session, rollback: true)
+        }
+        if Task.isCancelled {
+            return await finishFailed(request, reason: "interrupted (Ctrl-C) during \(name)", status: .aborted, session, rollback: false)
+        }
+        if let paused = outcomes.results.first(where: { $0.outcome.status == .paused }) {
+            return RunResult(runId: request.runId, status: .paused, summary: "paused at \(name): \(paused.outcome.message ?? "waiting for approval")",
+                             failedHosts: state.failedHosts, undone: [])
+        }
+        for result in outcomes.results where result.outcome.status.isFailure {
+            state.failureMessages.append("\(name) on \(result.host?.name ?? "batch \(batch.index)"): \(result.outcome.message ?? result.outcome.status.rawValue)")
+            if let host = result.host, planned.scope != Planner.Scope.oncePerBatch.rawValue {
+                if !state.failedHosts.contains(host.name) { state.failedHosts.append(host.name) }
+            } else {
+                // A gate that runs once for the batch (load test, metric) failing fails the whole batch.
+                for host in live where !state.failedHosts.contains(host) { state.failedHosts.append(host) }
+            }
+        }
+        guard state.failedHosts.count > tolerated else { return nil }
+        let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(Summary.list(state.failedHosts))) exceed max_failures \(request.runbook.strategy.maxFailures) in batch \(batch.index): "
+            + Summary.list(state.failureMessages, separator: "; ")
+        return await finishFailed(request, reason: reason, status: .failed, session, rollback: true)
+    }
+
+    /// For a load test with `targets: batch`: the batch's live hosts (canary) and as many hosts
+    /// of later batches not yet updated and not failed (stable), each with its template scope.
+    private func loadTargets(_ planned: Plan.PlannedStep, batch: Plan.Batch, of plan: Plan, live: [String],
+                             _ session: RunSession) -> LoadTargets? {
+        guard Planner.loadsBatchHosts(planned.expanded.step) else { return nil }
+        let environment = session.request.environment
+        let later = plan.batches.filter { $0.index > batch.index }.flatMap(\.hosts).filter { !session.state.failedHosts.contains($0) }
+        func scopes(_ names: [String]) -> [TemplateScope] {
+            names.compactMap { environment.host(named: $0) }.map {
+                scope(for: $0, expanded: planned.expanded, base: session.baseScope, request: session.request, state: session.state)
+            }
+        }
+        return LoadTargets(canary: scopes(live), stable: scopes(Array(later.prefix(live.count))))
+    }
+
+    /// The plan's hosts of a step (nil: once from this machine).
+    private func hosts(of planned: Plan.PlannedStep, _ request: RunRequest) -> [HostSpec?] {
+        planned.hostNames.map { name in name.flatMap { request.environment.host(named: $0) } }
     }
 
     static func isUnreachable(_ error: TransportError) -> Bool {
@@ -379,6 +416,8 @@ public struct Orchestrator: Sendable {
         return RunResult(runId: request.runId, status: .failed, summary: "stopped: the journal could not record a step boundary (\(error)); nothing further was run", failedHosts: [], undone: [])
     }
 
+    /// Where a `rollback:` list or `on_failure` runbook step runs: its `on:` hosts, once from here,
+    /// or the given hosts (those the failed run touched).
     func hostsFor(_ step: Step, batchHosts: [HostSpec], environment: Environment) -> [HostSpec?] {
         switch Planner.scope(of: step) {
         case .eachHost: batchHosts
@@ -412,37 +451,18 @@ public struct Orchestrator: Sendable {
         return scope
     }
 
-    func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, request: RunRequest,
-                 baseScope: TemplateScope, executor: StepExecutor, writer: JournalWriter, state: State,
-                 masker: SecretMasker, undoOf: Step? = nil, loadTargets: LoadTargets? = nil) async -> StepResults {
+    /// Runs one step on its hosts in parallel (at most `forks` at once), each start and end
+    /// journaled, and keeps what finished for later steps and for undo.
+    func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, _ session: RunSession,
+                 loadTargets: LoadTargets? = nil) async -> StepResults {
+        let hosts = phase == .undo ? hosts : skipDoneBefore(expanded, hosts: hosts, phase: phase, batch: batch, session)
+        if hosts.isEmpty { return StepResults(results: [], journalError: nil) }
         let step = expanded.step
-        let now = Date()
-        var pendingHosts = hosts
-        if let prior = request.prior, phase != .undo {
-            // Resume: a step × host the journal shows as finished is not run again; its evidence
-            // is restored so later steps and undo see it.
-            var remaining: [HostSpec?] = []
-            for host in pendingHosts {
-                let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
-                if prior.isDone(key) {
-                    let evidence = prior.evidence(for: key)
-                    state.remember(evidence, of: step, host: host)
-                    if phase == .main { state.completed.append(Completed(expanded: expanded, host: host, evidence: evidence, batch: batch ?? 0)) }
-                    services.observer.handle(.stepFinished(
-                        RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch),
-                        RunEvent.StepReport(status: "done-before", duration: 0, exitStatus: nil, attempts: 0, message: "finished in the interrupted run; not run again", output: nil)))
-                } else {
-                    remaining.append(host)
-                }
-            }
-            pendingHosts = remaining
-            if pendingHosts.isEmpty { return StepResults(results: [], journalError: nil) }
-        }
-        let hosts = pendingHosts
+        let request = session.request
         let records = hosts.map { host in
             StepRecord(runId: request.runId, stepIndex: expanded.ordinal, stepId: step.id, name: step.name,
                        kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,
-                       startedAt: now)
+                       startedAt: Date())
         }
         let forks = max(1, request.runbook.strategy.forks)
         // The hosts that start now are journaled as started in one commit; a host queued behind
@@ -451,7 +471,7 @@ public struct Orchestrator: Sendable {
         let initial = min(forks, hosts.count)
         let sequences: [Int?]
         do {
-            sequences = try await writer.start(Array(records.prefix(initial)))
+            sequences = try await session.writer.start(Array(records.prefix(initial)))
         } catch let lost as LeaseKeeper.Lost {
             return StepResults(results: [], journalError: lost.reason, lockLost: true)
         } catch {
@@ -460,15 +480,6 @@ public struct Orchestrator: Sendable {
             guard phase == .undo else { return StepResults(results: [], journalError: "\(error)") }
             sequences = Array(repeating: nil, count: initial)
         }
-        let contexts = hosts.map { host in
-            StepContext(runId: request.runId, renderer: services.renderer,
-                        scope: scope(for: host, expanded: expanded, base: baseScope, request: request, state: state),
-                        masker: masker, approvals: request.approvals, batch: batch, baseline: request.baseline, loadTargets: loadTargets)
-        }
-        let observer = services.observer
-        let crashHook = services.crashHook
-        let refs = hosts.map { RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: $0?.name, batch: batch) }
-
         let results: [HostResult] = await withTaskGroup(of: (Int, HostResult).self) { group in
             var collected = [HostResult?](repeating: nil, count: hosts.count)
             var next = 0
@@ -477,69 +488,108 @@ public struct Orchestrator: Sendable {
                     let sequence: Int?
                     if i < initial {
                         sequence = sequences[i]
-                    } else if let started = try? await writer.start([records[i]]).first {
+                    } else if let started = try? await session.writer.start([records[i]]).first {
                         sequence = started
                     } else if phase == .undo {
                         sequence = nil
                     } else {
                         return (i, HostResult(host: hosts[i], outcome: .failed("not run: the journal could not record its start")))
                     }
-                    observer.handle(.stepStarted(refs[i]))
-                    let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(hosts[i]?.name ?? "-")"
-                    crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
-                    let clock = ContinuousClock.now
-                    var context = contexts[i]
-                    context.progress = { observer.handle(.progress(refs[i], $0)) }
-                    let ticker = ProgressTicker.start(for: step, ref: refs[i], observer: observer)
-                    var outcome = await executor.execute(step, host: hosts[i], context: context)
-                    ticker?.cancel()
-                    let elapsed = ContinuousClock.now - clock
-                    crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
-                    // Evidence that cannot be kept fails its step: a gate must not pass without its record.
-                    outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
-                    if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
-                                                                      host: hosts[i]?.name, journal: services.journal, masker: masker) {
-                        outcome.status = .failed
-                        outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
-                    }
-                    let completion = StepCompletion(
-                        status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
-                        stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
-                        registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
-                        message: outcome.message.map(masker.mask))
-                    if let sequence {
-                        await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
-                    } else {
-                        _ = await writer.finishUnjournaled(records[i], completion)
-                    }
-                    observer.handle(.stepFinished(refs[i], RunEvent.StepReport(
-                        status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,
-                        attempts: outcome.attempts, message: outcome.message.map(masker.mask),
-                        output: outcome.status.isFailure ? RemoteCommand.lastLine(outcome.stderr) ?? RemoteCommand.lastLine(outcome.stdout) : nil)))
+                    let outcome = await self.runOnHost(expanded, host: hosts[i], record: records[i], sequence: sequence,
+                                                       phase: phase, batch: batch, session, loadTargets: loadTargets)
                     return (i, HostResult(host: hosts[i], outcome: outcome))
                 }
             }
-            while next < min(forks, hosts.count) { launch(next); next += 1 }
+            while next < initial { launch(next); next += 1 }
             for await (i, result) in group {
                 collected[i] = result
                 if next < hosts.count { launch(next); next += 1 }
             }
             return collected.compactMap { $0 }
         }
+        keep(results, of: expanded, phase: phase, batch: batch, session.state)
+        return StepResults(results: results, journalError: nil)
+    }
 
-        for result in results where phase != .undo && (result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure) {
+    /// Resume: a step × host the journal shows as finished is not run again; its evidence is
+    /// restored so later steps and undo see it. Returns the hosts still to run.
+    private func skipDoneBefore(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?,
+                                _ session: RunSession) -> [HostSpec?] {
+        guard let prior = session.request.prior else { return hosts }
+        let step = expanded.step, state = session.state
+        return hosts.filter { host in
+            let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
+            guard prior.isDone(key) else { return true }
+            let evidence = prior.evidence(for: key)
+            state.remember(evidence, of: step, host: host)
+            if phase == .main { state.completed.append(Completed(expanded: expanded, host: host, evidence: evidence, batch: batch ?? 0)) }
+            services.observer.handle(.stepFinished(
+                RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch),
+                RunEvent.StepReport(status: "done-before", duration: 0, exitStatus: nil, attempts: 0, message: "finished in the interrupted run; not run again", output: nil)))
+            return false
+        }
+    }
+
+    /// One host's run of a step, after its start is journaled: crash points, progress, the
+    /// executor, the step's measurements, and its end journaled with the commands it sent.
+    private func runOnHost(_ expanded: ExpandedStep, host: HostSpec?, record: StepRecord, sequence: Int?, phase: StepRecord.Phase,
+                           batch: Int?, _ session: RunSession, loadTargets: LoadTargets? = nil) async -> StepOutcome {
+        let step = expanded.step, request = session.request, masker = session.masker, observer = services.observer
+        let ref = RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch)
+        observer.handle(.stepStarted(ref))
+        let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(host?.name ?? "-")"
+        services.crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
+        let clock = ContinuousClock.now
+        var context = StepContext(runId: request.runId, renderer: services.renderer,
+                                  scope: scope(for: host, expanded: expanded, base: session.baseScope, request: request, state: session.state),
+                                  masker: masker, approvals: request.approvals, batch: batch, baseline: request.baseline,
+                                  loadTargets: loadTargets)
+        context.progress = { observer.handle(.progress(ref, $0)) }
+        let ticker = ProgressTicker.start(for: step, ref: ref, observer: observer)
+        var outcome = await session.executor.execute(step, host: host, context: context)
+        ticker?.cancel()
+        let elapsed = ContinuousClock.now - clock
+        services.crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
+        // Evidence that cannot be kept fails its step: a gate must not pass without its record.
+        outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
+        if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
+                                                          host: host?.name, journal: services.journal, masker: masker) {
+            outcome.status = .failed
+            outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
+        }
+        let completion = StepCompletion(
+            status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
+            stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
+            registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
+            message: outcome.message.map(masker.mask), command: outcome.command.map(masker.mask))
+        if let sequence {
+            await session.writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
+        } else {
+            _ = await session.writer.finishUnjournaled(record, completion)
+        }
+        observer.handle(.stepFinished(ref, RunEvent.StepReport(
+            status: outcome.status.rawValue, duration: elapsed.seconds, exitStatus: outcome.exitStatus,
+            attempts: outcome.attempts, message: outcome.message.map(masker.mask),
+            output: outcome.status.isFailure ? RemoteCommand.lastLine(outcome.stderr) ?? RemoteCommand.lastLine(outcome.stdout) : nil)))
+        return outcome
+    }
+
+    /// Keeps finished hosts' evidence for later steps, and what they changed for undo. A failed
+    /// step that may have changed something before failing (a per-file migrate that committed
+    /// files, or `undo_on_failure: true`) is undone too; only its undo step runs.
+    private func keep(_ results: [HostResult], of expanded: ExpandedStep, phase: StepRecord.Phase, batch: Int?, _ state: State) {
+        guard phase != .undo else { return }
+        let step = expanded.step
+        for result in results where result.outcome.status == .succeeded || result.outcome.status == .ignoredFailure {
             state.remember(result.outcome.evidence, of: step, host: result.host)
             if phase == .main, result.outcome.status == .succeeded {
                 state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0))
             }
         }
-        // A failed step that may have changed something before failing (a per-file migrate that
-        // committed files, or `undo_on_failure: true`) is undone too; only its undo step runs.
         for result in results where phase == .main && result.outcome.status.isFailure && step.undoesFailure(evidence: result.outcome.evidence) {
             state.completed.append(Completed(expanded: expanded, host: result.host, evidence: result.outcome.evidence, batch: batch ?? 0,
                                              parts: [.undoStep]))
         }
-        return StepResults(results: results, journalError: nil)
     }
 
     static func recordStatus(_ status: StepOutcome.Status) -> StepRecord.Status {
@@ -550,7 +600,7 @@ public struct Orchestrator: Sendable {
         case .skipped: .skipped
         case .ignoredFailure: .ignoredFailure
         case .inconclusive: .inconclusive
-        case .paused: .started
+        case .paused: .paused
         }
     }
 }

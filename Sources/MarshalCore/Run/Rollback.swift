@@ -5,13 +5,20 @@ extension Orchestrator {
     /// (or is a release), newest step first, on exactly the hosts where it completed. The hosts
     /// of one step are undone in parallel (at most `forks` at once), so one slow or hung host
     /// never holds the healthy ones.
-    func finishFailed(_ request: RunRequest, reason: String, status: RunResult.Status, executor: StepExecutor, writer: JournalWriter,
-                      state: State, masker: SecretMasker, baseScope: TemplateScope, rollback: Bool) async -> RunResult {
+    func finishFailed(_ request: RunRequest, reason: String, status: RunResult.Status, _ session: RunSession, rollback: Bool) async -> RunResult {
         var policyRunsSomething = request.runbook.onFailure == .rollback
         if case .run = request.runbook.onFailure { policyRunsSomething = true }
-        guard rollback, policyRunsSomething || request.kind == .rollback || request.prior?.rollingBack == true else {
-            return RunResult(runId: request.runId, status: status, summary: reason, failedHosts: state.failedHosts, undone: [])
+        guard rollback, policyRunsSomething || request.prior?.rollingBack == true else {
+            return RunResult(runId: request.runId, status: status, summary: reason, failedHosts: session.state.failedHosts, undone: [])
         }
+        return await rollBack(request, reason: reason, session)
+    }
+
+    /// Undoes what the run (or the run a `marshal rollback` names) changed, as its runbook says:
+    /// `rolledBack` when everything was undone, `failed` when an undo failed.
+    func rollBack(_ request: RunRequest, reason: String, _ session: RunSession) async -> RunResult {
+        let executor = session.executor, writer = session.writer, state = session.state, masker = session.masker
+        let baseScope = session.baseScope
         services.observer.handle(.phaseStarted(name: "rollback"))
         // The decision to roll back is journaled first: a resume of this run, if Marshal dies
         // from here on, continues the rollback instead of running forward steps again. A journal
@@ -78,8 +85,7 @@ extension Orchestrator {
             // Journaled under the step it undoes, so a later rollback or resume finds it.
             expanded.step.id = original.id
             expanded.step.name = "undo \(original.name)" + (isRelease ? " (after switching back)" : "")
-            let results = await runStep(expanded, hosts: undoing.map(\.host), phase: .undo, batch: group[0].batch, request: request,
-                                        baseScope: baseScope, executor: executor, writer: writer, state: state, masker: masker)
+            let results = await runStep(expanded, hosts: undoing.map(\.host), phase: .undo, batch: group[0].batch, session)
             for result in results.results {
                 let hostLabel = result.host?.name ?? "this machine"
                 if result.outcome.status == .succeeded || result.outcome.status == .skipped {
@@ -143,7 +149,7 @@ extension Orchestrator {
                     let completion = StepCompletion(
                         status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
-                        message: outcome.message.map(masker.mask))
+                        message: outcome.message.map(masker.mask), command: outcome.command.map(masker.mask))
                     if let sequence {
                         await writer.finish(StepFinish(runId: request.runId, sequence: sequence, completion: completion))
                     } else {
@@ -241,8 +247,9 @@ extension Orchestrator {
             guard !targets.isEmpty else { continue }
             var step = expanded
             step.step.name = "\(what): \(expanded.step.name)"
-            let results = await runStep(step, hosts: targets, phase: .undo, batch: nil, request: request, baseScope: baseScope,
-                                        executor: executor, writer: writer, state: state, masker: masker)
+            let results = await runStep(step, hosts: targets, phase: .undo, batch: nil,
+                                        RunSession(request: request, executor: executor, writer: writer, state: state, masker: masker,
+                                                   baseScope: baseScope))
             let failures = results.results.filter { $0.outcome.status.isFailure }
             if !failures.isEmpty || results.journalError != nil {
                 let detail = failures.map { "\(expanded.step.name) on \($0.host?.name ?? "this machine"): \($0.outcome.message ?? $0.outcome.status.rawValue)" }

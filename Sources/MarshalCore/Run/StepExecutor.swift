@@ -65,12 +65,18 @@ public struct StepExecutor: Sendable {
 
     /// The kind's own work, through its plug-in; a failure to carry it out is a failed step.
     private func perform(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
-        let target = StepTarget(host: host, connections: connections, gates: gates, executor: self)
+        let sent = SentCommands()
+        let target = StepTarget(host: host, connections: connections, gates: gates, executor: self, sent: sent, masker: context.masker)
+        var outcome: StepOutcome
         do throws(StepFailure) {
-            return try await step.kind.plugin.run(step, on: target, context: context)
+            outcome = try await step.kind.plugin.run(step, on: target, context: context)
         } catch {
-            return StepOutcome(status: .failed, message: context.masker.mask(error.message))
+            outcome = StepOutcome(status: .failed, message: context.masker.mask(error.message))
         }
+        // What reached the host is the record; a kind's own summary is kept only when it sent
+        // nothing through the host's connection (an HTTP request from here).
+        if let text = sent.text { outcome.command = text }
+        return outcome
     }
 
     /// Undo of a release without an explicit `undo`: switch back using the recorded evidence.

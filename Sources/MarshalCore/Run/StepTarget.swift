@@ -5,19 +5,25 @@ public struct StepTarget: Sendable {
     public var connections: HostConnections
     public var gates: (any GateRunner)?
     public var executor: StepExecutor
+    /// What this attempt sent, for the journal.
+    let sent: SentCommands
+    let masker: SecretMasker
 
-    public init(host: HostSpec?, connections: HostConnections, gates: (any GateRunner)?, executor: StepExecutor) {
+    init(host: HostSpec?, connections: HostConnections, gates: (any GateRunner)?, executor: StepExecutor,
+         sent: SentCommands, masker: SecretMasker) {
         self.host = host
         self.connections = connections
         self.gates = gates
         self.executor = executor
+        self.sent = sent
+        self.masker = masker
     }
 
     /// The host this step needs, connected (opened on first use, shared by the run).
     public func remote(for step: Step) async throws(StepFailure) -> (host: HostSpec, executor: any RemoteExecutor) {
         guard let host else { throw StepFailure("a \(step.kind.name) step needs a host") }
         switch await connections.executor(for: host) {
-        case .success(let executor): return (host, executor)
+        case .success(let executor): return (host, RecordingExecutor(inner: executor, sent: sent, masker: masker))
         case .failure(let error): throw StepFailure(error.description)
         }
     }

@@ -69,6 +69,11 @@ public protocol StepKindPlugin: Sendable, Hashable {
     /// What the step will do on one host (or once from here), rendered and masked, for `marshal plan`.
     func describe(_ step: Step, in plan: inout PlanDescription) -> String
 
+    /// The exact commands the step will send to one host, masked, built by the same builders the
+    /// run uses, so they equal what the journal records as `command` (values known only at run
+    /// time appear as references such as `{{ steps.backup.path }}`); nil for kinds that send none.
+    func commands(_ step: Step, in plan: inout PlanDescription) -> [String]?
+
     /// Carries the step out once (the executor handles `when`, retries, `until`, `ignore_failure`).
     func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome
 }
@@ -93,6 +98,7 @@ extension StepKindPlugin {
     public var undoesOnFailureByDefault: Bool { false }
     public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> Self? { nil }
     public func withExpect(_ expression: Expression) -> Self? { nil }
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? { nil }
 }
 
 /// Default step names are cut to one readable line.

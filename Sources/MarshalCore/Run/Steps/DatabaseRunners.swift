@@ -3,7 +3,7 @@ enum DatabaseRunners {
     static func backup(_ backup: BackupStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let database = try context.render(backup.database)
         let path = try backup.to.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainValue }
-            ?? "marshal-backups/\(context.runId).dump"
+            ?? BackupStep.defaultPath(runId: context.runId)
         let command = PostgresCommands.backup(database: database, to: path)
         var (outcome, result) = await RemoteCommand.run(command, on: executor, timeout: timeout, context: context)
         outcome.command = "pg_dump -Fc \(database.plainDisplay) → \(path)"

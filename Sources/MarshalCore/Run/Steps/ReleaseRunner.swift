@@ -17,17 +17,17 @@ enum ReleaseRunner {
         guard FileManager.default.isReadableFile(atPath: artifact) else {
             throw StepFailure("\(release.artifact.location): artifact \(artifact) not found on this machine")
         }
-        let prepare = ShellCommand([.literal("mkdir -p "), .quoted(path + "/releases")])
-        let (prepared, _) = await RemoteCommand.run(prepare, on: executor, timeout: timeout, context: context)
+        let sends = ReleaseStep.Commands(path: path, id: id)
+        let (prepared, _) = await RemoteCommand.run(sends.prepare, on: executor, timeout: timeout, context: context)
         if prepared.status != .succeeded { return prepared }
-        let tarball = "\(path)/releases/.marshal-\(id).tar.gz"
+        let tarball = sends.tarball
         let upload: UploadResult
         do {
-            upload = try await executor.upload(localPath: artifact, remotePath: tarball, mode: 0o600)
+            upload = try await executor.upload(localPath: artifact, remotePath: tarball, mode: ReleaseStep.Commands.tarballMode)
         } catch {
             return .failed(error.description, command: "upload \(artifact) → \(tarball)")
         }
-        let (unpacked, unpackResult) = await RemoteCommand.run(ReleaseCommands.unpack(path: path, releaseID: id, tarball: tarball),
+        let (unpacked, unpackResult) = await RemoteCommand.run(sends.unpack,
                                                                on: executor, timeout: timeout, context: context)
         let created = unpackResult?.stdoutText.split(separator: "\n").contains("existed=no") ?? false
         // A release that fails from here on leaves no half-made release dir behind.
@@ -43,10 +43,9 @@ enum ReleaseRunner {
         if unpacked.status != .succeeded { return await cleanedUp(unpacked) }
         let previous = unpackResult?.stdoutText.split(separator: "\n")
             .first { $0.hasPrefix("previous=") }.map { String($0.dropFirst("previous=".count)) } ?? ""
-        let switchCommand = ReleaseCommands.switchCurrent(path: path, releaseID: id) + ShellCommand([.literal("; rm -f "), .quoted(tarball)])
-        var (outcome, _) = await RemoteCommand.run(switchCommand, on: executor, timeout: timeout, context: context)
+        var (outcome, _) = await RemoteCommand.run(sends.switchCurrent, on: executor, timeout: timeout, context: context)
         if outcome.status != .succeeded { return await cleanedUp(outcome) }
-        _ = await RemoteCommand.run(ReleaseCommands.prune(path: path, keep: release.keep), on: executor, timeout: timeout, context: context)
+        _ = await RemoteCommand.run(sends.prune(keep: release.keep), on: executor, timeout: timeout, context: context)
         outcome.command = "release \(artifact) → \(path)/releases/\(id)"
         outcome.message = "current → releases/\(id)" + (previous.isEmpty ? " (first release)" : " (was \(previous))")
         outcome.evidence = .record([

@@ -14,7 +14,7 @@ public struct BackupStep: StepKindPlugin {
         shorthand: nil,
         object: ObjectShape("backup", keys: [
             StepDeclarations.database,
-            KeyDeclaration("to", .template, default: "STATE/backups/RUN_ID.dump", "The dump file on the host."),
+            KeyDeclaration("to", .template, default: "marshal-backups/RUN_ID.dump", "The dump file on the host (a relative path is in the SSH user's home there)."),
             StepDeclarations.onKey,
         ]),
         runs: "On each host of the batch, or usually once `on: db`.",
@@ -34,9 +34,17 @@ public struct BackupStep: StepKindPlugin {
     /// A re-run writes a new dump over the same file.
     public var isSafeToRerunByNature: Bool { true }
 
+    /// Where a backup without `to:` goes: relative, so in the SSH user's home on the database host.
+    public static func defaultPath(runId: String) -> String { "marshal-backups/\(runId).dump" }
+
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
-        let path = to.map { plan.render($0).plainDisplay } ?? "<state>/backups/<run id>.dump"
+        let path = to.map { plan.render($0).plainDisplay } ?? Self.defaultPath(runId: plan.runId)
         return "pg_dump -Fc \(plan.render(database).plainDisplay) → \(path) (path, size, sha256 recorded)"
+    }
+
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        let path = to.map { plan.render($0).plainValue } ?? Self.defaultPath(runId: plan.runId)
+        return [plan.mask(PostgresCommands.backup(database: plan.render(database), to: path).display)]
     }
 
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {

@@ -141,6 +141,13 @@ public struct HTTPStep: StepKindPlugin {
         return parts.joined(separator: ", ")
     }
 
+    /// The request line as the journal records it (`HTTPCheck`): method and URL, credentials and
+    /// query values masked. Sent from a host (`on:`), the host's curl command is recorded instead.
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        guard step.on == nil else { return nil }
+        return [plan.mask("\(method) \(URLMask.display(plan.render(url).plainDisplay))")]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         // With `on:`, the request is sent from that host with its curl; otherwise from here.
         if step.on != nil, target.host != nil {

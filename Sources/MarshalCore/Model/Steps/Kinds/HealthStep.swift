@@ -25,6 +25,7 @@ public struct HealthStep: StepKindPlugin {
     public var plannedDuration: Duration? { request.within }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String { request.describe(step, in: &plan) }
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? { request.commands(step, in: &plan) }
 
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         try await request.run(step, on: target, context: context)

@@ -68,6 +68,11 @@ public struct MigrateStep: StepKindPlugin {
         "apply \(plan.render(directory).plainDisplay)/*.sql in name order to \(plan.render(database).plainDisplay) (one transaction per file, recorded in marshal_migrations)"
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        [plan.mask(PostgresCommands.migrate(directory: plan.render(directory).plainValue, database: plan.render(database),
+                                            transaction: transaction, table: table).display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await DatabaseRunners.migrate(self, on: executor, timeout: step.timeout, context: context)

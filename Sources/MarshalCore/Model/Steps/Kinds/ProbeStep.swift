@@ -81,6 +81,10 @@ public struct ProbeStep: StepKindPlugin {
         return "\(plan.render(command).display)\(shown)\(expect.map { "; expect \($0.source)" } ?? "")"
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        [plan.mask(plan.render(command).display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (host, executor) = try await target.remote(for: step)
         return try await ProbeRunner.run(self, on: executor, timeout: step.timeout, host: host.name, context: context)

@@ -56,6 +56,28 @@ public struct ReleaseStep: StepKindPlugin {
         return "release \(plan.render(artifact).plainDisplay) → \(folder)/releases/\(id), switch \(folder)/current, keep \(keep)"
     }
 
+    /// What a release sends, in order, when it succeeds (a failure sends a clean-up instead of the
+    /// rest): the runner and the plan both take the commands from here.
+    struct Commands {
+        var path: String
+        var id: String
+        var tarball: String { "\(path)/releases/.marshal-\(id).tar.gz" }
+        var prepare: ShellCommand { ShellCommand([.literal("mkdir -p "), .quoted(path + "/releases")]) }
+        var unpack: ShellCommand { ReleaseCommands.unpack(path: path, releaseID: id, tarball: tarball) }
+        var switchCurrent: ShellCommand {
+            ReleaseCommands.switchCurrent(path: path, releaseID: id) + ShellCommand([.literal("; rm -f "), .quoted(tarball)])
+        }
+        func prune(keep: Int) -> ShellCommand { ReleaseCommands.prune(path: path, keep: keep) }
+        static let tarballMode: Int32 = 0o600
+    }
+
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        let artifact = plan.render(artifact).plainValue
+        let sent = Commands(path: plan.render(path).plainValue, id: releaseID.map { plan.render($0).plainValue } ?? plan.runId)
+        return [sent.prepare.display, UploadText.describe(local: artifact, remote: sent.tarball, mode: Commands.tarballMode),
+                sent.unpack.display, sent.switchCurrent.display, sent.prune(keep: keep).display].map { plan.mask($0) }
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await ReleaseRunner.run(self, on: executor, timeout: step.timeout, context: context)

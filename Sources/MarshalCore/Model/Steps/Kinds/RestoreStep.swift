@@ -33,6 +33,11 @@ public struct RestoreStep: StepKindPlugin {
         "pg_restore \(plan.render(from).plainDisplay) → \(database.map { plan.render($0).plainDisplay } ?? "the backup's database")"
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        guard let database else { return nil }
+        return [plan.mask(PostgresCommands.restore(from: plan.render(from).plainValue, database: plan.render(database)).display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await DatabaseRunners.restore(self, on: executor, timeout: step.timeout, context: context)

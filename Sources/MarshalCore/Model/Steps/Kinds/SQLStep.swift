@@ -127,6 +127,11 @@ public struct SQLStep: StepKindPlugin {
         "psql \(plan.render(database).plainDisplay): \(plan.render(query).plainDisplay)\(expect.map { "; expect \($0.source)" } ?? "")"
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        // Bound values and the NULL marker travel on stdin: the command line does not hold them.
+        [plan.mask(PostgresCommands.query(plan.render(query).plainValue, database: plan.render(database), nullMarker: "").display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await SQLRunner.run(self, on: executor, timeout: step.timeout, context: context)

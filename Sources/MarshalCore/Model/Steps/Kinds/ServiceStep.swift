@@ -58,6 +58,12 @@ public struct ServiceStep: StepKindPlugin {
                                        config: config.map { plan.render($0).plainValue }).display
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        guard let manager = Manager(rawValue: plan.render(manager).plainValue) else { return nil }
+        return [plan.mask(ServiceCommands.command(manager: manager, action: action, name: plan.render(name).plainValue,
+                                                  config: config.map { plan.render($0).plainValue }).display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await ServiceRunner.run(self, on: executor, timeout: step.timeout, context: context)

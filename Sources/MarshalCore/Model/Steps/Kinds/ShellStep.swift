@@ -42,12 +42,20 @@ public struct ShellStep: StepKindPlugin {
         return "cd \(plan.render(chdir).display) && \(rendered)"
     }
 
+    /// The command as sent: `cd DIR && ` (the folder one quoted word) before the author's text.
+    static func command(_ rendered: RenderedText, chdir: RenderedText?) -> ShellCommand {
+        guard let chdir else { return rendered }
+        return ShellCommand([.literal("cd ")] + chdir.quotedFragments + [.literal(" && ")]) + rendered
+    }
+
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        let rendered = plan.render(command)
+        return [plan.mask(Self.command(rendered, chdir: chdir.map { plan.render($0) }).display)]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
-        var rendered = try context.render(command)
-        if let chdir {
-            rendered = ShellCommand([.literal("cd ")] + (try context.render(chdir)).quotedFragments + [.literal(" && ")]) + rendered
-        }
+        let rendered = Self.command(try context.render(command), chdir: try chdir.map { (t: TemplateString) throws(StepFailure) in try context.render(t) })
         return await RemoteCommand.run(rendered, on: executor, timeout: step.timeout, context: context).outcome
     }
 }

@@ -48,6 +48,10 @@ public struct UploadStep: StepKindPlugin {
         "upload \(plan.render(source).plainDisplay) → \(plan.render(destination).plainDisplay) (mode \(String(mode, radix: 8)), sha256 checked)"
     }
 
+    public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? {
+        [plan.mask(UploadText.describe(local: plan.render(source).plainValue, remote: plan.render(destination).plainValue, mode: mode))]
+    }
+
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let (_, executor) = try await target.remote(for: step)
         return try await UploadRunner.run(self, on: executor, context: context)
