@@ -80,7 +80,7 @@ struct CanaryTests {
             when: "params.gates"
             benchmark:
               base_url: "{{ vars.front_url }}"
-              phases: [ { duration: 5s, rate: 20 } ]
+              phases: [ { duration: 8s, rate: 25 } ]
               scenarios: [ { name: work, get: /api/work } ]
               thresholds: { p95: "< 500ms" }
           - id: canary
@@ -90,7 +90,7 @@ struct CanaryTests {
               base_url: "{{ host.vars.base_url }}"
               targets: batch
               compare: stable
-              phases: [ { duration: 5s, rate: 20 } ]
+              phases: [ { duration: 8s, rate: 25 } ]
               scenarios: [ { name: work, get: /api/work } ]
               thresholds: { canary.p95: "< stable.p95 * 1.1" }
         on_failure: rollback
