@@ -96,6 +96,9 @@ let package = Package(
             dependencies: ["MarshalJournal", "MarshalJournalPostgres", "MarshalCore", "MarshalTestSupport"]
         ),
         .testTarget(name: "MarshalReportTests", dependencies: ["MarshalReport", "MarshalCore", "MarshalTestSupport"]),
+        // The run engine on fake hosts, a fake HTTP client, an in-memory journal and a manual clock:
+        // batches, max_failures, retries, deadlines, soaks, rollback and resume in milliseconds.
+        .testTarget(name: "EngineTests", dependencies: ["MarshalCore", "MarshalLoading"]),
         .testTarget(name: "EndToEndTests", dependencies: ["MarshalCore", "MarshalTestSupport", "marshal"]),
     ]
 )

@@ -2,24 +2,29 @@ internal import CCurl
 import Foundation
 import MarshalCore
 
-/// HTTP probes over libcurl's easy interface. Each request runs on a thread of its own, because
-/// `curl_easy_perform` blocks and must never occupy Swift's cooperative pool.
+/// HTTP probes over libcurl's easy interface. Requests run on at most `maxConcurrent` threads of
+/// the client's own, because `curl_easy_perform` blocks and must never occupy Swift's cooperative
+/// pool; more requests at once (a health check on 1,000 hosts) wait for a thread instead of
+/// starting a thousand.
 public struct CurlHTTPClient: HTTPClient {
     /// Larger bodies fail the request rather than grow memory without bound.
     public var maxBodyBytes: Int
+    private let threads: BlockingThreads
 
-    public init(maxBodyBytes: Int = 16 << 20) {
+    public init(maxBodyBytes: Int = 16 << 20, maxConcurrent: Int = 32) {
         self.maxBodyBytes = maxBodyBytes
+        self.threads = BlockingThreads(limit: max(1, maxConcurrent), name: "marshal-http")
     }
+
+    /// How many requests may be in flight at once.
+    public var maxConcurrent: Int { threads.limit }
 
     public func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         let limit = maxBodyBytes
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, HTTPError>, Never>) in
-            let thread = Thread {
+            threads.run {
                 continuation.resume(returning: Self.perform(request, maxBodyBytes: limit))
             }
-            thread.name = "marshal-http"
-            thread.start()
         }
         return try result.get()
     }

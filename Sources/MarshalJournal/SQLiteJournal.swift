@@ -12,7 +12,7 @@ import Glibc
 /// Each method is one transaction, committed before it returns. Several processes may open the same
 /// file: writes take SQLite's write lock up front (`BEGIN IMMEDIATE`) and wait up to `busyTimeout`
 /// for it, which is what makes lock acquisition atomic between processes.
-public final class SQLiteJournal: JournalStore {
+public final class SQLiteJournal: BoundaryStore {
     public static let fileName = "journal.sqlite"
 
     /// Path of the SQLite file.
@@ -160,26 +160,9 @@ public final class SQLiteJournal: JournalStore {
 
     // MARK: Steps and measurements
 
-    public func appendStep(_ step: StepRecord) async throws -> Int {
-        guard let sequence = try await appendSteps([step]).first else {
-            throw JournalError.stepNotFound(runId: step.runId, sequence: 0, journal: location)
-        }
-        return sequence
-    }
 
-    /// Many step starts in one transaction: one fsync for a whole batch of hosts.
-    public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: [], starts: steps)
-    }
 
-    /// Many step ends in one transaction (group commit of hosts finishing together).
-    public func finishSteps(_ items: [StepFinish]) async throws {
-        _ = try await commitBoundary(finishes: items, starts: [])
-    }
 
-    public func commitBoundary(finishes: [StepFinish], starts: [StepRecord]) async throws -> [Int] {
-        try await commitBoundary(finishes: finishes, starts: starts, renewing: nil)
-    }
 
     /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync),
     /// with the run's lock proven and extended in it.
@@ -231,9 +214,6 @@ public final class SQLiteJournal: JournalStore {
         }
     }
 
-    public func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
-        try await finishSteps([StepFinish(runId: runId, sequence: sequence, completion: completion)])
-    }
 
     public func steps(runId: String) async throws -> [StepRecord] {
         try await read("read steps of run \(runId)") { db in
@@ -261,7 +241,7 @@ public final class SQLiteJournal: JournalStore {
     // MARK: Environment lock
 
     public func acquireLock(
-        environment: String, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition {
         try await write("take the lock of environment \(environment)") { db in
             let now = self.clock()
@@ -271,17 +251,17 @@ public final class SQLiteJournal: JournalStore {
                 }
                 // Same run, maybe from a new process: the lock follows it, so liveness checks probe the right pid.
                 try db.execute(
-                    sql: "UPDATE locks SET holder = ?, pid = ? WHERE environment = ?",
-                    arguments: [holder, pid, environment]
+                    sql: "UPDATE locks SET holder = ?, pid = ?, message = coalesce(?, message) WHERE environment = ?",
+                    arguments: [holder, pid, message, environment]
                 )
                 return .acquired(try self.extend(db, current, now: now, lease: lease))
             }
-            return .acquired(try self.insertLock(db, environment, holder, pid, runId, now: now, lease: lease))
+            return .acquired(try self.insertLock(db, environment, holder, pid, runId, message, now: now, lease: lease))
         }
     }
 
     public func takeOverStaleLock(
-        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition {
         try await write("take over the lock of environment \(environment)") { db in
             let now = self.clock()
@@ -294,7 +274,7 @@ public final class SQLiteJournal: JournalStore {
                 }
                 try db.execute(sql: "DELETE FROM locks WHERE environment = ?", arguments: [environment])
             }
-            return .acquired(try self.insertLock(db, environment, holder, pid, runId, now: now, lease: lease))
+            return .acquired(try self.insertLock(db, environment, holder, pid, runId, message, now: now, lease: lease))
         }
     }
 
@@ -473,16 +453,16 @@ public final class SQLiteJournal: JournalStore {
     }
 
     private func insertLock(
-        _ db: Database, _ environment: String, _ holder: String, _ pid: Int32, _ runId: String, now: Date,
-        lease: Duration
+        _ db: Database, _ environment: String, _ holder: String, _ pid: Int32, _ runId: String, _ message: String?,
+        now: Date, lease: Duration
     ) throws -> LockRecord {
         let lock = LockRecord(
             environment: environment, holder: holder, pid: pid, runId: runId, since: now,
-            leaseExpiresAt: now.addingTimeInterval(lease.seconds)
+            leaseExpiresAt: now.addingTimeInterval(lease.seconds), message: message
         )
         try db.execute(
-            sql: "INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [lock.environment, lock.holder, lock.pid, lock.runId, lock.since, lock.leaseExpiresAt]
+            sql: "INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [lock.environment, lock.holder, lock.pid, lock.runId, lock.since, lock.leaseExpiresAt, lock.message]
         )
         return try fetchLock(db, environment) ?? lock
     }

@@ -108,6 +108,11 @@ public struct Loader: Sendable {
         load(path: path) { reader, node in EnvironmentDecoder(reader: reader, path: path).decode(node) }
     }
 
+    /// An environment from text kept elsewhere (a test's fixture); `path` names it in diagnostics.
+    public func loadEnvironment(path: String, text: String) -> Loaded<Environment> {
+        load(path: path, text: text) { reader, node in EnvironmentDecoder(reader: reader, path: path).decode(node) }
+    }
+
     private func load<T: Sendable>(path: String, decode: (NodeReader, Node) -> T?) -> Loaded<T> {
         let start = SourceLocation(file: path, line: 1, column: 1)
         guard let data = FileManager.default.contents(atPath: path) else {

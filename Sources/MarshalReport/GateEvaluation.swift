@@ -20,8 +20,6 @@ public struct GateEvaluation: Sendable {
         public var isFailure: Bool { self == .failed || self == .failedIgnored || self == .error }
     }
 
-    /// Measurement kinds that hold something to an expectation; `backup` and `notify` are evidence.
-    public static let kinds: Set<String> = ["threshold", "sql", "metric", "probe", "health", "http", "soak", "gate"]
 
     public var measurement: MeasurementRecord
     public var step: StepRecord?
@@ -32,9 +30,9 @@ public struct GateEvaluation: Sendable {
     public var margin: String
 
     /// The `label:` the gate had in the runbook, as journaled with its measurement.
-    public static func label(of m: MeasurementRecord) -> String? { GateEvidence.decode(m.payloadJSON)?.label }
+    public static func label(of m: MeasurementRecord) -> String? { Evidence.label(of: m.payloadJSON) }
 
-    public static func isGate(_ m: MeasurementRecord) -> Bool { m.outcome != nil && kinds.contains(m.kind) }
+    public static func isGate(_ m: MeasurementRecord) -> Bool { m.outcome != nil && m.measurementKind?.isGate == true }
 
     /// Every gate evaluation of a run, in journal order.
     public static func all(_ measurements: [MeasurementRecord], steps: [StepRecord]) -> [GateEvaluation] {
@@ -56,19 +54,20 @@ public struct GateEvaluation: Sendable {
     }
 
     static func title(_ m: MeasurementRecord) -> String {
-        if let label = GateEvidence.decode(m.payloadJSON)?.label, !label.isEmpty { return label }
-        return m.kind == "threshold" ? "load: \(m.name)" : "\(m.kind): \(m.name)"
+        if let label = Evidence.label(of: m.payloadJSON), !label.isEmpty { return label }
+        return m.measurementKind == .threshold ? "load: \(m.name)" : "\(m.kind): \(m.name)"
     }
 
     /// The measured value in the unit of its expectation; for an HTTP gate the answer and its
     /// time; for a value that is not a number (an SQL string) the value itself.
     static func achieved(_ m: MeasurementRecord, step: StepRecord?) -> String {
-        if ["health", "http"].contains(m.kind), let status = GateEvidence.decode(m.payloadJSON)?.status {
+        if m.measurementKind == .health || m.measurementKind == .http,
+           let status = Evidence.decode(HTTPAttemptEvidence.self, from: m.payloadJSON)?.status {
             return "HTTP \(status)" + (m.value.map { " in \(FigureFormat.ms($0))" } ?? "")
         }
         if let value = m.value { return FigureFormat.value(value, unit: m.unit, metric: m.name, expectation: m.expectation) }
-        if let first = GateEvidence.decode(m.payloadJSON)?.firstCell { return first }
-        if m.kind == "probe", let step, let line = step.stdout.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+        if m.measurementKind == .sql, let first = Evidence.decode(SQLResultEvidence.self, from: m.payloadJSON)?.firstCell { return first }
+        if m.measurementKind == .probe, let step, let line = step.stdout.split(separator: "\n").first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             return "output: \(line.trimmingCharacters(in: .whitespaces).prefix(80))"
         }
         return ReportData.notMeasured
@@ -97,19 +96,5 @@ public struct GateEvaluation: Sendable {
         if let unit = m.unit { return ["s", "ms", "ratio", "req/s", "bytes", "%"].contains(unit) }
         guard let text = m.expectation else { return false }
         return text.contains("%") || text.range(of: #"[0-9](us|ms|s|m)\b"#, options: .regularExpression) != nil
-    }
-}
-
-/// The parts of a gate's journaled payload the report reads (HTTP attempts, SQL rows, labels).
-struct GateEvidence: Decodable {
-    var label: String?
-    var status: Int?
-    var rows: [[String?]]?
-
-    var firstCell: String? { rows?.first?.first ?? nil }
-
-    static func decode(_ json: String?) -> GateEvidence? {
-        guard let json else { return nil }
-        return try? JSONDecoder().decode(GateEvidence.self, from: Data(json.utf8))
     }
 }

@@ -24,8 +24,8 @@ public enum JUnitReport {
             let verdict = Self.verdict(outcome, measured: measured, expectation: m.expectation, stepFailed: step.map(failed) ?? false)
             if verdict.isFailure, let sequence = m.stepSequence { stepsWithFailingGate.insert(sequence) }
             // A gate's `label:` names the case when it has one: "Cache hit rate", not the PromQL.
-            let label = GateEvidence.decode(m.payloadJSON)?.label
-            let name = (label ?? (m.kind == "threshold" ? m.name : "\(m.kind) \(m.name)")) + (m.host.map { " on \($0)" } ?? "")
+            let label = Evidence.label(of: m.payloadJSON)
+            let name = (label ?? (m.measurementKind == .threshold ? m.name : "\(m.kind) \(m.name)")) + (m.host.map { " on \($0)" } ?? "")
                 + (m.expectation.map { ": \($0)" } ?? "")
             if let index = indexByKey[key] {
                 cases[index].verdict = verdict

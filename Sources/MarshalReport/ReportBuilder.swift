@@ -177,18 +177,18 @@ public enum ReportBuilder {
         }
 
         // Other evidence worth keeping: backups.
-        for m in input.measurements where m.kind == "backup" {
-            let backup = BackupEvidence.decode(m.payloadJSON)
+        for m in input.measurements where m.measurementKind == .backup {
+            let backup = MarshalCore.Evidence.decode(BackupEvidence.self, from: m.payloadJSON)
             let path = backup?.path ?? m.name
             var line = "Backup \(md(path))\(m.host.map { " on \(md($0))" } ?? ""): \(m.value.map { FigureFormat.bytes($0) } ?? "size \(ReportData.notMeasured)")"
             if let value = m.value, value >= 10_000 { line += " (\(Int(value)) bytes)" }
-            line += backup?.sha256.map { ", sha256 \(md($0))" } ?? ", sha256 not recorded"
+            line += backup.map { ", sha256 \(md($0.sha256))" } ?? ", sha256 not recorded"
             data.evidence.append(line)
         }
         // Query times (sql steps): the server's own time when EXPLAIN ANALYZE measured it, and
         // the client's round trip, per step in journal order, so a before/after pair reads as one.
         let stepsBySequence = Dictionary(input.steps.map { ($0.sequence, $0) }, uniquingKeysWith: { _, last in last })
-        for m in input.measurements where m.kind == "query_time" {
+        for m in input.measurements where m.measurementKind == .queryTime {
             let times = QueryTimeEvidence.decode(m.payloadJSON)
             let step = m.stepSequence.flatMap { stepsBySequence[$0] }
             var line = "Query time\(step.map { " of \(md($0.name))" } ?? "")\(m.host.map { " on \(md($0))" } ?? ""): "
@@ -240,16 +240,5 @@ struct QueryTimeEvidence: Decodable {
     static func decode(_ json: String?) -> QueryTimeEvidence? {
         guard let json else { return nil }
         return try? JSONDecoder().decode(QueryTimeEvidence.self, from: Data(json.utf8))
-    }
-}
-
-/// A backup's journaled payload: where the dump is and its digest (size is the measured value).
-struct BackupEvidence: Decodable {
-    var path: String?
-    var sha256: String?
-
-    static func decode(_ json: String?) -> BackupEvidence? {
-        guard let json else { return nil }
-        return try? JSONDecoder().decode(BackupEvidence.self, from: Data(json.utf8))
     }
 }

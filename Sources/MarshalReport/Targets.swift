@@ -14,7 +14,7 @@ enum Targets {
         var order: [String] = []
         var last: [String: GateEvaluation] = [:]
         for g in gates {
-            guard let label = GateEvidence.decode(g.measurement.payloadJSON)?.label else { continue }
+            guard let label = Evidence.label(of: g.measurement.payloadJSON) else { continue }
             let key = "\(g.measurement.stepSequence ?? -1)|\(g.measurement.host ?? "")|\(g.measurement.kind)|\(g.measurement.name)|\(label)"
             if last[key] == nil { order.append(key) }
             last[key] = g

@@ -71,23 +71,8 @@ struct GateTests {
         #expect(attempts.dropLast().allSatisfy { $0["outcome"] as? String == "failed" })
     }
 
-    @Test("health that never turns healthy fails after 10 s ± 0.5 s")
-    func neverHealthy() async throws {
-        let app = try GateApp()
-        let dir = CLI.temporaryDirectory()
-        let path = runbook("""
-          - health: { url: "\(app.url)/healthy-after/600", expect: 200, within: 10s }
-        """, in: dir)
-        let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
-        #expect(result.status == 1)
-        #expect(result.stdout.contains("within 10s ran out"))
-        // The gate's own time, as the journal recorded the step (process start and connecting are
-        // not the gate's, and on a loaded 2-core test machine they vary by a second).
-        let json = try await shownLast(dir)
-        let step = try #require((json["steps"] as? [[String: Any]])?.first)
-        let took = try #require(step["endedAt"] as? Double) - (try #require(step["startedAt"] as? Double))
-        #expect(abs(took - 10) <= 0.5, "the gate failed after \(took) s")
-    }
+    // "health that never turns healthy fails at the 10 s deadline" is an engine test now
+    // (EngineTests DeadlineTests/neverHealthy): exact on a manual clock, in milliseconds.
 
     @Test("a server that hangs cannot hold a within: gate past its deadline by more than a second")
     func hangingServer() async throws {
@@ -136,11 +121,14 @@ struct GateTests {
         #expect(result.stdout.contains("unhealthy services: redis (down)"))
     }
 
-    @Test("a 20 s soak every 2 s fails within one interval of the endpoint turning 500 at second 9, and rollback fires")
+    // The soak's timing over a whole 20 s (a breach seen within one interval) is an engine test
+    // (EngineTests DeadlineTests/soakBreach); this one is the user story on a real server: a
+    // short soak breaches, rollback fires, the webhooks say so.
+    @Test("a soak every 1 s fails within one interval of the endpoint turning 500 at second 3, and rollback fires")
     func soak() async throws {
         let app = try GateApp()
-        // The app turns 500 nine seconds after it started, which was just before this moment.
-        let turns500 = Date().addingTimeInterval(9)
+        // The app turns 500 three seconds after it started, which was just before this moment.
+        let turns500 = Date().addingTimeInterval(3)
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: tell the channel
@@ -150,21 +138,21 @@ struct GateTests {
             undo: { shell: "echo undone >> {{ host.vars.dir }}/log" }
           - name: watch
             soak:
-              duration: 20s
-              interval: 2s
+              duration: 10s
+              interval: 1s
               gates:
-                - health: { url: "\(app.url)/fails-after/9", expect: 200 }
+                - health: { url: "\(app.url)/fails-after/3", expect: 200 }
         """, in: dir, onFailure: "rollback")
         let result = try await CLI.run(["run", path, "-e", localEnvironment(dir), "--state", dir + "/state"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("soak breached"))
         // When the soak step ended (the journal's clock), against when the endpoint turned 500:
-        // within one 2 s interval. Process start, rollback and webhooks are not the soak's time.
+        // within one 1 s interval. Process start, rollback and webhooks are not the soak's time.
         let json = try await shownLast(dir)
         let watch = try #require((json["steps"] as? [[String: Any]])?.first { $0["name"] as? String == "watch" })
         let ended = Date(timeIntervalSinceReferenceDate: try #require(watch["endedAt"] as? Double))
         let delay = ended.timeIntervalSince(turns500)
-        #expect(delay > -0.3 && delay <= 2.3, "the breach was seen \(delay) s after the endpoint turned 500")
+        #expect(delay > -0.3 && delay <= 1.3, "the breach was seen \(delay) s after the endpoint turned 500")
         #expect(result.stderr.contains("rolled back: switch on here"))
         #expect((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) == "switched\nundone\n")
         let hooks = try await Shell.run(["/usr/bin/curl", "-s", "\(app.url)/hook"]).stdout

@@ -92,13 +92,26 @@ struct ToyKindTests {
     func runs() async throws {
         let (loaded, environment) = load(Self.runbook)
         let step = try #require(loaded.value?.steps.first)
-        let executor = StepExecutor(connections: HostConnections(connector: NoConnector(), environment: environment, secrets: [:]), gates: nil)
+        let executor = StepExecutor(connections: HostConnections(connector: NoConnector(), environment: environment, secrets: [:],
+                                                                 processEnvironment: [:]), gates: nil)
         let context = StepContext(runId: "r1", renderer: TemplateRenderer(), scope: TemplateScope(params: ["who": .string("run")]),
-                                  masker: SecretMasker([]), approvals: [], batch: 1)
+                                  masker: SecretMasker([]), approvals: [], batch: 1, clock: StillClock(), files: NoFiles())
         let outcome = await executor.execute(step, host: nil, context: context)
         #expect(outcome.status == .succeeded)
         #expect(outcome.evidence?["echoed"] == .string("hello run hello run"))
     }
+}
+
+/// The toy kind never waits: time stands still.
+private struct StillClock: MarshalCore.Clock {
+    let now = ContinuousClock.now
+    var date: Date { Date(timeIntervalSince1970: 1_800_000_000) }
+    func sleep(until deadline: ContinuousClock.Instant) async throws {}
+}
+
+/// The toy kind reads no local file.
+private struct NoFiles: LocalFiles {
+    func isReadableFile(atPath path: String) -> Bool { false }
 }
 
 /// The toy kind never connects to a host.

@@ -17,7 +17,7 @@ struct ReportPropertyTests {
 
     func journal(_ rng: inout SplitMix64) -> Journal {
         var j = Journal()
-        let kinds = Array(GateEvaluation.kinds).sorted()
+        let kinds = MeasurementKind.allCases.filter(\.isGate).map(\.rawValue).sorted()
         let hosts: [String?] = [nil, "web1", "web2", "db1"]
         let names = ["p95", "error_rate", "value", "status"]
         for sequence in 1...(1 + rng.below(12)) {

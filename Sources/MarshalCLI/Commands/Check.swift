@@ -17,8 +17,8 @@ extension MarshalCommand {
         @Option(help: "Also GET this path (e.g. /api/health) on each host's vars.base_url and on the environment's, from this machine.")
         var health: String?
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         struct HostReport: Encodable {
             var host: String
@@ -74,7 +74,8 @@ extension MarshalCommand {
             let reports = await withTaskGroup(of: HostReport.self) { group in
                 for host in environment.hosts {
                     group.addTask {
-                        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
+                        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets,
+                                                                  processEnvironment: ProcessInfo.processInfo.environment)
                         var healthReport: HealthReport?
                         if let path = health, let base = Self.baseURL(host.vars) {
                             healthReport = await Self.probe(base: base, path: path, connectTimeout: environment.ssh.connectTimeout)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MarshalCore
 
 extension MarshalCommand {
     /// `marshal init`: a working skeleton (environment, rollout runbook, schemas) in a folder, as
@@ -86,14 +87,13 @@ extension MarshalCommand {
         }
 
         /// Fills what flags left out by asking on a terminal; without one, --host is required.
-        mutating func askForMissing() throws {
-            guard Terminal.stdinIsTTY else {
+        mutating func askForMissing(prompt: any Prompt = TerminalPrompt()) throws {
+            guard prompt.isInteractive else {
                 if hosts.isEmpty { throw ValidationError("--host NAME=ADDRESS[:PORT] is required when not on a terminal") }
                 return
             }
             func ask(_ question: String, _ fallback: String) -> String {
-                FileHandle.standardError.write(Data("\(question) [\(fallback)]: ".utf8))
-                let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces)
+                let answer = (prompt.ask("\(question) [\(fallback)]: ") ?? "").trimmingCharacters(in: .whitespaces)
                 return answer.isEmpty ? fallback : answer
             }
             if environment == nil { environment = ask("Environment name", "staging") }

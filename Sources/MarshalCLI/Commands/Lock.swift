@@ -14,7 +14,7 @@ extension MarshalCommand {
         struct Status: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Who holds the lock, since when, and whether it is stale.")
             @Option(name: .shortAndLong) var environment: String
-            @Option(help: "text or json.") var output: OutputFormat = .text
+            @OptionGroup var outputOptions: OutputOptions
             @OptionGroup var stateOptions: StateOptions
 
             func run() async throws {
@@ -24,14 +24,14 @@ extension MarshalCommand {
                 let lock = try await journal.lockStatus(environment: name)
                 let now = try await journal.currentTime()
                 let stale = lock.map { $0.isStale(now: now, liveness: Operator.liveness) } ?? false
-                switch output {
+                switch outputOptions.output {
                 case .json:
                     struct Doc: Encodable { var environment: String; var lock: LockRecord?; var stale: Bool }
                     Terminal.stdout(try JSONOutput.encode(Doc(environment: name, lock: lock, stale: stale)))
                 case .text:
                     guard let lock else { Terminal.stdout("\(name): not locked"); return }
                     let f = ISO8601DateFormatter()
-                    Terminal.stdout("\(name): locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(f.string(from: lock.since)); lease until \(f.string(from: lock.leaseExpiresAt))\(stale ? " — STALE: its holder stopped renewing it; `marshal lock release -e \(name)` takes it over" : "")")
+                    Terminal.stdout("\(name): locked by \(lock.holderDescription) since \(f.string(from: lock.since)); lease until \(f.string(from: lock.leaseExpiresAt))\(stale ? " — STALE: its holder stopped renewing it; `marshal lock release -e \(name)` takes it over" : "")")
                 }
             }
         }
@@ -51,7 +51,7 @@ extension MarshalCommand {
                     return
                 }
                 if !lock.isStale(now: try await journal.currentTime(), liveness: Operator.liveness) && !force {
-                    Terminal.stderr("error: \(name) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)), which is still renewing it; wait for it, or pass --force if you are sure it is gone")
+                    Terminal.stderr("error: \(name) is locked by \(lock.holderDescription), which is still renewing it; wait for it, or pass --force if you are sure it is gone")
                     throw ExitCode.couldNotStart
                 }
                 _ = try await journal.forceReleaseLock(environment: name)

@@ -12,8 +12,8 @@ extension MarshalCommand {
 
         @OptionGroup var target: TargetOptions
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @Option(name: .customLong("as-run"), help: "Render run-time values as run ID had them ({{ run.id }}), to compare a run's journaled commands with its plan.")
         var asRun: String?

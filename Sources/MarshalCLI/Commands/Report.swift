@@ -36,13 +36,7 @@ extension MarshalCommand {
         func run() async throws {
             let journal = try stateOptions.journal(environmentNamed: environment)
             defer { journal.close() }
-            let run: RunRecord
-            do {
-                run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
-            } catch {
-                Terminal.stderr("error: \(error)")
-                throw ExitCode.invalidInput
-            }
+            let run = try await NamedRun.find(runId, environment: environment, in: journal)
             if let verify {
                 try await check(verify, run: run, journal: journal)
                 return

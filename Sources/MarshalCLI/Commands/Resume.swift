@@ -25,8 +25,8 @@ extension MarshalCommand {
         @Option(help: "Approve an approve step by id or name (repeatable).")
         var approve: [String] = []
 
-        @Option(help: "text or json (one event per line).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var documents: DocumentOptions
 
@@ -38,16 +38,9 @@ extension MarshalCommand {
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
             defer { journal.close() }
-            let original: RunRecord
-            do {
-                original = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
-            } catch {
-                Terminal.stderr("error: \(error)")
-                throw ExitCode.invalidInput
-            }
+            let original = try await NamedRun.find(runId, environment: environment, in: journal)
             guard [.interrupted, .paused, .running, .aborted].contains(original.status) else {
                 Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted, aborted (Ctrl-C) or paused run can be resumed")
                 throw ExitCode.invalidInput
@@ -74,9 +67,9 @@ extension MarshalCommand {
             var prior = PriorProgress.from(records)
             let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))
-                .map { ("preflight", $0) }
+                .map { (StepRecord.Phase.preflight, $0) }
                 + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                      scope: TemplateScope(params: prepared.params)).map { ("main", $0) }
+                                      scope: TemplateScope(params: prepared.params)).map { (StepRecord.Phase.main, $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
             // by itself; a failed change needs the operator's word).
@@ -85,7 +78,7 @@ extension MarshalCommand {
                 // A change that failed in a run that then died (before it could roll back) is not
                 // run again blindly either; a failed check just runs again.
                 for r in records where r.runId == original.id && (r.phase == .main || r.phase == .preflight) && [.failed, .timedOut].contains(r.status) {
-                    let key = PriorProgress.Key(phase: r.phase.rawValue, ordinal: r.stepIndex, host: r.host, batch: r.batch)
+                    let key = PriorProgress.Key(phase: r.phase, ordinal: r.stepIndex, host: r.host, batch: r.batch)
                     questions.append((PriorProgress.InFlight(key: key, name: r.name, stepId: r.stepId), "had failed on"))
                 }
             }
@@ -106,11 +99,12 @@ extension MarshalCommand {
                 Terminal.stderr("error: not resuming run \(original.id): \(blocked.joined(separator: "; ")) when the run stopped. It changes things, so Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (run it again) or --skip STEP (it finished). Nothing was changed.")
                 throw ExitCode.couldNotStart
             }
+            let startedAt = SystemClock().date
             var request = RunRequest(
-                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
-                parentRunId: original.id)
+                parentRunId: original.id, startedAt: startedAt)
             request.prior = prior
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)

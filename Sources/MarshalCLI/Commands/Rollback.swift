@@ -33,8 +33,8 @@ extension MarshalCommand {
         @Option(help: "Approve explicitly (the environment's name), required for a protected environment without a terminal.")
         var approve: [String] = []
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var documents: DocumentOptions
 
@@ -43,7 +43,6 @@ extension MarshalCommand {
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(self.environment)
             let journal = try stateOptions.journal(for: environment, forRun: !plan)

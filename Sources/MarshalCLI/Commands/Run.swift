@@ -23,8 +23,8 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
-        @Option(help: "text or json (one event per line).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @Option(name: .customLong("baseline"), help: "The run that baseline.<step id>.<metric> in gates reads (default: last-success of this runbook and environment).")
         var baselineRun: String?
@@ -34,7 +34,6 @@ extension MarshalCommand {
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            try documents.check()
             let inputs = Inputs()
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
@@ -44,10 +43,11 @@ extension MarshalCommand {
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
             try await Promotion.require(runbook, environment: environment.name, params: prepared.params, journal: journal)
+            let startedAt = SystemClock().date
             var request = RunRequest(
-                runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+                runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
-                operatorName: Operator.name, pid: getpid(), approvals: Set(approve))
+                operatorName: Operator.name, pid: getpid(), approvals: Set(approve), startedAt: startedAt)
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(for: runbook)
             request.baseline = await Baseline.resolve(reference: baselineRun, runbook: runbook.name, environment: environment.name,
@@ -153,7 +153,7 @@ enum RunLauncher {
         }
         let renderer = TemplateRenderer()
         var services = RunServices(connector: TransportRouter(), journal: journal, renderer: renderer, observer: observer,
-                                   gates: HTTPGates.make(), includes: includes)
+                                   clock: SystemClock(), files: LocalFileSystem(), gates: HTTPGates.make(), includes: includes)
         services.crashHook = CrashPoint.hook()
         services.recovery = RecoveryFiles()
         let orchestrator = Orchestrator(services: services)
@@ -202,12 +202,12 @@ struct IncludeLoader: IncludeResolver {
 /// without a TTY, `--yes` alone is refused and `--approve` must name the environment or every
 /// approve step of the runbook.
 enum Confirmation {
-    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String]) throws {
+    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String],
+                        prompt: any Prompt = TerminalPrompt()) throws {
         guard environment.protected else { return }
         let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
-        if Terminal.stdinIsTTY && !yes {
-            Terminal.stderr("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it:")
-            guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
+        if prompt.isInteractive && !yes {
+            guard let answer = prompt.ask("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it: "), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
                 Terminal.stderr("error: confirmation did not match '\(environment.name)'; nothing was run")
                 throw ExitCode.invalidInput
             }

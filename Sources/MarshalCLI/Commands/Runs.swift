@@ -16,8 +16,8 @@ extension MarshalCommand {
         @Option(help: "How many runs to list.")
         var limit: Int = 20
 
-        @Option(help: "text or json.")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var stateOptions: StateOptions
 
@@ -50,8 +50,8 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
         var environment: String?
 
-        @Option(help: "text (each step's last output lines) or json (the whole record, output excerpts in full).")
-        var output: OutputFormat = .text
+        @OptionGroup var outputOptions: OutputOptions
+        var output: OutputFormat { outputOptions.output }
 
         @Option(help: "In text: how many of the last lines of each step's stdout and stderr to print (0: none).")
         var lines: Int = 5
@@ -67,13 +67,7 @@ extension MarshalCommand {
         func run() async throws {
             let journal = try stateOptions.journal(environmentNamed: environment)
             defer { journal.close() }
-            let run: RunRecord
-            do {
-                run = try await journal.run(id: runId, environment: environment.map(EnvironmentName.of))
-            } catch {
-                Terminal.stderr("error: \(error)")
-                throw ExitCode.invalidInput
-            }
+            let run = try await NamedRun.find(runId, environment: environment, in: journal)
             let steps = try await journal.steps(runId: run.id)
             let measurements = try await journal.measurements(runId: run.id)
             switch output {

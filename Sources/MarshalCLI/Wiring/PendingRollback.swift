@@ -30,10 +30,11 @@ struct PendingRollback {
     /// The request of the run that carries the undos out (a `rollback`, or a `resume`), child of `parent`.
     func request(kind: RunRecord.Kind, parent: RunRecord, environment: Environment,
                  lockOptions: LockWaitOptions) throws -> RunRequest {
+        let startedAt = SystemClock().date
         var request = RunRequest(
-            runId: RunID.make(startedAt: Date()), runbook: runbook, environment: environment, params: prepared.params,
+            runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
             secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
-            operatorName: Operator.name, pid: getpid(), kind: kind, parentRunId: parent.id)
+            operatorName: Operator.name, pid: getpid(), kind: kind, parentRunId: parent.id, startedAt: startedAt)
         request.prior = progress
         try lockOptions.apply(to: &request)
         request.documents = JournaledRunbook.documents(of: parent)

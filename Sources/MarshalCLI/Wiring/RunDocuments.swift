@@ -20,8 +20,9 @@ struct DocumentOptions: ParsableArguments {
         self.junit = junit
     }
 
-    /// Refuses, before anything runs, a destination that could not be written at the end.
-    func check() throws {
+    /// Refuses, while the command line is read and so before anything runs, a destination that
+    /// could not be written at the end.
+    func validate() throws {
         for (flag, path) in [("--report", report), ("--junit", junit)] {
             guard let path else { continue }
             let folder = (path as NSString).deletingLastPathComponent

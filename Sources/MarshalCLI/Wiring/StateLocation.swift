@@ -64,8 +64,9 @@ enum StateLocation {
         let named = environment.lockHost.flatMap { environment.host(named: $0) }
         guard let host = named ?? environment.hosts.first, (host.transport ?? environment.transport) == .ssh else { return store }
         let secrets = SecretResolver().resolve(environment.secrets, strict: false).secrets
-        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
-        return HostLockedJournal(inner: store, connector: TransportRouter(), endpoint: endpoint, liveness: Operator.liveness)
+        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets, processEnvironment: ProcessInfo.processInfo.environment)
+        return HostLockedJournal(inner: store, connector: TransportRouter(), endpoint: endpoint, liveness: Operator.liveness,
+                                 clock: SystemClock())
     }
 
     /// A store opened without the environment (`resume RUN --state DIR`), once the run names it:

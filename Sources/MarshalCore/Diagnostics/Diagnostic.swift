@@ -2,14 +2,33 @@
 public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Severity: String, Sendable, Hashable { case error, warning, note }
 
+    /// What kind of finding it is, for code that must tell findings apart (never their text).
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A template names nothing in scope (`{{ parms.x }}`).
+        public static let undefinedName = Code(rawValue: "template.undefined-name")
+        /// A template that does not parse (`{{ x`).
+        public static let templateSyntax = Code(rawValue: "template.syntax")
+        /// A filter applied to a secret, whose value must stay hidden.
+        public static let filterOnSecret = Code(rawValue: "template.filter-on-secret")
+        /// A filter that failed on its value.
+        public static let templateFilter = Code(rawValue: "template.filter")
+    }
+
     public var location: SourceLocation
     public var severity: Severity
     public var message: String
+    /// Nil for findings nobody needs to tell apart from others.
+    public var code: Code?
 
-    public init(_ severity: Severity = .error, at location: SourceLocation, _ message: String) {
+    public init(_ severity: Severity = .error, at location: SourceLocation, _ message: String, code: Code? = nil) {
         self.location = location
         self.severity = severity
         self.message = message
+        self.code = code
     }
 
     public var description: String { "\(location): \(severity.rawValue): \(message)" }

@@ -12,9 +12,11 @@ public final class HostLockedJournal: JournalStore {
     public let inner: any JournalStore
     private let host: HostLink
     private let liveness: ProcessLiveness
+    private let clock: any Clock
     public var location: String { inner.location }
 
-    public init(inner: any JournalStore, connector: any Connector, endpoint: HostEndpoint, liveness: ProcessLiveness) {
+    public init(inner: any JournalStore, connector: any Connector, endpoint: HostEndpoint, liveness: ProcessLiveness, clock: any Clock) {
+        self.clock = clock
         self.inner = inner
         self.host = HostLink(connector: connector, endpoint: endpoint)
         self.liveness = liveness
@@ -86,7 +88,7 @@ public final class HostLockedJournal: JournalStore {
     private func seconds(_ lease: Duration) -> Int { max(1, Int(lease.components.seconds)) }
 
     private func judged(_ holder: HostLockCommands.Holder, _ environment: String) -> LockAcquisition {
-        let record = holder.record(environment: environment)
+        let record = holder.record(environment: environment, localNow: clock.date)
         let stale = holder.leaseUntil <= holder.hostNow
             || liveness.isAlive(pid: holder.pid, on: OperatorName.machine(of: holder.holder)) == false
         return stale ? .stale(record) : .heldBy(record)
@@ -94,13 +96,15 @@ public final class HostLockedJournal: JournalStore {
 
     // MARK: Environment lock
 
-    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
-        let local = try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration,
+                            message: String?) async throws -> LockAcquisition {
+        let local = try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease,
+                                                message: message)
         guard case .acquired(let record) = local else { return local }
         let answer: HostLockCommands.Answer
         do {
             answer = try await host.run(HostLockCommands.acquire(environment: environment, holder: holder, pid: pid, runId: runId,
-                                                                 leaseSeconds: seconds(lease)), "take the lock of environment \(environment)")
+                                                                 leaseSeconds: seconds(lease), message: message), "take the lock of environment \(environment)")
         } catch {
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
             await host.close()
@@ -122,19 +126,20 @@ public final class HostLockedJournal: JournalStore {
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
             await host.close()
             return .heldBy(LockRecord(environment: environment, holder: "another marshal (taking the lock on \(host.endpoint.name) right now)",
-                                      pid: 0, runId: "?", since: Date(), leaseExpiresAt: Date().addingTimeInterval(TimeInterval(seconds(lease)))))
+                                      pid: 0, runId: "?", since: clock.date, leaseExpiresAt: clock.date.addingTimeInterval(TimeInterval(seconds(lease)))))
         }
     }
 
     public func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String,
-                                  lease: Duration) async throws -> LockAcquisition {
+                                  lease: Duration, message: String?) async throws -> LockAcquisition {
         if case .held(let current?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
             guard current.runId == stale.runId, case .stale = judged(current, environment) else { return judged(current, environment) }
             _ = try await host.run(HostLockCommands.release(environment: environment, runId: stale.runId), "take over the lock of environment \(environment)")
         }
-        let local = try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease)
+        let local = try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId,
+                                                      lease: lease, message: message)
         guard case .acquired = local else { return local }
-        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: message)
     }
 
     @discardableResult
@@ -148,7 +153,7 @@ public final class HostLockedJournal: JournalStore {
         let answer = try await host.run(HostLockCommands.renew(environment: environment, runId: runId, leaseSeconds: seconds(lease)),
                                         "renew the lock of environment \(environment)")
         if case .lost(let other) = answer {
-            throw JournalError.lockNotHeld(environment: environment, runId: runId, current: other?.record(environment: environment),
+            throw JournalError.lockNotHeld(environment: environment, runId: runId, current: other?.record(environment: environment, localNow: clock.date),
                                            journal: "\(inner.location) and \(host.name)")
         }
     }
@@ -165,7 +170,7 @@ public final class HostLockedJournal: JournalStore {
         let local = try await inner.forceReleaseLock(environment: environment)
         var remote: LockRecord?
         if case .held(let holder?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
-            remote = holder.record(environment: environment)
+            remote = holder.record(environment: environment, localNow: clock.date)
         }
         _ = try await host.run(HostLockCommands.release(environment: environment, runId: nil), "release the lock of environment \(environment)")
         return local ?? remote
@@ -174,7 +179,7 @@ public final class HostLockedJournal: JournalStore {
     public func lockStatus(environment: String) async throws -> LockRecord? {
         if let local = try await inner.lockStatus(environment: environment) { return local }
         if case .held(let holder?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
-            return holder.record(environment: environment)
+            return holder.record(environment: environment, localNow: clock.date)
         }
         return nil
     }

@@ -17,9 +17,8 @@ public struct PlanDescription {
         do {
             return try renderer.render(t, in: scope)
         } catch {
-            let text = String(describing: error)
-            // Renderer errors already carry "file:line:col: error: "; keep only the message part.
-            let message = text.components(separatedBy: ": error: ").last ?? text
+            // A renderer's diagnostic carries its own position; the finding is placed at the template's.
+            let message = (error as? Diagnostic)?.message ?? "\(error)"
             self.error(message, at: t.location)
             return RenderedText(literal: t.source)
         }

@@ -13,12 +13,12 @@ enum GateLabels {
     }
 
     static func label(_ step: Step, for m: StepOutcome.Measurement) -> String? {
-        if let b = step.kind.as(BenchmarkStep.self), m.kind == "threshold" { return b.labels[m.name] }
+        if let b = step.kind.as(BenchmarkStep.self), m.kind == .threshold { return b.labels[m.name] }
         // A soak's gates are labelled by SoakRunner on what they measured; the soak's own rows
         // (the time of each check) carry no figure a label could name.
         if step.kind.is(SoakStep.self) { return nil }
         switch m.kind {
-        case "benchmark", "backup", "notify", "release": return nil
+        case .benchmark, .backup, .notify: return nil
         default: return step.label
         }
     }

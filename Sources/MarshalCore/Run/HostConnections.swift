@@ -6,11 +6,15 @@ public actor HostConnections {
     private let connector: any Connector
     public nonisolated let environment: Environment
     private let secrets: [String: Secret]
+    private let processEnvironment: [String: String]
     private var open: [String: any RemoteExecutor] = [:]
     private var failed: [String: TransportError] = [:]
     private var pending: [String: Task<Result<any RemoteExecutor, TransportError>, Never>] = [:]
 
-    public init(connector: any Connector, environment: Environment, secrets: [String: Secret]) {
+    /// - Parameter processEnvironment: Marshal's own environment (`HOME` for `~/` paths, `USER` as the
+    ///   default login), as the run request carries it.
+    public init(connector: any Connector, environment: Environment, secrets: [String: Secret], processEnvironment: [String: String]) {
+        self.processEnvironment = processEnvironment
         self.connector = connector
         self.environment = environment
         self.secrets = secrets
@@ -20,7 +24,7 @@ public actor HostConnections {
         if let executor = open[host.name] { return .success(executor) }
         if let error = failed[host.name] { return .failure(error) }
         if let task = pending[host.name] { return await task.value }
-        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets)
+        let endpoint = EndpointBuilder.endpoint(for: host, in: environment, secrets: secrets, processEnvironment: processEnvironment)
         let connector = self.connector
         let task = Task<Result<any RemoteExecutor, TransportError>, Never> {
             do throws(TransportError) {
@@ -52,8 +56,9 @@ public actor HostConnections {
 /// Builds how to reach a host from the environment's `ssh` settings and the host's own keys.
 public enum EndpointBuilder {
     public static func endpoint(for host: HostSpec, in environment: Environment, secrets: [String: Secret],
-                                home: String? = ProcessInfo.processInfo.environment["HOME"]) -> HostEndpoint {
+                                processEnvironment: [String: String]) -> HostEndpoint {
         let ssh = environment.ssh
+        let home = processEnvironment["HOME"]
         func expand(_ path: String) -> String {
             guard path.hasPrefix("~/"), let home else { return path }
             return home + path.dropFirst(1)
@@ -61,13 +66,13 @@ public enum EndpointBuilder {
         let authentication: HostEndpoint.Authentication = ssh.agent && ssh.identity == nil
             ? .agent
             : .identityFile(path: expand(ssh.identity ?? "~/.ssh/id_ed25519"), passphrase: ssh.passphraseSecret.flatMap { secrets[$0] })
-        let user = host.user ?? ssh.user ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
+        let user = host.user ?? ssh.user ?? processEnvironment["USER"] ?? "root"
         var jump: HostEndpoint.Jump = .none
         if let jumpName = ssh.jump {
             if let jumpHost = environment.host(named: jumpName) {
                 var viaEnvironment = environment
                 viaEnvironment.ssh.jump = nil
-                jump = .via(endpoint(for: jumpHost, in: viaEnvironment, secrets: secrets, home: home))
+                jump = .via(endpoint(for: jumpHost, in: viaEnvironment, secrets: secrets, processEnvironment: processEnvironment))
             } else {
                 // `user@address:port`, as ProxyJump takes it.
                 var text = jumpName

@@ -12,14 +12,16 @@ actor JournalWriter {
     private var flushScheduled = false
     private let lag: Duration
     private let lease: LeaseKeeper?
+    private let clock: any Clock
     /// Everything this run journaled or tried to, by sequence (ours when the store gave none).
     private var mirror: [StepRecord] = []
     private var localSequence = 0
     /// The first error the store returned; once set, the journal is incomplete.
     private(set) var failure: String?
 
-    init(store: any JournalStore, lease: LeaseKeeper? = nil, lag: Duration = .milliseconds(20)) {
+    init(store: any JournalStore, clock: any Clock, lease: LeaseKeeper? = nil, lag: Duration = .milliseconds(20)) {
         self.store = store
+        self.clock = clock
         self.lease = lease
         self.lag = lag
     }
@@ -55,7 +57,7 @@ actor JournalWriter {
                 if !finishes.isEmpty { try? await store.finishSteps(finishes) }
                 throw error
             }
-            let sent = ContinuousClock.now
+            let sent = clock.now
             do {
                 let sequences = try await store.commitBoundary(finishes: finishes, starts: records, renewing: await lease.claim)
                 await lease.boundaryCommitted(sentAt: sent)
@@ -82,8 +84,8 @@ actor JournalWriter {
         pending.append(item)
         if !flushScheduled {
             flushScheduled = true
-            Task { [lag] in
-                try? await Task.sleep(for: lag)
+            Task { [lag, clock] in
+                try? await clock.sleepBeside(for: lag)
                 try? await self.flush()
             }
         }

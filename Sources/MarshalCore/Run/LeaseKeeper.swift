@@ -24,6 +24,7 @@ public actor LeaseKeeper {
     private let runId: String
     private let lease: Duration
     private let say: @Sendable (String) -> Void
+    private let clock: any Clock
     private var provenUntil: ContinuousClock.Instant
     private var lost: String?
     private var lastFailure: String?
@@ -33,7 +34,8 @@ public actor LeaseKeeper {
     ///   - acquiredAt: when the request that took the lock was sent.
     ///   - say: tells the operator what is happening while the run waits.
     public init(journal: any JournalStore, environment: String, runId: String, lease: Duration,
-                acquiredAt: ContinuousClock.Instant, say: @escaping @Sendable (String) -> Void) {
+                acquiredAt: ContinuousClock.Instant, clock: any Clock, say: @escaping @Sendable (String) -> Void) {
+        self.clock = clock
         self.journal = journal
         self.environment = environment
         self.runId = runId
@@ -46,14 +48,14 @@ public actor LeaseKeeper {
     public func start() {
         guard heartbeat == nil else { return }
         let interval = lease / 3
-        heartbeat = Task { [weak self] in
+        heartbeat = Task { [weak self, clock] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
+                try? await clock.sleepBeside(for: interval)
                 if Task.isCancelled { break }
                 guard let self else { break }
                 // After a failure, try again sooner: a short outage must not eat the lease.
                 if await self.renew() == false, await self.isLost == false {
-                    try? await Task.sleep(for: min(interval, .seconds(1)))
+                    try? await clock.sleepBeside(for: min(interval, .seconds(1)))
                     _ = await self.renew()
                 }
             }
@@ -92,7 +94,7 @@ public actor LeaseKeeper {
     @discardableResult
     func renew() async -> Bool {
         guard lost == nil else { return false }
-        let sent = ContinuousClock.now
+        let sent = clock.now
         do {
             try await journal.renewLock(environment: environment, runId: runId, lease: lease)
             provenUntil = max(provenUntil, sent + lease)
@@ -116,12 +118,12 @@ public actor LeaseKeeper {
     public func prove() async throws(Lost) {
         if let lost { throw Lost(reason: lost) }
         let margin = min(lease / 10, .seconds(2))
-        if lastFailure == nil, ContinuousClock.now + margin < provenUntil { return }
+        if lastFailure == nil, clock.now + margin < provenUntil { return }
         var announced = false
         while true {
             if await renew() { return }
             if let lost { throw Lost(reason: lost) }
-            let left = provenUntil - ContinuousClock.now
+            let left = provenUntil - clock.now
             if left <= margin {
                 let reason = "the lock of environment \(environment) could not be renewed before its lease ran out (\(lastFailure ?? "no answer")); stopped before starting another step so that no other run can overlap this one"
                 lost = reason
@@ -131,7 +133,7 @@ public actor LeaseKeeper {
                 say("the state store does not answer (\(lastFailure ?? "no answer")); waiting before the next step, \(Self.seconds(left)) s left on the lock's lease")
                 announced = true
             }
-            try? await Task.sleep(for: min(.milliseconds(500), left - margin))
+            try? await clock.sleep(for: min(.milliseconds(500), left - margin))
         }
     }
 

@@ -62,7 +62,7 @@ public struct Orchestrator: Sendable {
             }
             self.services.observer.handle(.runStarted(runId: request.runId, runbook: request.runbook.name, environment: environment.name,
                                                       hosts: Array(Set(plan.entries.compactMap(\.host))).sorted(), batches: []))
-            for finished in progress.finished where finished.key.phase == StepRecord.Phase.main.rawValue {
+            for finished in progress.finished where finished.key.phase == .main {
                 guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }) else { continue }
                 state.remember(finished.evidence, of: step.step, host: finished.key.host.flatMap { environment.host(named: $0) })
             }
@@ -77,14 +77,14 @@ public struct Orchestrator: Sendable {
                 return StepRecord(runId: request.runId, stepIndex: item.expanded.ordinal, stepId: step.id,
                                   name: item.part == nil ? step.name : "undo \(step.name)", kind: kind,
                                   phase: item.part == nil ? .main : .undo, host: item.host, batch: item.batch, status: .skipped,
-                                  startedAt: Date(), endedAt: Date(),
+                                  startedAt: self.services.clock.date, endedAt: self.services.clock.date,
                                   message: item.part == nil ? "in flight when Marshal stopped; the operator said it changed nothing (--skip)"
                                       : "in flight when Marshal stopped; the operator said it finished (--skip)")
             }
             if !answers.isEmpty { _ = try? await writer.start(answers) }
             if !request.runbook.rollback.isEmpty {
                 // A `rollback:` list runs across every host the run touched.
-                for finished in progress.finished + progress.failed where finished.key.phase == StepRecord.Phase.main.rawValue {
+                for finished in progress.finished + progress.failed where finished.key.phase == .main {
                     guard let step = expanded.first(where: { $0.ordinal == finished.key.ordinal }),
                           let host = finished.key.host.flatMap({ environment.host(named: $0) }) else { continue }
                     state.completed.append(Completed(expanded: step, host: host, evidence: finished.evidence, batch: finished.key.batch ?? 0, parts: []))
@@ -112,8 +112,8 @@ public struct Orchestrator: Sendable {
         TemplateScope(
             params: request.params, vars: TemplateScope.mergedVars(environment: request.environment, host: nil), secrets: request.secrets,
             host: nil, env: request.processEnvironment, steps: [:],
-            run: ["id": request.runId, "runbook": request.runbook.name, "environment": request.environment.name,
-                  "started_at": ISO8601DateFormatter().string(from: request.startedAt), "operator": request.operatorName])
+            run: RunScope.values(id: request.runId, runbook: request.runbook.name, environment: request.environment.name,
+                                 startedAt: ISO8601DateFormatter().string(from: request.startedAt), operatorName: request.operatorName))
     }
 
     /// Lock, run record, heartbeat, connections; `body` does the work; then the record is closed
@@ -122,7 +122,8 @@ public struct Orchestrator: Sendable {
                          _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
         let lease = try await holdLock(request)
-        let started = ContinuousClock.now
+        let clock = services.clock
+        let started = clock.now
 
         let masker = SecretMasker(Array(request.secrets.values))
         do {
@@ -137,9 +138,10 @@ public struct Orchestrator: Sendable {
             throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
         }
 
-        let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets)
+        let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets,
+                                          processEnvironment: request.processEnvironment)
         let executor = StepExecutor(connections: connections, gates: services.gates)
-        let writer = JournalWriter(store: journal, lease: lease)
+        let writer = JournalWriter(store: journal, clock: clock, lease: lease)
         let state = State()
         await notify(.start, summary: "\(request.runbook.name) started on \(request.environment.name)", request: request, masker: masker)
         var result = await body(executor, writer, state, masker)
@@ -149,7 +151,7 @@ public struct Orchestrator: Sendable {
             var record = RunRecord(
                 id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
                 environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
-                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: Date(),
+                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt, endedAt: clock.date,
                 operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId,
                 failureSummary: masker.mask(result.summary))
             record.status = .interrupted
@@ -179,12 +181,12 @@ public struct Orchestrator: Sendable {
         case .aborted, .couldNotStart: status = .aborted
         case .lockLost: status = .interrupted
         }
-        try? await journal.updateRun(id: request.runId, status: status, endedAt: Date(), failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
+        try? await journal.updateRun(id: request.runId, status: status, endedAt: clock.date, failureSummary: status == .succeeded ? (request.kind == .rollback ? result.summary : nil) : result.summary)
         await connections.closeAll()
         await lease.stop()
         _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
         services.observer.handle(.runFinished(runId: request.runId, status: result.status.rawValue, summary: result.summary,
-                                              duration: ContinuousClock.now - started))
+                                              duration: clock.elapsed(since: started)))
         return result
     }
 
@@ -194,12 +196,13 @@ public struct Orchestrator: Sendable {
         let scope = baseScope(request)
         for step in request.runbook.steps {
             guard let notify = step.kind.as(NotifyStep.self), notify.events.contains(event) else { continue }
-            let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil)
+            let context = StepContext(runId: request.runId, renderer: services.renderer, scope: scope, masker: masker, approvals: [], batch: nil,
+                                      clock: services.clock, files: services.files)
             let outcome = await gates.notify(notify, event: event, summary: masker.mask(summary), context: context)
             _ = try? await services.journal.recordMeasurement(MeasurementRecord(
-                runId: request.runId, kind: "notify", name: "\(step.name) (\(event.rawValue))",
+                runId: request.runId, kind: MeasurementKind.notify.rawValue, name: "\(step.name) (\(event.rawValue))",
                 outcome: outcome.status == .succeeded ? .passed : .error, expectation: nil, value: nil,
-                payloadJSON: ConfigValue.record(["message": .string(masker.mask(outcome.message ?? ""))]).jsonText, recordedAt: Date()))
+                payloadJSON: Evidence.json(NotifyEvidence(message: masker.mask(outcome.message ?? ""))), recordedAt: services.clock.date))
             services.observer.handle(.message("notify \(event.rawValue): \(outcome.message ?? outcome.status.rawValue)"))
         }
     }
@@ -462,7 +465,7 @@ public struct Orchestrator: Sendable {
         let records = hosts.map { host in
             StepRecord(runId: request.runId, stepIndex: expanded.ordinal, stepId: step.id, name: step.name,
                        kind: (phase == .undo ? "undo:" : "") + step.kind.name, phase: phase, host: host?.name, batch: batch,
-                       startedAt: Date())
+                       startedAt: services.clock.date)
         }
         let forks = max(1, request.runbook.strategy.forks)
         // The hosts that start now are journaled as started in one commit; a host queued behind
@@ -518,7 +521,7 @@ public struct Orchestrator: Sendable {
         guard let prior = session.request.prior else { return hosts }
         let step = expanded.step, state = session.state
         return hosts.filter { host in
-            let key = PriorProgress.Key(phase: phase.rawValue, ordinal: expanded.ordinal, host: host?.name, batch: batch)
+            let key = PriorProgress.Key(phase: phase, ordinal: expanded.ordinal, host: host?.name, batch: batch)
             guard prior.isDone(key) else { return true }
             let evidence = prior.evidence(for: key)
             state.remember(evidence, of: step, host: host)
@@ -539,26 +542,27 @@ public struct Orchestrator: Sendable {
         observer.handle(.stepStarted(ref))
         let point = "\(phase.rawValue):%@:\(step.id ?? step.name)@\(host?.name ?? "-")"
         services.crashHook?(point.replacingOccurrences(of: "%@", with: "started"))
-        let clock = ContinuousClock.now
+        let clock = services.clock, began = clock.now
         var context = StepContext(runId: request.runId, renderer: services.renderer,
                                   scope: scope(for: host, expanded: expanded, base: session.baseScope, request: request, state: session.state),
-                                  masker: masker, approvals: request.approvals, batch: batch, baseline: request.baseline,
-                                  loadTargets: loadTargets)
+                                  masker: masker, approvals: request.approvals, batch: batch,
+                                  clock: clock, files: services.files, baseline: request.baseline, loadTargets: loadTargets)
         context.progress = { observer.handle(.progress(ref, $0)) }
-        let ticker = ProgressTicker.start(for: step, ref: ref, observer: observer)
+        let ticker = ProgressTicker.start(for: step, ref: ref, observer: observer, clock: clock)
         var outcome = await session.executor.execute(step, host: host, context: context)
         ticker?.cancel()
-        let elapsed = ContinuousClock.now - clock
+        let elapsed = clock.elapsed(since: began)
         services.crashHook?(point.replacingOccurrences(of: "%@", with: "finished"))
         // Evidence that cannot be kept fails its step: a gate must not pass without its record.
         outcome.measurements = GateLabels.apply(step, to: outcome.measurements)
         if let sequence, let unrecorded = await Self.record(outcome.measurements, runId: request.runId, sequence: sequence,
-                                                          host: host?.name, journal: services.journal, masker: masker) {
+                                                          host: host?.name, journal: services.journal, masker: masker,
+                                                          at: clock.date) {
             outcome.status = .failed
             outcome.message = [outcome.message, unrecorded].compactMap { $0 }.joined(separator: "; ")
         }
         let completion = StepCompletion(
-            status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus, signal: outcome.signal,
+            status: Self.recordStatus(outcome.status), endedAt: clock.date, exitStatus: outcome.exitStatus, signal: outcome.signal,
             stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
             registeredJSON: outcome.evidence.map { masker.mask($0.jsonText) }, attempts: outcome.attempts,
             message: outcome.message.map(masker.mask), command: outcome.command.map(masker.mask))

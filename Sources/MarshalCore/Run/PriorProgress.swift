@@ -5,17 +5,17 @@ import Foundation
 public struct PriorProgress: Sendable {
     /// Identifies one step on one host within a run: phase, position, host, batch.
     public struct Key: Hashable, Sendable, CustomStringConvertible {
-        public var phase: String
+        public var phase: StepRecord.Phase
         public var ordinal: Int
         public var host: String?
         public var batch: Int?
-        public init(phase: String, ordinal: Int, host: String?, batch: Int?) {
+        public init(phase: StepRecord.Phase, ordinal: Int, host: String?, batch: Int?) {
             self.phase = phase
             self.ordinal = ordinal
             self.host = host
             self.batch = batch
         }
-        public var description: String { "\(phase) step \(ordinal) on \(host ?? "this machine")\(batch.map { " (batch \($0))" } ?? "")" }
+        public var description: String { "\(phase.rawValue) step \(ordinal) on \(host ?? "this machine")\(batch.map { " (batch \($0))" } ?? "")" }
     }
 
     public struct Finished: Sendable {
@@ -73,7 +73,7 @@ public struct PriorProgress: Sendable {
         var failedByKey: [Key: Finished] = [:]
         var failedOrder: [Key] = []
         for record in records where record.phase == .main || record.phase == .preflight {
-            let key = Key(phase: record.phase.rawValue, ordinal: record.stepIndex, host: record.host, batch: record.batch)
+            let key = Key(phase: record.phase, ordinal: record.stepIndex, host: record.host, batch: record.batch)
             switch record.status {
             case .started:
                 started[key] = record
@@ -109,7 +109,7 @@ public struct PriorProgress: Sendable {
             undos[UndoKey(ordinal: record.stepIndex, host: record.host, batch: record.batch ?? 0, part: part)] = record.status
         }
         let inFlight = started.values.sorted { $0.sequence < $1.sequence }.map {
-            InFlight(key: Key(phase: $0.phase.rawValue, ordinal: $0.stepIndex, host: $0.host, batch: $0.batch), name: $0.name, stepId: $0.stepId)
+            InFlight(key: Key(phase: $0.phase, ordinal: $0.stepIndex, host: $0.host, batch: $0.batch), name: $0.name, stepId: $0.stepId)
         }
         var progress = PriorProgress(finished: order.compactMap { finished[$0] }, inFlight: inFlight)
         progress.undos = undos

@@ -24,7 +24,7 @@ extension Orchestrator {
         // from here on, continues the rollback instead of running forward steps again. A journal
         // that cannot take it does not stop the rollback.
         _ = try? await writer.start([StepRecord(runId: request.runId, stepIndex: 0, name: "rollback", kind: UndoKey.markerKind,
-                                                phase: .undo, status: .succeeded, startedAt: Date(), endedAt: Date(),
+                                                phase: .undo, status: .succeeded, startedAt: services.clock.date, endedAt: services.clock.date,
                                                 message: masker.mask(Summary.clip(reason, limit: 2000)))])
         services.crashHook?("rollback:begin")
         var scope = baseScope
@@ -114,7 +114,7 @@ extension Orchestrator {
         let ordinal = items[0].expanded.ordinal
         let records = items.map {
             StepRecord(runId: request.runId, stepIndex: ordinal, stepId: step.id, name: "undo \(step.name)", kind: UndoKey.switchBackKind,
-                       phase: .undo, host: $0.host?.name, batch: $0.batch, startedAt: Date())
+                       phase: .undo, host: $0.host?.name, batch: $0.batch, startedAt: services.clock.date)
         }
         let forks = max(1, request.runbook.strategy.forks)
         // As in runStep: hosts queued behind `forks` are journaled when they start.
@@ -125,6 +125,8 @@ extension Orchestrator {
         let observer = services.observer
         let crashHook = services.crashHook
         let renderer = services.renderer
+        let clock = services.clock
+        let files = services.files
         return await withTaskGroup(of: (Int, StepOutcome).self) { group in
             var collected = [StepOutcome?](repeating: nil, count: items.count)
             var next = 0
@@ -137,8 +139,8 @@ extension Orchestrator {
                     observer.handle(.stepStarted(ref))
                     crashHook?("undo:started:\(step.id ?? step.name)@\(item.host?.name ?? "-")")
                     let context = StepContext(runId: request.runId, renderer: renderer, scope: baseScope, masker: masker,
-                                              approvals: [], batch: item.batch)
-                    let started = ContinuousClock.now
+                                              approvals: [], batch: item.batch, clock: clock, files: files)
+                    let started = clock.now
                     var outcome: StepOutcome
                     if let host = item.host, let evidence = item.evidence {
                         outcome = await executor.undoRelease(evidence: evidence, host: host, context: context)
@@ -147,7 +149,7 @@ extension Orchestrator {
                     }
                     crashHook?("undo:finished:\(step.id ?? step.name)@\(item.host?.name ?? "-")")
                     let completion = StepCompletion(
-                        status: Self.recordStatus(outcome.status), endedAt: Date(), exitStatus: outcome.exitStatus,
+                        status: Self.recordStatus(outcome.status), endedAt: clock.date, exitStatus: outcome.exitStatus,
                         stdout: OutputExcerpt.make(bytes: outcome.stdout), stderr: OutputExcerpt.make(bytes: outcome.stderr),
                         message: outcome.message.map(masker.mask), command: outcome.command.map(masker.mask))
                     if let sequence {
@@ -156,7 +158,7 @@ extension Orchestrator {
                         _ = await writer.finishUnjournaled(records[i], completion)
                     }
                     observer.handle(.stepFinished(ref, RunEvent.StepReport(
-                        status: outcome.status.rawValue, duration: (ContinuousClock.now - started).seconds, exitStatus: outcome.exitStatus,
+                        status: outcome.status.rawValue, duration: clock.elapsed(since: started).seconds, exitStatus: outcome.exitStatus,
                         attempts: 1, message: outcome.message.map(masker.mask), output: nil)))
                     return (i, outcome)
                 }

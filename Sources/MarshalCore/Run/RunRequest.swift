@@ -21,6 +21,8 @@ public struct RunRequest: Sendable {
     public var lockLease: Duration
     /// How long to wait for a lock another live run holds before giving up (`--lock-wait`); zero: do not wait.
     public var lockWait: Duration = .zero
+    /// The operator's reason, kept with the lock and shown to whoever finds it held (`-m`, as Kamal's).
+    public var lockMessage: String?
     /// The runbook and includes as read for this run, journaled with its inputs (rollback and resume
     /// from any machine use them instead of the files' paths).
     public var documents: [JournaledDocument] = []
@@ -32,7 +34,7 @@ public struct RunRequest: Sendable {
     public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                 secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
                 operatorName: String, pid: Int32, approvals: Set<String> = [], kind: RunRecord.Kind = .rollout,
-                parentRunId: String? = nil, startedAt: Date = Date(), lockLease: Duration = .seconds(30)) {
+                parentRunId: String? = nil, startedAt: Date, lockLease: Duration = .seconds(30)) {
         self.runId = runId
         self.runbook = runbook
         self.environment = environment
@@ -57,6 +59,11 @@ public struct RunServices: Sendable {
     public var journal: any JournalStore
     public var renderer: any TemplateRendering
     public var observer: any RunObserver
+    /// The run's time: every date it journals, every deadline and sleep (the system's in the CLI,
+    /// a manual one in engine tests).
+    public var clock: any Clock
+    /// Local files steps read (a release's artifact, an upload's source).
+    public var files: any LocalFiles
     /// HTTP-based gates (http, health, metric, benchmark, notify); nil where not wired.
     public var gates: (any GateRunner)?
     /// Loads runbooks named by `include` steps.
@@ -69,11 +76,14 @@ public struct RunServices: Sendable {
     public var recovery: (any RecoveryStore)?
 
     public init(connector: any Connector, journal: any JournalStore, renderer: any TemplateRendering,
-                observer: any RunObserver, gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {
+                observer: any RunObserver, clock: any Clock, files: any LocalFiles,
+                gates: (any GateRunner)? = nil, includes: (any IncludeResolver)? = nil) {
         self.connector = connector
         self.journal = journal
         self.renderer = renderer
         self.observer = observer
+        self.clock = clock
+        self.files = files
         self.gates = gates
         self.includes = includes
     }
@@ -99,9 +109,9 @@ public enum RunStartError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .lockHeld(let lock):
-            "environment \(lock.environment) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); wait for that run to finish, or see `marshal lock status -e \(lock.environment)`"
+            "environment \(lock.environment) is locked by \(lock.holderDescription) since \(Self.format(lock.since)); wait for that run to finish, or see `marshal lock status -e \(lock.environment)`"
         case .lockStale(let lock):
-            "environment \(lock.environment) holds a stale lock of \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
+            "environment \(lock.environment) holds a stale lock of \(lock.holderDescription) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
         case .journal(let message): message
         }
     }

@@ -11,11 +11,16 @@ public struct StepContext: Sendable {
     /// For a load test with `targets: batch`: the batch's own hosts and (with `compare: stable`)
     /// hosts not yet updated, each with its template scope.
     public var loadTargets: LoadTargets? = nil
+    /// The run's clock: retries, `within:` deadlines and soaks wait on it.
+    public var clock: any Clock
+    /// The files of this machine (a release's artifact).
+    public var files: any LocalFiles
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
 
     public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
-                approvals: Set<String>, batch: Int?, baseline: Baseline? = nil, loadTargets: LoadTargets? = nil,
+                approvals: Set<String>, batch: Int?, clock: any Clock, files: any LocalFiles,
+                baseline: Baseline? = nil, loadTargets: LoadTargets? = nil,
                 progress: (@Sendable (StepProgress) -> Void)? = nil) {
         self.baseline = baseline
         self.loadTargets = loadTargets
@@ -25,6 +30,8 @@ public struct StepContext: Sendable {
         self.masker = masker
         self.approvals = approvals
         self.batch = batch
+        self.clock = clock
+        self.files = files
         self.progress = progress
     }
 
@@ -32,9 +39,10 @@ public struct StepContext: Sendable {
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {
             return try renderer.render(template, in: scope)
+        } catch let diagnostic as Diagnostic {
+            throw StepFailure("\(diagnostic.location): \(diagnostic.message)")
         } catch {
-            let text = String(describing: error)
-            throw StepFailure(text.contains(": error: ") ? text.replacingOccurrences(of: ": error: ", with: ": ") : "\(template.location): \(text)")
+            throw StepFailure("\(template.location): \(error)")
         }
     }
 

@@ -44,7 +44,7 @@ public struct StepExecutor: Sendable {
             }
             let retryable = outcome.status == .failed || outcome.status == .timedOut || outcome.status == .inconclusive
             if !retryable || attempt > step.retries || Task.isCancelled { break }
-            try? await Task.sleep(for: step.delay)
+            try? await context.clock.sleep(for: step.delay)
         } while true
         if outcome.status == .paused, !step.kind.isApprove {
             // A gate with no data and `on_no_data: pause`: the operator decides, as at an approve

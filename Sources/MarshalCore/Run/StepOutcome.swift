@@ -22,7 +22,7 @@ public struct StepOutcome: Sendable {
     public var measurements: [Measurement]
 
     public struct Measurement: Sendable {
-        public var kind: String
+        public var kind: MeasurementKind
         public var name: String
         public var outcome: MeasurementRecord.Outcome?
         public var expectation: String?
@@ -32,7 +32,7 @@ public struct StepOutcome: Sendable {
         /// The host it measured when that is not the step's own (a canary load test's host).
         public var host: String? = nil
 
-        public init(kind: String, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
+        public init(kind: MeasurementKind, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
                     value: Double? = nil, unit: String? = nil, payloadJSON: String? = nil) {
             self.kind = kind
             self.name = name

@@ -40,7 +40,7 @@ public struct UndoPlan: Sendable {
         var questions: [String] = []
         var skipped: [(expanded: ExpandedStep, host: String?, batch: Int, part: UndoKey.Part?)] = []
         // A forward change in flight is newer than every finished one: it is undone first.
-        for flight in progress.inFlight where flight.key.phase == StepRecord.Phase.main.rawValue {
+        for flight in progress.inFlight where flight.key.phase == .main {
             guard let expanded = steps.first(where: { $0.ordinal == flight.key.ordinal }) else { continue }
             let parts = Self.parts(of: expanded.step)
             guard !parts.isEmpty else { continue }
@@ -62,7 +62,7 @@ public struct UndoPlan: Sendable {
                   expanded.step.undoesFailure(evidence: failed.evidence) else { return nil }
             return (failed, expanded)
         }
-        let succeeded = progress.finished.reversed().filter { $0.key.phase == StepRecord.Phase.main.rawValue && $0.succeeded }
+        let succeeded = progress.finished.reversed().filter { $0.key.phase == .main && $0.succeeded }
             .compactMap { finished in steps.first(where: { $0.ordinal == finished.key.ordinal }).map { (finished, $0) } }
         for (finished, expanded) in failedChanges + succeeded {
             var pending: [UndoKey.Part] = []

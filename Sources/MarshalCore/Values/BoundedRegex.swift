@@ -16,6 +16,8 @@ public enum BoundedRegex {
     }
 
     public static func firstMatch(_ regex: NSRegularExpression, in text: String, budget: Duration = defaultBudget) -> Result {
+        // The machine's own clock, not the run's `Clock`: this budgets CPU spent inside one
+        // synchronous ICU call, which a manual test clock could never stop.
         let clock = ContinuousClock()
         let deadline = clock.now + budget
         var found: NSTextCheckingResult?

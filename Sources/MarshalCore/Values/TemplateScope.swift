@@ -85,7 +85,7 @@ public struct TemplateScope: Sendable {
             guard rest.count == 1 else { return .undefined(suggestion: nil) }
             if let value = run[rest[0]] { return .found(.value(.string(value))) }
             // While planning, what only the run knows (its id, start, operator) stays a reference.
-            if steps == nil, ["id", "started_at", "operator"].contains(rest[0]) { return .deferred }
+            if steps == nil, RunScope.knownOnlyAtRunTime.contains(rest[0]) { return .deferred }
             return .undefined(suggestion: Suggestion.closest(to: rest[0], in: Array(run.keys)).map { "run.\($0)" })
         case "failed_run":
             guard rest.count == 1 else { return .undefined(suggestion: nil) }

@@ -2,6 +2,10 @@ import MarshalCore
 
 extension TemplateRenderer: TemplateRendering {
     public func render(_ template: TemplateString, in scope: TemplateScope) throws -> RenderedText {
-        try renderText(template, in: scope)
+        do {
+            return try renderText(template, in: scope)
+        } catch {
+            throw error.diagnostic
+        }
     }
 }

@@ -13,16 +13,23 @@ public struct TemplateRenderer: Sendable {
         case filterOnSecret(name: String, location: SourceLocation)
         case filter(String, location: SourceLocation)
 
-        public var description: String {
+        /// The same finding, with its code, as Core's callers read it.
+        public var diagnostic: Diagnostic {
             switch self {
             case .undefined(let name, let suggestion, let location):
-                "\(location): error: undefined name '\(name)'\(suggestion.map { " (did you mean '\($0)'?)" } ?? "")"
-            case .syntax(let d): d.description
+                Diagnostic(.error, at: location, "undefined name '\(name)'\(suggestion.map { " (did you mean '\($0)'?)" } ?? "")",
+                           code: .undefinedName)
+            case .syntax(let d):
+                Diagnostic(d.severity, at: d.location, d.message, code: d.code ?? .templateSyntax)
             case .filterOnSecret(let name, let location):
-                "\(location): error: filters cannot be applied to secret '\(name)'; its value must stay hidden"
-            case .filter(let message, let location): "\(location): error: \(message)"
+                Diagnostic(.error, at: location, "filters cannot be applied to secret '\(name)'; its value must stay hidden",
+                           code: .filterOnSecret)
+            case .filter(let message, let location):
+                Diagnostic(.error, at: location, message, code: .templateFilter)
             }
         }
+
+        public var description: String { diagnostic.description }
 
         public var location: SourceLocation {
             switch self {

@@ -20,8 +20,8 @@ struct GateLabelsTests {
                                                                   query: TemplateString("q", at: at), expect: nil)), location: at)
         gate.label = "Share of 5xx answers"
         let soak = Step(name: "Watch", kind: .soak(SoakStep(duration: .seconds(10), interval: .seconds(5), gates: [gate])), location: at)
-        let metric = StepOutcome.Measurement(kind: "metric", name: "5xx share", value: 0.01, unit: nil)
-        let soakRow = StepOutcome.Measurement(kind: "soak", name: "5xx share", value: 5.0, unit: "s")
+        let metric = StepOutcome.Measurement(kind: .metric, name: "5xx share", value: 0.01, unit: nil)
+        let soakRow = StepOutcome.Measurement(kind: .soak, name: "5xx share", value: 5.0, unit: "s")
         let inner = GateLabels.apply(gate, to: [metric])
         #expect(inner[0].payloadJSON?.contains("Share of 5xx answers") == true)
         let outer = GateLabels.apply(soak, to: [soakRow] + inner)

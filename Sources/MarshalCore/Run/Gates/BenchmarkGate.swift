@@ -21,7 +21,9 @@ struct BenchmarkGate {
                                                expectStatus: scenario.expectStatus.isEmpty ? nil : scenario.expectStatus))
         }
         let mode: LoadPlan.Mode
-        if let connections = step.connections {
+        if let users = step.users {
+            mode = .users(LoadPlan.Users(count: users, thinkTime: step.thinkTime, duration: step.duration ?? .seconds(10), rampUp: step.rampUp))
+        } else if let connections = step.connections {
             mode = .closedLoop(connections: connections, duration: step.duration ?? .seconds(10))
         } else {
             mode = .openLoop(phases: step.phases)
@@ -53,7 +55,7 @@ struct BenchmarkGate {
         let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
         var measurements: [StepOutcome.Measurement] = []
         let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
-        measurements.append(.init(kind: "benchmark", name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
+        measurements.append(.init(kind: .benchmark, name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
         var failures: [String] = []
         var status: StepOutcome.Status = .succeeded
         if let aborted = result.aborted {
@@ -71,7 +73,7 @@ struct BenchmarkGate {
         }
         for threshold in step.thresholds {
             let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
-            measurements.append(.init(kind: "threshold", name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
                                       value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
             if verdict.status != .succeeded {
                 failures.append(verdict.message)
@@ -173,7 +175,7 @@ struct BenchmarkGate {
             case .success(let result):
                 perSide[side.side, default: []].append((side.host, result))
                 let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
-                var m = StepOutcome.Measurement(kind: "benchmark", name: "\(side.side) \(side.host): \(side.plan.baseURL)",
+                var m = StepOutcome.Measurement(kind: .benchmark, name: "\(side.side) \(side.host): \(side.plan.baseURL)",
                                                 value: result.overall.rps, unit: "req/s", payloadJSON: payload)
                 m.host = side.host
                 measurements.append(m)
@@ -203,7 +205,7 @@ struct BenchmarkGate {
         let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
         for threshold in step.thresholds {
             let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
-            measurements.append(.init(kind: "threshold", name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
                                       value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
             if verdict.status != .succeeded {
                 failures.append(verdict.message)

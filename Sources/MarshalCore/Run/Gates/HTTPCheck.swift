@@ -5,7 +5,12 @@ import Foundation
 struct HTTPCheck {
     var http: any HTTPClient
 
-    func run(_ step: HTTPStep, kind: String, context: StepContext) async throws(StepFailure) -> StepOutcome {
+    /// A `health` step's attempts are `health` measurements, an `http` step's `http`.
+    static func kind(of step: Step) -> MeasurementKind {
+        step.kind.is(HealthStep.self) ? .health : .http
+    }
+
+    func run(_ step: HTTPStep, kind: MeasurementKind, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let url = try context.render(step.url)
         var headers: [(name: String, value: String)] = []
         for header in step.headers { headers.append((header.name, try context.render(header.value).plainValue)) }
@@ -28,7 +33,8 @@ struct HTTPCheck {
         let request = HTTPRequest(method: step.method, url: url.plainValue, headers: headers, body: body, timeout: step.timeout,
                                   connectTimeout: min(step.timeout, .seconds(5)), insecure: step.insecure)
         let display = context.masker.mask("\(step.method) \(URLMask.display(url.plainDisplay))")
-        let started = ContinuousClock.now
+        let clock = context.clock
+        let started = clock.now
         let deadline = step.within.map { started + $0 }
         var attempt = 0
         var delay = step.interval
@@ -40,30 +46,29 @@ struct HTTPCheck {
             if let deadline {
                 // `within` is the gate's whole budget: an attempt may outlast the deadline by a
                 // second at most, so a server that hangs cannot hold the decision back.
-                let budget = max(deadline - ContinuousClock.now + .seconds(1), .milliseconds(500))
+                let budget = max(deadline - clock.now + .seconds(1), .milliseconds(500))
                 attemptRequest.timeout = min(request.timeout, budget)
                 attemptRequest.connectTimeout = min(request.connectTimeout, attemptRequest.timeout)
             }
             let verdict = await check(attemptRequest, expect: step.expect, json: expected, context: context)
-            let elapsed = (ContinuousClock.now - started).seconds
+            let elapsed = clock.elapsed(since: started).seconds
             measurements.append(.init(kind: kind, name: display, outcome: verdict.status == .succeeded ? .passed : (verdict.status == .inconclusive ? .inconclusive : .failed),
                                       expectation: describe(step.expect, expected), value: verdict.latency, unit: "s",
-                                      payloadJSON: ConfigValue.record(["attempt": .number(Double(attempt)), "at": .number(elapsed),
-                                                                       "status": verdict.httpStatus.map { .number(Double($0)) } ?? .null,
-                                                                       "message": .string(context.masker.mask(verdict.message))]).jsonText))
+                                      payloadJSON: Evidence.json(HTTPAttemptEvidence(attempt: attempt, at: elapsed, status: verdict.httpStatus,
+                                                                                     message: context.masker.mask(verdict.message)))))
             last = (verdict.status, verdict.message, verdict.evidence)
             if verdict.status == .succeeded { break }
-            guard let deadline, ContinuousClock.now < deadline - .milliseconds(50), !Task.isCancelled else { break }
+            guard let deadline, clock.now < deadline - .milliseconds(50), !Task.isCancelled else { break }
             // Back off (doubling up to 5 s), but make the last attempt at the deadline itself, so a
             // `within: 10s` gate fails at 10 s, not at its last backoff step before.
-            let wake = min(ContinuousClock.now + delay, deadline)
-            try? await Task.sleep(until: wake, clock: .continuous)
+            let wake = min(clock.now + delay, deadline)
+            try? await clock.sleep(until: wake)
             delay = min(delay * 2, .seconds(5))
         }
         var outcome = StepOutcome(status: last.status, message: context.masker.mask(last.message), evidence: last.evidence,
                                   attempts: 1, command: display, measurements: measurements)
         if let within = step.within {
-            let took = (ContinuousClock.now - started).seconds
+            let took = clock.elapsed(since: started).seconds
             outcome.message = (outcome.message ?? "") + (last.status == .succeeded
                 ? " (after \(attempt) attempt\(attempt == 1 ? "" : "s"), \(String(format: "%.1f", took))s)"
                 : " (\(attempt) attempts over \(String(format: "%.1f", took))s; within \(DurationText.format(within)) ran out)")

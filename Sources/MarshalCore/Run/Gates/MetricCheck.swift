@@ -13,7 +13,7 @@ struct MetricCheck {
             result = try await client.query(query)
         } catch {
             return StepOutcome(status: .failed, message: error.description, command: display,
-                               measurements: [.init(kind: "metric", name: query, outcome: .error, expectation: step.expect?.source)])
+                               measurements: [.init(kind: .metric, name: query, outcome: .error, expectation: step.expect?.source)])
         }
         let verdict: GateCheck.Verdict
         var value: Double?
@@ -38,6 +38,6 @@ struct MetricCheck {
         return StepOutcome(status: verdict.status, message: verdict.message,
                            evidence: .record(["value": value.map { .number($0) } ?? .null, "query": .string(query)]),
                            command: display,
-                           measurements: [.init(kind: "metric", name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
+                           measurements: [.init(kind: .metric, name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
     }
 }

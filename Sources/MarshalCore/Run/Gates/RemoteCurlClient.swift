@@ -2,11 +2,13 @@ import Foundation
 
 /// An `HTTPClient` that sends the request from a host, with that host's `curl`, so a check with
 /// `on:` sees what the host sees (a service bound to the host's loopback, its DNS, its firewall).
-struct RemoteCurlClient: HTTPClient {
+package struct RemoteCurlClient: HTTPClient {
     var executor: any RemoteExecutor
     static let marker = "__MARSHAL_CURL__"
 
-    func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
+    package init(executor: any RemoteExecutor) { self.executor = executor }
+
+    package func send(_ request: HTTPRequest) async throws(HTTPError) -> HTTPResponse {
         // URL, headers and body may carry a token: they reach curl as its config on stdin
         // (`-K -`), never as arguments, which every user of the host can read in /proc.
         var config = "url = \(Self.configQuoted(request.url))\n"

@@ -7,7 +7,7 @@ struct SoakRunner {
 
     /// `host`: the soak's own host when it runs on hosts (`on:`); its gates without `on:` use it.
     func run(_ soak: SoakStep, host soakHost: HostSpec?, context: StepContext) async -> StepOutcome {
-        let clock = ContinuousClock()
+        let clock = context.clock
         let start = clock.now
         let end = start + soak.duration
         var round = 0
@@ -20,10 +20,9 @@ struct SoakRunner {
                 for host in hosts {
                     let outcome = await executor.execute(gate, host: host, context: context)
                     let at = (clock.now - start).seconds
-                    measurements.append(.init(kind: "soak", name: gate.name, outcome: outcome.status == .succeeded ? .passed : (outcome.status == .inconclusive ? .inconclusive : .failed),
+                    measurements.append(.init(kind: .soak, name: gate.name, outcome: outcome.status == .succeeded ? .passed : (outcome.status == .inconclusive ? .inconclusive : .failed),
                                               expectation: nil, value: at, unit: "s",
-                                              payloadJSON: ConfigValue.record(["round": .number(Double(round)), "host": host.map { .string($0.name) } ?? .null,
-                                                                               "message": .string(outcome.message ?? "")]).jsonText))
+                                              payloadJSON: Evidence.json(SoakRoundEvidence(round: round, host: host?.name, message: outcome.message ?? ""))))
                     // The gate's label belongs to what it measured, not to the soak's own row
                     // (whose value is the time of the check).
                     measurements += GateLabels.apply(gate, to: outcome.measurements)
@@ -38,7 +37,7 @@ struct SoakRunner {
             if Task.isCancelled { return StepOutcome(status: .failed, message: "interrupted during soak", measurements: measurements) }
             let next = roundStart + soak.interval
             if next >= end { break }
-            try? await Task.sleep(until: next, clock: clock)
+            try? await clock.sleep(until: next)
         }
         return StepOutcome(status: .succeeded,
                            message: "\(round) round\(round == 1 ? "" : "s") over \(DurationText.format(soak.duration)), every gate held",

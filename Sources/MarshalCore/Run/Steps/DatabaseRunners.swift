@@ -24,8 +24,8 @@ enum DatabaseRunners {
         outcome.evidence = .record(["path": .string(recordedPath), "size": .number(size), "sha256": .string(sha),
                                     "fingerprint": .list(fingerprint.map { .string($0) })])
         outcome.message = "backup \(recordedPath): \(Int(size)) bytes, sha256 \(sha.prefix(12))…, \(fingerprint.count - 1) tables fingerprinted"
-        outcome.measurements.append(.init(kind: "backup", name: recordedPath, outcome: .passed, value: size, unit: "bytes",
-                                          payloadJSON: "{\"path\":\(JSONText.quote(recordedPath)),\"sha256\":\(JSONText.quote(sha))}"))
+        outcome.measurements.append(.init(kind: .backup, name: recordedPath, outcome: .passed, value: size, unit: "bytes",
+                                          payloadJSON: Evidence.json(BackupEvidence(path: recordedPath, sha256: sha))))
         return outcome
     }
 

@@ -34,7 +34,7 @@ enum ProbeRunner {
         outcome.evidence = .map(evidence)
         var number: Double?
         if case .number(let n)? = value { number = n }
-        outcome.measurements.append(.init(kind: "probe", name: command.display, outcome: verdict.outcome,
+        outcome.measurements.append(.init(kind: .probe, name: command.display, outcome: verdict.outcome,
                                           expectation: probe.expect?.source, value: number))
         return outcome
     }

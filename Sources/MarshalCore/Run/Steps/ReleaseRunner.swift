@@ -14,7 +14,7 @@ enum ReleaseRunner {
         if let problem = PathComponent.problemInParams(release.path, params: context.scope.params) {
             throw StepFailure("\(release.path.location): release path: \(problem)")
         }
-        guard FileManager.default.isReadableFile(atPath: artifact) else {
+        guard context.files.isReadableFile(atPath: artifact) else {
             throw StepFailure("\(release.artifact.location): artifact \(artifact) not found on this machine")
         }
         let sends = ReleaseStep.Commands(path: path, id: id)
@@ -73,7 +73,7 @@ enum UploadRunner {
         let source = try context.render(upload.source).plainValue
         let destination = try context.render(upload.destination).plainValue
         let command = "upload \(source) → \(destination)"
-        guard FileManager.default.isReadableFile(atPath: source) else {
+        guard context.files.isReadableFile(atPath: source) else {
             throw StepFailure("\(upload.source.location): \(source) not found on this machine")
         }
         do {

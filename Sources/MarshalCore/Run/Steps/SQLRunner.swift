@@ -18,7 +18,7 @@ enum SQLRunner {
         outcome.command = "psql \(database.plainDisplay): \(context.masker.mask(query.plainDisplay))"
         guard let result, outcome.status == .succeeded else { return outcome }
         let table = parse(result.stdoutText, nullMarker: nullMarker)
-        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)),
+        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)), "row_count": .number(Double(table.rows.count)),
                                            "columns": .array(table.columns.map { .string($0) }),
                                            "duration": .number(roundTrip)]
         let first = table.rows.first?.first.map(typed)
@@ -63,15 +63,14 @@ enum SQLRunner {
         outcome.evidence = .map(evidence)
         var number: Double?
         if case .number(let n)? = first { number = n }
-        let payload = "{\"columns\":" + ConfigValue.list(table.columns.map { .string($0) }).jsonText
-            + ",\"rows\":" + ConfigValue.list(table.rows.prefix(100).map { .list($0.map { $0.map { .string($0) } ?? .null }) }).jsonText + "}"
-        outcome.measurements.append(.init(kind: "sql", name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
+        let payload = Evidence.json(SQLResultEvidence(columns: table.columns, rows: Array(table.rows.prefix(100))))
+        outcome.measurements.append(.init(kind: .sql, name: context.masker.mask(query.plainDisplay), outcome: verdict.outcome,
                                           expectation: sql.expect?.source, value: number, payloadJSON: payload))
         // The query's time is a figure of its own: the server's execution time when measured,
         // else the round trip, with both in the payload for the report.
         var times: [(String, ConfigValue)] = [("round_trip", .number(roundTrip))]
         if let server { times += [("execution_time", .number(server.execution)), ("planning_time", .number(server.planning))] }
-        outcome.measurements.append(.init(kind: "query_time", name: context.masker.mask(query.plainDisplay),
+        outcome.measurements.append(.init(kind: .queryTime, name: context.masker.mask(query.plainDisplay),
                                           value: server?.execution ?? roundTrip, unit: "s",
                                           payloadJSON: ConfigValue.map(times.map { ConfigEntry(key: $0.0, value: $0.1, location: .synthetic("evidence")) }).jsonText))
         return outcome

@@ -152,9 +152,9 @@ public struct HTTPStep: StepKindPlugin {
         // With `on:`, the request is sent from that host with its curl; otherwise from here.
         if step.on != nil, target.host != nil {
             let (_, executor) = try await target.remote(for: step)
-            return try await HTTPCheck(http: RemoteCurlClient(executor: executor)).run(self, kind: step.kind.name, context: context)
+            return try await HTTPCheck(http: RemoteCurlClient(executor: executor)).run(self, kind: HTTPCheck.kind(of: step), context: context)
         }
-        return try await HTTPCheck(http: target.httpGates(for: step).http).run(self, kind: step.kind.name, context: context)
+        return try await HTTPCheck(http: target.httpGates(for: step).http).run(self, kind: HTTPCheck.kind(of: step), context: context)
     }
 
     public static func == (a: HTTPStep, b: HTTPStep) -> Bool {

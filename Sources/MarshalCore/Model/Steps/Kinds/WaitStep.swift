@@ -41,7 +41,7 @@ public struct WaitStep: StepKindPlugin {
     }
 
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {
-        try? await Task.sleep(for: duration)
+        try? await context.clock.sleep(for: duration)
         if Task.isCancelled { return .failed("interrupted while waiting") }
         return StepOutcome(status: .succeeded, message: "waited \(DurationText.format(duration))")
     }

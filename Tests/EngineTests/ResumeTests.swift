@@ -1,0 +1,102 @@
+import MarshalCore
+import Testing
+
+@Suite("Engine: resume and the lock")
+struct ResumeTests {
+    static let paused = """
+        version: 1
+        runbook: t
+        targets: web
+        strategy: { batches: [1, "100%"] }
+        steps:
+          - id: version
+            name: Version
+            shell: "version"
+            on: db
+          - name: Ship
+            shell: "ship {{ host.name }} {{ steps.version.stdout }}"
+          - id: go
+            name: Go on
+            approve: { message: "canary looks fine?" }
+        """
+
+    @Test("an approve step pauses the run (journaled paused); resume with --approve runs only what did not finish, with the evidence of what did")
+    func resumeSkipsFinished() async throws {
+        let engine = Engine()
+        engine.hosts.on("version", stdout: ["v7"])
+        let first = try await engine.run(Self.paused)
+        #expect(first.result.status == .paused)
+        #expect(first.run.status == .paused)
+        #expect(engine.hosts.hosts(running: "ship") == ["web1"])
+
+        let prior = PriorProgress.from(first.steps)
+        let second = try await engine.run(Self.paused, runId: "run-2", approvals: ["go"], prior: prior, parent: "run-1")
+        #expect(second.result.status == .succeeded, "\(second.result.summary)")
+        // Each host shipped once over both runs; the version read by the first run was reused.
+        #expect(engine.hosts.hosts(running: "ship").sorted() == ["web1", "web2", "web3", "web4", "web5"])
+        #expect(engine.hosts.hosts(running: "version") == ["db1"])
+        #expect(engine.hosts.log.filter { $0.command.hasPrefix("ship") }.allSatisfy { $0.command.hasSuffix(" v7") })
+        #expect(second.run.kind == .resume && second.run.parentRunId == "run-1")
+    }
+
+    @Test("a step that was in flight when the run stopped is run again by resume")
+    func inFlightRunsAgain() async throws {
+        let engine = Engine()
+        let started = StepRecord(runId: "run-1", stepIndex: 1, name: "Ship", kind: "shell", phase: .main, host: "web1", batch: 1,
+                                 startedAt: engine.clock.date)
+        let prior = PriorProgress.from([started])
+        #expect(prior.inFlight.map(\.key.host) == ["web1"])
+        let outcome = try await engine.run("""
+            version: 1
+            runbook: t
+            targets: web1
+            steps:
+              - name: Ship
+                shell: "ship"
+            """, runId: "run-2", prior: prior, parent: "run-1")
+        #expect(outcome.result.status == .succeeded)
+        #expect(engine.hosts.commands(on: "web1") == ["ship"])
+    }
+
+    @Test("a run that loses its lock to another run stops at the next boundary: nothing further runs, exit lockLost, journaled interrupted")
+    func lockLoss() async throws {
+        let engine = Engine()
+        let journal = engine.journal
+        engine.hosts.on("ship web1", exit: [0])
+        engine.hosts.whenRunning("ship web1") { await journal.takeLock(environment: "test", by: "run-other") }
+        let outcome = try await engine.run("""
+            version: 1
+            runbook: t
+            targets: web
+            strategy: { batches: [1, "100%"] }
+            steps:
+              - name: Ship
+                shell: "ship {{ host.name }}"
+              - name: Reload
+                shell: "reload {{ host.name }}"
+            """)
+        #expect(outcome.result.status == .lockLost)
+        #expect(outcome.result.summary.contains("lost the lock"))
+        #expect(engine.hosts.log.map(\.command) == ["ship web1"])
+        #expect(outcome.run.status == .interrupted)
+        // The other run keeps its lock: the stopped run does not release what is no longer its.
+        #expect(try await journal.lockStatus(environment: "test")?.runId == "run-other")
+    }
+
+    @Test("a second run on a locked environment does not start")
+    func lockHeld() async throws {
+        let engine = Engine()
+        await engine.journal.takeLock(environment: "test", by: "run-other")
+        await #expect(throws: RunStartError.self) {
+            _ = try await engine.run("""
+                version: 1
+                runbook: t
+                targets: web1
+                steps:
+                  - name: Ship
+                    shell: "ship"
+                """)
+        }
+        #expect(engine.hosts.log.isEmpty)
+    }
+}
