@@ -76,13 +76,13 @@ struct CanaryTests {
           - name: healthy
             health: { url: "{{ host.vars.base_url }}/api/health", expect: { status: 200, json: { "$.release": "{{ params.release }}" } }, within: 10s }
           - id: front
-            name: Front door p95 (reference 000's target)
+            name: Front door p95 under 2 s
             when: "params.gates"
             benchmark:
               base_url: "{{ vars.front_url }}"
               phases: [ { duration: 8s, rate: 25 } ]
               scenarios: [ { name: work, get: /api/work } ]
-              thresholds: { p95: "< 500ms" }
+              thresholds: { p95: "< 2s" }
           - id: canary
             name: Canary against stable
             when: "params.gates"
@@ -107,12 +107,14 @@ struct CanaryTests {
         lab.file(lab.hostDir(host) + "/app/current/VERSION")?.split(separator: "\n").first.map(String.init)
     }
 
-    @Test("a canary 30 % slower than stable fails canary.p95 < stable.p95 * 1.1 in batch 1 while the front-door p95 gate passed, and is rolled back; a canary as fast as stable passes, and the last batch, with no stable host left, skips the comparison")
+    @Test("a canary 30 % slower than stable fails canary.p95 < stable.p95 * 1.1 in batch 1 while the front-door p95 < 2s gate passed, and is rolled back; a canary as fast as stable passes, and the last batch, with no stable host left, skips the comparison")
     func canaryAgainstStable() async throws {
         let lab = try Lab(hosts: 4)
         let apps = try (1...4).map { try CanaryApp(["--app-dir", lab.hostDir("web\($0)") + "/app"]) }
         let front = try CanaryApp(["--front", apps.map(\.url).joined(separator: ",")])
-        let artifacts = try Self.artifacts(lab, ["base": 200, "slow": 260, "same": 200])
+        // Latencies of a second, so the machine's own jitter (tens of ms on a loaded box) is small
+        // against the 10 % margin; "slow" is 30 % slower than "base", "same" is as fast.
+        let artifacts = try Self.artifacts(lab, ["base": 1000, "slow": 1300, "same": 1000])
         let runbook = Self.runbook(lab, artifacts: artifacts)
         let environment = Self.environment(lab, apps: apps, front: front)
 
@@ -125,7 +127,7 @@ struct CanaryTests {
         #expect(slow.stderr.contains("threshold canary.p95 < stable.p95 * 1.1 failed"), "\(slow.stderr)")
         let json = try await shown(lab.state)
         let steps = (json["steps"] as? [[String: Any]] ?? []).filter { $0["phase"] as? String == "main" }
-        let frontRuns = steps.filter { $0["name"] as? String == "Front door p95 (reference 000's target)" }
+        let frontRuns = steps.filter { $0["name"] as? String == "Front door p95 under 2 s" }
         #expect(frontRuns.count == 1 && frontRuns.first?["status"] as? String == "succeeded" && frontRuns.first?["batch"] as? Int == 1,
                 "the front-door gate ran in batch 1 and passed: \(frontRuns)")
         let canary = steps.filter { $0["name"] as? String == "Canary against stable" }

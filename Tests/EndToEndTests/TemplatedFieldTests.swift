@@ -61,4 +61,23 @@ struct TemplatedFieldTests {
         #expect(typo.status == 2)
         #expect(typo.stderr.contains("params.pase") && typo.stderr.contains("pause"), "\(typo.stderr)")
     }
+
+    @Test("a templated within on a health check: the check keeps trying for the rendered time (3 s for an app healthy after 2 s passes; 1 s fails)")
+    func templatedWithin() async throws {
+        let app = try GateApp()
+        let dir = CLI.temporaryDirectory()
+        let environment = CLI.localEnvironment(dir, name: "t")
+        let path = dir + "/w.yml"
+        CLI.write("""
+        version: 1
+        runbook: w
+        params: { within: { type: string, default: 6s } }
+        steps:
+          - health: { url: "\(app.url)/healthy-after/2", within: "{{ params.within }}" }
+        """, to: path)
+        let short = try await CLI.run(["run", path, "-e", environment, "--state", dir + "/state", "-p", "within=500ms"])
+        #expect(short.status == 1, "healthy only after 2 s: \(short.stdout)\(short.stderr)")
+        let long = try await CLI.run(["run", path, "-e", environment, "--state", dir + "/state"])
+        #expect(long.status == 0, "\(long.stdout)\(long.stderr)")
+    }
 }
