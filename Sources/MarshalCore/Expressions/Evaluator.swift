@@ -9,7 +9,7 @@ struct Evaluator<Scope: ExpressionScope> {
         case .literal(let value):
             return value
         case .name(let name):
-            guard let value = lookUp(name) else { throw .noData("no value for '\(name)'") }
+            guard let value = lookUp(name) else { throw .noData("no value for '\(name)'" + (scope.whyNoData(name).map { ": \($0)" } ?? "")) }
             return value
         case .path(let path):
             return try Semantics.resolve(path, in: scope.document)

@@ -4,12 +4,15 @@ public protocol ExpressionScope: Sendable {
     func value(of name: String) -> ExprValue?
     /// What `$` refers to (usually a JSON response body); nil means there is no document.
     var document: ExprValue? { get }
+    /// Why `name` has no value, when the scope knows (a missing baseline); nil otherwise.
+    func whyNoData(_ name: String) -> String?
     /// A named value at the start and end of the gate's window (`over:`), for `delta(x)` and
     /// `rate(x)`; nil when the gate has no window or did not measure `name` at both ends.
     func window(of name: String) -> WindowedValue?
 }
 
 extension ExpressionScope {
+    public func whyNoData(_ name: String) -> String? { nil }
     public func window(of name: String) -> WindowedValue? { nil }
 }
 
