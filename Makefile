@@ -7,7 +7,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 DEB_PACKAGES := pkg-config libssh2-1-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libpq-dev libssl-dev \
 	openssh-server openssh-client nginx-light postgresql supervisor prometheus wrk hyperfine \
-	python3 python3-venv procps iproute2 curl openssl time tmux chromium
+	python3 python3-venv procps iproute2 curl openssl time tmux chromium redis-server
 BIN_DEBUG := .build/debug/marshal
 BIN_RELEASE := .build/release/marshal
 

@@ -60,6 +60,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
+        // The redis gate's RESP client over TCP (no Redis client is in the package mirror).
+        .target(name: "MarshalRedis", dependencies: ["MarshalCore"]),
         .target(
             name: "MarshalJournal",
             dependencies: ["MarshalCore", "CLibCrypto", .product(name: "GRDB", package: "GRDB.swift")]
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "MarshalCLI",
             dependencies: [
-                "MarshalCore", "MarshalLoading", "MarshalSSH", "MarshalHTTP", "MarshalJournal", "MarshalJournalPostgres", "MarshalReport",
+                "MarshalCore", "MarshalLoading", "MarshalSSH", "MarshalHTTP", "MarshalJournal", "MarshalJournalPostgres", "MarshalReport", "MarshalRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Rainbow", package: "Rainbow"),
@@ -90,6 +92,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "MarshalSSHTests", dependencies: ["MarshalSSH", "MarshalCore", "MarshalTestSupport"]),
+        .testTarget(name: "MarshalRedisTests", dependencies: ["MarshalRedis", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(name: "MarshalHTTPTests", dependencies: ["MarshalHTTP", "MarshalCore", "MarshalTestSupport"]),
         .testTarget(
             name: "MarshalJournalTests",

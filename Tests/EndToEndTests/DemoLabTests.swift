@@ -89,7 +89,8 @@ struct DemoLabTests {
         let processes = recorded()
         #expect(processes.count >= 15, "services.pids: \(processes.map(\.name))")
         let apps = processes.filter { $0.name.hasSuffix("-supervisord") }.flatMap { children(of: $0.pid) }
-        #expect(apps.count == 5, "one app under each supervisord")
+        #expect(apps.count == 11, "an app and a queue worker under each supervisord, and the scheduler under web1's")
+        #expect(processes.contains { $0.name == "redis" }, "services.pids: \(processes.map(\.name))")
 
         let stop = try await demoLab("stop")
         stopped = true

@@ -68,8 +68,11 @@ extension DemoLabTests {
         #expect(backup.command?.contains(path) == true)
         #expect(FileManager.default.fileExists(atPath: path))
 
-        // The rollback runbook restores that backup (the database as it is now) and stays on v1,
-        // which leaves the lab as the suite's later tests (the tutorial) expect it.
+        // queue-workers (reference 004): stop the workers, release, migrate, start them, gate on Redis.
+        let workers = try await runAndCompare("queue-workers", ["release=v2", build], state: state)
+        #expect(workers.steps.filter { $0.kind == "service" }.count == 10, "stop and start on the five web hosts")
+        // The rollback runbook restores that backup (the database as it is now) and switches back
+        // to v1, which leaves the lab as the suite's later tests (the tutorial) expect it.
         let rolledBack = try await runAndCompare("rollback", ["to_release=v1", "backup=\(path)"], state: state)
         #expect(rolledBack.steps.contains { $0.kind == "restore" && $0.status == "succeeded" })
         // validation's only command steps are its preflight sql checks; its load test runs 22

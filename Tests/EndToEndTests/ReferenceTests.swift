@@ -57,10 +57,11 @@ struct ReferenceTests {
         hosts:
           web1: { address: 127.0.0.1, roles: [web] }
           db1: { address: 127.0.0.1, roles: [db] }
-        vars: { app_dir: /srv/app, base_url: "http://127.0.0.1:8080", prometheus: "http://127.0.0.1:9090" }
+        vars: { app_dir: /srv/app, base_url: "http://127.0.0.1:8080", prometheus: "http://127.0.0.1:9090", redis_url: "redis://127.0.0.1:6379/0" }
         secrets:
           database_url: { env: DOCS_DATABASE_URL }
           slack_webhook: { env: DOCS_SLACK_WEBHOOK }
+          redis_password: { env: DOCS_REDIS_PASSWORD }
         """, to: dir + "/env.yml")
         CLI.write("version: 1\nrunbook: smoke-tests\nparams: { base_url: x }\nsteps:\n  - health: \"{{ params.base_url }}\"\n", to: dir + "/smoke-tests.yml")
         let pages = try FileManager.default.contentsOfDirectory(atPath: CLI.root + "/docs/reference").filter { $0.hasSuffix(".md") }

@@ -60,7 +60,7 @@ struct MalformedCorpusTests {
         let found = diagnostics.map { "\($0.location.line):\($0.location.column): \($0.message)" }
         #expect(found == [
             "5:13: batch size 0 must be at least 1 host",
-            "7:5: unknown step kind 'shel' (did you mean 'shell'?); expected one of: shell, upload, release, service, migrate, backup, restore, sql, http, health, benchmark, probe, metric, soak, approve, wait, notify, include",
+            "7:5: unknown step kind 'shel' (did you mean 'shell'?); expected one of: shell, upload, release, service, migrate, backup, restore, sql, http, health, benchmark, probe, metric, redis, soak, approve, wait, notify, include",
             "8:11: 'wait': 'soon' is not a duration; expected a number with a unit such as 500ms, 30s, 2m or 1h",
             "9:18: undefined name 'params.nope': the runbook declares no param 'nope'",
             "10:14: 'retries' must be a whole number, found the string \"lots\"",

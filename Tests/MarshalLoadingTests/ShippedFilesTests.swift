@@ -14,7 +14,7 @@ struct ShippedFilesTests {
     }
 
     @Test("every shipped runbook validates against every shipped environment",
-          arguments: ["staging-deploy", "validation", "production-rollout", "rollback"])
+          arguments: ["staging-deploy", "validation", "production-rollout", "rollback", "index-migration"])
     func againstEnvironments(runbook: String) {
         for environment in ["local", "staging", "production"] {
             let diagnostics = loader.validate(paths: [loader.runbookPath(runbook)], environmentPath: loader.environmentPath(environment))
@@ -22,12 +22,18 @@ struct ShippedFilesTests {
         }
     }
 
+    @Test("queue-workers validates against the lab, whose workers run under supervisor")
+    func queueWorkers() {
+        let diagnostics = loader.validate(paths: [loader.runbookPath("queue-workers")], environmentPath: loader.environmentPath("local"))
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+    }
+
     @Test("the production environment is protected and checks host keys strictly")
     func production() throws {
         let environment = try #require(loader.loadEnvironment(path: loader.environmentPath("production")).value)
         #expect(environment.protected)
         #expect(environment.ssh.hostKeyChecking == .strict)
-        #expect(environment.secrets.map(\.name).sorted() == ["database_url", "slack_webhook"])
+        #expect(environment.secrets.map(\.name).sorted() == ["database_url", "redis_password", "slack_webhook"])
     }
 
     @Test("production-rollout keeps the reference gates: canary batches, p95 < 500ms, error rate < 1%, rollback")

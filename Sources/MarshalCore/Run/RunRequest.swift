@@ -26,6 +26,8 @@ public struct RunRequest: Sendable {
     /// The runbook and includes as read for this run, journaled with its inputs (rollback and resume
     /// from any machine use them instead of the files' paths).
     public var documents: [JournaledDocument] = []
+    /// What `baseline.<step id>.<metric>` in a gate reads (`--baseline RUN`, else last-success).
+    public var baseline: Baseline? = nil
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
 
@@ -64,6 +66,8 @@ public struct RunServices: Sendable {
     public var files: any LocalFiles
     /// HTTP-based gates (http, health, metric, benchmark, notify); nil where not wired.
     public var gates: (any GateRunner)?
+    /// The redis gate's client; nil where not wired.
+    public var redis: (any RedisClient)?
     /// Loads runbooks named by `include` steps.
     public var includes: (any IncludeResolver)?
     /// Fault-injection hook for the crash tests: called with a point's name (`main:started:ID@HOST`,

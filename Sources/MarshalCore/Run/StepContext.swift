@@ -6,16 +6,28 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// The run `baseline.<step id>.<metric>` reads from.
+    public var baseline: Baseline? = nil
+    /// For a load test with `targets: batch`: the batch's own hosts and (with `compare: stable`)
+    /// hosts not yet updated, each with its template scope.
+    public var loadTargets: LoadTargets? = nil
     /// The run's clock: retries, `within:` deadlines and soaks wait on it.
     public var clock: any Clock
     /// The files of this machine (a release's artifact).
     public var files: any LocalFiles
     /// Where a long step reports how far it has got (the run's observer); nil when nobody listens.
     public var progress: (@Sendable (StepProgress) -> Void)? = nil
+    /// For a gate with `over:`: what it measured at the start of its window.
+    public var window: WindowSample? = nil
+    /// Why a gate measured over a named span has no window (its first sample failed, or the span did not run).
+    public var windowProblem: String? = nil
 
     public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
                 approvals: Set<String>, batch: Int?, clock: any Clock, files: any LocalFiles,
+                baseline: Baseline? = nil, loadTargets: LoadTargets? = nil,
                 progress: (@Sendable (StepProgress) -> Void)? = nil) {
+        self.baseline = baseline
+        self.loadTargets = loadTargets
         self.runId = runId
         self.renderer = renderer
         self.scope = scope
@@ -49,7 +61,17 @@ public struct StepContext: Sendable {
     }
 
     public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
-        StepScope(templates: scope, values: values, document: document)
+        StepScope(templates: scope, values: values, document: document, baseline: baseline, batch: batch, window: window)
+    }
+}
+
+/// The hosts a per-batch load test loads, each with the scope its `base_url` is rendered in.
+public struct LoadTargets: Sendable {
+    public var canary: [TemplateScope]
+    public var stable: [TemplateScope]
+    public init(canary: [TemplateScope], stable: [TemplateScope]) {
+        self.canary = canary
+        self.stable = stable
     }
 }
 

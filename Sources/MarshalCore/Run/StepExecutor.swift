@@ -5,10 +5,24 @@ import Foundation
 public struct StepExecutor: Sendable {
     public var connections: HostConnections
     public var gates: (any GateRunner)?
+    public var redis: (any RedisClient)?
 
-    public init(connections: HostConnections, gates: (any GateRunner)?) {
+    public init(connections: HostConnections, gates: (any GateRunner)?, redis: (any RedisClient)? = nil) {
         self.connections = connections
         self.gates = gates
+        self.redis = redis
+    }
+
+    /// A gate's measured values without judging them: the ends of a window. The error is for the operator.
+    public func sample(_ step: Step, host: HostSpec?, context: StepContext) async -> Result<[String: Double], StepFailure> {
+        var plain = step
+        plain.kind = step.kind.withoutExpectation
+        plain.over = nil
+        var context = context
+        context.window = nil
+        let outcome = await measure(plain, host: host, context: context)
+        if let sample = outcome.sample { return .success(sample) }
+        return .failure(StepFailure(outcome.message ?? outcome.status.rawValue))
     }
 
     public func execute(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
@@ -63,10 +77,57 @@ public struct StepExecutor: Sendable {
         return outcome
     }
 
-    /// The kind's own work, through its plug-in; a failure to carry it out is a failed step.
+    /// A gate with `over:` measures at both ends of its window; anything else just runs.
     private func perform(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
+        guard let over = step.over else { return await measure(step, host: host, context: context) }
+        switch over {
+        case .duration(let length):
+            let first: [String: Double]
+            switch await sample(step, host: host, context: context) {
+            case .success(let values): first = values
+            case .failure(let failure): return .failed("at the start of its \(over) window: \(failure.message)")
+            }
+            let started = context.clock.now
+            try? await context.clock.sleep(for: length)
+            if Task.isCancelled { return .failed("interrupted during its \(over) window") }
+            var windowed = context
+            windowed.window = WindowSample(start: first, seconds: (context.clock.now - started).seconds)
+            return Self.withWindowEvidence(await measure(step, host: host, context: windowed), step: step, window: windowed.window)
+        case .span(let id):
+            guard context.window != nil else {
+                // Without both ends there is nothing to compare: no data, never a pass.
+                let reason = context.windowProblem ?? "step \(id) did not run before it in this batch"
+                let verdict = GateCheck.noData("\(step.kind.name): not measured over step \(id) (\(reason))", onNoData: step.kind.noDataPolicy ?? .fail)
+                return StepOutcome(status: verdict.status, message: verdict.message,
+                                   measurements: [.init(kind: MeasurementKind(rawValue: step.kind.name) ?? .gate, name: "over step \(id)", outcome: verdict.outcome)])
+            }
+            return Self.withWindowEvidence(await measure(step, host: host, context: context), step: step, window: context.window)
+        }
+    }
+
+    /// Adds `window` (start, end, delta, rates of `value` and what delta/rate read) to a gate's
+    /// evidence; a redis check writes its own.
+    static func withWindowEvidence(_ outcome: StepOutcome, step: Step, window: WindowSample?) -> StepOutcome {
+        guard let window, let sample = outcome.sample else { return outcome }
+        if step.kind.is(RedisStep.self) { return outcome }
+        var outcome = outcome
+        let names = Set(step.expressions.flatMap(\.windowedNames)).union(["value"]).sorted()
+        let entry = ConfigEntry(key: "window", value: window.evidence(current: sample.mapValues { .number($0) }, names: names),
+                                location: .synthetic("evidence"))
+        if case .map(var entries)? = outcome.evidence {
+            entries.append(entry)
+            outcome.evidence = .map(entries)
+        } else if outcome.evidence == nil {
+            outcome.evidence = .map([entry])
+        }
+        return outcome
+    }
+
+    /// The kind's own work, through its plug-in; a failure to carry it out is a failed step.
+    private func measure(_ step: Step, host: HostSpec?, context: StepContext) async -> StepOutcome {
         let sent = SentCommands()
-        let target = StepTarget(host: host, connections: connections, gates: gates, executor: self, sent: sent, masker: context.masker)
+        let target = StepTarget(host: host, connections: connections, gates: gates, executor: self, sent: sent, masker: context.masker,
+                                redis: redis)
         var outcome: StepOutcome
         do throws(StepFailure) {
             outcome = try await step.kind.plugin.run(step, on: target, context: context)

@@ -20,6 +20,9 @@ public struct StepOutcome: Sendable {
     public var attempts: Int
     public var command: String?
     public var measurements: [Measurement]
+    /// A numeric gate's measured values (`value`, `queue_depth`, …), set only when it measured;
+    /// the start of a window (`over:`) is such a sample.
+    public var sample: [String: Double]? = nil
 
     public struct Measurement: Sendable {
         public var kind: MeasurementKind
@@ -29,6 +32,8 @@ public struct StepOutcome: Sendable {
         public var value: Double?
         public var unit: String?
         public var payloadJSON: String?
+        /// The host it measured when that is not the step's own (a canary load test's host).
+        public var host: String? = nil
 
         public init(kind: MeasurementKind, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
                     value: Double? = nil, unit: String? = nil, payloadJSON: String? = nil) {

@@ -8,15 +8,18 @@ public struct StepTarget: Sendable {
     /// What this attempt sent, for the journal.
     let sent: SentCommands
     let masker: SecretMasker
+    /// The redis gate's client (TCP from this machine); nil where not wired.
+    public var redis: (any RedisClient)?
 
     init(host: HostSpec?, connections: HostConnections, gates: (any GateRunner)?, executor: StepExecutor,
-         sent: SentCommands, masker: SecretMasker) {
+         sent: SentCommands, masker: SecretMasker, redis: (any RedisClient)? = nil) {
         self.host = host
         self.connections = connections
         self.gates = gates
         self.executor = executor
         self.sent = sent
         self.masker = masker
+        self.redis = redis
     }
 
     /// The host this step needs, connected (opened on first use, shared by the run).

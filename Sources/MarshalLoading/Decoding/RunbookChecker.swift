@@ -4,14 +4,21 @@ import MarshalCore
 /// and, when an environment is given, targets, secrets and vars resolve in it.
 struct RunbookChecker {
     var diagnostics = DiagnosticBag()
+    private var allIDs: Set<String> = []
 
     mutating func check(_ runbook: Runbook, environment: Environment?) {
         var seenIDs: [String: SourceLocation] = [:]
         var available: Set<String> = []   // step ids and register names defined so far
         let all = runbook.preflight + runbook.steps
+        // `baseline.<id>` may name any step of the runbook: the baseline run ran all of them.
+        allIDs = Set((all + runbook.rollback).compactMap(\.id))
 
         // Ids are unique across preflight and steps; references must point backwards.
-        for step in all {
+        let preflightCount = runbook.preflight.count
+        for (index, step) in all.enumerated() {
+            checkWindow(step, available: available, inPreflight: index < preflightCount, spanned: step.over.flatMap { over in
+                if case .span(let id) = over { all.first { $0.id == id } } else { nil }
+            })
             for s in step.withUndo {
                 checkTemplates(s, runbook: runbook, environment: environment, available: available)
                 checkExpressions(s, runbook: runbook, environment: environment, available: available)
@@ -44,6 +51,29 @@ struct RunbookChecker {
             if runbook.targets.resolve(in: environment).isEmpty, runbook.targets.unknownNames(in: environment).isEmpty {
                 diagnostics.error("'targets' (\(runbook.targets)) selects no host of environment '\(environment.name)'", at: runbook.targets.location)
             }
+        }
+    }
+
+    /// `delta(x)`/`rate(x)` need `over:`; `over: ID` names an earlier step of the same batch loop;
+    /// a redis check's window needs its `keys` to hold what `delta` reads.
+    private mutating func checkWindow(_ step: Step, available: Set<String>, inPreflight: Bool, spanned: Step?) {
+        let windowed = step.expressions.flatMap(\.windowedNames)
+        if step.over == nil, let first = step.expressions.first(where: { !$0.windowedNames.isEmpty }) {
+            diagnostics.error("'\(first.source)' uses \(windowed.map { "delta/rate(\($0))" }.first ?? "delta/rate"), which needs a window: give the \(step.kind.name) check 'over: 60s' or 'over: STEP_ID' (a step's span)",
+                              at: first.location)
+        }
+        guard let over = step.over else { return }
+        if !GateWindow.kinds.contains(step.kind.name) {
+            diagnostics.error("'over' measures a number at both ends of a window; a \(step.kind.name) step has none (use it on probe, sql, redis or metric)", at: step.location)
+        }
+        guard case .span(let id) = over else { return }
+        if inPreflight {
+            diagnostics.error("'over: \(id)' in preflight: preflight checks run before any step, so no step's span can be measured", at: step.location)
+        } else if !available.contains(id) {
+            let hint = spanned == nil ? "no step has id '\(id)'" : "step '\(id)' comes after this one"
+            diagnostics.error("'over: \(id)' must name an earlier step whose span to measure; \(hint)\(Suggestion.hint(for: id, in: Array(available)))", at: step.location)
+        } else if let spanned, Planner.scope(of: spanned) == .once, Planner.scope(of: step) != .once {
+            diagnostics.error("'over: \(id)': step '\(id)' runs only in the first batch (it has 'on:'), so this check would have no window in later batches; give it 'on:' too", at: step.location)
         }
     }
 
@@ -86,6 +116,15 @@ struct RunbookChecker {
                 let parts = name.split(separator: ".").map(String.init)
                 if parts.count >= 2, !available.contains(parts[1]) {
                     diagnostics.error("'\(name)' refers to step '\(parts[1])', which is not defined before this step\(Suggestion.hint(for: parts[1], in: Array(available)))",
+                                      at: expression.location)
+                }
+            }
+            for name in expression.names where name.hasPrefix(Baseline.root + ".") || name == Baseline.root {
+                let parts = name.split(separator: ".").map(String.init)
+                if parts.count < 3 {
+                    diagnostics.error("'\(name)' needs a step id and a figure, such as baseline.load.p95 (the baseline run's p95 of step 'load')", at: expression.location)
+                } else if !allIDs.contains(parts[1]) {
+                    diagnostics.error("'\(name)' refers to step '\(parts[1])', and this runbook has no step with that id\(Suggestion.hint(for: parts[1], in: Array(allIDs)))",
                                       at: expression.location)
                 }
             }

@@ -34,7 +34,13 @@ struct StepDecoder {
         map.accept(kindKeys.map(\.key))
 
         var kindOn: TargetSelector?
-        guard let kind = decodeKind(kindPair.key, kindPair.value, on: &kindOn) else {
+        var over: GateWindow?
+        // Templated fields recorded while decoding this step's kind (nested steps take their own).
+        let mark = reader.templated.count
+        let decoded = decodeKind(kindPair.key, kindPair.value, on: &kindOn, over: &over)
+        let templated = Array(reader.templated[mark...])
+        reader.templated.removeSubrange(mark...)
+        guard let kind = decoded else {
             map.accept(Self.commonKeys)
             return nil
         }
@@ -44,6 +50,8 @@ struct StepDecoder {
         }
         let name = map.string("name") ?? id ?? kind.plugin.defaultName
         var step = Step(id: id, name: name, kind: kind, location: reader.location(of: node))
+        step.over = over
+        step.templated = templated
         if let on = map.node("on") {
             step.on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(on, "'on'")
             if kindOn != nil { reader.error("'on' is given both on the step and inside '\(kindPair.key)'; keep one", at: on) }
@@ -63,6 +71,10 @@ struct StepDecoder {
         step.label = map.string("label")
         step.idempotent = map.bool("idempotent") ?? false
         step.undoOnFailure = map.bool("undo_on_failure")
+        step.everyBatch = map.bool("every_batch") ?? false
+        if step.everyBatch, step.on == nil, let at = map.keyLocation("every_batch") {
+            reader.error("'every_batch' is for a step with 'on:' (which otherwise runs only in the first batch); without 'on:' a step already runs in every batch", at: at)
+        }
         if let undo = map.node("undo") {
             if !allowUndo {
                 reader.error("an undo step cannot have its own 'undo'", at: map.keyLocation("undo") ?? step.location)
@@ -87,7 +99,22 @@ struct StepDecoder {
 
     /// The kind key's value, decoded by the kind's plug-in: its short form for a scalar (when it
     /// has one), else a mapping whose declared keys, common `on:` and unknown keys are handled here.
-    private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?) -> StepKind? {
+    /// `over: 60s` (a window of that length) or `over: STEP_ID` (the span of that step), on kinds
+    /// that declare it (numeric gates).
+    private func decodeWindow(_ map: MapReader) -> GateWindow? {
+        guard let node = map.node("over"), let text = reader.string(node, "'over'") else { return nil }
+        if let duration = DurationText.parse(text) {
+            if duration <= .zero { reader.error("'over' must be a positive duration such as 60s, or the id of a step", at: node) }
+            return .duration(duration)
+        }
+        guard Self.isIdentifier(text) else {
+            reader.error("'over' must be a duration such as 60s or the id of an earlier step (its span), found '\(text)'", at: node)
+            return nil
+        }
+        return .span(stepId: text)
+    }
+
+    private func decodeKind(_ key: String, _ node: Node, on: inout TargetSelector?, over: inout GateWindow?) -> StepKind? {
         guard let plugin = reader.kinds.kind(named: key) else { return nil }
         let what = "'\(key)'"
         if case .scalar = node, plugin.declaration.shorthand != nil {
@@ -98,6 +125,7 @@ struct StepDecoder {
         if let onNode = map.node("on") {
             on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(onNode, "'on'")
         }
+        if plugin.declaration.object.keyNames.contains("over") { over = decodeWindow(map) }
         defer { map.finish() }
         return plugin.decode(YAMLDecodingMap(map: map)).map(StepKind.init)
     }

@@ -111,7 +111,8 @@ actor MemoryJournal: JournalStore {
 
     // MARK: Environment lock
 
-    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration, message: String?) async throws -> LockAcquisition {
+    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration,
+                     message: String?) async throws -> LockAcquisition {
         let now = clock.date
         if let current = locks[environment], current.runId != runId {
             return current.isStale(now: now) ? .stale(current) : .heldBy(current)

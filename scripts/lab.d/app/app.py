@@ -9,7 +9,12 @@ so the release id it reports is the one the `current` symlink pointed at when it
 VERSION (in the release directory): first line is the release id; further `key=value` lines tune
 the release: `latency_ms=N` delays the API routes (a slow release fails a p95 gate),
 `error_rate=F` answers that fraction of API requests with 500, `healthy=false` makes
-/api/health report the database unhealthy (503).
+/api/health report the database unhealthy (503), `cache_key=per_request` builds the cache key
+with the request's id (a release that never hits its cache).
+
+The cache: with Redis settings in APP_DIR/shared/.env (REDIS_HOST, REDIS_PORT, REDIS_PASSWORD,
+Laravel's layout) the API routes look their answer up in Redis (`cache:ROUTE`, stored for 60 s on
+a miss); without, an in-memory stand-in hits four lookups in five.
 
 Operators' switches under APP_DIR/shared/ (read on every request, so tests flip them live):
   unhealthy        exists → /api/health answers 503 (contents name the service, default database)
@@ -27,6 +32,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
+import redislite  # noqa: E402
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -70,6 +77,13 @@ class Metrics:
                     counts[i] += 1
             self.durations[route] = (counts, total + seconds)
 
+    def cache_result(self, hit):
+        with self.lock:
+            if hit:
+                self.cache_hits += 1
+            else:
+                self.cache_misses += 1
+
     def cache_lookup(self):
         # Four hits in five lookups: the demo's cache-hit-rate gate (> 70 %) passes.
         with self.lock:
@@ -107,6 +121,32 @@ DIAGRAM = {"states": ["idle", "greeting", "discovery", "matching", "booking", "c
 
 def make_handler(app_dir, release, settings, metrics):
     shared = os.path.join(app_dir, "shared")
+    redis_config = redislite.settings(app_dir)
+    local = threading.local()
+
+    def cached(route, compute):
+        """The route's answer through the cache; Redis when configured (one connection per thread)."""
+        if redis_config is None:
+            metrics.cache_lookup()
+            return compute()
+        key = f"cache:{route}"
+        if settings.get("cache_key") == "per_request":
+            key += f":{random.randrange(1 << 48):012x}"  # the bug: a key no later request asks for
+        client = getattr(local, "redis", None)
+        if client is None:
+            client = local.redis = redislite.Redis(redis_config, timeout=2)
+        try:
+            text = client.command("GET", key)
+            if text is not None:
+                metrics.cache_result(True)
+                return json.loads(text)
+            metrics.cache_result(False)
+            value = compute()
+            client.command("SET", key, json.dumps(value), "EX", "60")
+            return value
+        except (OSError, ValueError, redislite.RedisError):
+            client.close()
+            return compute()
 
     def switch(name, default=None):
         try:
@@ -168,7 +208,8 @@ def make_handler(app_dir, release, settings, metrics):
                 services[broken if broken in services else "database"] = {"status": "unhealthy",
                                                                           "message": "marked unhealthy"}
             ok = all(s["status"] == "healthy" for s in services.values())
-            metrics.cache_lookup()
+            if redislite.settings(app_dir) is None:
+                metrics.cache_lookup()
             return self.send_json(200 if ok else 503, {"status": "healthy" if ok else "unhealthy",
                                                        "release": release,
                                                        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -182,10 +223,10 @@ def make_handler(app_dir, release, settings, metrics):
             if method == "GET" and path == "/metrics":
                 return "/metrics", lambda: self.send_text(200, metrics.text(release))
             if method == "GET" and path == "/api/state-machine/diagram":
-                return path, lambda: self.api(lambda: {"success": True, "diagram": DIAGRAM})
+                return path, lambda: self.api(lambda: cached(path, lambda: {"success": True, "diagram": DIAGRAM}))
             if method == "GET" and path == "/api/state-machine/metadata":
-                return path, lambda: self.api(lambda: {"success": True, "metadata": {
-                    "version": release, "states": len(DIAGRAM["states"]), "machine": "ai-concierge"}})
+                return path, lambda: self.api(lambda: cached(path, lambda: {"success": True, "metadata": {
+                    "version": release, "states": len(DIAGRAM["states"]), "machine": "ai-concierge"}}))
             if method == "POST" and path == "/api/ai-concierge/message":
                 return path, lambda: self.api(self.concierge)
             return "other", lambda: self.send_json(404, {"success": False, "error": "not found"})
@@ -197,11 +238,11 @@ def make_handler(app_dir, release, settings, metrics):
                 message = json.loads(body or b"{}").get("message", "")
             except (ValueError, AttributeError):
                 message = ""
+            partners = cached("partners", lambda: {"partners": ["acme", "globex", "initech"]})
             return {"success": True, "response": f"Here is what I found about: {message[:200]}",
-                    "sessionId": f"lab-{random.randrange(1 << 32):08x}"}
+                    "partners": len(partners.get("partners", [])), "sessionId": f"lab-{random.randrange(1 << 32):08x}"}
 
         def api(self, body):
-            metrics.cache_lookup()
             failed = self.api_delay_or_error()
             if failed is not None:
                 return failed
@@ -243,12 +284,13 @@ def main():
 
     def background_jobs():
         # The real app's session sweeper touches the cache; it keeps the hit-rate series defined
-        # when no one is sending traffic.
+        # when no one is sending traffic (the in-memory stand-in only: Redis counts real lookups).
         while True:
             time.sleep(1)
             metrics.cache_lookup()
 
-    threading.Thread(target=background_jobs, daemon=True).start()
+    if redislite.settings(args.app_dir) is None:
+        threading.Thread(target=background_jobs, daemon=True).start()
     print(f"tpe-lab release {release} listening on 127.0.0.1:{args.port} from {HERE}", flush=True)
     server.serve_forever(poll_interval=0.2)
     print(f"tpe-lab release {release} stopped", flush=True)

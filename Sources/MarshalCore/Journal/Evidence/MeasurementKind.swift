@@ -9,6 +9,8 @@ public enum MeasurementKind: String, Sendable, Hashable, Codable, CaseIterable {
     case probe
     /// A Prometheus query held to its `expect` (label only).
     case metric
+    /// A Redis check's values held to its `expect` (its values and window as the payload).
+    case redis
     /// One gate evaluation in one round of a soak (`SoakRoundEvidence`); the gate's own
     /// measurements follow it.
     case soak
@@ -16,6 +18,9 @@ public enum MeasurementKind: String, Sendable, Hashable, Codable, CaseIterable {
     case threshold
     /// A load test's whole result (`LoadResult`).
     case benchmark
+    /// A query's time (payload: `round_trip`, `execution_time`, `planning_time` in seconds):
+    /// evidence, not a gate (the sql step's own `expect` is the gate).
+    case queryTime = "query_time"
     /// A backup's file (`BackupEvidence`): evidence, not a gate.
     case backup
     /// A webhook sent for a run event (`NotifyEvidence`): evidence, not a gate.
@@ -27,8 +32,8 @@ public enum MeasurementKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// and `notify` are evidence.
     public var isGate: Bool {
         switch self {
-        case .threshold, .sql, .metric, .probe, .health, .http, .soak, .gate: true
-        case .benchmark, .backup, .notify: false
+        case .threshold, .sql, .metric, .redis, .probe, .health, .http, .soak, .gate: true
+        case .benchmark, .backup, .notify, .queryTime: false
         }
     }
 }

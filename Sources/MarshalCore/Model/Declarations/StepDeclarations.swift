@@ -33,6 +33,8 @@ public enum StepDeclarations {
     public static let onKey = KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, in the first batch (same as the step's own `on`).")
     static let noData = KeyDeclaration("on_no_data", .choice(NoDataPolicy.allCases.map(\.rawValue)), default: "fail",
                                        "What a check that measured nothing does: fail the run, pause for `--approve`, or pass.")
+    static let over = KeyDeclaration("over", .string,
+                                     "Measure at the start and end of a window: a duration (`60s`) or the id of an earlier step (its span, e.g. a load test's); `delta(x)` and `rate(x)` (per second; compare with `100/min`) use both ends.")
     static let database = KeyDeclaration("database", .template, required: true, "PostgreSQL connection string, usually `{{ secrets.NAME }}`.")
 
     /// Keys every step may have, besides its one kind key.
@@ -40,6 +42,7 @@ public enum StepDeclarations {
         KeyDeclaration("id", .identifier, "Identifier (letters, digits, _) for `steps.ID.…` references and `--approve`."),
         KeyDeclaration("name", .string, "What the output, journal and report call the step (default: derived from the kind)."),
         KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, during the first batch (default: every host of each batch)."),
+        KeyDeclaration("every_batch", .boolean, default: "false", "With `on:`: run after every batch, not only in the first (a per-batch gate on the database or a queue host)."),
         KeyDeclaration("when", .expression, "Run only when this is true (else the step is skipped)."),
         KeyDeclaration("retries", .integer(minimum: 0), default: "0", "Extra attempts after a failure."),
         KeyDeclaration("delay", .duration, default: "1s", "Pause between attempts."),
@@ -75,7 +78,7 @@ public enum StepDeclarations {
                 KeyDeclaration("body", .template, "Request body as text (not with `json`)."),
                 KeyDeclaration("json", .any, "Request body as JSON (not with `body`)."),
                 KeyDeclaration("expect", httpExpect, default: "status 200", "What the response must show: a status, an expression, or a mapping."),
-                KeyDeclaration("within", .duration, "Keep trying until the expectation holds or this time has passed."),
+                KeyDeclaration("within", .durationOrTemplate, "Keep trying until the expectation holds or this time has passed (a template such as \"{{ params.within }}\" is rendered when the run starts)."),
                 KeyDeclaration("interval", .duration, default: "1s", "Pause between tries within `within`."),
                 KeyDeclaration("request_timeout", .duration, default: "10s", "Timeout of one request."),
                 KeyDeclaration("insecure", .boolean, default: "false", "Accept any TLS certificate (test systems only)."),

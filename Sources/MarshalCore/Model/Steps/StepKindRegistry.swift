@@ -20,6 +20,7 @@ public struct StepKindRegistry: Sendable {
         BenchmarkStep.self,
         ProbeStep.self,
         MetricStep.self,
+        RedisStep.self,
         SoakStep.self,
         ApproveStep.self,
         WaitStep.self,

@@ -35,9 +35,11 @@ struct MetricCheck {
                 verdict = GateCheck.noData("metric: no value", onNoData: step.onNoData)
             }
         }
-        return StepOutcome(status: verdict.status, message: verdict.message,
-                           evidence: .record(["value": value.map { .number($0) } ?? .null, "query": .string(query)]),
-                           command: display,
-                           measurements: [.init(kind: .metric, name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
+        var outcome = StepOutcome(status: verdict.status, message: verdict.message,
+                                  evidence: .record(["value": value.map { .number($0) } ?? .null, "query": .string(query)]),
+                                  command: display,
+                                  measurements: [.init(kind: .metric, name: query, outcome: verdict.outcome, expectation: step.expect?.source, value: value)])
+        if let value { outcome.sample = ["value": value] }
+        return outcome
     }
 }

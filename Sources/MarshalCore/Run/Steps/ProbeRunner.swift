@@ -36,6 +36,7 @@ enum ProbeRunner {
         if case .number(let n)? = value { number = n }
         outcome.measurements.append(.init(kind: .probe, name: command.display, outcome: verdict.outcome,
                                           expectation: probe.expect?.source, value: number))
+        if value != nil { outcome.sample = values.numbers }
         return outcome
     }
 
