@@ -124,6 +124,12 @@ struct ScenarioPicker {
         next = offset % order.count
     }
 
+    /// Where user `user` starts in the weighted order, so users spread over the scenarios.
+    func position(for user: Int) -> Int { user % order.count }
+
+    /// The scenario at `position` of the weighted order (repeating): a user's flow of requests.
+    func scenario(atPosition position: Int) -> Int { order[position % order.count] }
+
     mutating func pick() -> Int {
         let chosen = order[next]
         next = (next + 1) % order.count

@@ -49,7 +49,14 @@ public struct CurlLoadGenerator: LoadGenerator {
             threadCount = max(1, min(plan.threads, connections))
             pools = split(connections, into: threadCount)
             inFlight = pools
+        case .users(let users):
+            // One keep-alive connection per user, as a browser (or a k6 VU) holds its own.
+            schedule = nil
+            threadCount = max(1, min(plan.threads, users.count))
+            pools = split(users.count, into: threadCount)
+            inFlight = pools
         }
+        FileLimit.raise(toHold: pools.reduce(0, +) + 64)
         // A common time origin a little ahead, so every thread is ready before the first send; an
         // open loop's workers also open their first connections in that time (LoadWorker.warm).
         let watch = schedule.flatMap { AbortWatch(rules: plan.abortRules, plannedRequests: $0.phases.reduce(0) { $0 + $1.count }) }
@@ -71,6 +78,8 @@ public struct CurlLoadGenerator: LoadGenerator {
                     let worker = try LoadWorker(spec: spec, poolLimit: pools[w], inFlightLimit: inFlight[w], pickerOffset: w)
                     if let schedule {
                         tally = try worker.runOpenLoop(cursor: ArrivalSchedule.Cursor(schedule: schedule, start: w, stride: threadCount))
+                    } else if case .users(let users) = plan.mode {
+                        tally = try worker.runUsers(users, users: Array(Swift.stride(from: w, to: users.count, by: threadCount)), total: users.count)
                     } else {
                         tally = try worker.runClosedLoop(connections: pools[w])
                     }
@@ -115,7 +124,30 @@ public struct CurlLoadGenerator: LoadGenerator {
             mode: spec.settings.schedule == nil ? "closed" : "open", duration: duration, overall: overall, scenarios: scenarios,
             phases: phases, perSecond: Array(all.perSecond.prefix(max(usedSeconds, 1))))
         result.errorSamples = all.errorSamples.isEmpty ? nil : all.errorSamples
+        if case .users(let users) = plan.mode {
+            result.mode = "users"
+            result.users = userStats(users, tally: all, meanService: overall.serviceTime.mean)
+        }
         return .success(result)
+    }
+
+    /// The plan's rate: user u starts at u·rampUp/N and sends again every thinkTime + service time,
+    /// so it sends ⌈(D − start) / period⌉ requests inside the duration D.
+    static func userStats(_ users: LoadPlan.Users, tally: WorkerTally, meanService: Double) -> UserStats {
+        let d = users.duration.secondsDouble
+        let ramp = users.rampUp.secondsDouble
+        let period = users.thinkTime.secondsDouble + meanService
+        var planned = 0.0
+        for u in 0..<users.count {
+            let left = d - ramp * Double(u) / Double(users.count)
+            guard left > 0 else { continue }
+            planned += period > 0 ? (left / period).rounded(.up) : 0
+        }
+        let sent = tally.perSecond.reduce(0) { $0 + $1.sent }
+        return UserStats(planned: users.count, started: tally.usersStarted, served: tally.usersServed, thinkTime: users.thinkTime.secondsDouble,
+                         rampUp: ramp, plannedRate: planned / d, achievedRate: Double(sent) / d,
+                         meanLateness: tally.lateCount > 0 ? Double(tally.lateNanosTotal) / Double(tally.lateCount) / 1e9 : 0,
+                         maxLateness: Double(tally.lateNanosMax) / 1e9)
     }
 
     private static func stats(name: String, count: Int, errors: ErrorCounts, dropped: Int, duration: Double,
@@ -161,5 +193,19 @@ final class Collector: @unchecked Sendable {
             return tallies.count == expected ? tallies : nil
         }
         if let complete { done(complete) }
+    }
+}
+
+/// The open-files limit, raised for a run that holds many connections.
+enum FileLimit {
+    /// Raises the soft RLIMIT_NOFILE to `count` (at most the hard limit) when it is lower: 1,000
+    /// users or 10,000 connections need as many sockets, and a shell's default soft limit (often
+    /// 1,024) would fail them with "too many open files" while the hard limit allows them, as
+    /// nginx's worker_rlimit_nofile does.
+    static func raise(toHold count: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < rlim_t(count) else { return }
+        limit.rlim_cur = min(rlim_t(count), limit.rlim_max)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

@@ -26,6 +26,11 @@ final class Slot {
     var inDueList = false
     /// Connecting ahead of the first request (open loop warm-up).
     var warming = false
+    /// Virtual users: the user's place in the weighted flow of requests, and whether it has sent
+    /// and been answered at least once.
+    var flowStep = 0
+    var userStarted = false
+    var userServed = false
 
     init(index: Int, connection: LoadConnection) {
         self.index = index
@@ -37,6 +42,31 @@ final class Slot {
 struct Pending {
     let intendedNanos: UInt64
     let scenario: Int
+}
+
+/// Slot indices with the instant each is due, in the order they were pushed; pushes come in
+/// due order (see `LoadWorker.thinking`), so the head is always the earliest.
+struct DueQueue {
+    private var items: [(slot: Int, due: UInt64)] = []
+    private var head = 0
+
+    mutating func push(_ slot: Int, at due: UInt64) { items.append((slot, due)) }
+
+    var nextDue: UInt64? { head < items.count ? items[head].due : nil }
+
+    mutating func popDue(now: UInt64) -> (Int, UInt64)? {
+        guard head < items.count, items[head].due <= now else { return nil }
+        let item = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 4096 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return (item.slot, item.due)
+    }
 }
 
 /// How one request ended.
@@ -68,6 +98,13 @@ final class LoadWorker {
     private var ended: [Slot] = []
     private var endedSpare: [Slot] = []
     private var restart = false
+    /// Virtual users: an ended slot's user thinks this long, then sends again (nil: not a user run).
+    private var thinkNanos: UInt64?
+    /// Users waiting to send, in the order they are due (a fixed think time keeps answer order =
+    /// due order, so a FIFO is a timer queue: O(1) per request). Users not yet started by the
+    /// ramp-up wait in `arrivals`, also in due order.
+    private var thinking = DueQueue()
+    private var arrivals = DueQueue()
     private var waiting: [Pending] = []
     private var waitingHead = 0
     private var active = 0
@@ -93,7 +130,9 @@ final class LoadWorker {
     /// cost more CPU in the scheduler's sleep and wake than the request itself (perf: 29 % of
     /// samples in finish_task_switch at 20,000 req/s). A send waits at most this long past its
     /// planned time, and that wait is in its latency, which counts from the planned time.
-    static let sendTickNanos: UInt64 = 500_000
+    /// 1 ms, as wrk2's: at 0.5 ms the wake-ups cost 25.9 µs CPU per request against 20.6 µs at
+    /// 1 ms (`marshal bench --rate 10000`, medians of 4 alternating 5 s runs, load average 15–20).
+    static let sendTickNanos: UInt64 = 1_000_000
 
     /// `poolLimit` connections; `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
@@ -218,6 +257,60 @@ final class LoadWorker {
         return tally
     }
 
+    // MARK: virtual users
+
+    /// `users` are this worker's users as indices among all `total` (for their ramp-up start).
+    func runUsers(_ plan: LoadPlan.Users, users: [Int], total: Int) throws(CurlFailure) -> WorkerTally {
+        defer { finish() }
+        thinkNanos = UInt64(max(0, plan.thinkTime.secondsDouble) * 1e9)
+        let ramp = plan.rampUp.secondsDouble * 1e9
+        for user in users {
+            guard let slot = try takeSlot() else { break }
+            slot.flowStep = picker.position(for: user)
+            arrivals.push(slot.index, at: spec.startNanos + UInt64(ramp * Double(user) / Double(max(1, total))))
+        }
+        while true {
+            let now = monotonicNanos()
+            if now >= spec.hardDeadlineNanos || isStopped(now) {
+                var idle = ArrivalSchedule.Cursor?.none
+                abandon(cursor: &idle, now: now)
+                break
+            }
+            startDueUsers(now: now)
+            let next = min(arrivals.nextDue ?? .max, thinking.nextDue ?? .max)
+            if active == 0 && next == .max && ended.isEmpty { break }
+            if next == .max {
+                try serve(milliseconds: 50)
+            } else {
+                let tick = LoadWorker.sendTickNanos
+                let offset = next > spec.startNanos ? next - spec.startNanos : 0
+                try serve(milliseconds: 50, until: spec.startNanos + (offset + tick - 1) / tick * tick)
+            }
+        }
+        for slot in slots {
+            if slot.userStarted { tally.usersStarted += 1 }
+            if slot.userServed { tally.usersServed += 1 }
+        }
+        return tally
+    }
+
+    /// Users whose start or think time has come send their next request of the flow.
+    private func startDueUsers(now: UInt64) {
+        while let (index, due) = arrivals.popDue(now: now) { startUser(slots[index], due: due, now: now) }
+        while let (index, due) = thinking.popDue(now: now) { startUser(slots[index], due: due, now: now) }
+    }
+
+    private func startUser(_ slot: Slot, due: UInt64, now: UInt64) {
+        slot.userStarted = true
+        let late = now > due ? now - due : 0
+        tally.lateNanosTotal += late
+        tally.lateNanosMax = max(tally.lateNanosMax, late)
+        tally.lateCount += 1
+        let scenario = picker.scenario(atPosition: slot.flowStep)
+        slot.flowStep += 1
+        start(slot, scenario: scenario, intended: due)
+    }
+
     // MARK: the event loop
 
     /// One wake-up: connects libcurl finished, sockets ready to read or write, requests past their
@@ -255,7 +348,10 @@ final class LoadWorker {
     private func handOn(now: UInt64) throws(CurlFailure) {
         swap(&ended, &endedSpare)
         for slot in endedSpare {
-            if restart && now < spec.endNanos && !stopped {
+            if let think = thinkNanos {
+                // A user thinks, then sends again, if that is still inside the run's duration.
+                if now + think < spec.endNanos && !stopped { thinking.push(slot.index, at: now + think) }
+            } else if restart && now < spec.endNanos && !stopped {
                 start(slot, scenario: picker.pick(), intended: nil)
             } else {
                 free.append(slot)
@@ -426,6 +522,7 @@ final class LoadWorker {
                 // spend a recv on EAGAIN. TLS may hold decrypted bytes back, so read until EAGAIN.
                 if count < buffer.count && !slot.connection.isTLS { return }
             case .complete(let status, let keepAlive, let consumed):
+                slot.userServed = true
                 // Bytes after the response were not asked for: the connection cannot be trusted again.
                 let reusable = keepAlive && consumed == count && count > 0
                 slot.connection.served += 1

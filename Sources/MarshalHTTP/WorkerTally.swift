@@ -15,6 +15,12 @@ struct WorkerTally: Sendable {
     var phaseDropped: [Int]
     var perSecond: [SecondStats]
     var lastEventNanos: UInt64
+    /// Virtual users: users that sent / were answered at least once, and how late their sends were.
+    var usersStarted = 0
+    var usersServed = 0
+    var lateNanosTotal: UInt64 = 0
+    var lateNanosMax: UInt64 = 0
+    var lateCount = 0
     var failure: String?
     /// The first failure of each error class, in words, so an operator learns why, not only how many.
     var errorSamples: [String: String] = [:]
@@ -60,6 +66,11 @@ struct WorkerTally: Sendable {
             perSecond[i].maxLatency = max(perSecond[i].maxLatency, other.perSecond[i].maxLatency)
         }
         lastEventNanos = max(lastEventNanos, other.lastEventNanos)
+        usersStarted += other.usersStarted
+        usersServed += other.usersServed
+        lateNanosTotal += other.lateNanosTotal
+        lateNanosMax = max(lateNanosMax, other.lateNanosMax)
+        lateCount += other.lateCount
         failure = failure ?? other.failure
         errorSamples.merge(other.errorSamples) { mine, _ in mine }
     }

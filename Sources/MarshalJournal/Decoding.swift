@@ -78,7 +78,8 @@ extension SQLiteJournal {
             pid: row["pid"],
             runId: row["runId"],
             since: row["since"],
-            leaseExpiresAt: row["leaseExpiresAt"]
+            leaseExpiresAt: row["leaseExpiresAt"],
+            message: row["message"]
         )
     }
 

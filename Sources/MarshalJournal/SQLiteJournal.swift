@@ -241,7 +241,7 @@ public final class SQLiteJournal: BoundaryStore {
     // MARK: Environment lock
 
     public func acquireLock(
-        environment: String, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition {
         try await write("take the lock of environment \(environment)") { db in
             let now = self.clock()
@@ -251,17 +251,17 @@ public final class SQLiteJournal: BoundaryStore {
                 }
                 // Same run, maybe from a new process: the lock follows it, so liveness checks probe the right pid.
                 try db.execute(
-                    sql: "UPDATE locks SET holder = ?, pid = ? WHERE environment = ?",
-                    arguments: [holder, pid, environment]
+                    sql: "UPDATE locks SET holder = ?, pid = ?, message = coalesce(?, message) WHERE environment = ?",
+                    arguments: [holder, pid, message, environment]
                 )
                 return .acquired(try self.extend(db, current, now: now, lease: lease))
             }
-            return .acquired(try self.insertLock(db, environment, holder, pid, runId, now: now, lease: lease))
+            return .acquired(try self.insertLock(db, environment, holder, pid, runId, message, now: now, lease: lease))
         }
     }
 
     public func takeOverStaleLock(
-        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition {
         try await write("take over the lock of environment \(environment)") { db in
             let now = self.clock()
@@ -274,7 +274,7 @@ public final class SQLiteJournal: BoundaryStore {
                 }
                 try db.execute(sql: "DELETE FROM locks WHERE environment = ?", arguments: [environment])
             }
-            return .acquired(try self.insertLock(db, environment, holder, pid, runId, now: now, lease: lease))
+            return .acquired(try self.insertLock(db, environment, holder, pid, runId, message, now: now, lease: lease))
         }
     }
 
@@ -453,16 +453,16 @@ public final class SQLiteJournal: BoundaryStore {
     }
 
     private func insertLock(
-        _ db: Database, _ environment: String, _ holder: String, _ pid: Int32, _ runId: String, now: Date,
-        lease: Duration
+        _ db: Database, _ environment: String, _ holder: String, _ pid: Int32, _ runId: String, _ message: String?,
+        now: Date, lease: Duration
     ) throws -> LockRecord {
         let lock = LockRecord(
             environment: environment, holder: holder, pid: pid, runId: runId, since: now,
-            leaseExpiresAt: now.addingTimeInterval(lease.seconds)
+            leaseExpiresAt: now.addingTimeInterval(lease.seconds), message: message
         )
         try db.execute(
-            sql: "INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [lock.environment, lock.holder, lock.pid, lock.runId, lock.since, lock.leaseExpiresAt]
+            sql: "INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [lock.environment, lock.holder, lock.pid, lock.runId, lock.since, lock.leaseExpiresAt, lock.message]
         )
         return try fetchLock(db, environment) ?? lock
     }

@@ -77,6 +77,10 @@ enum Schema {
                 );
                 """)
         }
+        // The lock's message (`marshal run -m`, Kamal's lock message).
+        migrator.registerMigration("v2-lock-message") { db in
+            try db.execute(sql: "ALTER TABLE locks ADD COLUMN message TEXT")
+        }
         return migrator
     }
 }

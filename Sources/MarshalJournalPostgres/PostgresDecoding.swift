@@ -13,7 +13,7 @@ extension PostgresJournal {
                               "registered", "attempts", "message"].joined(separator: ", ")
     static let measurementColumns = ["id", "run_id", "step_sequence", "host", "kind", "name", "outcome", "expectation", "value",
                                      "unit", "payload", epoch("recorded_at")].joined(separator: ", ")
-    static let lockColumns = ["environment", "holder", "pid", "run_id", epoch("since"), epoch("lease_expires_at")]
+    static let lockColumns = ["environment", "holder", "pid", "run_id", epoch("since"), epoch("lease_expires_at"), "message"]
         .joined(separator: ", ")
 
     /// Epoch seconds to the millisecond, as text for a `to_timestamp($n::float8)` parameter.
@@ -71,7 +71,8 @@ extension PostgresJournal {
         let r = Reader(row: row, journal: location)
         return LockRecord(
             environment: try r.string("environment"), holder: try r.string("holder"), pid: Int32(try r.int("pid")),
-            runId: try r.string("run_id"), since: try r.date("since"), leaseExpiresAt: try r.date("lease_expires_at"))
+            runId: try r.string("run_id"), since: try r.date("since"), leaseExpiresAt: try r.date("lease_expires_at"),
+            message: r.optional("message"))
     }
 
     private func decodeParams(_ json: String, run: String) throws -> [String: String] {

@@ -211,12 +211,12 @@ public final class PostgresJournal: BoundaryStore {
 
     // MARK: Environment lock
 
-    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws
-        -> LockAcquisition
+    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration, message: String?)
+        async throws -> LockAcquisition
     {
         try await write("take the lock of environment \(environment)") { db in
             let now = try self.serverNow(db)
-            if let inserted = try self.insertLock(db, environment, holder, pid, runId, lease) { return .acquired(inserted) }
+            if let inserted = try self.insertLock(db, environment, holder, pid, runId, message, lease) { return .acquired(inserted) }
             guard let current = try self.fetchLock(db, environment, forUpdate: true) else {
                 throw JournalError.storageFailed(journal: self.location, operation: "take the lock", reason: "the lock row vanished")
             }
@@ -224,13 +224,14 @@ public final class PostgresJournal: BoundaryStore {
                 return current.isStale(now: now, liveness: self.liveness) ? .stale(current) : .heldBy(current)
             }
             // Same run, maybe from a new process: the lock follows it, so liveness checks probe the right pid.
-            try db.execute("UPDATE marshal.locks SET holder = $1, pid = $2 WHERE environment = $3", [holder, String(pid), environment])
+            try db.execute("UPDATE marshal.locks SET holder = $1, pid = $2, message = coalesce($3, message) WHERE environment = $4",
+                           [holder, String(pid), message, environment])
             return .acquired(try self.extend(db, environment, runId, lease) ?? current)
         }
     }
 
     public func takeOverStaleLock(
-        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition {
         try await write("take over the lock of environment \(environment)") { db in
             let now = try self.serverNow(db)
@@ -243,7 +244,7 @@ public final class PostgresJournal: BoundaryStore {
                 }
                 try db.execute("DELETE FROM marshal.locks WHERE environment = $1", [environment])
             }
-            guard let inserted = try self.insertLock(db, environment, holder, pid, runId, lease) else {
+            guard let inserted = try self.insertLock(db, environment, holder, pid, runId, message, lease) else {
                 throw JournalError.storageFailed(journal: self.location, operation: "take over the lock", reason: "the lock row reappeared")
             }
             return .acquired(inserted)
@@ -412,15 +413,15 @@ public final class PostgresJournal: BoundaryStore {
 
     /// The new lock when the environment had none; nil when a row exists (held by someone, maybe this run).
     private func insertLock(_ db: PostgresConnection.Session, _ environment: String, _ holder: String, _ pid: Int32,
-                            _ runId: String, _ lease: Duration) throws -> LockRecord? {
+                            _ runId: String, _ message: String?, _ lease: Duration) throws -> LockRecord? {
         try db.execute(
             """
-            INSERT INTO marshal.locks (environment, holder, pid, run_id, since, lease_expires_at)
-            VALUES ($1, $2, $3, $4, date_trunc('milliseconds', now()), date_trunc('milliseconds', now() + $5::float8 * interval '1 second'))
+            INSERT INTO marshal.locks (environment, holder, pid, run_id, since, lease_expires_at, message)
+            VALUES ($1, $2, $3, $4, date_trunc('milliseconds', now()), date_trunc('milliseconds', now() + $5::float8 * interval '1 second'), $6)
             ON CONFLICT (environment) DO NOTHING
             RETURNING \(Self.lockColumns)
             """,
-            [environment, holder, String(pid), runId, Self.number(lease.seconds)]
+            [environment, holder, String(pid), runId, Self.number(lease.seconds), message]
         ).first.map { try decodeLock($0) }
     }
 

@@ -81,6 +81,8 @@ enum PostgresSchema {
             )
             """,
         ]),
+        // The lock's message (`marshal run -m`, Kamal's lock message).
+        (2, ["ALTER TABLE marshal.locks ADD COLUMN message text"]),
     ]
 
     static var latest: Int { migrations.map(\.version).max() ?? 0 }

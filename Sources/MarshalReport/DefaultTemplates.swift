@@ -50,6 +50,8 @@ measured is printed as "not measured".
 ![Latency and request rate over time]({{ load.chart }})
 {% endif %}{% if load.sparkline %}
 Answers per second: `{{ load.sparkline }}`
+{% endif %}{% if load.users %}
+{{ load.users }}
 {% endif %}
 ### Before / after
 

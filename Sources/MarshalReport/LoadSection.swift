@@ -26,6 +26,8 @@ public struct LoadSection: Sendable {
     /// File name of the SVG chart written beside the document, when one was.
     public var chart: String?
     public var sparkline: String = ""
+    /// A virtual-user test: "**1000 concurrent users** …" with the pace they kept; empty otherwise.
+    public var users: String = ""
     /// Latency limits of its thresholds, drawn on the chart.
     public var limits: [LoadChart.Limit] = []
 
@@ -93,6 +95,7 @@ public struct LoadSection: Sendable {
         section.thresholds = own.map { ReportData.Row(cells: [$0.title, $0.measurement.expectation ?? "", $0.achieved, $0.margin, $0.verdict.text]) }
         section.overTime = ReportBuilder.overTime(result.perSecond)
         section.sparkline = Sparkline.text(result.perSecond.map { Double($0.completed) })
+        if let u = result.users { section.users = usersLine(u) }
 
         let before = baseline?[section.key]
         switch (baseline, before) {
@@ -102,6 +105,17 @@ public struct LoadSection: Sendable {
         }
         section.comparison = comparison(before: before?.2.overall, after: result.overall)
         return section
+    }
+
+    /// "N concurrent users" as reference 000/001 state the target, then how the run kept the plan.
+    static func usersLine(_ u: UserStats) -> String {
+        let off = u.plannedRate > 0 ? String(format: "%+.1f%%", (u.achievedRate - u.plannedRate) / u.plannedRate * 100) : "—"
+        var parts = ["**\(u.served) concurrent users** (\(u.planned) planned, \(u.started) sent a request, \(u.served) answered)",
+                     "think time \(FigureFormat.seconds(u.thinkTime))"]
+        if u.rampUp > 0 { parts.append("ramp-up \(FigureFormat.seconds(u.rampUp))") }
+        parts.append(String(format: "%.1f req/s sent against %.1f planned (%@)", u.achievedRate, u.plannedRate, off))
+        parts.append("sends late by \(LatencySummary.milliseconds(u.meanLateness)) on average, \(LatencySummary.milliseconds(u.maxLateness)) at most")
+        return parts.joined(separator: "; ") + "."
     }
 
     /// Before/after rows of two load tests' overall figures; "—" change unless both sides were measured.

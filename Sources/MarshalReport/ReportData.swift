@@ -61,7 +61,7 @@ public struct ReportData: Sendable {
             "load_sections": loadSections.map { s -> [String: Any] in
                 ["title": MarkdownText.escape(s.title), "phases": rows(s.phases), "endpoints": rows(s.endpoints), "thresholds": rows(s.thresholds),
                  "over_time": rows(s.overTime), "comparison": rows(s.comparison), "baseline_note": s.baselineNote,
-                 "chart": s.chart ?? "", "sparkline": s.sparkline]
+                 "chart": s.chart ?? "", "sparkline": s.sparkline, "users": s.users]
             },
             "load_tests": rows(loadTests), "several_load_tests": loadTests.count > 1, "timeline": rows(timeline),
             "failures": failures, "nothing_failed": failures.isEmpty && counts.failed == 0 && counts.errors == 0 && counts.stepsFailed == 0 && counts.stepsIgnored == 0,

@@ -19,20 +19,25 @@ struct HostLockTests {
         shell: "i=0; while [ ! -f {{ vars.lab_dir }}/go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
     """
 
-    @Test("two operators, two local journals, one environment: the second run exits 3 naming the first (holder, run), through the lock on web1; --lock-wait then starts it")
+    @Test("two operators, two local journals, one environment: the second run exits 3 naming the first (holder, run, message), through the lock on web1; --lock-wait then starts it")
     func secondOperatorStoppedByHostLock() async throws {
         let lab = try Lab(hosts: 2)
         CLI.write(Self.runbook, to: lab.dir + "/hold.yml")
         let stateA = lab.dir + "/laptop-a", stateB = lab.dir + "/laptop-b"
         let envA = ["MARSHAL_MACHINE": "laptop-a", "USER": "alice"], envB = ["MARSHAL_MACHINE": "laptop-b", "USER": "bob"]
-        async let first = CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateA, "-p", "release=a"], environment: envA)
+        async let first = CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateA, "-p", "release=a",
+                                   "--message", "release a; don't deploy"], environment: envA)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, lab.file(lab.dir + "/holding") == nil { try await Task.sleep(for: .milliseconds(50)) }
         let status = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", stateB], environment: envB)
         #expect(status.stdout.contains("locked by alice@laptop-a"), "B sees A's lock on the host: \(status.stdout)\(status.stderr)")
+        #expect(status.stdout.contains(#": "release a; don't deploy")"#), "with A's message, read from the host: \(status.stdout)")
+        #expect(lab.file(lab.dir + "/home/.marshal/locks/lab/info")?.contains("message=release a; don't deploy\n") == true,
+                "the message is in the host's lock info: \(lab.file(lab.dir + "/home/.marshal/locks/lab/info") ?? "none")")
         let second = try await CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateB, "-p", "release=b"], environment: envB)
         #expect(second.status == 3, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("alice@laptop-a") && second.stderr.contains("run 2"), "\(second.stderr)")
+        #expect(second.stderr.contains(#""release a; don't deploy""#), "the refusal carries A's message: \(second.stderr)")
         #expect(lab.file(lab.dir + "/order")?.contains("b") == false, "B changed nothing")
 
         async let waiting = CLI.run(["run", lab.dir + "/hold.yml", "-e", lab.environment, "--state", stateB, "-p", "release=b", "--lock-wait", "60s"],

@@ -109,6 +109,11 @@ struct ReferenceTests {
         "template-never-closed.yml", "env-var-is-a-template.yml",  // inside strings
         "expect-expression-incomplete.yml", "threshold-unknown-unit.yml", "when-unknown-function.yml", "probe-invalid-regex.yml",
         "benchmark-threshold-names-nothing.yml",
+        // Names inside expressions, whose scope depends on the step's kind and where the expression sits.
+        "expect-sql-names-nothing.yml", "expect-probe-names-nothing.yml", "expect-metric-names-nothing.yml",
+        "expect-http-that-names-nothing.yml", "expect-soak-gate-names-nothing.yml", "expect-reads-secret.yml",
+        "expect-undeclared-param.yml", "until-names-nothing.yml", "when-uses-step-result.yml",
+        "benchmark-users-with-connections.yml", "benchmark-think-time-without-users.yml",  // two keys together
         "env-ssh-without-identity.yml", "param-required-with-default.yml", "soak-probe-without-host.yml",  // two keys together
         "soak-gate-is-not-a-check.yml", "undo-on-health-step.yml",  // depends on the step's kind
         "env-alias-bomb.yml",  // YAML aliases, expanded before any schema sees the document

@@ -120,11 +120,11 @@ struct SharedStateTests {
         #expect(!denied.stderr.contains("Wr0ng"))
     }
 
-    @Test("two operators, one PostgreSQL state: the second run exits 3 naming the first's holder and run; with --lock-wait it starts once the first ends")
+    @Test("two operators, one PostgreSQL state: the second run exits 3 naming the first's holder, run and message; with --lock-wait it starts once the first ends")
     func secondOperatorIsStopped() async throws {
         let (a, b, target, _) = try await Self.pair()
         CLI.write(Self.runbook, to: b.dir + "/deploy.yml")
-        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "-m", "hotfix INC-42\nlate"])
         // Wait until A holds the lock (its hold step is running).
         var holder = ""
         let deadline = Date().addingTimeInterval(60)
@@ -134,10 +134,16 @@ struct SharedStateTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(holder.contains("op-laptop-a@laptop-a"), "\(holder)")
+        // The message is kept with the lock (made one line) and shown to the other operator.
+        #expect(holder.contains(#": "hotfix INC-42 late")"#), "lock status shows the message: \(holder)")
+        let json = try await b.marshal(["lock", "status", "-e", "prod", "--output", "json"])
+        #expect(json.stdout.contains(#""message" : "hotfix INC-42 late""#) || json.stdout.contains(#""message":"hotfix INC-42 late""#),
+                "\(json.stdout)\(json.stderr)")
         let second = try await b.marshal(["run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes"])
         #expect(second.status == 3, "\(second.stdout)\(second.stderr)")
         #expect(second.stderr.contains("op-laptop-a@laptop-a"), "\(second.stderr)")
         #expect(second.stderr.contains("run 2"), "the holder's run id is named: \(second.stderr)")
+        #expect(second.stderr.contains(#""hotfix INC-42 late""#), "the holder's message is named: \(second.stderr)")
         // With --lock-wait, B waits (saying who holds the lock) and starts once A is done.
         var env = b.env
         env["NO_COLOR"] = "1"
@@ -145,6 +151,7 @@ struct SharedStateTests {
         let waiting = try Spawn.start([CLI.binary, "run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes", "--lock-wait", "60s"],
                                       environment: env, cwd: b.dir, stdout: log, stderr: log + ".err")
         #expect(try await Self.waitFor { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the lock of environment prod: held by op-laptop-a@laptop-a") })
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(#"hotfix INC-42 late"#), "the waiting run says why the lock is held")
         CLI.write("", to: target + "/go")
         let firstResult = try await first
         #expect(firstResult.status == 0, "\(firstResult.stdout)\(firstResult.stderr)")
@@ -192,15 +199,15 @@ struct SharedStateTests {
         try? FileManager.default.createDirectory(atPath: a.dir + "/Runbooks", withIntermediateDirectories: true)
         CLI.write(Self.runbook, to: a.dir + "/Runbooks/deploy.yml")
 
-        // Short outage (about 3 s) well within the lease: 40 s, so that a loaded machine (slow pause,
+        // An outage of 5 s (as the issue's acceptance says) well within the lease: 40 s, so that a loaded machine (slow pause,
         // resume and reconnect; the last renewal up to lease/3 before the outage) cannot run it out.
         async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "--lock-lease", "40s"])
         #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
         try await pg.pause()
         CLI.write("", to: target + "/go")
         // The hold step ends while the store is down; the run waits at the boundary before `after`.
-        // The outage lasts 3 s, watched for a step starting meanwhile.
-        let outageEnd = Date().addingTimeInterval(3)
+        // The outage lasts 5 s from the server's stop, watched for a step starting meanwhile.
+        let outageEnd = Date().addingTimeInterval(5)
         while Date() < outageEnd {
             #expect(!FileManager.default.fileExists(atPath: target + "/after"), "no step starts while its start cannot be recorded")
             try await Task.sleep(for: .milliseconds(100))
@@ -319,5 +326,88 @@ struct SharedStateTests {
         let showShared = try await a.marshal(["show", "last", "--state", "env:TEAM_STATE", "--output", "json"])
         #expect(showLocal.stdout == showShared.stdout, "steps and measurements copied as they were")
         #expect(!copy.stdout.contains(try #require(URLComponents(string: url)?.password)))
+    }
+
+    @Test("the state URL's password is in no process's argument list while runs go (sampled from /proc/*/cmdline), nor in any output, report, JUnit file, error message, journal row or file written")
+    func statePasswordNowhere() async throws {
+        let (a, b, target, url) = try await Self.pair()
+        let password = try #require(URLComponents(string: url)?.password)
+        let user = try #require(URLComponents(string: url)?.user)
+        try #require(password.count >= 8, "a password worth looking for: \(password.count) characters")
+        // Every form a program could print or pass on: as written, percent-decoded, with the user.
+        let forms = Set([password, password.removingPercentEncoding ?? password, "\(user):\(password)"])
+        CLI.write(Self.runbook.replacingOccurrences(of: "on_failure: rollback", with: """
+              - name: gate
+                probe: { command: "echo 3", regex: "([0-9]+)", expect: "value < 5" }
+            on_failure: rollback
+            """), to: a.dir + "/Runbooks/deploy.yml")
+        CLI.write(Self.runbook, to: b.dir + "/deploy.yml")
+
+        let sampler = ProcessListSampler()
+        async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "-m", "sampled",
+                                     "--report", a.dir + "/report.md", "--junit", a.dir + "/junit.xml", "--output", "json"])
+        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        // While A holds the lock, everything else a team does against the same state.
+        var others: [CLI.Result] = []
+        others.append(try await b.marshal(["lock", "status", "-e", "prod"]))
+        others.append(try await b.marshal(["run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes"]))
+        others.append(try await b.marshal(["runs", "-e", "prod"]))
+        others.append(try await b.marshal(["lock", "release", "-e", "prod"]))
+        CLI.write("", to: target + "/go")
+        let run = try await first
+        others.append(try await b.marshal(["show", "last", "-e", "prod", "--output", "json"]))
+        others.append(try await b.marshal(["report", "last", "-e", "prod", "-o", b.dir + "/report.md"]))
+        others.append(try await b.marshal(["rollback", "-e", "prod", "--yes"]))
+        let lines = sampler.stop()
+
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(others[1].status == 3 && others[1].stderr.contains("sampled"), "B was refused, naming A's lock: \(others[1].stderr)")
+        #expect(others[3].status == 3, "a live lock is not released without --force: \(others[3].stderr)")
+        #expect(others[6].status == 0 && current(target) == "v0", "rolled back: \(others[6].stdout)\(others[6].stderr)")
+        // The sampler looked while Marshal ran, so a pass is not for want of looking.
+        #expect(lines.contains { $0.contains("marshal run deploy -e prod") }, "A's run never seen in \(sampler.sweeps) sweeps")
+        #expect(lines.contains { $0.contains("marshal rollback -e prod") }, "B's rollback never seen in \(sampler.sweeps) sweeps")
+        // (Failures name where, with the password blanked: a test log is an output too.)
+        func blank(_ text: String) -> String { forms.reduce(text) { $0.replacingOccurrences(of: $1, with: "<PASSWORD>") } }
+        let leaked = lines.filter { line in forms.contains { line.contains($0) } }.map(blank)
+        #expect(leaked.count == 0, "command lines holding the password: \(leaked)")
+        for (i, result) in ([run] + others).enumerated() {
+            let holds = forms.contains { result.stdout.contains($0) || result.stderr.contains($0) }
+            #expect(holds == false, "output of command \(i) holds the password: \(blank(result.stdout + result.stderr))")
+        }
+        // Every file the operators' folders hold now: reports, JUnit, anything under .marshal or HOME.
+        var files: [String] = []
+        for root in [a.dir, b.dir, target] {
+            let walker = FileManager.default.enumerator(atPath: root)
+            while let entry = walker?.nextObject() as? String {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root + "/" + entry, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files.append(root + "/" + entry)
+                }
+            }
+        }
+        #expect(files.contains(a.dir + "/report.md") && files.contains(a.dir + "/junit.xml") && files.contains(b.dir + "/report.md"))
+        let junit = (try? String(contentsOfFile: a.dir + "/junit.xml", encoding: .utf8)) ?? ""
+        #expect(junit.contains("<testcase"), "the JUnit file has the gate: \(junit)")
+        for file in files {
+            let text = String(decoding: FileManager.default.contents(atPath: file) ?? Data(), as: UTF8.self)
+            let holds = forms.contains { text.contains($0) }
+            #expect(holds == false, "\(file) holds the password")
+        }
+        // Every row of the shared journal, as text (read with the password from the environment, not argv).
+        let dump = try Spawn.run(["/usr/lib/postgresql/15/bin/pg_dump", "--data-only", "--schema=marshal", "-d", "$STATE"].map { $0 == "$STATE" ? Self.withoutPassword(url) : $0 },
+                                 environment: ProcessInfo.processInfo.environment.merging(["PGPASSWORD": password.removingPercentEncoding ?? password]) { $1 },
+                                 timeout: 60)
+        #expect(dump.status == 0 && dump.stdout.contains("COPY marshal.runs"), "\(dump.stderr)")
+        #expect(dump.stdout.contains("deploy"), "the journal holds the runs")
+        let rowHolds = forms.contains { dump.stdout.contains($0) }
+        #expect(rowHolds == false, "a journal row holds the password")
+    }
+
+    /// `url` with its password removed (libpq then takes it from PGPASSWORD).
+    static func withoutPassword(_ url: String) -> String {
+        var components = URLComponents(string: url)
+        components?.password = nil
+        return components?.string ?? url
     }
 }

@@ -139,16 +139,22 @@ struct StoreContractTests {
         let other = try s.open()
         processes.start(100)
         processes.start(200)
-        let first = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(30))
+        let first = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(30),
+                                                  message: "hotfix INC-42: don't deploy")
         #expect(first.isAcquired)
         #expect(first.lock.leaseExpiresAt.timeIntervalSince(first.lock.since) == 30)
-        let second = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30))
+        // The message is kept with the lock and read back by another handle (another operator).
+        #expect(first.lock.message == "hotfix INC-42: don't deploy")
+        let second = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30),
+                                                 message: "mine")
         #expect(second == .heldBy(first.lock))
+        #expect(second.lock.message == "hotfix INC-42: don't deploy")
         #expect(try await other.lockStatus(environment: "production") == first.lock)
         #expect(try await other.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)).isAcquired)
 
         let renewed = try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(60))
         #expect(renewed.since == first.lock.since && renewed.leaseExpiresAt > first.lock.leaseExpiresAt)
+        #expect(renewed.message == first.lock.message, "a renewal keeps the message")
         #expect(try await other.releaseLock(environment: "production", runId: "r2") == false)
         #expect(try await journal.releaseLock(environment: "production", runId: "r1"))
         #expect(try await journal.lockStatus(environment: "production") == nil)
@@ -259,5 +265,56 @@ struct StoreContractTests {
         try await local.store.createRun(makeRun("crashed", startedAt: t0, operatorName: "carol@\(FakeProcesses.machine)", pid: 400))
         _ = try await local.store.acquireLock(environment: "production", holder: "carol@\(FakeProcesses.machine)", pid: 400, runId: "crashed", lease: .seconds(60))
         #expect(try await local.store.run(id: "crashed", environment: nil).status == .interrupted)
+    }
+
+    @Test("a journal made before lock messages (no message column) is migrated when opened: its held lock reads back, new locks keep a message", arguments: StoreKind.allCases)
+    func lockMessageMigration(kind: StoreKind) async throws {
+        let old = try await makeOldSchemaStore(kind)
+        defer { old.cleanup() }
+        let journal = old.store
+        let held = try #require(try await journal.lockStatus(environment: "production"), "the lock written under the old schema")
+        #expect(held.holder == "old@box" && held.runId == "r-old" && held.message == nil)
+        #expect(try await journal.forceReleaseLock(environment: "production")?.runId == "r-old")
+        let taken = try await journal.acquireLock(environment: "production", holder: "new@box", pid: 2, runId: "r-new", lease: .seconds(30),
+                                                  message: "after the migration")
+        #expect(taken.isAcquired && taken.lock.message == "after the migration")
+        #expect(try await old.open().lockStatus(environment: "production")?.message == "after the migration")
+    }
+
+    /// A store as Marshal left it before the lock message existed: created by today's code, then the
+    /// column and its migration record removed, and a lock written the old way.
+    private func makeOldSchemaStore(_ kind: StoreKind) async throws -> ContractStore {
+        switch kind {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-contract-\(UUID().uuidString)").path
+            let open: @Sendable () throws -> any JournalStore = { try SQLiteJournal(directory: directory, liveness: .unknown) }
+            _ = try open()
+            try Self.sql(["sqlite3", directory + "/journal.sqlite"], """
+                ALTER TABLE locks DROP COLUMN message;
+                DELETE FROM grdb_migrations WHERE identifier = 'v2-lock-message';
+                INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt)
+                  VALUES ('production', 'old@box', 1, 'r-old', '2026-11-24 03:35:01.123', '2099-01-01 00:00:00.000');
+                """)
+            return ContractStore(store: try open(), open: open, cleanup: { try? FileManager.default.removeItem(atPath: directory) })
+        case .postgres:
+            let url = try await TestPostgres.shared().database()
+            let open: @Sendable () throws -> any JournalStore = { try PostgresJournal(url: url, liveness: .unknown) }
+            _ = try open()
+            try Self.sql(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url], """
+                ALTER TABLE marshal.locks DROP COLUMN message;
+                DELETE FROM marshal.schema_migrations WHERE version = 2;
+                INSERT INTO marshal.locks (environment, holder, pid, run_id, since, lease_expires_at)
+                  VALUES ('production', 'old@box', 1, 'r-old', now(), now() + interval '1 day');
+                """)
+            return ContractStore(store: try open(), open: open, cleanup: {})
+        }
+    }
+
+    private static func sql(_ command: [String], _ script: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-sql-\(UUID().uuidString).sql").path
+        try script.write(toFile: dir, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try Spawn.run(["/bin/sh", "-c", "\"$@\" < \"$0\"", dir] + command, timeout: 60)
+        try #require(result.status == 0, "\(command[0]): \(result.stderr)")
     }
 }

@@ -13,6 +13,10 @@ extension MarshalCommand {
             discussion: """
                 Closed loop (default, or -c N alone): N connections send back to back, like wrk.
 
+                Virtual users (--users N): N users each send a request, wait for the answer, think for \
+                --think-time (default 1s) and send again, each on its own connection (k6's constant VUs); \
+                --ramp-up spreads their starts.
+
                 Open loop (--rate R): requests start at R per second whatever the server does, and latency is \
                 measured from each request's planned start, so stalls are not hidden (coordinated omission). \
                 There -c caps the connections, and requests due while --max-in-flight are pending are dropped and counted.
@@ -32,6 +36,15 @@ extension MarshalCommand {
 
         @Option(help: "Open loop: requests per second.")
         var rate: Double?
+
+        @Option(help: "Virtual users, each waiting --think-time between an answer and its next request.")
+        var users: Int?
+
+        @Option(help: "Virtual users: pause between an answer and the user's next request.")
+        var thinkTime: String = "1s"
+
+        @Option(help: "Virtual users: start them evenly over this time (default: all at once).")
+        var rampUp: String = "0s"
 
         @Option(name: .shortAndLong, help: "How long to send, e.g. 30s, 2m.")
         var duration: String = "30s"
@@ -124,7 +137,18 @@ extension MarshalCommand {
                                       String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
             }
             let mode: LoadPlan.Mode
-            if let rate {
+            if rate != nil && users != nil {
+                throw InputError(description: "--rate (open loop) and --users (virtual users) are different modes; give one")
+            }
+            if let users {
+                guard let think = DurationText.parse(thinkTime), think >= .zero else {
+                    throw InputError(description: "--think-time \(thinkTime) is not a duration such as 1s or 500ms")
+                }
+                guard let ramp = DurationText.parse(rampUp), ramp >= .zero else {
+                    throw InputError(description: "--ramp-up \(rampUp) is not a duration such as 10s")
+                }
+                mode = .users(LoadPlan.Users(count: users, thinkTime: think, duration: runFor, rampUp: ramp))
+            } else if let rate {
                 mode = .openLoop(phases: [LoadPlan.Phase(duration: runFor, rate: rate)])
             } else {
                 mode = .closedLoop(connections: connections ?? 10, duration: runFor)
@@ -184,6 +208,10 @@ struct BenchSummary {
         case .closedLoop(let connections, _):
             lines.append("Running \(Self.seconds(plan.duration.seconds)) closed-loop test @ \(url)")
             lines.append("  \(plan.threads) threads and \(connections) connections")
+        case .users(let users):
+            lines.append("Running \(Self.seconds(plan.duration.seconds)) test of \(users.count) virtual users @ \(url)")
+            lines.append("  \(plan.threads) threads, think time \(DurationText.format(users.thinkTime))"
+                         + (users.rampUp > .zero ? ", ramp-up \(DurationText.format(users.rampUp))" : ""))
         case .openLoop(let phases):
             let rate = phases.first?.rate ?? 0
             let cap = plan.connections.map { "\($0) connections" } ?? "connections as needed"
@@ -193,7 +221,7 @@ struct BenchSummary {
         if o.latency.count == 0 {
             lines.append("  Latency distribution: not measured (no request got an answer)")
         } else {
-            lines.append("  Latency distribution\(result.mode == "open" ? " (from planned send time)" : "")")
+            lines.append("  Latency distribution\(result.mode == "closed" ? "" : " (from planned send time)")")
             for (label, value) in [("50%", o.latency.p50), ("75%", o.latency.p75), ("90%", o.latency.p90), ("99%", o.latency.p99)] {
                 lines.append("    \(label.padding(toLength: 5, withPad: " ", startingAt: 0))\(Self.ms(value))")
             }
@@ -206,6 +234,11 @@ struct BenchSummary {
             for phase in result.phases {
                 lines.append("  Phase \(phase.index + 1): planned \(phase.planned), sent \(phase.sent), dropped \(phase.dropped), achieved \(Self.number(phase.achievedRate)) req/s")
             }
+        }
+        if let u = result.users {
+            lines.append("  \(u.served) concurrent users (of \(u.planned) planned; \(u.started) sent a request): "
+                         + "\(Self.number(u.achievedRate)) req/s sent, \(Self.number(u.plannedRate)) planned; "
+                         + "sends late by \(Self.ms(u.meanLateness)) on average, \(Self.ms(u.maxLateness)) at most")
         }
         lines.append("  \(o.count) requests in \(Self.seconds(result.duration))")
         let e = o.errors

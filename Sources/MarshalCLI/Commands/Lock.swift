@@ -31,7 +31,7 @@ extension MarshalCommand {
                 case .text:
                     guard let lock else { Terminal.stdout("\(name): not locked"); return }
                     let f = ISO8601DateFormatter()
-                    Terminal.stdout("\(name): locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(f.string(from: lock.since)); lease until \(f.string(from: lock.leaseExpiresAt))\(stale ? " — STALE: its holder stopped renewing it; `marshal lock release -e \(name)` takes it over" : "")")
+                    Terminal.stdout("\(name): locked by \(lock.holderDescription) since \(f.string(from: lock.since)); lease until \(f.string(from: lock.leaseExpiresAt))\(stale ? " — STALE: its holder stopped renewing it; `marshal lock release -e \(name)` takes it over" : "")")
                 }
             }
         }
@@ -51,7 +51,7 @@ extension MarshalCommand {
                     return
                 }
                 if !lock.isStale(now: try await journal.currentTime(), liveness: Operator.liveness) && !force {
-                    Terminal.stderr("error: \(name) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)), which is still renewing it; wait for it, or pass --force if you are sure it is gone")
+                    Terminal.stderr("error: \(name) is locked by \(lock.holderDescription), which is still renewing it; wait for it, or pass --force if you are sure it is gone")
                     throw ExitCode.couldNotStart
                 }
                 _ = try await journal.forceReleaseLock(environment: name)

@@ -62,8 +62,11 @@ final class InterruptHandler: @unchecked Sendable {
     }
 }
 
-/// `--lock-wait DURATION`, for the commands that take the environment lock (run, resume, rollback).
+/// `--lock-wait DURATION` and `-m MESSAGE`, for the commands that take the environment lock (run, resume, rollback).
 struct LockWaitOptions: ParsableArguments {
+    @Option(name: [.customShort("m"), .long], help: "Why you are taking the environment's lock (e.g. 'hotfix INC-42'); shown to anyone who finds it held, as Kamal's lock message.")
+    var message: String?
+
     @Option(help: "Wait up to this long (30s, 5m) for the environment lock when another run holds it, printing who holds it; default: fail at once (exit 3).")
     var lockWait: String?
 
@@ -73,6 +76,9 @@ struct LockWaitOptions: ParsableArguments {
     func validate() throws {
         _ = try duration()
         _ = try lease()
+        if let message, message.count > LockRecord.messageLimit {
+            throw ValidationError("--message is \(message.count) characters; at most \(LockRecord.messageLimit) are kept (say why, link the rest)")
+        }
     }
 
     /// The lease, at least 3 s so that renewals have time to land.
@@ -86,6 +92,7 @@ struct LockWaitOptions: ParsableArguments {
 
     func apply(to request: inout RunRequest) throws {
         request.lockWait = try duration()
+        request.lockMessage = LockRecord.normalizedMessage(message)
         if let lease = try lease() { request.lockLease = lease }
     }
 

@@ -135,12 +135,15 @@ final class SpooledJournal: JournalStore {
     func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
         try await inner.importRun(run, steps: steps, measurements: measurements)
     }
-    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
+    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration,
+                     message: String?) async throws -> LockAcquisition {
         await uploadSpool()
-        return try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+        return try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: message)
     }
-    func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
-        try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease)
+    func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration,
+                           message: String?) async throws -> LockAcquisition {
+        try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease,
+                                          message: message)
     }
     @discardableResult
     func renewLock(environment: String, runId: String, lease: Duration) async throws -> LockRecord {

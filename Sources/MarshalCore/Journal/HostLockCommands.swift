@@ -2,7 +2,7 @@ import Foundation
 
 /// Shell commands for the environment lock kept on a host (Kamal's and Deployer's way): an atomic
 /// `mkdir` of `~/.marshal/locks/ENV` by the deploy user, with an `info` file holding holder, machine,
-/// pid, run id, start and lease end in the host's clock. Pure builders: they return commands and
+/// pid, run id, start and lease end in the host's clock, and the operator's message. Pure builders: they return commands and
 /// parse output; running them is the caller's job.
 public enum HostLockCommands {
     public struct Holder: Sendable, Hashable {
@@ -14,13 +14,14 @@ public enum HostLockCommands {
         public var leaseUntil: Int
         /// The host's clock when it answered.
         public var hostNow: Int
+        public var message: String?
 
         /// As a lock record on this machine's timeline: the host's lease mapped by its own clock, so
         /// clock skew between the machines does not matter.
         public func record(environment: String, localNow: Date) -> LockRecord {
             LockRecord(environment: environment, holder: holder, pid: pid, runId: runId,
                        since: localNow.addingTimeInterval(TimeInterval(since - hostNow)),
-                       leaseExpiresAt: localNow.addingTimeInterval(TimeInterval(leaseUntil - hostNow)))
+                       leaseExpiresAt: localNow.addingTimeInterval(TimeInterval(leaseUntil - hostNow)), message: message)
         }
     }
 
@@ -47,8 +48,12 @@ public enum HostLockCommands {
     static let status = "echo \"now=$(date +%s)\"; cat \"$f\" 2>/dev/null"
 
     /// Takes the lock when the folder does not exist; says who holds it otherwise.
-    public static func acquire(environment: String, holder: String, pid: Int32, runId: String, leaseSeconds: Int) -> ShellCommand {
-        let info = ["holder=\(holder)", "pid=\(pid)", "run=\(runId)"].map(ShellQuote.quote).joined(separator: " ")
+    public static func acquire(environment: String, holder: String, pid: Int32, runId: String, leaseSeconds: Int,
+                               message: String? = nil) -> ShellCommand {
+        // One field per line: the message is made one line first (`LockRecord.normalizedMessage`).
+        let fields = ["holder=\(holder)", "pid=\(pid)", "run=\(runId)"]
+            + (LockRecord.normalizedMessage(message).map { ["message=\($0)"] } ?? [])
+        let info = fields.map(ShellQuote.quote).joined(separator: " ")
         return ShellCommand(literal: prelude(environment) + """
             mkdir -p "$l" && if mkdir "$d" 2>/dev/null; then \
             n=$(date +%s); printf '%s\\n' \(info) "since=$n" "lease_until=$((n + \(leaseSeconds)))" > "$f.tmp" && mv "$f.tmp" "$f" && echo ACQUIRED; \
@@ -92,7 +97,7 @@ public enum HostLockCommands {
         if let run = values["run"], let now = values["now"].flatMap(Int.init) {
             holder = Holder(holder: values["holder"] ?? "?", pid: values["pid"].flatMap(Int32.init) ?? 0, runId: run,
                             since: values["since"].flatMap(Int.init) ?? now, leaseUntil: values["lease_until"].flatMap(Int.init) ?? now,
-                            hostNow: now)
+                            hostNow: now, message: values["message"].flatMap { $0.isEmpty ? nil : $0 })
         }
         switch first {
         case "ACQUIRED": return .acquired

@@ -96,13 +96,15 @@ public final class HostLockedJournal: JournalStore {
 
     // MARK: Environment lock
 
-    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
-        let local = try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration,
+                            message: String?) async throws -> LockAcquisition {
+        let local = try await inner.acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease,
+                                                message: message)
         guard case .acquired(let record) = local else { return local }
         let answer: HostLockCommands.Answer
         do {
             answer = try await host.run(HostLockCommands.acquire(environment: environment, holder: holder, pid: pid, runId: runId,
-                                                                 leaseSeconds: seconds(lease)), "take the lock of environment \(environment)")
+                                                                 leaseSeconds: seconds(lease), message: message), "take the lock of environment \(environment)")
         } catch {
             _ = try? await inner.releaseLock(environment: environment, runId: runId)
             await host.close()
@@ -129,14 +131,15 @@ public final class HostLockedJournal: JournalStore {
     }
 
     public func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String,
-                                  lease: Duration) async throws -> LockAcquisition {
+                                  lease: Duration, message: String?) async throws -> LockAcquisition {
         if case .held(let current?) = try await host.run(HostLockCommands.inspect(environment: environment), "read the lock of environment \(environment)") {
             guard current.runId == stale.runId, case .stale = judged(current, environment) else { return judged(current, environment) }
             _ = try await host.run(HostLockCommands.release(environment: environment, runId: stale.runId), "take over the lock of environment \(environment)")
         }
-        let local = try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease)
+        let local = try await inner.takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId,
+                                                      lease: lease, message: message)
         guard case .acquired = local else { return local }
-        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: message)
     }
 
     @discardableResult

@@ -64,7 +64,7 @@ public enum JournalError: Error, Sendable, Hashable, CustomStringConvertible {
             "run \(id) has no step #\(seq) in the journal \(j)"
         case .lockNotHeld(let env, let id, let current, let j):
             if let current {
-                "run \(id) no longer holds the lock of environment \(env): \(current.holder) (pid \(current.pid), run \(current.runId)) holds it since \(current.since) (journal \(j)). Stop and check what that run did before going on"
+                "run \(id) no longer holds the lock of environment \(env): \(current.holderDescription) holds it since \(current.since) (journal \(j)). Stop and check what that run did before going on"
             } else {
                 "run \(id) no longer holds the lock of environment \(env): it was released (`marshal lock release`?) (journal \(j)). Stop and check the environment before going on"
             }

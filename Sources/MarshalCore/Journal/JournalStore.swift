@@ -62,13 +62,14 @@ public protocol JournalStore: Sendable {
 
     // MARK: Environment lock
 
-    /// Atomically takes the environment's lock when it is free (or already this run's, extending it).
-    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws
-        -> LockAcquisition
+    /// Atomically takes the environment's lock when it is free (or already this run's, extending it;
+    /// a new `message` then replaces the old one). `message` is the operator's reason (`run -m`).
+    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration, message: String?)
+        async throws -> LockAcquisition
     /// Replaces `stale` by a new lock for this run, atomically and only if the lock is still exactly
     /// `stale` and still stale; otherwise reports what holds it now.
     func takeOverStaleLock(
-        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration
+        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration, message: String?
     ) async throws -> LockAcquisition
     /// Extends the lease to now + `lease`; throws `.lockNotHeld` when this run lost the lock.
     @discardableResult
@@ -97,6 +98,20 @@ public struct StepFinish: Sendable, Hashable, Codable {
 }
 
 extension JournalStore {
+    /// A lock taken without a message.
+    public func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws
+        -> LockAcquisition
+    {
+        try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: nil)
+    }
+
+    public func takeOverStaleLock(
+        environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String, lease: Duration
+    ) async throws -> LockAcquisition {
+        try await takeOverStaleLock(environment: environment, stale: stale, holder: holder, pid: pid, runId: runId, lease: lease,
+                                    message: nil)
+    }
+
     public func appendSteps(_ steps: [StepRecord]) async throws -> [Int] {
         var sequences: [Int] = []
         for step in steps { sequences.append(try await appendStep(step)) }

@@ -10,15 +10,39 @@ public struct LockRecord: Sendable, Hashable, Codable {
     public var since: Date
     /// The holder extends this while it works (`renewLock`); past it, the lock is stale.
     public var leaseExpiresAt: Date
+    /// Why the holder took it, in the operator's words (`marshal run -m`, Kamal's lock message):
+    /// shown to whoever finds the environment locked.
+    public var message: String?
 
-    public init(environment: String, holder: String, pid: Int32, runId: String, since: Date, leaseExpiresAt: Date) {
+    public init(environment: String, holder: String, pid: Int32, runId: String, since: Date, leaseExpiresAt: Date,
+                message: String? = nil) {
         self.environment = environment
         self.holder = holder
         self.pid = pid
         self.runId = runId
         self.since = since
         self.leaseExpiresAt = leaseExpiresAt
+        self.message = message
     }
+
+    /// `holder (pid N, run ID)`, or `holder (pid N, run ID: "message")`; control characters escaped.
+    public var holderDescription: String {
+        let said = message.map { $0.isEmpty ? "" : ": \"\($0)\"" } ?? ""
+        return ControlCharacters.escape("\(holder) (pid \(pid), run \(runId)\(said))")
+    }
+
+    /// An operator's message as stored: one line (line breaks and other control characters become
+    /// spaces, since the host lock keeps it in a line-per-field file), trimmed, nil when empty.
+    public static func normalizedMessage(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let line = String(String.UnicodeScalarView(text.unicodeScalars.map {
+            CharacterSet.controlCharacters.contains($0) ? " " : $0
+        })).trimmingCharacters(in: .whitespaces)
+        return line.isEmpty ? nil : line
+    }
+
+    /// The longest message a lock keeps, in characters: a reason, not a document.
+    public static let messageLimit = 500
 
     /// True once the lease has run out: the holder stopped renewing, so it is most likely dead.
     public func isStale(now: Date) -> Bool { now >= leaseExpiresAt }

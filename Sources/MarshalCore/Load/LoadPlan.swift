@@ -49,6 +49,25 @@ public struct LoadPlan: Sendable {
         case openLoop(phases: [Phase])
         /// `connections` each send the next request as soon as the previous answer arrives (like wrk).
         case closedLoop(connections: Int, duration: Duration)
+        /// Virtual users (k6's constant VUs): each user sends a request, waits for its answer, thinks
+        /// for `thinkTime`, and sends the next, on a keep-alive connection of its own, for `duration`.
+        case users(Users)
+    }
+
+    /// `count` users, each looping request → answer → `thinkTime` for `duration`. With `rampUp`
+    /// the users start evenly spread over that time (Artillery's arrivals); without, all at once.
+    public struct Users: Sendable, Hashable {
+        public var count: Int
+        public var thinkTime: Duration
+        public var duration: Duration
+        public var rampUp: Duration
+
+        public init(count: Int, thinkTime: Duration, duration: Duration, rampUp: Duration = .zero) {
+            self.count = count
+            self.thinkTime = thinkTime
+            self.duration = duration
+            self.rampUp = rampUp
+        }
     }
 
     /// A stretch of an open-loop run: `rate` requests per second, ramped linearly to `rampTo` when set.
@@ -102,6 +121,7 @@ public struct LoadPlan: Sendable {
         switch mode {
         case .openLoop(let phases): phases.reduce(.zero) { $0 + $1.duration }
         case .closedLoop(_, let duration): duration
+        case .users(let users): users.duration
         }
     }
 
@@ -144,6 +164,14 @@ public struct LoadPlan: Sendable {
         case .closedLoop(let connections, let duration):
             if connections < 1 { found.append("connections must be at least 1, got \(connections)") }
             if duration <= .zero { found.append("duration must be positive") }
+        case .users(let users):
+            if users.count < 1 { found.append("users must be at least 1, got \(users.count)") }
+            if users.duration <= .zero { found.append("duration must be positive") }
+            if users.thinkTime < .zero { found.append("think_time must not be negative") }
+            if users.rampUp < .zero { found.append("ramp_up must not be negative") }
+            if users.rampUp >= users.duration && users.duration > .zero {
+                found.append("ramp_up (\(DurationText.format(users.rampUp))) must be shorter than the duration (\(DurationText.format(users.duration)))")
+            }
         }
         return found
     }

@@ -17,6 +17,9 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// Why the run stopped before its planned end, when a threshold could no longer pass.
     public var aborted: String?
 
+    /// Virtual-user runs only: how many users ran and how closely they kept their pace.
+    public var users: UserStats?
+
     /// The first failure of each error class (`connect`, `timeout`, `other`, `status`,
     /// `expectation`) in words, e.g. "SSL certificate problem: self-signed certificate".
     public var errorSamples: [String: String]?
@@ -44,6 +47,7 @@ public struct LoadResult: Sendable, Codable, Hashable {
     /// Latencies are the coordinated-omission-corrected ones, in seconds; `error_rate` is a fraction.
     public var metrics: [String: Double] {
         var all = overall.metrics
+        if let users { all["users"] = Double(users.served) }
         for s in scenarios {
             for (k, v) in s.metrics { all["\(s.name).\(k)"] = v }
         }
@@ -92,7 +96,7 @@ public struct LoadStats: Sendable, Codable, Hashable {
     /// Latency names are present only when some answer was timed: with every request failed
     /// (refused, timed out) a `p95 < 500ms` threshold has no data, never a p95 of 0.
     /// Every name `metrics` can hold, for checking thresholds before a run (`mean` is `avg`'s alias).
-    public static let metricNames = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "mean", "rps", "error_rate", "success_rate", "requests", "errors", "dropped"]
+    public static let metricNames = ["p50", "p75", "p90", "p95", "p99", "max", "min", "avg", "mean", "rps", "error_rate", "success_rate", "requests", "errors", "dropped", "users"]
 
     public var metrics: [String: Double] {
         // success_rate is 1 - error_rate, for targets written the way reference 001 writes them ("> 99%").
@@ -205,6 +209,41 @@ public struct PhaseStats: Sendable, Codable, Hashable {
         self.sent = sent
         self.dropped = dropped
         self.achievedRate = achievedRate
+    }
+}
+
+/// A virtual-user run: "N concurrent users" and whether the generator kept every user's pace.
+public struct UserStats: Sendable, Codable, Hashable {
+    /// Users the plan asked for.
+    public var planned: Int
+    /// Users that sent at least one request.
+    public var started: Int
+    /// Users that got at least one answer: the "concurrent users" the run reached (metric `users`).
+    public var served: Int
+    /// Seconds each user waits after an answer before its next request.
+    public var thinkTime: Double
+    /// Seconds over which the users started (0: all at once).
+    public var rampUp: Double
+    /// Requests per second the plan implies: every user sending again `thinkTime` after each answer,
+    /// with the service time measured in this run, from its start to the end of the duration.
+    public var plannedRate: Double
+    /// Requests sent per second of the duration.
+    public var achievedRate: Double
+    /// How late the generator sent a user's next request past its planned time (seconds): mean and worst.
+    public var meanLateness: Double
+    public var maxLateness: Double
+
+    public init(planned: Int, started: Int, served: Int, thinkTime: Double, rampUp: Double, plannedRate: Double, achievedRate: Double,
+                meanLateness: Double, maxLateness: Double) {
+        self.planned = planned
+        self.started = started
+        self.served = served
+        self.thinkTime = thinkTime
+        self.rampUp = rampUp
+        self.plannedRate = plannedRate
+        self.achievedRate = achievedRate
+        self.meanLateness = meanLateness
+        self.maxLateness = maxLateness
     }
 }
 

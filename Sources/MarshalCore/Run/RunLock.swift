@@ -20,7 +20,7 @@ extension Orchestrator {
                 guard case .lockHeld(let lock) = error, clock.now < deadline, !Task.isCancelled else { throw error }
                 // Like Kamal's --lock-wait: say who holds it (once per holder), then poll.
                 if announced != lock.runId {
-                    services.observer.handle(.message("waiting for the lock of environment \(lock.environment): held by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(RunStartError.format(lock.since))"))
+                    services.observer.handle(.message("waiting for the lock of environment \(lock.environment): held by \(lock.holderDescription) since \(RunStartError.format(lock.since))"))
                     announced = lock.runId
                 }
                 try? await clock.sleep(for: min(.milliseconds(500), deadline - clock.now))
@@ -31,7 +31,8 @@ extension Orchestrator {
     func acquireLock(_ request: RunRequest) async throws(RunStartError) -> LockRecord {
         do {
             switch try await services.journal.acquireLock(environment: request.environment.name, holder: request.operatorName,
-                                                          pid: request.pid, runId: request.runId, lease: request.lockLease) {
+                                                          pid: request.pid, runId: request.runId, lease: request.lockLease,
+                                                          message: request.lockMessage) {
             case .acquired(let lock): return lock
             case .heldBy(let lock): throw RunStartError.lockHeld(lock)
             case .stale(let lock):
@@ -39,7 +40,7 @@ extension Orchestrator {
                 if let parent = request.parentRunId, lock.runId == parent {
                     let taken = try await services.journal.takeOverStaleLock(
                         environment: request.environment.name, stale: lock, holder: request.operatorName, pid: request.pid,
-                        runId: request.runId, lease: request.lockLease)
+                        runId: request.runId, lease: request.lockLease, message: request.lockMessage)
                     if case .acquired(let record) = taken { return record }
                     throw RunStartError.lockHeld(taken.lock)
                 }

@@ -21,6 +21,8 @@ public struct RunRequest: Sendable {
     public var lockLease: Duration
     /// How long to wait for a lock another live run holds before giving up (`--lock-wait`); zero: do not wait.
     public var lockWait: Duration = .zero
+    /// The operator's reason, kept with the lock and shown to whoever finds it held (`-m`, as Kamal's).
+    public var lockMessage: String?
     /// The runbook and includes as read for this run, journaled with its inputs (rollback and resume
     /// from any machine use them instead of the files' paths).
     public var documents: [JournaledDocument] = []
@@ -105,9 +107,9 @@ public enum RunStartError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .lockHeld(let lock):
-            "environment \(lock.environment) is locked by \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); wait for that run to finish, or see `marshal lock status -e \(lock.environment)`"
+            "environment \(lock.environment) is locked by \(lock.holderDescription) since \(Self.format(lock.since)); wait for that run to finish, or see `marshal lock status -e \(lock.environment)`"
         case .lockStale(let lock):
-            "environment \(lock.environment) holds a stale lock of \(lock.holder) (pid \(lock.pid), run \(lock.runId)) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
+            "environment \(lock.environment) holds a stale lock of \(lock.holderDescription) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
         case .journal(let message): message
         }
     }

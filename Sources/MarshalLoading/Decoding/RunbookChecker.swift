@@ -14,7 +14,7 @@ struct RunbookChecker {
         for step in all {
             for s in step.withUndo {
                 checkTemplates(s, runbook: runbook, environment: environment, available: available)
-                checkExpressions(s, available: available)
+                checkExpressions(s, runbook: runbook, environment: environment, available: available)
                 if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
             }
             if let id = step.id {
@@ -33,7 +33,7 @@ struct RunbookChecker {
         for step in runbook.rollback {
             for s in step.withUndo {
                 checkTemplates(s, runbook: runbook, environment: environment, available: available)
-                checkExpressions(s, available: available)
+                checkExpressions(s, runbook: runbook, environment: environment, available: available)
                 if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
             }
             if let id = step.id { available.insert(id) }
@@ -66,7 +66,21 @@ struct RunbookChecker {
         }
     }
 
-    private mutating func checkExpressions(_ step: Step, available: Set<String>) {
+    private mutating func checkExpressions(_ step: Step, runbook: Runbook, environment: Environment?, available: Set<String>) {
+        // Every name must be able to have a value where the expression is evaluated (issue 12):
+        // the step's own results for its kind, or a template name that resolves.
+        for (expression, scope) in step.expressionScopes {
+            for (name, location) in expression.namesWithLocations {
+                guard scope.admits(name) else {
+                    diagnostics.error(scope.refusal(name), at: location)
+                    continue
+                }
+                let path = name.split(separator: ".").map(String.init)
+                if TemplateScope.roots.contains(path[0]), path[0] != "steps", !scope.own.contains(path[0]) {
+                    checkName(path, at: location, runbook: runbook, environment: environment, available: available, hasDefault: false)
+                }
+            }
+        }
         for expression in step.expressions {
             for name in expression.names where name.hasPrefix("steps.") {
                 let parts = name.split(separator: ".").map(String.init)

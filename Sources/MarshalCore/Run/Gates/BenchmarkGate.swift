@@ -21,7 +21,9 @@ struct BenchmarkGate {
                                                expectStatus: scenario.expectStatus.isEmpty ? nil : scenario.expectStatus))
         }
         let mode: LoadPlan.Mode
-        if let connections = step.connections {
+        if let users = step.users {
+            mode = .users(LoadPlan.Users(count: users, thinkTime: step.thinkTime, duration: step.duration ?? .seconds(10), rampUp: step.rampUp))
+        } else if let connections = step.connections {
             mode = .closedLoop(connections: connections, duration: step.duration ?? .seconds(10))
         } else {
             mode = .openLoop(phases: step.phases)

@@ -13,7 +13,7 @@ enum SQLRunner {
         outcome.command = "psql \(database.plainDisplay): \(context.masker.mask(query.plainDisplay))"
         guard let result, outcome.status == .succeeded else { return outcome }
         let table = parse(result.stdoutText, nullMarker: nullMarker)
-        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)),
+        var values: [String: ExprValue] = ["rows": .number(Double(table.rows.count)), "row_count": .number(Double(table.rows.count)),
                                            "columns": .array(table.columns.map { .string($0) })]
         let first = table.rows.first?.first.map(typed)
         if let first { values["value"] = first }

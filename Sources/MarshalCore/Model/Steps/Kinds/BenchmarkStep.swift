@@ -1,4 +1,4 @@
-/// The built-in load generator: phases or a closed loop, weighted scenarios, thresholds.
+/// The built-in load generator: phases, a closed loop or virtual users, weighted scenarios, thresholds.
 public struct BenchmarkStep: StepKindPlugin {
     /// A phase as the load generator runs it: the runbook's phases go to it unchanged.
     public typealias Phase = LoadPlan.Phase
@@ -40,6 +40,11 @@ public struct BenchmarkStep: StepKindPlugin {
     /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
     public var connections: Int?
     public var duration: Duration?
+    /// Virtual users when set: this many users, each thinking `thinkTime` between an answer and
+    /// its next request, for `duration`, started evenly over `rampUp`.
+    public var users: Int?
+    public var thinkTime: Duration = .seconds(1)
+    public var rampUp: Duration = .zero
     public var threads: Int
     public var maxInFlight: Int?
     public var scenarios: [Scenario]
@@ -68,7 +73,7 @@ public struct BenchmarkStep: StepKindPlugin {
     }
 
     public static let declaration = StepKindDeclaration(
-        name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second) or a closed loop of connections, with thresholds.",
+        name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second), a closed loop of connections, or virtual users with think time, with thresholds.",
         shorthand: nil,
         object: ObjectShape("benchmark", keys: [
             KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to."),
@@ -79,7 +84,10 @@ public struct BenchmarkStep: StepKindPlugin {
                 KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
             ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
             KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
-            KeyDeclaration("duration", .duration, "Length of a closed-loop test."),
+            KeyDeclaration("duration", .duration, "Length of a closed-loop or virtual-user test."),
+            KeyDeclaration("users", .integer(minimum: 1), "Virtual users (with `duration`): each sends a request, waits for the answer, thinks `think_time`, and sends the next on its own connection (k6's constant VUs)."),
+            KeyDeclaration("think_time", .duration, default: "1s", "Virtual users: pause between an answer and the user's next request."),
+            KeyDeclaration("ramp_up", .duration, default: "0s", "Virtual users: start them evenly over this time (shorter than `duration`)."),
             KeyDeclaration("threads", .integer(minimum: 1), default: "2", "Load generator threads."),
             KeyDeclaration("max_in_flight", .integer(minimum: 1), "Cap on requests outstanding at once (open loop); the rest count as dropped."),
             KeyDeclaration("scenarios", .list(.object(ObjectShape("scenario", keys: [
@@ -98,9 +106,9 @@ public struct BenchmarkStep: StepKindPlugin {
             KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
             StepDeclarations.noData,
             StepDeclarations.onKey,
-        ], atLeastOneOf: ["phases", "connections"]),
+        ], atLeastOneOf: ["phases", "connections", "users"]),
         runs: "From this machine, once per batch.",
-        evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
+        evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
         undo: "None: it changes nothing.",
         example: """
         - name: Latency gate
@@ -134,10 +142,25 @@ public struct BenchmarkStep: StepKindPlugin {
         }
         let connections = map.int("connections", min: 1)
         let duration = map.duration("duration")
+        let users = map.int("users", min: 1)
+        let thinkTime = map.duration("think_time")
+        let rampUp = map.duration("ramp_up")
         let threads = map.int("threads", min: 1) ?? 2
         let maxInFlight = map.int("max_in_flight", min: 1)
-        if phases.isEmpty, connections == nil {
-            map.error("a benchmark needs 'phases' (open loop, requests per second) or 'connections' with 'duration' (closed loop)", at: map.location)
+        if phases.isEmpty, connections == nil, users == nil {
+            map.error("a benchmark needs 'phases' (open loop, requests per second), 'connections' with 'duration' (closed loop) or 'users' with 'duration' (virtual users)", at: map.location)
+        }
+        if users != nil, !phases.isEmpty || connections != nil {
+            map.error("'users' (virtual users) cannot be combined with \(phases.isEmpty ? "'connections'" : "'phases'"): each user holds its own connection and paces itself by 'think_time'", at: map.location)
+        }
+        if users != nil, duration == nil {
+            map.error("a virtual-user benchmark ('users') needs a 'duration'", at: map.location)
+        }
+        if users == nil, thinkTime != nil || rampUp != nil {
+            map.error("'think_time' and 'ramp_up' belong to virtual users: add 'users: N'", at: map.location)
+        }
+        if let rampUp, let duration, users != nil, rampUp >= duration {
+            map.error("'ramp_up' (\(DurationText.format(rampUp))) must be shorter than 'duration' (\(DurationText.format(duration)))", at: map.location)
         }
         if connections != nil, duration == nil, phases.isEmpty {
             map.error("a closed-loop benchmark ('connections') needs a 'duration'", at: map.location)
@@ -168,6 +191,9 @@ public struct BenchmarkStep: StepKindPlugin {
         var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
                                  maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
         step.labels = labels
+        step.users = users
+        if let thinkTime { step.thinkTime = thinkTime }
+        if let rampUp { step.rampUp = rampUp }
         return step
     }
 
@@ -247,7 +273,10 @@ public struct BenchmarkStep: StepKindPlugin {
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let load: String
-        if let connections {
+        if let users {
+            load = "\(users) virtual users for \(DurationText.format(duration ?? .zero)), think time \(DurationText.format(thinkTime))"
+                + (rampUp > .zero ? ", ramp-up \(DurationText.format(rampUp))" : "")
+        } else if let connections {
             load = "closed loop: \(connections) connections for \(DurationText.format(duration ?? .zero))"
         } else {
             load = "open loop: " + phases.map { p in
