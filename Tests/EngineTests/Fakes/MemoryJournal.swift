@@ -129,24 +129,25 @@ actor MemoryJournal: JournalStore {
 
     // MARK: Environment lock
 
-    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration) async throws -> LockAcquisition {
+    func acquireLock(environment: String, holder: String, pid: Int32, runId: String, lease: Duration,
+                     message: String?) async throws -> LockAcquisition {
         let now = clock.date
         if let current = locks[environment], current.runId != runId {
             return current.isStale(now: now) ? .stale(current) : .heldBy(current)
         }
         let lock = LockRecord(environment: environment, holder: holder, pid: pid, runId: runId,
-                              since: locks[environment]?.since ?? now, leaseExpiresAt: now.addingTimeInterval(lease.seconds))
+                              since: locks[environment]?.since ?? now, leaseExpiresAt: now.addingTimeInterval(lease.seconds), message: message)
         locks[environment] = lock
         return .acquired(lock)
     }
 
     func takeOverStaleLock(environment: String, stale: LockRecord, holder: String, pid: Int32, runId: String,
-                           lease: Duration) async throws -> LockAcquisition {
+                           lease: Duration, message: String?) async throws -> LockAcquisition {
         guard let current = locks[environment], current == stale, current.isStale(now: clock.date) else {
-            return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+            return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: message)
         }
         locks[environment] = nil
-        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease)
+        return try await acquireLock(environment: environment, holder: holder, pid: pid, runId: runId, lease: lease, message: message)
     }
 
     func renewLock(environment: String, runId: String, lease: Duration) async throws -> LockRecord {
