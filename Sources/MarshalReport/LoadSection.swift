@@ -53,7 +53,13 @@ public struct LoadSection: Sendable {
         var title = step?.name ?? "load test of \(m.name)"
         if let id = step?.stepId, id != step?.name { title += " (id \(id))" }
         if let batch = step?.batch { title += ", batch \(batch)" }
-        if let host = step?.host { title += ", on \(host)" }
+        if let host = step?.host {
+            title += ", on \(host)"
+        } else if let host = m.host {
+            // A per-host load test of a `targets: batch` step: canary or stable, and which host.
+            let side = m.name.split(separator: " ").first.map(String.init).flatMap { BenchmarkStep.sides.contains($0) ? $0 : nil }
+            title += side.map { ", \($0) on \(host)" } ?? ", on \(host)"
+        }
         return title
     }
 

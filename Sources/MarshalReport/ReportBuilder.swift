@@ -185,6 +185,22 @@ public enum ReportBuilder {
             line += backup.map { ", sha256 \(md($0.sha256))" } ?? ", sha256 not recorded"
             data.evidence.append(line)
         }
+        // Query times (sql steps): the server's own time when EXPLAIN ANALYZE measured it, and
+        // the client's round trip, per step in journal order, so a before/after pair reads as one.
+        let stepsBySequence = Dictionary(input.steps.map { ($0.sequence, $0) }, uniquingKeysWith: { _, last in last })
+        for m in input.measurements where m.measurementKind == .queryTime {
+            let times = QueryTimeEvidence.decode(m.payloadJSON)
+            let step = m.stepSequence.flatMap { stepsBySequence[$0] }
+            var line = "Query time\(step.map { " of \(md($0.name))" } ?? "")\(m.host.map { " on \(md($0))" } ?? ""): "
+            if let execution = times?.execution_time {
+                line += "server execution \(FigureFormat.ms(execution))"
+                if let planning = times?.planning_time { line += " (planning \(FigureFormat.ms(planning)))" }
+                line += ", round trip \(times?.round_trip.map(FigureFormat.ms) ?? ReportData.notMeasured)"
+            } else {
+                line += "round trip \(times?.round_trip.map(FigureFormat.ms) ?? m.value.map(FigureFormat.ms) ?? ReportData.notMeasured) (server time not measured: no `timing: explain`)"
+            }
+            data.evidence.append(line + " — `\(md(m.name))`")
+        }
         return data
     }
 
@@ -212,5 +228,17 @@ public enum ReportBuilder {
                                           completed == 0 ? ReportData.notMeasured : FigureFormat.percent(Double(errors) / Double(completed)),
                                           String(dropped), slowest > 0 ? FigureFormat.ms(slowest) : ReportData.notMeasured])
         }
+    }
+}
+
+/// A `query_time` measurement's payload, in seconds.
+struct QueryTimeEvidence: Decodable {
+    var round_trip: Double?
+    var execution_time: Double?
+    var planning_time: Double?
+
+    static func decode(_ json: String?) -> QueryTimeEvidence? {
+        guard let json else { return nil }
+        return try? JSONDecoder().decode(QueryTimeEvidence.self, from: Data(json.utf8))
     }
 }

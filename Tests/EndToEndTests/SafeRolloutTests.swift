@@ -183,8 +183,10 @@ struct SafeRolloutTests {
         runbook: hold
         targets: all
         steps:
-          - shell: "touch {{ vars.app_dir }}/holding; sleep 4"
+          - shell: "touch {{ vars.app_dir }}/holding; i=0; while [ ! -e \(lab.dir)/let-go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"
         """, to: path)
+        // The first run holds the lock until the test lets it go (bounded at 60 s), not for a fixed
+        // time: on a loaded machine a second run could otherwise start after a 4 s step had ended.
         let other = (lab.file(lab.environment) ?? "").replacingOccurrences(of: "environment: lab", with: "environment: lab-two")
         CLI.write(other, to: lab.dir + "/other.yml")
         let first = try CLI.start(["run", path, "-e", lab.environment, "--state", lab.state])
@@ -196,6 +198,7 @@ struct SafeRolloutTests {
         #expect(second.stderr.contains("pid \(first)"))
         let status = try await CLI.run(["lock", "status", "-e", lab.environment, "--state", lab.state])
         #expect(status.stdout.contains("locked by"))
+        CLI.write("", to: lab.dir + "/let-go")
         let elsewhere = try await CLI.run(["run", path, "-e", lab.dir + "/other.yml", "--state", lab.state])
         #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
         #expect(await Spawn.waitAsync(first, timeout: 30) == 0)

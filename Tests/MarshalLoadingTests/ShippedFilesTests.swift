@@ -14,7 +14,7 @@ struct ShippedFilesTests {
     }
 
     @Test("every shipped runbook validates against every shipped environment",
-          arguments: ["staging-deploy", "validation", "production-rollout", "rollback"])
+          arguments: ["staging-deploy", "validation", "production-rollout", "rollback", "index-migration"])
     func againstEnvironments(runbook: String) {
         for environment in ["local", "staging", "production"] {
             let diagnostics = loader.validate(paths: [loader.runbookPath(runbook)], environmentPath: loader.environmentPath(environment))

@@ -108,6 +108,10 @@ extension MarshalCommand {
             request.prior = prior
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)
+            // The resumed gates compare with the same run the interrupted one would have: the newest
+            // success before it (resume does not take --baseline; the interrupted run did not record one).
+            request.baseline = await Baseline.resolve(reference: nil, runbook: original.runbook, environment: original.environment,
+                                                      excluding: original.id, journal: journal)
             let code = try await RunLauncher.launch(request, journal: locked, output: output, includes: includes)
             try await documents.write(runId: request.runId, journal: locked)
             throw ExitCode(code)

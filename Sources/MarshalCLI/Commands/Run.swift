@@ -26,6 +26,9 @@ extension MarshalCommand {
         @OptionGroup var outputOptions: OutputOptions
         var output: OutputFormat { outputOptions.output }
 
+        @Option(name: .customLong("baseline"), help: "The run that baseline.<step id>.<metric> in gates reads (default: last-success of this runbook and environment).")
+        var baselineRun: String?
+
         @OptionGroup var stateOptions: StateOptions
 
         @OptionGroup var lockOptions: LockWaitOptions
@@ -39,6 +42,7 @@ extension MarshalCommand {
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
+            try await Promotion.require(runbook, environment: environment.name, params: prepared.params, journal: journal)
             let startedAt = SystemClock().date
             var request = RunRequest(
                 runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
@@ -46,6 +50,12 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve), startedAt: startedAt)
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(for: runbook)
+            request.baseline = await Baseline.resolve(reference: baselineRun, runbook: runbook.name, environment: environment.name,
+                                                      excluding: request.runId, journal: journal)
+            if let named = baselineRun, request.baseline?.runId == nil {
+                Terminal.stderr("error: --baseline \(named): \(request.baseline?.description ?? "not found"); nothing was run")
+                throw ExitCode.invalidInput
+            }
             let code = try await RunLauncher.launch(request, journal: journal, output: output)
             try await documents.write(runId: request.runId, journal: journal)
             throw ExitCode(code)
@@ -94,6 +104,25 @@ enum RunPreparation {
             throw ExitCode.invalidInput
         }
         return Prepared(params: params, secrets: resolved.secrets, limit: limitHosts)
+    }
+}
+
+/// `requires:`: a run whose required passing runs are not in the journal does not start (exit 3).
+enum Promotion {
+    static func require(_ runbook: Runbook, environment: String, params: [String: ConfigValue], journal: any JournalStore) async throws {
+        let missing: [PromotionCheck.Missing]
+        do {
+            missing = try await PromotionCheck.missing(runbook, environment: environment, params: params, journal: journal)
+        } catch {
+            Terminal.stderr("error: cannot check what runbook '\(runbook.name)' requires: the journal (\(journal.location)) could not be read: \(error); nothing was run")
+            throw ExitCode(ExitCode.couldNotStart.rawValue)
+        }
+        guard !missing.isEmpty else { return }
+        for item in missing {
+            Terminal.stderr("error: \(item.requirement.location): \(runbook.name) on \(environment) \(item.message)")
+        }
+        Terminal.stderr("nothing was run: run the required runbook first, or remove 'requires' from \(runbook.path)")
+        throw ExitCode(ExitCode.couldNotStart.rawValue)
     }
 }
 

@@ -84,6 +84,7 @@ enum JSONSchema {
         case .duration:
             return ["anyOf": [["type": "number", "minimum": 0],
                               ["type": "string", "pattern": #"^\s*([0-9]+(\.[0-9]+)?\s*|([0-9]+(\.[0-9]+)?(ms|s|m|min|h|d))+\s*)$"#]]]
+        case .durationOrTemplate: return ["anyOf": [self.shape(.duration), ["type": "string", "pattern": #"\{\{"#]]]
         case .expression: return ["type": ["string", "number", "boolean"]]
         case .choice(let words):
             // `version: 1` is the number 1 in YAML: a word that is a number is accepted as both.

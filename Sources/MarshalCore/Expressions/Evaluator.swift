@@ -9,7 +9,7 @@ struct Evaluator<Scope: ExpressionScope> {
         case .literal(let value):
             return value
         case .name(let name):
-            guard let value = lookUp(name) else { throw .noData("no value for '\(name)'") }
+            guard let value = lookUp(name) else { throw .noData("no value for '\(name)'" + (scope.whyNoData(name).map { ": \($0)" } ?? "")) }
             return value
         case .path(let path):
             return try Semantics.resolve(path, in: scope.document)
@@ -41,6 +41,31 @@ struct Evaluator<Scope: ExpressionScope> {
                 return .array(results)
             }
             return .bool(try Semantics.isMember(needleValue, of: haystackValue))
+        case .call(let function, let arguments) where function.isWindowed:
+            guard case .name(let name)? = arguments.first else { throw .invalid("\(function.rawValue)() takes a name") }
+            guard let window = scope.window(of: name) else {
+                throw .noData("\(function.rawValue)(\(name)): '\(name)' was not measured at both ends of a window (give the gate 'over:')")
+            }
+            if function == .delta { return .number(window.delta) }
+            guard let rate = window.rate else { throw .noData("rate(\(name)): the window has no length") }
+            return .number(rate)
+        case .arithmetic(let head, let terms):
+            var result = try Semantics.number(evaluate(head), for: terms[0].op)
+            for term in terms {
+                let operand = try Semantics.number(evaluate(term.operand), for: term.op)
+                switch term.op {
+                case .plus: result += operand
+                case .minus: result -= operand
+                case .times: result *= operand
+                case .divide:
+                    // A ratio over nothing (no hits and no misses in the window) measured nothing.
+                    guard operand != 0 else { throw .noData("division by zero") }
+                    result /= operand
+                }
+            }
+            return .number(result)
+        case .negate(let inner):
+            return .number(-(try Semantics.number(evaluate(inner), for: .minus)))
         case .call(let function, let arguments):
             var values: [ExprValue] = []
             for argument in arguments { values.append(try evaluate(argument)) }
@@ -83,6 +108,16 @@ enum Semantics {
             throw .typeMismatch("\(context) got a list (\(shown)); wrap it in all(...) or any(...)")
         }
         return value.isTruthy
+    }
+
+    /// An operand of `+ - * /`: a number, or a string that reads as one is still refused (say number(...)).
+    static func number(_ value: ExprValue, for op: ArithmeticOperator) throws(EvaluationError) -> Double {
+        guard case .number(let number) = value else {
+            let hint: String
+            if case .string = value { hint = "; convert the string with number(...)" } else { hint = "" }
+            throw .typeMismatch("'\(op.rawValue)' needs numbers, got \(show(value))\(hint)")
+        }
+        return number
     }
 
     // MARK: JSON paths
@@ -265,6 +300,8 @@ enum Semantics {
                 return .array(results)
             }
             return try test(arguments[0])
+        case .delta, .rate:
+            throw .invalid("\(function.rawValue)() is evaluated over a window, not on a value")
         case .min, .max:
             let items = arguments.count == 1 ? try list(arguments[0], for: function) : arguments
             var numbers: [Double] = []

@@ -18,6 +18,10 @@ extension Expression {
             case .path(let path):
                 label = path.text
                 if case .key(let key)? = path.segments.last { kind = Quantity(name: key) }
+            case .call(let function, let arguments):
+                guard case .name(let name)? = arguments.first else { continue }
+                label = "\(function.rawValue)(\(name))"
+                kind = function == .rate ? .rate : Quantity(name: name)
             default:
                 continue
             }
@@ -26,6 +30,13 @@ extension Expression {
                 parts.append("\(label) = \(kind.format(value))")
             } catch {
                 parts.append("\(label) = no data")
+            }
+        }
+        // A computed side (`delta(hits) / (delta(hits) + delta(misses))`) is shown with its value too.
+        if case .compare(_, let left, let right) = root {
+            for side in [left, right] {
+                guard case .arithmetic = side, let value = try? evaluator.evaluate(side) else { continue }
+                parts.append("computed = \(Quantity.plain.format(value))")
             }
         }
         var text = parts.joined(separator: ", ")
@@ -45,6 +56,8 @@ extension Expression {
 /// How a named value is best shown to a person.
 enum Quantity {
     case duration, fraction, bytes, plain
+    /// Per second, shown per second and per minute.
+    case rate
 
     init(name: String) {
         let last = (name.split(separator: ".").last.map(String.init) ?? name).lowercased()
@@ -81,6 +94,8 @@ enum Quantity {
         switch self {
         case .plain:
             return ExprValue.format(number: number)
+        case .rate:
+            return Quantity.trim(number) + "/s (" + Quantity.trim(number * 60) + "/min)"
         case .fraction:
             return Quantity.trim(number * 100) + "%"
         case .duration:

@@ -91,6 +91,11 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
         Set(leaves.compactMap { if case .name(let name) = $0 { name } else { nil } })
     }
 
+    /// Names used inside `delta(...)` or `rate(...)`: values the gate must measure over a window.
+    public var windowedNames: Set<String> {
+        Set(leaves.compactMap { if case .call(_, let arguments) = $0, case .name(let name)? = arguments.first { name } else { nil } })
+    }
+
     /// True if any `$` path appears, i.e. the expression needs a document.
     public var usesDocument: Bool {
         leaves.contains { if case .path = $0 { true } else { false } }
@@ -104,8 +109,16 @@ public struct Expression: Sendable, Hashable, CustomStringConvertible {
             switch node {
             case .name, .path:
                 if seen.insert(node).inserted { result.append(node) }
+            case .call(let function, _) where function.isWindowed:
+                // `rate(processed)` is one measured value, shown as such.
+                if seen.insert(node).inserted { result.append(node) }
             case .literal:
                 break
+            case .arithmetic(let head, let terms):
+                visit(head)
+                terms.forEach { visit($0.operand) }
+            case .negate(let inner):
+                visit(inner)
             case .list(let items), .and(let items), .or(let items), .call(_, let items):
                 items.forEach(visit)
             case .not(let inner):

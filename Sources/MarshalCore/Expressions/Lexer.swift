@@ -18,12 +18,17 @@ enum ComparisonOperator: String, Sendable, Hashable {
     case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
 }
 
+enum ArithmeticOperator: String, Sendable, Hashable {
+    case plus = "+", minus = "-", times = "*", divide = "/"
+}
+
 enum TokenKind: Sendable, Hashable {
     case number(Double)
     case string(String)
     case name(String)
     case path(JSONPath)
     case comparison(ComparisonOperator)
+    case arithmetic(ArithmeticOperator)
     case and, or, not, `in`
     case `true`, `false`, null
     case leftParen, rightParen, leftBracket, rightBracket, comma
@@ -42,7 +47,7 @@ struct Lexer {
     private let characters: [Character]
     private var position = 0
 
-    static let unitList = "ms, s, m, h, %, B, KB, MB, GB, KiB, MiB, GiB"
+    static let unitList = "ms, s, m, h, %, B, KB, MB, GB, KiB, MiB, GiB; rates as 100/min, 5/s, 1000/h"
 
     init(_ text: String) {
         characters = Array(text)
@@ -58,9 +63,17 @@ struct Lexer {
         var lexer = Lexer(text)
         var tokens: [Token] = []
         while true {
-            let token = try lexer.next()
+            let token = try lexer.next(after: tokens.last)
             tokens.append(token)
             if token.kind == .end { return tokens }
+        }
+    }
+
+    /// Whether a token ends a value, so a `-` after it subtracts rather than starts a negative number.
+    private static func endsValue(_ token: Token?) -> Bool {
+        switch token?.kind {
+        case .number?, .string?, .name?, .path?, .rightParen?, .rightBracket?, .true?, .false?, .null?: true
+        default: false
         }
     }
 
@@ -75,7 +88,7 @@ struct Lexer {
     private static func isNameBody(_ c: Character) -> Bool { c == "_" || (c.isASCII && (c.isLetter || c.isNumber)) }
     private static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
 
-    mutating func next() throws(Failure) -> Token {
+    mutating func next(after previous: Token? = nil) throws(Failure) -> Token {
         while let c = peek(), c.isWhitespace { position += 1 }
         let start = position
         guard let c = peek() else { return Token(kind: .end, offset: start, text: "") }
@@ -114,9 +127,18 @@ struct Lexer {
             return try lexString()
         case "$":
             return try lexPath()
+        case "+": return single(.arithmetic(.plus))
+        case "*": return single(.arithmetic(.times))
+        case "/": return single(.arithmetic(.divide))
         case "-":
-            if let next = peek(1), Lexer.isDigit(next) { return try lexNumber() }
-            throw Failure(offset: start, message: "unexpected '-'; expressions have no arithmetic (write negative numbers as -5)")
+            if let before = previous, case .name(let name) = before.kind, before.offset + before.text.count == start,
+               let next = peek(1), Lexer.isNameStart(next) {
+                // `error-rate` is far more often a misspelt `error_rate` than a subtraction.
+                let word = name + "-" + String(characters[(start + 1)...].prefix(while: Lexer.isNameBody))
+                throw Failure(offset: start, message: "unexpected '-' in '\(word)': names use '_' (\(word.replacingOccurrences(of: "-", with: "_"))); to subtract, write spaces around '-'")
+            }
+            if !Lexer.endsValue(previous), let next = peek(1), Lexer.isDigit(next) { return try lexNumber() }
+            return single(.arithmetic(.minus))
         default:
             if Lexer.isDigit(c) { return try lexNumber() }
             if Lexer.isNameStart(c) { return lexName() }
@@ -157,10 +179,26 @@ struct Lexer {
         if let c = peek(), Lexer.isNameBody(c) {
             throw Failure(offset: start, message: "'\(whole)\(c)…' is not a number; names cannot start with a digit")
         }
-        guard let value = Lexer.apply(unit: unit, to: magnitude) else {
+        guard var value = Lexer.apply(unit: unit, to: magnitude) else {
             throw Failure(offset: start, message: "unknown unit '\(unit)' in '\(whole)' (expected \(Lexer.unitList))")
         }
-        return Token(kind: .number(value), offset: start, text: whole)
+        // A rate such as `100/min` or `5/s`: per second, as `rate(...)` measures it.
+        if peek() == "/", let per = perTimeUnit(at: position + 1) {
+            position += 1 + per.length
+            value /= per.seconds
+        }
+        return Token(kind: .number(value), offset: start, text: text(from: start))
+    }
+
+    /// `s`, `min`, `m` or `h` right after a number's `/`, as a whole word (not `min(`, not `secs`).
+    private func perTimeUnit(at index: Int) -> (length: Int, seconds: Double)? {
+        for (word, seconds) in [("min", 60.0), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] {
+            let end = index + word.count
+            guard end <= characters.count, String(characters[index..<end]) == word else { continue }
+            if end < characters.count, Lexer.isNameBody(characters[end]) || characters[end] == "(" || characters[end] == "." { continue }
+            return (word.count, seconds)
+        }
+        return nil
     }
 
     /// Normalises a quantity: durations to seconds, percentages to fractions, sizes to bytes.

@@ -40,7 +40,7 @@ public struct ExpressionNameScope: Sendable, Hashable {
     /// The names a gate's `expect` sees, by step kind; nil for kinds without one.
     static func expect(ofKind kind: String) -> ExpressionNameScope? {
         let own: [String]? = switch kind {
-        case "sql": ["value", "rows", "row_count", "columns"]                       // SQLRunner
+        case "sql": ["value", "rows", "row_count", "columns", "duration", "execution_time", "planning_time"]  // SQLRunner
         case "probe": ["value", "stdout", "rc"]                                     // ProbeRunner
         case "metric": ["value"]                                                    // MetricCheck
         case "http", "health": ["status", "duration", "body", "headers"]           // HTTPCheck (`that`)
@@ -55,7 +55,7 @@ public struct ExpressionNameScope: Sendable, Hashable {
         let own: [String]? = switch kind {
         case "shell": command
         case "probe": command + ["value"]
-        case "sql": ["value", "rows", "row_count", "columns"]
+        case "sql": ["value", "rows", "row_count", "columns", "duration", "execution_time", "planning_time"]
         case "metric": ["value", "query"]
         case "http", "health": ["status", "duration", "body", "json"]
         default: nil
@@ -67,7 +67,8 @@ public struct ExpressionNameScope: Sendable, Hashable {
     /// checked further by the runbook checker (declared params, known step ids, …).
     public func admits(_ name: String) -> Bool {
         let root = name.split(separator: ".", maxSplits: 1).first.map(String.init) ?? name
-        return own.contains(root) || (TemplateScope.roots.contains(root) && root != "secrets")
+        // `baseline.<id>.<figure>`: the baseline run's evidence (ids checked by the runbook checker).
+        return own.contains(root) || (TemplateScope.roots.contains(root) && root != "secrets") || root == Baseline.root
     }
 
     /// Why `name` has no value here, for the operator.

@@ -1,13 +1,18 @@
 /// The built-in functions; parse-time checks use the arity so mistakes surface in `marshal validate`.
 enum Function: String, Sendable, Hashable, CaseIterable {
     case all, any, len, contains, matches, min, max, number
+    /// Over a gate's window (`over:`): the change of a named value, and that change per second.
+    case delta, rate
+
+    /// Functions of a named value over the gate's window rather than of a value.
+    var isWindowed: Bool { self == .delta || self == .rate }
 
     static let list = allCases.map(\.rawValue).joined(separator: ", ")
 
     /// Accepted argument counts; `min`/`max` take one list or several numbers.
     var arity: ClosedRange<Int> {
         switch self {
-        case .all, .any, .len, .number: 1...1
+        case .all, .any, .len, .number, .delta, .rate: 1...1
         case .contains, .matches: 2...2
         case .min, .max: 1...Int.max
         }
@@ -26,9 +31,19 @@ indirect enum Node: Sendable, Hashable {
     case compare(ComparisonOperator, Node, Node)
     case membership(Node, Node)
     case call(Function, [Node])
+    /// `first op₁ t₁ op₂ t₂ …` at one precedence level, evaluated left to right; n-ary so a long
+    /// sum does not deepen the tree.
+    case arithmetic(Node, [ArithmeticTerm])
+    case negate(Node)
 }
 
-/// Recursive descent over the tokens; precedence from loosest: or, and, not, comparison/in, primary.
+struct ArithmeticTerm: Sendable, Hashable {
+    var op: ArithmeticOperator
+    var operand: Node
+}
+
+/// Recursive descent over the tokens; precedence from loosest: or, and, not, comparison/in,
+/// `+ -`, `* /`, unary `-`, primary.
 struct Parser {
     /// Nesting beyond this is refused so hostile input cannot exhaust the stack.
     static let maxDepth = 64
@@ -111,21 +126,21 @@ struct Parser {
 
     private mutating func parseComparison(first: Node?) throws(Failure) -> Node {
         let left: Node
-        if let first { left = first } else { left = try parseOperand() }
+        if let first { left = try parseAdditive(first: first) } else { left = try parseAdditive(first: nil) }
         let token = current
         let result: Node
         switch token.kind {
         case .comparison(let op):
             _ = advance()
-            result = .compare(op, left, try parseOperand())
+            result = .compare(op, left, try parseAdditive(first: nil))
         case .in:
             _ = advance()
-            result = .membership(left, try parseOperand())
+            result = .membership(left, try parseAdditive(first: nil))
         case .not where tokens.indices.contains(index + 1) && tokens[index + 1].kind == .in:
             // `x not in [..]` reads naturally; treat it as `not (x in [..])`.
             _ = advance()
             _ = advance()
-            result = .not(.membership(left, try parseOperand()))
+            result = .not(.membership(left, try parseAdditive(first: nil)))
         default:
             return left
         }
@@ -135,6 +150,71 @@ struct Parser {
         default:
             return result
         }
+    }
+
+    /// `a + b - c`: terms of `*` and `/`, left to right.
+    private mutating func parseAdditive(first: Node?) throws(Failure) -> Node {
+        let head = try parseMultiplicative(first: first)
+        var terms: [ArithmeticTerm] = []
+        var operatorTokens: [Token] = []
+        while case .arithmetic(let op) = current.kind, op == .plus || op == .minus {
+            let token = advance()
+            let operand = try parseMultiplicative(first: nil)
+            try Parser.checkNumeric(operand, of: token)
+            terms.append(ArithmeticTerm(op: op, operand: operand))
+            operatorTokens.append(token)
+        }
+        if terms.isEmpty { return head }
+        try Parser.checkNumeric(head, of: operatorTokens[0])
+        return .arithmetic(head, terms)
+    }
+
+    private mutating func parseMultiplicative(first: Node?) throws(Failure) -> Node {
+        let head: Node
+        if let first { head = first } else { head = try parseUnary() }
+        var terms: [ArithmeticTerm] = []
+        var operatorTokens: [Token] = []
+        while case .arithmetic(let op) = current.kind, op == .times || op == .divide {
+            let token = advance()
+            let operand = try parseUnary()
+            try Parser.checkNumeric(operand, of: token)
+            if op == .divide, case .literal(.number(let divisor)) = operand, divisor == 0 {
+                throw Failure(offset: token.offset, message: "division by zero: the divisor is the literal 0")
+            }
+            terms.append(ArithmeticTerm(op: op, operand: operand))
+            operatorTokens.append(token)
+        }
+        if terms.isEmpty { return head }
+        try Parser.checkNumeric(head, of: operatorTokens[0])
+        return .arithmetic(head, terms)
+    }
+
+    /// `-x`: a minus where a value is expected (`-5` is lexed as a number already).
+    private mutating func parseUnary() throws(Failure) -> Node {
+        if case .arithmetic(.minus) = current.kind {
+            let token = advance()
+            try enter(at: token)
+            defer { depth -= 1 }
+            let operand = try parseUnary()
+            try Parser.checkNumeric(operand, of: token)
+            return .negate(operand)
+        }
+        return try parseOperand()
+    }
+
+    /// Arithmetic is on numbers: a literal string, boolean, null or list next to `+ - * /` is
+    /// refused here rather than at run time.
+    private static func checkNumeric(_ node: Node, of token: Token) throws(Failure) {
+        let kind: String
+        switch node {
+        case .literal(.string): kind = "a string"
+        case .literal(.bool): kind = "a boolean"
+        case .literal(.null): kind = "null"
+        case .list: kind = "a list"
+        case .compare, .membership, .and, .or, .not: kind = "a condition"
+        default: return
+        }
+        throw Failure(offset: token.offset, message: "'\(token.text)' needs numbers on both sides, not \(kind)")
     }
 
     private mutating func enter(at token: Token) throws(Failure) {
@@ -206,6 +286,11 @@ struct Parser {
                 ? "\(function.arity.lowerBound) argument\(function.arity.lowerBound == 1 ? "" : "s")"
                 : "at least \(function.arity.lowerBound) argument"
             throw Failure(offset: token.offset, message: "\(name)() takes \(expected), got \(arguments.count)")
+        }
+        if function.isWindowed {
+            guard case .name = arguments[0] else {
+                throw Failure(offset: token.offset, message: "\(name)() takes the name of a measured value, such as \(name)(processed) or \(name)(value)")
+            }
         }
         return .call(function, arguments)
     }

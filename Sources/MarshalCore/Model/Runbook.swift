@@ -14,6 +14,8 @@ public struct Runbook: Sendable, Hashable {
     /// touched, instead of undoing completed steps in reverse. Empty: the reverse-undo walk.
     public var rollback: [Step] = []
     public var report: ReportSpec?
+    /// Passing runs of other runbooks this one needs before it starts (checked from the journal).
+    public var requires: [Requirement] = []
 
     public init(
         name: String, path: String, location: SourceLocation, description: String? = nil,

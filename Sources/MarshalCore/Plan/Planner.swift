@@ -19,6 +19,11 @@ public struct Planner: Sendable {
         case once
     }
 
+    /// A load test with `targets: batch` renders its URL for each host of the batch.
+    static func loadsBatchHosts(_ step: Step) -> Bool {
+        step.kind.as(BenchmarkStep.self)?.targets == .batch
+    }
+
     public static func scope(of step: Step) -> Scope {
         if step.on != nil { return .once }
         return step.kind.plugin.runsForEachHost ? .eachHost : .oncePerBatch
@@ -47,6 +52,22 @@ public struct Planner: Sendable {
         runValues.merge(run) { _, given in given }
         let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
                                       secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
+        // Templated durations and expectations take their values now, so a bad one is an input
+        // error before anything runs (`validate -e`, `plan` and `run` all come through here).
+        var runbook = runbook
+        func resolved(_ steps: [Step]) -> [Step] {
+            steps.map { step in
+                guard step.hasTemplated else { return step }
+                do throws(TemplatedFieldError) { return try step.resolvingTemplated(renderer: renderer, scope: baseScope) } catch {
+                    bag.error(error.message, at: error.location)
+                    return step
+                }
+            }
+        }
+        runbook.steps = resolved(runbook.steps)
+        runbook.preflight = resolved(runbook.preflight)
+        if bag.hasErrors { throw DiagnosticsError(bag.items) }
+
         func scope(for host: HostSpec?, _ expanded: ExpandedStep) -> TemplateScope {
             var s = baseScope
             s.host = host
@@ -66,7 +87,18 @@ public struct Planner: Sendable {
             }
             let actions = hosts.map { host -> Plan.Action in
                 var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded), bag: bag)
-                let detail = description.describe(step)
+                let detail: String
+                if !Self.loadsBatchHosts(step) {
+                    detail = description.describe(step)
+                } else {
+                    // One load test per host of the batch, each with that host's URL.
+                    detail = batchHosts.map { batchHost in
+                        var own = PlanDescription(renderer: renderer, scope: scope(for: batchHost, expanded), bag: description.bag)
+                        let text = "\(batchHost.name): " + own.describe(step)
+                        description.bag = own.bag
+                        return text
+                    }.joined(separator: "; ")
+                }
                 let command = step.kind.plugin.commands(step, in: &description)?.joined(separator: "\n")
                 let undo = step.undoStep.map { description.describe($0) }
                 let undoCommand = step.undoStep.flatMap { $0.kind.plugin.commands($0, in: &description)?.joined(separator: "\n") }
@@ -96,8 +128,8 @@ public struct Planner: Sendable {
         let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
         var plannedBatches: [Plan.Batch] = []
         for (b, hosts) in batches.enumerated() {
-            // A step with `on:` runs once, during the first batch.
-            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once }.map { plannedStep($0, batchHosts: hosts) }
+            // A step with `on:` runs once, during the first batch (every batch with `every_batch`).
+            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once || $0.step.everyBatch }.map { plannedStep($0, batchHosts: hosts) }
             plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: planned))
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }

@@ -13,7 +13,13 @@ public struct ExpandedStep: Sendable {
         for (i, step) in steps.enumerated() {
             let label = prefix.isEmpty ? "\(i + 1)" : "\(prefix).\(i + 1)"
             guard let include = step.kind.as(IncludeStep.self) else {
-                out.append(ExpandedStep(step: step, label: label, ordinal: 0, params: nil))
+                var resolved = step
+                if step.hasTemplated {
+                    do throws(TemplatedFieldError) { resolved = try step.resolvingTemplated(renderer: renderer, scope: scope) } catch {
+                        throw StepFailure(error.description)
+                    }
+                }
+                out.append(ExpandedStep(step: resolved, label: label, ordinal: 0, params: nil))
                 continue
             }
             guard depth < 8 else { throw StepFailure("\(include.location): includes nest more than 8 deep") }

@@ -7,7 +7,7 @@ extension Orchestrator {
         for measurement in measurements {
             do {
                 try await journal.recordMeasurement(MeasurementRecord(
-                    runId: runId, stepSequence: sequence, host: host, kind: measurement.kind.rawValue,
+                    runId: runId, stepSequence: sequence, host: measurement.host ?? host, kind: measurement.kind.rawValue,
                     name: masker.mask(measurement.name), outcome: measurement.outcome, expectation: measurement.expectation,
                     value: measurement.value, unit: measurement.unit, payloadJSON: measurement.payloadJSON.map(masker.mask),
                     recordedAt: date))

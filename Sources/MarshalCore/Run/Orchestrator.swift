@@ -340,7 +340,8 @@ public struct Orchestrator: Sendable {
             let live = batch.hosts.filter { !state.failedHosts.contains($0) }
             if scope == .eachHost, live.isEmpty { break }
             let hosts = hosts(of: planned, session.request).filter { scope != .eachHost || $0.map { !state.failedHosts.contains($0.name) } ?? true }
-            let outcomes = await runStep(planned.expanded, hosts: hosts, phase: .main, batch: batch.index, session)
+            let outcomes = await runStep(planned.expanded, hosts: hosts, phase: .main, batch: batch.index, session,
+                                         loadTargets: loadTargets(planned, batch: batch, of: plan, live: live, session))
             if let stopped = await judge(outcomes, of: planned, batch: batch, live: live, tolerated: plan.toleratedFailures, session) {
                 return stopped
             }
@@ -382,6 +383,21 @@ public struct Orchestrator: Sendable {
         let reason = "\(state.failedHosts.count) failed host\(state.failedHosts.count == 1 ? "" : "s") (\(Summary.list(state.failedHosts))) exceed max_failures \(request.runbook.strategy.maxFailures) in batch \(batch.index): "
             + Summary.list(state.failureMessages, separator: "; ")
         return await finishFailed(request, reason: reason, status: .failed, session, rollback: true)
+    }
+
+    /// For a load test with `targets: batch`: the batch's live hosts (canary) and as many hosts
+    /// of later batches not yet updated and not failed (stable), each with its template scope.
+    private func loadTargets(_ planned: Plan.PlannedStep, batch: Plan.Batch, of plan: Plan, live: [String],
+                             _ session: RunSession) -> LoadTargets? {
+        guard Planner.loadsBatchHosts(planned.expanded.step) else { return nil }
+        let environment = session.request.environment
+        let later = plan.batches.filter { $0.index > batch.index }.flatMap(\.hosts).filter { !session.state.failedHosts.contains($0) }
+        func scopes(_ names: [String]) -> [TemplateScope] {
+            names.compactMap { environment.host(named: $0) }.map {
+                scope(for: $0, expanded: planned.expanded, base: session.baseScope, request: session.request, state: session.state)
+            }
+        }
+        return LoadTargets(canary: scopes(live), stable: scopes(Array(later.prefix(live.count))))
     }
 
     /// The plan's hosts of a step (nil: once from this machine).
@@ -440,7 +456,8 @@ public struct Orchestrator: Sendable {
 
     /// Runs one step on its hosts in parallel (at most `forks` at once), each start and end
     /// journaled, and keeps what finished for later steps and for undo.
-    func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, _ session: RunSession) async -> StepResults {
+    func runStep(_ expanded: ExpandedStep, hosts: [HostSpec?], phase: StepRecord.Phase, batch: Int?, _ session: RunSession,
+                 loadTargets: LoadTargets? = nil) async -> StepResults {
         let hosts = phase == .undo ? hosts : skipDoneBefore(expanded, hosts: hosts, phase: phase, batch: batch, session)
         if hosts.isEmpty { return StepResults(results: [], journalError: nil) }
         let step = expanded.step
@@ -482,7 +499,7 @@ public struct Orchestrator: Sendable {
                         return (i, HostResult(host: hosts[i], outcome: .failed("not run: the journal could not record its start")))
                     }
                     let outcome = await self.runOnHost(expanded, host: hosts[i], record: records[i], sequence: sequence,
-                                                       phase: phase, batch: batch, session)
+                                                       phase: phase, batch: batch, session, loadTargets: loadTargets)
                     return (i, HostResult(host: hosts[i], outcome: outcome))
                 }
             }
@@ -519,7 +536,7 @@ public struct Orchestrator: Sendable {
     /// One host's run of a step, after its start is journaled: crash points, progress, the
     /// executor, the step's measurements, and its end journaled with the commands it sent.
     private func runOnHost(_ expanded: ExpandedStep, host: HostSpec?, record: StepRecord, sequence: Int?, phase: StepRecord.Phase,
-                           batch: Int?, _ session: RunSession) async -> StepOutcome {
+                           batch: Int?, _ session: RunSession, loadTargets: LoadTargets? = nil) async -> StepOutcome {
         let step = expanded.step, request = session.request, masker = session.masker, observer = services.observer
         let ref = RunEvent.StepRef(index: expanded.ordinal, name: step.name, kind: step.kind.name, phase: phase.rawValue, host: host?.name, batch: batch)
         observer.handle(.stepStarted(ref))
@@ -529,7 +546,7 @@ public struct Orchestrator: Sendable {
         var context = StepContext(runId: request.runId, renderer: services.renderer,
                                   scope: scope(for: host, expanded: expanded, base: session.baseScope, request: request, state: session.state),
                                   masker: masker, approvals: request.approvals, batch: batch,
-                                  clock: clock, files: services.files)
+                                  clock: clock, files: services.files, baseline: request.baseline, loadTargets: loadTargets)
         context.progress = { observer.handle(.progress(ref, $0)) }
         let ticker = ProgressTicker.start(for: step, ref: ref, observer: observer, clock: clock)
         var outcome = await session.executor.execute(step, host: host, context: context)

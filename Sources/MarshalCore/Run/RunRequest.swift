@@ -26,6 +26,8 @@ public struct RunRequest: Sendable {
     /// The runbook and includes as read for this run, journaled with its inputs (rollback and resume
     /// from any machine use them instead of the files' paths).
     public var documents: [JournaledDocument] = []
+    /// What `baseline.<step id>.<metric>` in a gate reads (`--baseline RUN`, else last-success).
+    public var baseline: Baseline? = nil
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
 

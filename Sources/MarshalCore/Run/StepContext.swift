@@ -6,6 +6,11 @@ public struct StepContext: Sendable {
     public var masker: SecretMasker
     public var approvals: Set<String>
     public var batch: Int?
+    /// The run `baseline.<step id>.<metric>` reads from.
+    public var baseline: Baseline? = nil
+    /// For a load test with `targets: batch`: the batch's own hosts and (with `compare: stable`)
+    /// hosts not yet updated, each with its template scope.
+    public var loadTargets: LoadTargets? = nil
     /// The run's clock: retries, `within:` deadlines and soaks wait on it.
     public var clock: any Clock
     /// The files of this machine (a release's artifact).
@@ -15,7 +20,10 @@ public struct StepContext: Sendable {
 
     public init(runId: String, renderer: any TemplateRendering, scope: TemplateScope, masker: SecretMasker,
                 approvals: Set<String>, batch: Int?, clock: any Clock, files: any LocalFiles,
+                baseline: Baseline? = nil, loadTargets: LoadTargets? = nil,
                 progress: (@Sendable (StepProgress) -> Void)? = nil) {
+        self.baseline = baseline
+        self.loadTargets = loadTargets
         self.runId = runId
         self.renderer = renderer
         self.scope = scope
@@ -49,7 +57,17 @@ public struct StepContext: Sendable {
     }
 
     public func expressionScope(_ values: [String: ExprValue] = [:], document: ExprValue? = nil) -> StepScope {
-        StepScope(templates: scope, values: values, document: document)
+        StepScope(templates: scope, values: values, document: document, baseline: baseline, batch: batch)
+    }
+}
+
+/// The hosts a per-batch load test loads, each with the scope its `base_url` is rendered in.
+public struct LoadTargets: Sendable {
+    public var canary: [TemplateScope]
+    public var stable: [TemplateScope]
+    public init(canary: [TemplateScope], stable: [TemplateScope]) {
+        self.canary = canary
+        self.stable = stable
     }
 }
 

@@ -29,6 +29,8 @@ public struct StepOutcome: Sendable {
         public var value: Double?
         public var unit: String?
         public var payloadJSON: String?
+        /// The host it measured when that is not the step's own (a canary load test's host).
+        public var host: String? = nil
 
         public init(kind: MeasurementKind, name: String, outcome: MeasurementRecord.Outcome? = nil, expectation: String? = nil,
                     value: Double? = nil, unit: String? = nil, payloadJSON: String? = nil) {

@@ -5,19 +5,34 @@ public struct StepScope: ExpressionScope {
     public var templates: TemplateScope
     public var values: [String: ExprValue]
     public var document: ExprValue?
+    /// The run `baseline.<step id>.<metric>` reads from; nil: none was looked up.
+    public var baseline: Baseline?
+    /// Where the gate runs, so a per-host baseline figure is taken from the same host and batch.
+    public var batch: Int?
 
-    public init(templates: TemplateScope, values: [String: ExprValue] = [:], document: ExprValue? = nil) {
+    public init(templates: TemplateScope, values: [String: ExprValue] = [:], document: ExprValue? = nil,
+                baseline: Baseline? = nil, batch: Int? = nil) {
         self.templates = templates
         self.values = values
         self.document = document
+        self.baseline = baseline
+        self.batch = batch
     }
 
     public func value(of name: String) -> ExprValue? {
         if let own = values[name] { return own }
+        if name.hasPrefix(Baseline.root + ".") {
+            return baseline?.value(of: name, host: templates.host?.name, batch: batch)
+        }
         let path = name.split(separator: ".").map(String.init)
         guard let root = path.first, TemplateScope.roots.contains(root), root != "secrets" else { return nil }
         if case .found(.value(let value)) = templates.lookup(path) { return ExprValue(value) }
         return nil
+    }
+
+    public func whyNoData(_ name: String) -> String? {
+        guard name.hasPrefix(Baseline.root + ".") else { return nil }
+        return baseline?.whyNoData(name) ?? "no baseline run was looked up"
     }
 }
 

@@ -4,11 +4,14 @@ import MarshalCore
 /// and, when an environment is given, targets, secrets and vars resolve in it.
 struct RunbookChecker {
     var diagnostics = DiagnosticBag()
+    private var allIDs: Set<String> = []
 
     mutating func check(_ runbook: Runbook, environment: Environment?) {
         var seenIDs: [String: SourceLocation] = [:]
         var available: Set<String> = []   // step ids and register names defined so far
         let all = runbook.preflight + runbook.steps
+        // `baseline.<id>` may name any step of the runbook: the baseline run ran all of them.
+        allIDs = Set((all + runbook.rollback).compactMap(\.id))
 
         // Ids are unique across preflight and steps; references must point backwards.
         for step in all {
@@ -86,6 +89,15 @@ struct RunbookChecker {
                 let parts = name.split(separator: ".").map(String.init)
                 if parts.count >= 2, !available.contains(parts[1]) {
                     diagnostics.error("'\(name)' refers to step '\(parts[1])', which is not defined before this step\(Suggestion.hint(for: parts[1], in: Array(available)))",
+                                      at: expression.location)
+                }
+            }
+            for name in expression.names where name.hasPrefix(Baseline.root + ".") || name == Baseline.root {
+                let parts = name.split(separator: ".").map(String.init)
+                if parts.count < 3 {
+                    diagnostics.error("'\(name)' needs a step id and a figure, such as baseline.load.p95 (the baseline run's p95 of step 'load')", at: expression.location)
+                } else if !allIDs.contains(parts[1]) {
+                    diagnostics.error("'\(name)' refers to step '\(parts[1])', and this runbook has no step with that id\(Suggestion.hint(for: parts[1], in: Array(allIDs)))",
                                       at: expression.location)
                 }
             }

@@ -29,6 +29,7 @@ struct RunbookDecoder {
         if let onFailure = map.node("on_failure") { runbook.onFailure = decodeFailurePolicy(onFailure) }
         if let rollback = map.node("rollback") { runbook.rollback = steps.decodeList(rollback, "'rollback'") }
         if let report = map.node("report") { runbook.report = decodeReport(report) }
+        if let requires = map.node("requires") { runbook.requires = decodeRequires(requires, params: runbook.params) }
         map.finish()
         return runbook
     }
@@ -126,6 +127,28 @@ struct RunbookDecoder {
         }
         map.finish()
         return runbook.map { .run(runbook: $0, params: params) } ?? .stop
+    }
+
+    private func decodeRequires(_ node: Node, params: [ParamSpec]) -> [Requirement] {
+        reader.listOrSingle(node).compactMap { item in
+            guard let map = reader.mapping(item, "'requires' entry")?.declare(FileDeclarations.requirement) else { return nil }
+            let runbook = map.string("runbook", required: true)
+            var requirement = Requirement(runbook: runbook ?? "?", location: map.location)
+            requirement.environment = map.string("environment")
+            if let given = map.node("params") {
+                for entry in reader.listOrSingle(given) {
+                    guard let name = reader.string(entry, "'requires' param") else { continue }
+                    if !params.contains(where: { $0.name == name }) {
+                        reader.error("'requires' compares param '\(name)', which this runbook does not declare\(Suggestion.hint(for: name, in: params.map(\.name)))", at: entry)
+                        continue
+                    }
+                    requirement.params.append(name)
+                }
+            }
+            requirement.within = map.duration("within")
+            map.finish()
+            return runbook == nil ? nil : requirement
+        }
     }
 
     private func decodeReport(_ node: Node) -> ReportSpec? {

@@ -34,7 +34,12 @@ struct StepDecoder {
         map.accept(kindKeys.map(\.key))
 
         var kindOn: TargetSelector?
-        guard let kind = decodeKind(kindPair.key, kindPair.value, on: &kindOn) else {
+        // Templated fields recorded while decoding this step's kind (nested steps take their own).
+        let mark = reader.templated.count
+        let decoded = decodeKind(kindPair.key, kindPair.value, on: &kindOn)
+        let templated = Array(reader.templated[mark...])
+        reader.templated.removeSubrange(mark...)
+        guard let kind = decoded else {
             map.accept(Self.commonKeys)
             return nil
         }
@@ -44,6 +49,7 @@ struct StepDecoder {
         }
         let name = map.string("name") ?? id ?? kind.plugin.defaultName
         var step = Step(id: id, name: name, kind: kind, location: reader.location(of: node))
+        step.templated = templated
         if let on = map.node("on") {
             step.on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(on, "'on'")
             if kindOn != nil { reader.error("'on' is given both on the step and inside '\(kindPair.key)'; keep one", at: on) }
@@ -63,6 +69,10 @@ struct StepDecoder {
         step.label = map.string("label")
         step.idempotent = map.bool("idempotent") ?? false
         step.undoOnFailure = map.bool("undo_on_failure")
+        step.everyBatch = map.bool("every_batch") ?? false
+        if step.everyBatch, step.on == nil, let at = map.keyLocation("every_batch") {
+            reader.error("'every_batch' is for a step with 'on:' (which otherwise runs only in the first batch); without 'on:' a step already runs in every batch", at: at)
+        }
         if let undo = map.node("undo") {
             if !allowUndo {
                 reader.error("an undo step cannot have its own 'undo'", at: map.keyLocation("undo") ?? step.location)

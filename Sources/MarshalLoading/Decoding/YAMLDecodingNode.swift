@@ -24,6 +24,7 @@ struct YAMLDecodingNode: DecodingNode {
     func number(_ what: String) -> Double? { reader.number(node, what) }
     func bool(_ what: String) -> Bool? { reader.bool(node, what) }
     func duration(_ what: String) -> Duration? { reader.duration(node, what) }
+    func takeTemplate(as key: TemplatedField.Key) -> Bool { reader.takeTemplate(node, as: key) }
     func choice<T: RawRepresentable & CaseIterable>(_ what: String, as type: T.Type) -> T? where T.RawValue == String {
         reader.choice(node, what, as: type)
     }

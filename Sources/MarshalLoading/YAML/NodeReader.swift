@@ -10,6 +10,17 @@ final class NodeReader {
     /// The step kinds a runbook may use.
     let kinds: StepKindRegistry
 
+    /// Templated durations and expectations of the step being decoded (see `StepDecoder.decode`).
+    var templated: [TemplatedField] = []
+
+    /// A value written as a template (`"{{ params.pause }}"`) for a key that takes one: recorded
+    /// to be rendered when the run starts; true when it was one.
+    func takeTemplate(_ node: Node, as key: TemplatedField.Key) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.string.contains("{{") else { return false }
+        templated.append(TemplatedField(key: key, template: TemplateString(scalar.string, at: contentStart(of: node))))
+        return true
+    }
+
     init(file: String, kinds: StepKindRegistry = .builtIn) {
         self.file = file
         self.kinds = kinds

@@ -136,7 +136,8 @@ actor MemoryJournal: JournalStore {
             return current.isStale(now: now) ? .stale(current) : .heldBy(current)
         }
         let lock = LockRecord(environment: environment, holder: holder, pid: pid, runId: runId,
-                              since: locks[environment]?.since ?? now, leaseExpiresAt: now.addingTimeInterval(lease.seconds), message: message)
+                              since: locks[environment]?.since ?? now, leaseExpiresAt: now.addingTimeInterval(lease.seconds),
+                              message: message ?? locks[environment]?.message)
         locks[environment] = lock
         return .acquired(lock)
     }

@@ -64,7 +64,7 @@ struct ParsingTests {
     func unknownUnitColumn() {
         let error = parseError("p95 < 500mz")
         #expect(error?.location == SourceLocation(file: "runbook.yml", line: 7, column: 18))
-        #expect(error?.message == "unknown unit 'mz' in '500mz' (expected ms, s, m, h, %, B, KB, MB, GB, KiB, MiB, GiB)")
+        #expect(error?.message == "unknown unit 'mz' in '500mz' (expected ms, s, m, h, %, B, KB, MB, GB, KiB, MiB, GiB; rates as 100/min, 5/s, 1000/h)")
     }
 
     @Test("each syntax error names the problem at the exact column")

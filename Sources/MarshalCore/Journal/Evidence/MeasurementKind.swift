@@ -16,6 +16,9 @@ public enum MeasurementKind: String, Sendable, Hashable, Codable, CaseIterable {
     case threshold
     /// A load test's whole result (`LoadResult`).
     case benchmark
+    /// A query's time (payload: `round_trip`, `execution_time`, `planning_time` in seconds):
+    /// evidence, not a gate (the sql step's own `expect` is the gate).
+    case queryTime = "query_time"
     /// A backup's file (`BackupEvidence`): evidence, not a gate.
     case backup
     /// A webhook sent for a run event (`NotifyEvidence`): evidence, not a gate.
@@ -28,7 +31,7 @@ public enum MeasurementKind: String, Sendable, Hashable, Codable, CaseIterable {
     public var isGate: Bool {
         switch self {
         case .threshold, .sql, .metric, .probe, .health, .http, .soak, .gate: true
-        case .benchmark, .backup, .notify: false
+        case .benchmark, .backup, .notify, .queryTime: false
         }
     }
 }

@@ -17,6 +17,13 @@ public enum FileDeclarations {
         KeyDeclaration("forks", .integer(minimum: 1), default: "50", "Hosts of a batch that run at once."),
     ])
 
+    public static let requirement = ObjectShape("requires", keys: [
+        KeyDeclaration("runbook", .string, required: true, "The name (`runbook:`) of the runbook that must have passed."),
+        KeyDeclaration("environment", .string, default: "this run's environment", "The environment it must have passed on."),
+        KeyDeclaration("params", .listOrOne(.string), "Params that must have had the same values there as in this run (e.g. release)."),
+        KeyDeclaration("within", .duration, "How recently it must have finished (e.g. 24h); default: any time."),
+    ])
+
     public static let runbook = ObjectShape("runbook", keys: [
         version,
         KeyDeclaration("runbook", .string, required: true, "The runbook's name."),
@@ -32,6 +39,8 @@ public enum FileDeclarations {
             KeyDeclaration("params", .dictionary(.any), "Its params; string values are templates over the failed run (`failed_run.id`, `steps.…`)."),
         ]))]), default: "stop", "What a failure does: stop, rollback (the `rollback:` list, else undo completed steps in reverse), or { run: RUNBOOK, params }."),
         KeyDeclaration("rollback", .steps, "Steps that roll back instead of the reverse-undo walk, in order, on every host the failed run touched."),
+        KeyDeclaration("requires", .listOrOne(.object(requirement)),
+                       "Passing runs this runbook needs before it starts, checked from the journal; missing: exit 3 naming what is missing."),
         KeyDeclaration("report", .object(ObjectShape("report", keys: [
             KeyDeclaration("template", .string, default: "optimization-results", "Template name (Templates/NAME.md) or file."),
             KeyDeclaration("baseline", .string, "Run to compare with: a run id or last-success."),

@@ -20,6 +20,8 @@ public indirect enum ValueShape: Sendable, Hashable {
     case boolean
     /// A number with a unit: 500ms, 30s, 2m, 1h.
     case duration
+    /// A duration, or a template (`"{{ params.pause }}"`) rendered to one when the run starts.
+    case durationOrTemplate
     /// An expression such as "value >= 5" (see templates-and-expressions.md).
     case expression
     /// One of these words.
@@ -58,6 +60,7 @@ public indirect enum ValueShape: Sendable, Hashable {
         case .number: "number"
         case .boolean: "boolean"
         case .duration: "duration"
+        case .durationOrTemplate: "duration or template"
         case .expression: "expression"
         case .choice(let words): words.joined(separator: " \\| ")
         case .list(let item): "list of \(item.summary)"

@@ -21,6 +21,9 @@ public protocol DecodingNode {
     func number(_ what: String) -> Double?
     func bool(_ what: String) -> Bool?
     func duration(_ what: String) -> Duration?
+    /// A value written as a template for a key that takes one (`wait: "{{ params.pause }}"`):
+    /// kept on the step to be rendered when the run starts; true when it was one.
+    func takeTemplate(as key: TemplatedField.Key) -> Bool
     func choice<T: RawRepresentable & CaseIterable>(_ what: String, as type: T.Type) -> T? where T.RawValue == String
     func expression(_ what: String) -> Expression?
     /// A threshold condition: `< 500ms` is read as `subject < 500ms`.
@@ -90,6 +93,7 @@ extension DecodingMap {
 }
 
 extension DecodingNode {
+    public func takeTemplate(as key: TemplatedField.Key) -> Bool { false }
     public func int(_ what: String) -> Int? { int(what, min: nil) }
     public func mapping(_ what: String) -> (any DecodingMap)? { mapping(what, declaration: nil) }
 }

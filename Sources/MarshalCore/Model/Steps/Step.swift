@@ -19,6 +19,10 @@ public struct Step: Sendable, Hashable {
     /// Run the step's `undo` also when the step itself failed (it may have changed something
     /// before failing). nil: the kind's default, see `undoesOnFailure`.
     public var undoOnFailure: Bool?
+    /// A step with `on:` runs in every batch rather than only the first (`every_batch: true`).
+    public var everyBatch: Bool = false
+    /// Durations and expectations written as templates, rendered when the run starts.
+    public var templated: [TemplatedField] = []
     public var location: SourceLocation
 
     public init(
@@ -68,7 +72,7 @@ public struct Step: Sendable, Hashable {
     }
 
     /// Every template the step holds, so validation can check each reference once.
-    public var templates: [TemplateString] { kind.plugin.templates }
+    public var templates: [TemplateString] { kind.plugin.templates + templated.map(\.template) }
 
     /// Every expression the step holds (its own `when`/`until` and its kind's).
     public var expressions: [Expression] { [when, until].compactMap { $0 } + kind.plugin.expressions }

@@ -57,6 +57,13 @@ public protocol StepKindPlugin: Sendable, Hashable {
     /// Whether a failure is undone by default, when `undo_on_failure` is not given.
     var undoesOnFailureByDefault: Bool { get }
 
+    // MARK: Templated fields (`TemplatedField`), rendered when the run starts
+
+    /// The kind with its templated duration (`key`) set; nil when it has no such field.
+    func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> Self?
+    /// The kind with its templated `expect` set; nil when it has none.
+    func withExpect(_ expression: Expression) -> Self?
+
     // MARK: Plan and run
 
     /// What the step will do on one host (or once from here), rendered and masked, for `marshal plan`.
@@ -89,6 +96,8 @@ extension StepKindPlugin {
     public var plannedDuration: Duration? { nil }
     public func undoesFailure(evidence: ConfigValue?) -> Bool { true }
     public var undoesOnFailureByDefault: Bool { false }
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> Self? { nil }
+    public func withExpect(_ expression: Expression) -> Self? { nil }
     public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? { nil }
 }
 

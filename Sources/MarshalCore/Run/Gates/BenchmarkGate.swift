@@ -33,6 +33,7 @@ struct BenchmarkGate {
     }
 
     func run(_ step: BenchmarkStep, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        if step.targets == .batch { return try await runOnHosts(step, context: context) }
         let plan = try plan(step, context: context)
         let display = "load \(URLMask.display(plan.baseURL)) for \(DurationText.format(step.plannedDuration))"
         let result: LoadResult
@@ -111,5 +112,128 @@ struct BenchmarkGate {
         case "error_rate", "success_rate": return "ratio"
         default: return nil
         }
+    }
+
+    // MARK: - targets: batch, compare: stable
+
+    /// One load test per host of the batch (and with `compare: stable`, per host not yet
+    /// updated), all at the same time, each with the step's full plan. A side's figure is its
+    /// slowest host's (highest latency and error rate, lowest throughput), so one bad canary
+    /// cannot hide behind a good one; every host's figures are kept as measurements.
+    func runOnHosts(_ step: BenchmarkStep, context: StepContext) async throws(StepFailure) -> StepOutcome {
+        guard let targets = context.loadTargets, !targets.canary.isEmpty else {
+            return StepOutcome(status: .failed, message: "load test: 'targets: batch' and no host of this batch is left to load")
+        }
+        if step.compare == .stable, targets.stable.isEmpty {
+            return StepOutcome(status: .skipped, message: "canary against stable: every target host is updated by this batch, so no host is left on the stable version to compare with (the comparison ran in the batches before)")
+        }
+        struct Side: Sendable { var side: String; var host: String; var plan: LoadPlan }
+        var sides: [Side] = []
+        for (side, scopes) in [("canary", targets.canary), ("stable", step.compare == .stable ? targets.stable : [])] {
+            for scope in scopes {
+                var hostContext = context
+                hostContext.scope = scope
+                sides.append(Side(side: side, host: scope.host?.name ?? "?", plan: try plan(step, context: hostContext)))
+            }
+        }
+        let load = self.load
+        let progress = context.progress
+        let total = step.plannedDuration.seconds
+        let first = sides[0].plan
+        // Every load test starts together, so canary and stable see the same moment's conditions.
+        let results: [(Int, Result<LoadResult, LoadError>)] = await withTaskGroup(of: (Int, Result<LoadResult, LoadError>).self) { group in
+            for (i, side) in sides.enumerated() {
+                group.addTask {
+                    let report: (@Sendable (LoadProgress) -> Void)? = i == 0 ? progress.map { report in
+                        { @Sendable (so: LoadProgress) in
+                            let (phase, planned) = first.phase(at: so.elapsed)
+                            report(StepProgress(elapsed: so.elapsed, total: total, phase: phase,
+                                                rate: so.elapsed > 0 ? Double(so.answered) / so.elapsed : 0, plannedRate: planned,
+                                                p95: so.p95, requests: so.requests, errors: so.errors))
+                        }
+                    } : nil
+                    do throws(LoadError) {
+                        return (i, .success(try await load.run(side.plan, progress: report)))
+                    } catch {
+                        return (i, .failure(error))
+                    }
+                }
+            }
+            var all: [(Int, Result<LoadResult, LoadError>)] = []
+            for await item in group { all.append(item) }
+            return all.sorted { $0.0 < $1.0 }
+        }
+        var measurements: [StepOutcome.Measurement] = []
+        var failures: [String] = []
+        var perSide: [String: [(host: String, result: LoadResult)]] = [:]
+        var lines: [String] = []
+        for (i, outcome) in results {
+            let side = sides[i]
+            switch outcome {
+            case .failure(let error):
+                failures.append("load test of \(side.side) \(side.host) could not run: \(error)")
+            case .success(let result):
+                perSide[side.side, default: []].append((side.host, result))
+                let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
+                var m = StepOutcome.Measurement(kind: .benchmark, name: "\(side.side) \(side.host): \(side.plan.baseURL)",
+                                                value: result.overall.rps, unit: "req/s", payloadJSON: payload)
+                m.host = side.host
+                measurements.append(m)
+                let o = result.overall
+                lines.append("\(side.side) \(side.host): " + String(format: "%d requests, ", o.count)
+                             + "p50 \(o.latency.ms(\.p50)), p95 \(o.latency.ms(\.p95)), " + String(format: "errors %.2f%%", o.errorRate * 100))
+                if let aborted = result.aborted { failures.append("\(side.side) \(side.host) stopped early: \(aborted)") }
+            }
+        }
+        var metrics = Self.worst(perSide["canary", default: []].map(\.result.metrics))
+        if step.compare == .stable {
+            for name in BenchmarkStep.sides {
+                for (key, value) in Self.worst(perSide[name, default: []].map(\.result.metrics)) { metrics["\(name).\(key)"] = value }
+            }
+        }
+        var status: StepOutcome.Status = failures.isEmpty ? .succeeded : .failed
+        if Task.isCancelled {
+            status = .failed
+            failures.append("interrupted before the planned end")
+        }
+        let answered = perSide.values.flatMap { $0 }.allSatisfy { $0.result.overall.count > 0 }
+        if !answered || perSide["canary"] == nil {
+            let verdict = GateCheck.noData("benchmark: a load test completed no request", onNoData: step.onNoData)
+            if status == .succeeded { status = verdict.status }
+            failures.append(verdict.message)
+        }
+        let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
+        for threshold in step.thresholds {
+            let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
+            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+                                      value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
+            if verdict.status != .succeeded {
+                failures.append(verdict.message)
+                if status == .succeeded || verdict.status == .failed { status = verdict.status }
+            }
+        }
+        let summary = lines.joined(separator: "; ")
+        var evidence = metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }
+        for name in BenchmarkStep.sides where perSide[name] != nil {
+            evidence.append(ConfigEntry(key: name + "_hosts", value: .list(perSide[name]!.map { .string($0.host) }), location: .synthetic("benchmark")))
+        }
+        let display = sides.map { "\($0.side) \(URLMask.display($0.plan.baseURL))" }.joined(separator: ", ")
+        return StepOutcome(status: status, message: failures.isEmpty ? summary : summary + "; " + failures.joined(separator: "; "),
+                           evidence: .map(evidence), command: "load \(display) for \(DurationText.format(step.plannedDuration))",
+                           measurements: measurements)
+    }
+
+    /// The worst of several hosts' figures: the highest latency, error rate and error counts, the
+    /// lowest throughput, success rate and request count. One host: its own figures.
+    static func worst(_ all: [[String: Double]]) -> [String: Double] {
+        guard var out = all.first else { return [:] }
+        let lowerIsWorse: Set<String> = ["rps", "success_rate", "requests"]
+        for metrics in all.dropFirst() {
+            for (key, value) in metrics {
+                guard let current = out[key] else { out[key] = value; continue }
+                out[key] = lowerIsWorse.contains(key) ? min(current, value) : max(current, value)
+            }
+        }
+        return out
     }
 }

@@ -35,7 +35,19 @@ public struct BenchmarkStep: StepKindPlugin {
         }
     }
 
+    /// Where the load goes: `base_url` as rendered once for the batch, or (`targets: batch`) each
+    /// of the batch's own hosts, `base_url` rendered in that host's scope (`{{ host.vars.base_url }}`).
+    public enum Targets: String, Sendable, Hashable, CaseIterable { case url, batch }
+    /// `compare: stable`: the same load, at the same time, against as many hosts not yet updated
+    /// (later batches' hosts), so `canary.p95 < stable.p95 * 1.1` compares like with like.
+    public enum Comparison: String, Sendable, Hashable, CaseIterable { case stable }
+
+    /// The figure names of the two sides when comparing.
+    public static let sides = ["canary", "stable"]
+
     public var baseURL: TemplateString
+    public var targets: Targets = .url
+    public var compare: Comparison? = nil
     public var phases: [Phase]
     /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
     public var connections: Int?
@@ -76,7 +88,11 @@ public struct BenchmarkStep: StepKindPlugin {
         name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second), a closed loop of connections, or virtual users with think time, with thresholds.",
         shorthand: nil,
         object: ObjectShape("benchmark", keys: [
-            KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to."),
+            KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to; with `targets: batch` rendered for each batch host (`{{ host.vars.base_url }}`)."),
+            KeyDeclaration("targets", .choice(Targets.allCases.map(\.rawValue)), default: "url",
+                           "url: load `base_url` once per batch; batch: load each host of the batch itself (one load test per host, at the same time), so a canary is measured, not the front door."),
+            KeyDeclaration("compare", .choice(Comparison.allCases.map(\.rawValue)),
+                           "stable (with `targets: batch`): the same load at the same time against as many hosts not yet updated; thresholds use `canary.METRIC` and `stable.METRIC`."),
             KeyDeclaration("phases", .list(.object(ObjectShape("phase", keys: [
                 KeyDeclaration("name", .string, "Shown in progress and the report."),
                 KeyDeclaration("duration", .duration, required: true, "How long the phase lasts."),
@@ -84,7 +100,7 @@ public struct BenchmarkStep: StepKindPlugin {
                 KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
             ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
             KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
-            KeyDeclaration("duration", .duration, "Length of a closed-loop or virtual-user test."),
+            KeyDeclaration("duration", .durationOrTemplate, "Length of a closed-loop or virtual-user test (may be a template)."),
             KeyDeclaration("users", .integer(minimum: 1), "Virtual users (with `duration`): each sends a request, waits for the answer, thinks `think_time`, and sends the next on its own connection (k6's constant VUs)."),
             KeyDeclaration("think_time", .duration, default: "1s", "Virtual users: pause between an answer and the user's next request."),
             KeyDeclaration("ramp_up", .duration, default: "0s", "Virtual users: start them evenly over this time (shorter than `duration`)."),
@@ -101,14 +117,14 @@ public struct BenchmarkStep: StepKindPlugin {
                 KeyDeclaration("expect_status", .listOrOne(.integer(minimum: 100)), default: "2xx", "Statuses that count as success."),
             ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
             KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(StepDeclarations.thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
-                           "METRIC or SCENARIO.METRIC → condition such as \"< 500ms\"; metrics: \(StepDeclarations.thresholdMetrics.joined(separator: ", "))."),
+                           "METRIC, SCENARIO.METRIC, or with `compare: stable` canary.METRIC / stable.METRIC → condition such as \"< 500ms\" or \"< stable.p95 * 1.1\"; conditions may use `baseline.STEP.METRIC`; metrics: \(StepDeclarations.thresholdMetrics.joined(separator: ", "))."),
             KeyDeclaration("labels", .dictionary(.string), "Threshold key (as in `thresholds`) → what it measures in words (`p95: p95 latency`), for the report's Targets, JUnit and `marshal show`."),
             KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
             StepDeclarations.noData,
             StepDeclarations.onKey,
         ], atLeastOneOf: ["phases", "connections", "users"]),
-        runs: "From this machine, once per batch.",
-        evidence: "Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
+        runs: "From this machine, once per batch (with `targets: batch`, against each host of the batch, and with `compare: stable` also against hosts not yet updated).",
+        evidence: "With `compare: stable`, `canary.METRIC` and `stable.METRIC` (the slowest host of each side) besides the canary's own figures. Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
         undo: "None: it changes nothing.",
         example: """
         - name: Latency gate
@@ -141,7 +157,8 @@ public struct BenchmarkStep: StepKindPlugin {
             }
         }
         let connections = map.int("connections", min: 1)
-        let duration = map.duration("duration")
+        // A templated duration: a placeholder until the run renders it (any non-nil value will do).
+        let duration = map.node("duration")?.takeTemplate(as: .duration) == true ? Duration.seconds(1) : map.duration("duration")
         let users = map.int("users", min: 1)
         let thinkTime = map.duration("think_time")
         let rampUp = map.duration("ramp_up")
@@ -172,7 +189,12 @@ public struct BenchmarkStep: StepKindPlugin {
                 if let scenario = decodeScenario(item, index: i, declaration: declaration.object.nested("scenarios")) { scenarios.append(scenario) }
             }
         }
-        let thresholds = decodeThresholds(map, scenarios: scenarios)
+        let targets = map.choice("targets", as: Targets.self) ?? .url
+        let compare = map.choice("compare", as: Comparison.self)
+        if compare != nil, targets != .batch {
+            map.error("'compare: stable' compares the batch's own hosts with hosts not yet updated, so it needs 'targets: batch'", at: map.at("compare"))
+        }
+        let thresholds = decodeThresholds(map, scenarios: scenarios, sides: compare == nil ? [] : sides)
         var labels: [String: String] = [:]
         if let node = map.node("labels"), let lmap = node.mapping("'labels'") {
             lmap.accept(lmap.entries.map(\.key))
@@ -191,13 +213,15 @@ public struct BenchmarkStep: StepKindPlugin {
         var step = BenchmarkStep(baseURL: baseURL, phases: phases, connections: connections, duration: duration, threads: threads,
                                  maxInFlight: maxInFlight, scenarios: scenarios, thresholds: thresholds, onNoData: noData)
         step.labels = labels
+        step.targets = targets
+        step.compare = compare
         step.users = users
         if let thinkTime { step.thinkTime = thinkTime }
         if let rampUp { step.rampUp = rampUp }
         return step
     }
 
-    private static func decodeThresholds(_ map: any DecodingMap, scenarios: [Scenario]) -> [Threshold] {
+    private static func decodeThresholds(_ map: any DecodingMap, scenarios: [Scenario], sides: [String]) -> [Threshold] {
         var thresholds: [Threshold] = []
         let abort = map.bool("abort_on_fail") ?? false
         guard let node = map.node("thresholds"), let tmap = node.mapping("'thresholds'") else { return thresholds }
@@ -210,8 +234,9 @@ public struct BenchmarkStep: StepKindPlugin {
                 map.error("unknown threshold metric '\(metric)'\(Suggestion.hint(for: metric, in: thresholdMetrics)); expected one of: \(thresholdMetrics.joined(separator: ", "))", at: pair.keyLocation)
                 continue
             }
-            if parts.count == 2, !scenarioNames.contains(parts[0]) {
-                map.error("threshold '\(pair.key)' names scenario '\(parts[0])', which is not one of: \(scenarioNames.joined(separator: ", "))", at: pair.keyLocation)
+            if parts.count == 2, !scenarioNames.contains(parts[0]), !sides.contains(parts[0]) {
+                let hint = Self.sides.contains(parts[0]) ? " ('\(parts[0]).' figures need 'targets: batch' and 'compare: stable')" : ""
+                map.error("threshold '\(pair.key)' names scenario '\(parts[0])', which is not one of: \(scenarioNames.joined(separator: ", "))\(hint)", at: pair.keyLocation)
                 continue
             }
             for conditionNode in pair.value.listOrSingle() {
@@ -219,7 +244,11 @@ public struct BenchmarkStep: StepKindPlugin {
                     // A name on either side must be a metric the test produces, or it can never have a value.
                     if let text = conditionNode.scalarText,
                        let unknown = Expression.unknownName(in: text, at: conditionNode.contentStart, isKnown: { name in
-                           thresholdMetrics.contains(name) || scenarioNames.contains { name.hasPrefix($0 + ".") && thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                           thresholdMetrics.contains(name)
+                               || (scenarioNames + sides).contains { name.hasPrefix($0 + ".") && thresholdMetrics.contains(String(name.dropFirst($0.count + 1))) }
+                               // The baseline run's figures and the run's own names (checked by the runbook pass).
+                               || name.hasPrefix(Baseline.root + ".")
+                               || TemplateScope.roots.contains { $0 != "secrets" && name.hasPrefix($0 + ".") }
                        }) {
                         map.error("threshold '\(pair.key)': '\(unknown.name)' names nothing that has a value; compare with a number such as 500ms or 1%, or a metric: \(thresholdMetrics.joined(separator: ", "))", at: unknown.location)
                         continue
@@ -286,7 +315,25 @@ public struct BenchmarkStep: StepKindPlugin {
         }
         let shown = scenarios.map { "\($0.method) \(plan.render($0.path).plainDisplay) (weight \($0.weight))" }.joined(separator: ", ")
         let conditions = thresholds.map(\.condition.source).joined(separator: ", ")
-        return "load \(plan.render(baseURL).plainDisplay): \(load); scenarios: \(shown)" + (conditions.isEmpty ? "" : "; thresholds: \(conditions)")
+        let against = compare == .stable ? " at the same time as the same load on as many hosts not yet updated (stable)" : ""
+        return "load \(plan.render(baseURL).plainDisplay)\(against): \(load); scenarios: \(shown)" + (conditions.isEmpty ? "" : "; thresholds: \(conditions)")
+    }
+
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> BenchmarkStep? {
+        guard key == .duration else { return nil }
+        var s = self
+        s.duration = duration
+        return s
+    }
+
+    public func validate(_ step: Step, report: (String, SourceLocation) -> Void) {
+        // Once per batch from this machine there is no host to name, unless the test loads each host.
+        guard step.on == nil, targets != .batch else { return }
+        for template in templates {
+            for placeholder in TemplateSyntax(template).placeholders where placeholder.path.first == "host" {
+                report("'\(placeholder.path.joined(separator: "."))': a benchmark runs once per batch from this machine, so there is no host here; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)", placeholder.location)
+            }
+        }
     }
 
     public func run(_ step: Step, on target: StepTarget, context: StepContext) async throws(StepFailure) -> StepOutcome {

@@ -64,7 +64,7 @@ public struct HTTPStep: StepKindPlugin {
             step.body = .json(json.configValue())
         }
         if let expect = map.node("expect") { step.expect = decodeExpectation(expect, declaration: declaration.nested("expect")) }
-        step.within = map.duration("within")
+        step.within = map.node("within")?.takeTemplate(as: .within) == true ? nil : map.duration("within")
         if let interval = map.duration("interval") { step.interval = interval }
         if let timeout = map.duration("request_timeout") { step.timeout = timeout }
         step.insecure = map.bool("insecure") ?? false
@@ -119,6 +119,13 @@ public struct HTTPStep: StepKindPlugin {
     /// From this machine, but once for each target host, with that host's variables.
     public var runsForEachHost: Bool { true }
     public var plannedDuration: Duration? { within }
+
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> HTTPStep? {
+        guard key == .within else { return nil }
+        var s = self
+        s.within = duration
+        return s
+    }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         var parts = ["\(method) \(plan.render(url).plainDisplay)", "expect status \(expect.statuses.map(String.init).joined(separator: "|"))"]

@@ -24,6 +24,10 @@ public struct HealthStep: StepKindPlugin {
     public var runsForEachHost: Bool { true }
     public var plannedDuration: Duration? { request.within }
 
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> HealthStep? {
+        request.withDuration(duration, for: key).map(HealthStep.init)
+    }
+
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String { request.describe(step, in: &plan) }
     public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? { request.commands(step, in: &plan) }
 

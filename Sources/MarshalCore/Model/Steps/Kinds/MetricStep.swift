@@ -31,7 +31,7 @@ public struct MetricStep: StepKindPlugin {
     public static func decode(_ map: any DecodingMap) -> MetricStep? {
         let prometheus = map.template("prometheus", required: true, expected: "the Prometheus base URL")
         let query = map.template("query", required: true, expected: "a PromQL instant query")
-        let expect = map.expression("expect")
+        let expect = map.node("expect")?.takeTemplate(as: .expect) == true ? nil : map.expression("expect")
         let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
         guard let prometheus, let query else { return nil }
         return MetricStep(prometheus: prometheus, query: query, expect: expect, onNoData: noData)
@@ -43,6 +43,12 @@ public struct MetricStep: StepKindPlugin {
     public var isReadOnly: Bool { true }
     public var runsFromController: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }
+
+    public func withExpect(_ expression: Expression) -> MetricStep? {
+        var s = self
+        s.expect = expression
+        return s
+    }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         "prometheus \(plan.render(prometheus).plainDisplay): \(plan.render(query).plainDisplay)\(expect.map { "; expect \($0.source)" } ?? "")"

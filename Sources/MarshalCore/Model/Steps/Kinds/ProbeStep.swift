@@ -40,7 +40,7 @@ public struct ProbeStep: StepKindPlugin {
         let command = map.template("command", required: true)
         let regex = map.string("regex")
         let json = map.string("json")
-        let expect = map.expression("expect")
+        let expect = map.node("expect")?.takeTemplate(as: .expect) == true ? nil : map.expression("expect")
         let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
         if let regex {
             if (try? NSRegularExpression(pattern: regex)) == nil, let loc = map.keyLocation("regex") {
@@ -64,6 +64,12 @@ public struct ProbeStep: StepKindPlugin {
     public var isReadOnly: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }
     public var runsCommandOnHost: Bool { true }
+
+    public func withExpect(_ expression: Expression) -> ProbeStep? {
+        var s = self
+        s.expect = expression
+        return s
+    }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let shown: String

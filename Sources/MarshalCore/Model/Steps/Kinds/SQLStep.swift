@@ -13,17 +13,25 @@ public struct SQLStep: StepKindPlugin {
         }
     }
 
+    /// How the query's time is measured: always the client's round trip (`duration`); with
+    /// `.explain` also the server's own planning and execution time from
+    /// `EXPLAIN (ANALYZE, FORMAT JSON)` (`execution_time`, `planning_time`).
+    public enum Timing: String, Sendable, Hashable, CaseIterable { case client, explain }
+
     public var query: TemplateString
     public var database: TemplateString
     public var args: [Argument]
     public var expect: Expression?
     public var onNoData: NoDataPolicy
-    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail) {
+    public var timing: Timing
+    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail,
+                timing: Timing = .client) {
         self.query = query
         self.database = database
         self.args = args
         self.expect = expect
         self.onNoData = onNoData
+        self.timing = timing
     }
 
     /// A query that starts with SELECT/WITH/SHOW/EXPLAIN and has a single statement only reads.
@@ -42,12 +50,14 @@ public struct SQLStep: StepKindPlugin {
             KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
             StepDeclarations.database,
             KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
-            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`."),
+            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
+            KeyDeclaration("timing", .choice(Timing.allCases.map(\.rawValue)), default: "client",
+                           "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
             StepDeclarations.noData,
             StepDeclarations.onKey,
         ]),
         runs: "On a host: give it `on:` (usually the database role).",
-        evidence: "`value`, `rows` (first 100), `row_count`, `columns`; the check is a measurement.",
+        evidence: "`value`, `rows` (first 100), `row_count`, `columns`, `duration`; with `timing: explain` `execution_time`, `planning_time` (seconds); the check and the query time are measurements.",
         undo: "None for a read-only query; a changing query takes an `undo` step.",
         example: """
         - sql: { on: db, query: "select count(*) from users", database: "{{ secrets.database_url }}", expect: "value >= 1" }
@@ -57,11 +67,17 @@ public struct SQLStep: StepKindPlugin {
         let query = map.template("query", required: true)
         let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")
         let args = decodeArguments(map)
-        let expect = map.expression("expect")
+        let expect = map.node("expect")?.takeTemplate(as: .expect) == true ? nil : map.expression("expect")
         let noData = map.choice("on_no_data", as: NoDataPolicy.self) ?? .fail
+        let timing = map.choice("timing", as: Timing.self) ?? .client
         guard let query, let database else { return nil }
         refusePlaceholders(query, args: args, map: map)
-        return SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData)
+        let step = SQLStep(query: query, database: database, args: args, expect: expect, onNoData: noData, timing: timing)
+        if timing == .explain, !step.isReadOnly {
+            // EXPLAIN ANALYZE executes the statement: a change would be made twice.
+            map.error("'timing: explain' runs the query a second time under EXPLAIN ANALYZE, so it is only for a read-only query (SELECT/WITH …); this one changes data", at: map.at("timing"))
+        }
+        return step
     }
 
     /// `args: { name: value }`: values bound as psql variables; names as psql accepts them.
@@ -104,6 +120,7 @@ public struct SQLStep: StepKindPlugin {
     public var templates: [TemplateString] { [query, database] + args.map(\.value) }
     public var expressions: [Expression] { expect.map { [$0] } ?? [] }
     public var canBeApproved: Bool { onNoData == .pause }
+    public func withExpect(_ expression: Expression) -> SQLStep? { var s = self; s.expect = expression; return s }
     public var runsCommandOnHost: Bool { true }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {

@@ -13,7 +13,7 @@ public struct SoakStep: StepKindPlugin {
         name: "soak", summary: "Re-check a set of gates every interval for a duration; the first breach fails the step.",
         shorthand: nil,
         object: ObjectShape("soak", keys: [
-            KeyDeclaration("duration", .duration, required: true, "How long to keep checking."),
+            KeyDeclaration("duration", .durationOrTemplate, required: true, "How long to keep checking (may be a template)."),
             KeyDeclaration("interval", .duration, default: "30s", "Time between rounds."),
             KeyDeclaration("gates", .steps, required: true, "Checks: health, http, metric, probe, sql or benchmark steps."),
             StepDeclarations.onKey,
@@ -30,7 +30,8 @@ public struct SoakStep: StepKindPlugin {
         """)
 
     public static func decode(_ map: any DecodingMap) -> SoakStep? {
-        let duration = map.duration("duration", required: true)
+        // A templated duration is checked against `interval` when it is rendered.
+        let duration = map.node("duration")?.takeTemplate(as: .duration) == true ? Duration.seconds(Int64(Int32.max)) : map.duration("duration", required: true)
         let interval = map.duration("interval") ?? .seconds(30)
         var gates: [Step] = []
         if let list = map.node("gates", required: true, expected: "a list of health, metric, probe or benchmark checks") {
@@ -59,6 +60,13 @@ public struct SoakStep: StepKindPlugin {
             report("soak gate '\(gate.name)' (\(gate.kind.name)) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
                    gate.location)
         }
+    }
+
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> SoakStep? {
+        guard key == .duration else { return nil }
+        var s = self
+        s.duration = duration
+        return s
     }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {

@@ -5,9 +5,9 @@ public struct WaitStep: StepKindPlugin {
 
     public static let declaration = StepKindDeclaration(
         name: "wait", summary: "Wait a fixed time.",
-        shorthand: (.duration, "how long"),
+        shorthand: (.durationOrTemplate, "how long"),
         object: ObjectShape("wait", keys: [
-            KeyDeclaration("duration", .duration, required: true, "How long."),
+            KeyDeclaration("duration", .durationOrTemplate, required: true, "How long: a duration, or a template such as \"{{ params.pause }}\" rendered when the run starts."),
             StepDeclarations.onKey,
         ]),
         runs: "On this machine, once per batch.",
@@ -18,10 +18,12 @@ public struct WaitStep: StepKindPlugin {
         """)
 
     public static func decode(shorthand value: any DecodingNode) -> WaitStep? {
-        value.duration("'wait'").map { WaitStep(duration: $0) }
+        if value.takeTemplate(as: .duration) { return WaitStep(duration: .zero) }
+        return value.duration("'wait'").map { WaitStep(duration: $0) }
     }
 
     public static func decode(_ map: any DecodingMap) -> WaitStep? {
+        if map.node("duration")?.takeTemplate(as: .duration) == true { return WaitStep(duration: .zero) }
         guard let duration = map.duration("duration", required: true) else { return nil }
         return WaitStep(duration: duration)
     }
@@ -30,6 +32,9 @@ public struct WaitStep: StepKindPlugin {
     public var isReadOnly: Bool { true }
     public var runsFromController: Bool { true }
     public var plannedDuration: Duration? { duration }
+    public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> WaitStep? {
+        key == .duration ? WaitStep(duration: duration) : nil
+    }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         "wait \(DurationText.format(duration))"
