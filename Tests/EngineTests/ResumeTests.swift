@@ -99,4 +99,42 @@ struct ResumeTests {
         }
         #expect(engine.hosts.log.isEmpty)
     }
+
+    static let shipReload = """
+        version: 1
+        runbook: t
+        targets: web
+        strategy: { batches: [1, "100%"] }
+        steps:
+          - name: Ship
+            shell: "ship {{ host.name }}"
+          - name: Reload
+            shell: "reload {{ host.name }}"
+        """
+
+    @Test("a state store down for less than the lease is waited out at the next boundary: the run goes on, says so, and journals every step once")
+    func shortStoreOutage() async throws {
+        var engine = Engine()
+        engine.lockLease = .seconds(30)
+        let journal = engine.journal
+        engine.hosts.whenRunning("ship web1") { await journal.goDown(for: .seconds(5)) }
+        let outcome = try await engine.run(Self.shipReload)
+        #expect(outcome.result.status == .succeeded, "\(outcome.result.summary)")
+        #expect(engine.hosts.log.filter { $0.command.hasPrefix("ship") }.count == 5)
+        #expect(engine.hosts.log.filter { $0.command.hasPrefix("reload") }.count == 5)
+        #expect(outcome.steps.count == 10 && outcome.steps.allSatisfy { $0.status == .succeeded })
+        #expect(engine.events.events.contains { if case .message(let m) = $0 { m.contains("the state store does not answer") } else { false } })
+    }
+
+    @Test("a state store down for longer than the lease stops the run before the next step: nothing further runs, exit lockLost")
+    func longStoreOutage() async throws {
+        var engine = Engine()
+        engine.lockLease = .seconds(30)
+        let journal = engine.journal
+        engine.hosts.whenRunning("ship web1") { await journal.goDown(for: .seconds(120)) }
+        let outcome = try await engine.run(Self.shipReload)
+        #expect(outcome.result.status == .lockLost)
+        #expect(outcome.result.summary.contains("could not be renewed before its lease ran out"), "\(outcome.result.summary)")
+        #expect(engine.hosts.log.map(\.command) == ["ship web1"])
+    }
 }

@@ -18,19 +18,8 @@ public enum PostgresCommands {
     }
 
     /// A value inside a single-quoted psql meta-command argument: psql reads `\\`, `\'`, `\n`, `\r`.
-    static func psqlQuoted(_ value: String) -> String {
-        var out = ""
-        for ch in value {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "'": out += "\\'"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    static func psqlQuoted(_ value: String) -> String { psqlEscapes.apply(value) }
+    static let psqlEscapes = EscapeTable(["\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r"])
 
     /// The line a backup prints when pg_dump failed: pg_isready's exit status afterwards
     /// (0 the server answers, 1 it rejects connections, 2 no response, 3 no attempt).

@@ -57,19 +57,8 @@ public indirect enum ExprValue: Sendable, Hashable, CustomStringConvertible {
         return "\(value)"
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for character in text {
-            switch character {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.append(character)
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ text: String) -> String { escapes.apply(text, quote: "\"") }
+    static let escapes = EscapeTable(["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\t": "\\t"])
 }
 
 extension ExprValue {

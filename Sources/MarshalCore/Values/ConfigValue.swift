@@ -62,19 +62,8 @@ public struct ConfigEntry: Sendable, Hashable {
 
 /// Minimal JSON string escaping for values we emit ourselves.
 public enum JSONText {
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+    public static func quote(_ s: String) -> String { escapes.apply(s, quote: "\"") }
+    static let escapes = EscapeTable(["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"]) { scalar in
+        scalar.value < 0x20 ? String(format: "\\u%04x", scalar.value) : nil
     }
 }

@@ -12,7 +12,21 @@ actor MemoryJournal: JournalStore {
     private var measurementRecords: [MeasurementRecord] = []
     private var locks: [String: LockRecord] = [:]
 
+    /// Until then every write and renewal fails as if the store's server were down.
+    private var outageUntil: ContinuousClock.Instant?
+
     init(clock: any MarshalCore.Clock) { self.clock = clock }
+
+    /// The store stops answering for `duration` of the run's clock (a PostgreSQL restart).
+    func goDown(for duration: Duration) {
+        outageUntil = clock.now + duration
+    }
+
+    private func reachable(_ operation: String) throws {
+        if let until = outageUntil, clock.now < until {
+            throw JournalError.unreachable(journal: location, operation: operation, reason: "connection refused")
+        }
+    }
 
     /// Another run takes the environment's lock (a `lock release` and a new run, by hand).
     func takeLock(environment: String, by other: String) {
@@ -29,6 +43,7 @@ actor MemoryJournal: JournalStore {
     }
 
     func updateRun(id: String, _ update: RunUpdate) async throws {
+        try reachable("update run")
         guard var run = runRecords[id] else { throw JournalError.runNotFound(reference: id, environment: nil, journal: location) }
         run.status = update.status
         run.endedAt = update.endedAt
@@ -61,6 +76,7 @@ actor MemoryJournal: JournalStore {
     // MARK: Steps and measurements
 
     func appendStep(_ step: StepRecord) async throws -> Int {
+        try reachable("record a step")
         var step = step
         step.sequence = (stepRecords[step.runId]?.count ?? 0) + 1
         stepRecords[step.runId, default: []].append(step)
@@ -68,6 +84,7 @@ actor MemoryJournal: JournalStore {
     }
 
     func finishStep(runId: String, sequence: Int, _ completion: StepCompletion) async throws {
+        try reachable("record a step's end")
         guard let index = stepRecords[runId]?.firstIndex(where: { $0.sequence == sequence }) else {
             throw JournalError.stepNotFound(runId: runId, sequence: sequence, journal: location)
         }
@@ -93,6 +110,7 @@ actor MemoryJournal: JournalStore {
     }
 
     func recordMeasurement(_ measurement: MeasurementRecord) async throws -> Int {
+        try reachable("record a measurement")
         var measurement = measurement
         measurement.id = measurementRecords.count + 1
         measurementRecords.append(measurement)
@@ -134,6 +152,7 @@ actor MemoryJournal: JournalStore {
     }
 
     func renewLock(environment: String, runId: String, lease: Duration) async throws -> LockRecord {
+        try reachable("renew the lock")
         guard var lock = locks[environment], lock.runId == runId else {
             throw JournalError.lockNotHeld(environment: environment, runId: runId, current: locks[environment], journal: location)
         }

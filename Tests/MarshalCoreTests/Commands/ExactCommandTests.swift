@@ -63,6 +63,18 @@ struct ExactCommandTests {
                 == "cd /srv/app/releases && live=$(basename \"$(readlink ../current)\") && ls -1t | tail -n +4 | while read -r r; do [ \"$r\" = \"$live\" ] || rm -rf -- \"$r\"; done && for m in .marshal-previous-*; do [ \"$m\" = \".marshal-previous-$live\" ] || rm -f -- \"$m\"; done")
     }
 
+    /// Swift reads CR LF as one Character: escaping by Character passed it through raw, which split a
+    /// psql `\set` line and let a header value add a line (a second `url =`) to curl's config.
+    @Test("a CR LF inside a value stays escaped: one psql \\set line, one curl config line")
+    func carriageReturnLineFeed() async throws {
+        let query = PostgresCommands.query("select :'v'", values: [("v", "a\r\nb")], database: database, nullMarker: "N1")
+        #expect(String(decoding: query.standardInput, as: UTF8.self).contains("\\set v 'a\\r\\nb'\n"))
+        let host = Capture()
+        _ = try await RemoteCurlClient(executor: host).send(HTTPRequest(url: "http://x/", headers: [("X-A", "1\r\nurl = \"http://evil/\"")]))
+        let config = String(decoding: try #require(host.command).standardInput, as: UTF8.self)
+        #expect(config == "url = \"http://x/\"\nheader = \"X-A: 1\\r\\nurl = \\\"http://evil/\\\"\"\n")
+    }
+
     /// Keeps the command a client sends instead of running it.
     final class Capture: RemoteExecutor, @unchecked Sendable {
         let hostName = "web1"

@@ -53,18 +53,6 @@ package struct RemoteCurlClient: HTTPClient {
 
     /// A curl config file string: double-quoted, with `\\`, `\"` and control characters escaped
     /// (curl's config parser reads `\\ \" \t \n \r \v`).
-    static func configQuoted(_ text: String) -> String {
-        var out = "\""
-        for ch in text {
-            switch ch {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.append(ch)
-            }
-        }
-        return out + "\""
-    }
+    static func configQuoted(_ text: String) -> String { configEscapes.apply(text, quote: "\"") }
+    static let configEscapes = EscapeTable(["\\": "\\\\", "\"": "\\\"", "\n": "\\n", "\r": "\\r", "\t": "\\t"])
 }
