@@ -75,6 +75,33 @@ struct ComparisonGateTests {
         #expect(result.stderr.contains("steps.before.execution_time"), "\(result.stderr)")
     }
 
+    @Test("a gate on the query's time (`execution_time < 1`, labelled Database query time) reports that time in the Targets row, not the query's first cell")
+    func queryTimeTarget() async throws {
+        let lab = try Lab(hosts: 1, roles: "db=1")
+        let pg = try await TestPostgres.start()
+        try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, 4242 from generate_series(1, 2000) g; analyze t", url: pg.url)
+        let secret = lab.dir + "/db-url"
+        CLI.write(pg.url, to: secret)
+        chmod(secret, 0o600)
+        let environment = lab.dir + "/env-db.yml"
+        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let runbook = lab.dir + "/timed.yml"
+        CLI.write("""
+        version: 1
+        runbook: timed
+        targets: db
+        steps:
+          - label: Database query time
+            sql: { database: "{{ secrets.db }}", query: "select max(v) from t", timing: explain, expect: "execution_time < 1" }
+        """, to: runbook)
+        let report = lab.dir + "/report.md"
+        let result = try await CLI.run(["run", runbook, "-e", environment, "--state", lab.state, "--report", report])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let row = try #require((lab.file(report) ?? "").split(separator: "\n").first { $0.hasPrefix("| Database query time (") }, "no Targets row")
+        // The first cell is 4242; the row must show the server's execution time in ms, and a margin.
+        #expect(!row.contains("4242") && row.contains(" ms |") && row.contains("better"), "\(row)")
+    }
+
     @Test("timing: explain on a query that changes data is refused at validate, naming the key")
     func explainOnWrite() async throws {
         let dir = CLI.temporaryDirectory()
