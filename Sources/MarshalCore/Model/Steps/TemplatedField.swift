@@ -32,9 +32,8 @@ extension Step {
             do {
                 rendered = try renderer.render(field.template, in: scope)
             } catch {
-                let text = String(describing: error)
-                // Renderer errors carry "file:line:col: error: "; keep only the message part.
-                throw TemplatedFieldError(at: field.template.location, text.components(separatedBy: ": error: ").last ?? text)
+                // The renderer throws a Diagnostic; its message, placed at the field's template.
+                throw TemplatedFieldError(at: field.template.location, (error as? Diagnostic)?.message ?? String(describing: error))
             }
             if rendered.containsSecret {
                 throw TemplatedFieldError(at: field.template.location, "'\(field.key.rawValue)' may not use a secret: its value is shown in plans, messages and the journal")
