@@ -52,7 +52,6 @@ struct BenchmarkGate {
             return StepOutcome(status: .failed, message: "load test could not run: \(error)", command: display)
         }
         let metrics = result.metrics
-        let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
         var measurements: [StepOutcome.Measurement] = []
         let payload = (try? JSONEncoder().encode(result)).map { String(decoding: $0, as: UTF8.self) }
         measurements.append(.init(kind: .benchmark, name: plan.baseURL, value: result.overall.rps, unit: "req/s", payloadJSON: payload))
@@ -71,15 +70,8 @@ struct BenchmarkGate {
             status = verdict.status
             failures.append(verdict.message)
         }
-        for threshold in step.thresholds {
-            let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
-            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
-                                      value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
-            if verdict.status != .succeeded {
-                failures.append(verdict.message)
-                if status == .succeeded || verdict.status == .failed { status = verdict.status }
-            }
-        }
+        Self.hold(step.thresholds, onNoData: step.onNoData, to: metrics, context: context,
+                  status: &status, failures: &failures, measurements: &measurements)
         let o = result.overall
         let summary = String(format: "%d requests, %.1f req/s, ", o.count, o.rps)
             + "p50 \(o.latency.ms(\.p50)), p95 \(o.latency.ms(\.p95)), p99 \(o.latency.ms(\.p99)), "
@@ -101,6 +93,22 @@ struct BenchmarkGate {
             if threshold.metric == "error_rate" { return .errorRate(below: limit) }
             let quantiles = ["p50": 0.50, "p75": 0.75, "p90": 0.90, "p95": 0.95, "p99": 0.99]
             return quantiles[threshold.metric].map { .latency(quantile: $0, below: limit) }
+        }
+    }
+
+    /// Every threshold held to the measured metrics, one measurement each: a failed one fails
+    /// the step, an inconclusive one (no data) leaves it inconclusive unless it already failed.
+    static func hold(_ thresholds: [BenchmarkStep.Threshold], onNoData: NoDataPolicy, to metrics: [String: Double], context: StepContext,
+                     status: inout StepOutcome.Status, failures: inout [String], measurements: inout [StepOutcome.Measurement]) {
+        let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
+        for threshold in thresholds {
+            let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: onNoData, what: "threshold \(threshold.condition.source)")
+            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
+                                      value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
+            if verdict.status != .succeeded {
+                failures.append(verdict.message)
+                if status == .succeeded || verdict.status == .failed { status = verdict.status }
+            }
         }
     }
 
@@ -202,16 +210,8 @@ struct BenchmarkGate {
             if status == .succeeded { status = verdict.status }
             failures.append(verdict.message)
         }
-        let scope = context.expressionScope(metrics.mapValues { ExprValue.number($0) })
-        for threshold in step.thresholds {
-            let verdict = GateCheck.evaluate(threshold.condition, in: scope, onNoData: step.onNoData, what: "threshold \(threshold.condition.source)")
-            measurements.append(.init(kind: .threshold, name: threshold.metric, outcome: verdict.outcome, expectation: threshold.condition.source,
-                                      value: metrics[threshold.metric], unit: Self.unit(threshold.metric)))
-            if verdict.status != .succeeded {
-                failures.append(verdict.message)
-                if status == .succeeded || verdict.status == .failed { status = verdict.status }
-            }
-        }
+        Self.hold(step.thresholds, onNoData: step.onNoData, to: metrics, context: context,
+                  status: &status, failures: &failures, measurements: &measurements)
         let summary = lines.joined(separator: "; ")
         var evidence = metrics.keys.sorted().map { ConfigEntry(key: $0, value: .number(metrics[$0]!), location: .synthetic("benchmark")) }
         for name in BenchmarkStep.sides where perSide[name] != nil {
