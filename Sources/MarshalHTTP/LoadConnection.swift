@@ -116,25 +116,26 @@ final class LoadConnection {
     }
 
     func send(_ bytes: UnsafeRawBufferPointer) -> (count: Int, code: CURLcode) {
-        guard let easy else {
-            let sent = marshal_socket_send(socket, bytes.baseAddress, bytes.count)
-            if sent >= 0 { return (sent, CURLE_OK) }
-            return failed(CURLE_SEND_ERROR)
-        }
-        var written = 0
-        let code = curl_easy_send(easy.raw, bytes.baseAddress, bytes.count, &written)
-        return (written, code)
+        transfer(plain: { marshal_socket_send(socket, bytes.baseAddress, bytes.count) },
+                 curl: { raw, count in curl_easy_send(raw, bytes.baseAddress, bytes.count, &count) }, failure: CURLE_SEND_ERROR)
     }
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, code: CURLcode) {
+        transfer(plain: { marshal_socket_recv(socket, buffer.baseAddress, buffer.count) },
+                 curl: { raw, count in curl_easy_recv(raw, buffer.baseAddress, buffer.count, &count) }, failure: CURLE_RECV_ERROR)
+    }
+
+    /// One send or receive: on the plain socket once an open connection let its handle go, else
+    /// through libcurl (TLS). A plain -1 becomes `failure` (or CURLE_AGAIN).
+    private func transfer(plain: () -> Int, curl: (UnsafeMutableRawPointer, inout Int) -> CURLcode, failure: CURLcode) -> (count: Int, code: CURLcode) {
         guard let easy else {
-            let read = marshal_socket_recv(socket, buffer.baseAddress, buffer.count)
-            if read >= 0 { return (read, CURLE_OK) }
-            return failed(CURLE_RECV_ERROR)
+            let count = plain()
+            if count >= 0 { return (count, CURLE_OK) }
+            return failed(failure)
         }
-        var read = 0
-        let code = curl_easy_recv(easy.raw, buffer.baseAddress, buffer.count, &read)
-        return (read, code)
+        var count = 0
+        let code = curl(easy.raw, &count)
+        return (count, code)
     }
 
     /// send/recv returned -1: EAGAIN reads as libcurl's CURLE_AGAIN, anything else as `code`.
