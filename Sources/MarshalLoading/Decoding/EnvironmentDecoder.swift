@@ -8,9 +8,7 @@ struct EnvironmentDecoder {
     let path: String
 
     func decode(_ root: Node) -> Environment? {
-        guard let map = reader.mapping(root, "the environment file")?.declare(FileDeclarations.environment) else { return nil }
-        VersionCheck.check(map, reader: reader)
-        let name = map.string("environment", required: true) ?? "?"
+        guard let (map, name) = VersionCheck.header(root, "the environment file", FileDeclarations.environment, name: "environment", reader: reader) else { return nil }
         var environment = Environment(name: name, path: path, location: map.location)
         environment.protected = map.bool("protected") ?? false
         if let transport = map.choice("transport", as: Transport.self) { environment.transport = transport }
@@ -191,6 +189,14 @@ struct EnvironmentDecoder {
 enum HostKeyCheckingChoice: String, CaseIterable { case strict, acceptNew = "accept-new" }
 
 enum VersionCheck {
+    /// The top of a runbook or environment file: a mapping of the file's keys, `version: 1`,
+    /// and the required name under `name` ("?" when missing, reported already).
+    static func header(_ root: Node, _ what: String, _ shape: ObjectShape, name key: String, reader: NodeReader) -> (MapReader, String)? {
+        guard let map = reader.mapping(root, what)?.declare(shape) else { return nil }
+        check(map, reader: reader)
+        return (map, map.string(key, required: true) ?? "?")
+    }
+
     static func check(_ map: MapReader, reader: NodeReader) {
         guard let node = map.node("version", required: true, expected: "version: 1") else { return }
         guard case .scalar(let scalar) = node, scalar.string == "1" else {

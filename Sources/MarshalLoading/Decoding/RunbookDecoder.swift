@@ -8,9 +8,7 @@ struct RunbookDecoder {
     let path: String
 
     func decode(_ root: Node) -> Runbook? {
-        guard let map = reader.mapping(root, "the runbook file")?.declare(FileDeclarations.runbook) else { return nil }
-        VersionCheck.check(map, reader: reader)
-        let name = map.string("runbook", required: true) ?? "?"
+        guard let (map, name) = VersionCheck.header(root, "the runbook file", FileDeclarations.runbook, name: "runbook", reader: reader) else { return nil }
         let targets: TargetSelector
         if let node = map.node("targets") {
             targets = decodeTargets(node, "'targets'") ?? .all(at: reader.location(of: node))
