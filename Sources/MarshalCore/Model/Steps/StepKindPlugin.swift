@@ -98,6 +98,14 @@ extension StepKindPlugin {
     public var undoesOnFailureByDefault: Bool { false }
     public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> Self? { nil }
     public func withExpect(_ expression: Expression) -> Self? { nil }
+
+    /// A copy with one field set: what a kind's `withDuration` or `withExpect` returns for the
+    /// field it owns.
+    public func setting<Value>(_ field: WritableKeyPath<Self, Value>, to value: Value) -> Self {
+        var copy = self
+        copy[keyPath: field] = value
+        return copy
+    }
     public func commands(_ step: Step, in plan: inout PlanDescription) -> [String]? { nil }
 }
 

@@ -321,9 +321,7 @@ public struct BenchmarkStep: StepKindPlugin {
 
     public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> BenchmarkStep? {
         guard key == .duration else { return nil }
-        var s = self
-        s.duration = duration
-        return s
+        return setting(\.duration, to: duration)
     }
 
     public func validate(_ step: Step, report: (String, SourceLocation) -> Void) {

@@ -122,9 +122,7 @@ public struct HTTPStep: StepKindPlugin {
 
     public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> HTTPStep? {
         guard key == .within else { return nil }
-        var s = self
-        s.within = duration
-        return s
+        return setting(\.within, to: duration)
     }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {

@@ -45,11 +45,7 @@ public struct MetricStep: StepKindPlugin {
     public var runsFromController: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }
 
-    public func withExpect(_ expression: Expression) -> MetricStep? {
-        var s = self
-        s.expect = expression
-        return s
-    }
+    public func withExpect(_ expression: Expression) -> MetricStep? { setting(\.expect, to: expression) }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         "prometheus \(plan.render(prometheus).plainDisplay): \(plan.render(query).plainDisplay)\(expect.map { "; expect \($0.source)" } ?? "")"

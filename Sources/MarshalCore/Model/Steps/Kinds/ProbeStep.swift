@@ -66,11 +66,7 @@ public struct ProbeStep: StepKindPlugin {
     public var canBeApproved: Bool { onNoData == .pause }
     public var runsCommandOnHost: Bool { true }
 
-    public func withExpect(_ expression: Expression) -> ProbeStep? {
-        var s = self
-        s.expect = expression
-        return s
-    }
+    public func withExpect(_ expression: Expression) -> ProbeStep? { setting(\.expect, to: expression) }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let shown: String

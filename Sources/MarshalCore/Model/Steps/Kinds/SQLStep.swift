@@ -121,7 +121,7 @@ public struct SQLStep: StepKindPlugin {
     public var templates: [TemplateString] { [query, database] + args.map(\.value) }
     public var expressions: [Expression] { expect.map { [$0] } ?? [] }
     public var canBeApproved: Bool { onNoData == .pause }
-    public func withExpect(_ expression: Expression) -> SQLStep? { var s = self; s.expect = expression; return s }
+    public func withExpect(_ expression: Expression) -> SQLStep? { setting(\.expect, to: expression) }
     public var runsCommandOnHost: Bool { true }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {

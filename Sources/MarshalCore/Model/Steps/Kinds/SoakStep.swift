@@ -64,9 +64,7 @@ public struct SoakStep: StepKindPlugin {
 
     public func withDuration(_ duration: Duration, for key: TemplatedField.Key) -> SoakStep? {
         guard key == .duration else { return nil }
-        var s = self
-        s.duration = duration
-        return s
+        return setting(\.duration, to: duration)
     }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
