@@ -289,7 +289,7 @@ struct StoreContractTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-contract-\(UUID().uuidString)").path
             let open: @Sendable () throws -> any JournalStore = { try SQLiteJournal(directory: directory, liveness: .unknown) }
             _ = try open()
-            try Self.sql(["sqlite3", directory + "/journal.sqlite"], """
+            try Self.sql(["sqlite3", directory + "/journal.sqlite"], environment: [:], """
                 ALTER TABLE locks DROP COLUMN message;
                 DELETE FROM grdb_migrations WHERE identifier = 'v2-lock-message';
                 INSERT INTO locks (environment, holder, pid, runId, since, leaseExpiresAt)
@@ -300,7 +300,8 @@ struct StoreContractTests {
             let url = try await TestPostgres.shared().database()
             let open: @Sendable () throws -> any JournalStore = { try PostgresJournal(url: url, liveness: .unknown) }
             _ = try open()
-            try Self.sql(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url], """
+            let target = TestPostgres.passwordInEnvironment(url)
+            try Self.sql(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target.url], environment: target.environment, """
                 ALTER TABLE marshal.locks DROP COLUMN message;
                 DELETE FROM marshal.schema_migrations WHERE version = 2;
                 INSERT INTO marshal.locks (environment, holder, pid, run_id, since, lease_expires_at)
@@ -310,11 +311,11 @@ struct StoreContractTests {
         }
     }
 
-    private static func sql(_ command: [String], _ script: String) throws {
+    private static func sql(_ command: [String], environment: [String: String], _ script: String) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-sql-\(UUID().uuidString).sql").path
         try script.write(toFile: dir, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let result = try Spawn.run(["/bin/sh", "-c", "\"$@\" < \"$0\"", dir] + command, timeout: 60)
+        let result = try Spawn.run(["/bin/sh", "-c", "\"$@\" < \"$0\"", dir] + command, environment: environment, timeout: 60)
         try #require(result.status == 0, "\(command[0]): \(result.stderr)")
     }
 }

@@ -64,10 +64,20 @@ public final class TestPostgres: Sendable {
         guard result.status == 0 else { throw TestPostgresError(message: "lab-postgres \(command) failed: \(result.stderr)") }
     }
 
+    /// `url` without its password, and the environment that gives psql the password instead
+    /// (PGPASSWORD): process-list tests sample every process on the machine, so a test's own
+    /// psql with the password in its arguments would be reported as a leak of the tests next to it.
+    public static func passwordInEnvironment(_ url: String) -> (url: String, environment: [String: String]) {
+        guard var components = URLComponents(string: url), let password = components.password else { return (url, [:]) }
+        components.password = nil
+        return (components.string ?? url, ["PGPASSWORD": password])
+    }
+
     /// Runs SQL on the first database as its owner; psql's unaligned, tuples-only output.
     public func query(_ sql: String) throws -> String {
-        let result = try Spawn.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
-                               timeout: 60)
+        let target = Self.passwordInEnvironment(url)
+        let result = try Spawn.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target.url, "-c", sql],
+                                   environment: target.environment, timeout: 60)
         guard result.status == 0 else { throw TestPostgresError(message: "\(sql): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
