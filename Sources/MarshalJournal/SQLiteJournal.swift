@@ -129,10 +129,7 @@ public final class SQLiteJournal: BoundaryStore {
 
     public func run(id reference: String, environment: String?) async throws -> RunRecord {
         try await read("find run \(reference)") { db in
-            try RunReference.resolve(reference, environment: environment, journal: self.location,
-                latest: { try self.fetchRuns(db, RunQuery(environment: $0, limit: 1)).first },
-                exact: { try self.fetchRuns(db, RunQuery(), where: "id = ?", [$0]).first },
-                prefixed: { prefix in try self.fetchRuns(db, RunQuery(limit: 10), where: "substr(id, 1, ?) = ?", [prefix.unicodeScalars.count, prefix]) })
+            try RunReference.resolve(reference, environment: environment, journal: self.location) { try self.fetchRuns(db, $0.query, where: $0.condition(placeholder: "?"), StatementArguments($0.arguments)) }
         }
     }
 
@@ -400,7 +397,7 @@ public final class SQLiteJournal: BoundaryStore {
             arguments += [excluding]
         }
         // The shown status of a stored `running` run is decided after reading; filter on it afterwards.
-        let decidedAfterRead = query.statuses.map { $0.contains(.running) || $0.contains(.interrupted) } ?? false
+        let decidedAfterRead = query.statusDecidedAfterRead
         if var statuses = query.statuses {
             if statuses.contains(.interrupted) { statuses.insert(.running) }
             conditions.append(Self.isIn("status", statuses.map(\.rawValue), &arguments))
@@ -413,17 +410,8 @@ public final class SQLiteJournal: BoundaryStore {
             arguments += [max(0, limit)]
         }
 
-        let now = clock()
-        let locks = try fetchLocks(db)
-        var runs = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-            let run = try decodeRun(row)
-            return RunLiveness.shown(run, lock: locks[run.environment], now: now, liveness: liveness)
-        }
-        if decidedAfterRead, let statuses = query.statuses {
-            runs = runs.filter { statuses.contains($0.status) }
-            if let limit = query.limit { runs = Array(runs.prefix(max(0, limit))) }
-        }
-        return runs
+        let read = try Row.fetchAll(db, sql: sql, arguments: arguments).map { try decodeRun($0) }
+        return query.shown(read, locks: try fetchLocks(db), now: clock(), liveness: liveness)
     }
 
     private static func isIn(_ column: String, _ values: [String], _ arguments: inout StatementArguments) -> String {

@@ -79,10 +79,7 @@ public final class PostgresJournal: BoundaryStore {
 
     public func run(id reference: String, environment: String?) async throws -> RunRecord {
         try await write("find run \(reference)") { db in
-            try RunReference.resolve(reference, environment: environment, journal: self.location,
-                latest: { try self.fetchRuns(db, RunQuery(environment: $0, limit: 1)).first },
-                exact: { try self.fetchRuns(db, RunQuery(), where: "id = $?", [$0]).first },
-                prefixed: { prefix in try self.fetchRuns(db, RunQuery(limit: 10), where: "left(id, $?::integer) = $?", [String(prefix.count), prefix]) })
+            try RunReference.resolve(reference, environment: environment, journal: self.location) { try self.fetchRuns(db, $0.query, where: $0.condition(placeholder: "$?"), $0.arguments) }
         }
     }
 
@@ -361,7 +358,7 @@ public final class PostgresJournal: BoundaryStore {
         }
         if let excluding = query.excluding { conditions.append("id <> \(bind(excluding))") }
         // The shown status of a stored `running` run is decided after reading; filter on it afterwards.
-        let decidedAfterRead = query.statuses.map { $0.contains(.running) || $0.contains(.interrupted) } ?? false
+        let decidedAfterRead = query.statusDecidedAfterRead
         if var statuses = query.statuses {
             if statuses.contains(.interrupted) { statuses.insert(.running) }
             conditions.append(statuses.isEmpty ? "false" : "status IN (\(statuses.map(\.rawValue).sorted().map(bind).joined(separator: ", ")))")
@@ -372,16 +369,8 @@ public final class PostgresJournal: BoundaryStore {
         if let limit = query.limit, !decidedAfterRead { sql += " LIMIT \(bind(String(max(0, limit))))::integer" }
 
         let now = try serverNow(db)
-        let locks = try fetchLocks(db)
-        var runs = try db.execute(sql, arguments).map { row in
-            let run = try decodeRun(row)
-            return RunLiveness.shown(run, lock: locks[run.environment], now: now, liveness: liveness)
-        }
-        if decidedAfterRead, let statuses = query.statuses {
-            runs = runs.filter { statuses.contains($0.status) }
-            if let limit = query.limit { runs = Array(runs.prefix(max(0, limit))) }
-        }
-        return runs
+        let read = try db.execute(sql, arguments).map { try decodeRun($0) }
+        return query.shown(read, locks: try fetchLocks(db), now: now, liveness: liveness)
     }
 
     private func requireRun(_ db: PostgresConnection.Session, _ id: String) throws {

@@ -163,6 +163,23 @@ extension JournalStore {
 
 /// Decides how a stored run is shown: a `running` run whose process is gone is `interrupted`.
 /// Shared by stores so that every store shows the same thing.
+extension RunQuery {
+    /// Whether the statuses asked for can only be matched after reading: a stored `running` run
+    /// is shown as `interrupted` when its holder is dead, so neither filter nor limit go to SQL.
+    public var statusDecidedAfterRead: Bool { statuses.map { $0.contains(.running) || $0.contains(.interrupted) } ?? false }
+
+    /// The runs a store read for this query, as shown (`RunLiveness.shown`), with the status
+    /// filter and limit that could not be applied in SQL.
+    public func shown(_ read: [RunRecord], locks: [String: LockRecord], now: Date, liveness: ProcessLiveness) -> [RunRecord] {
+        var runs = read.map { RunLiveness.shown($0, lock: locks[$0.environment], now: now, liveness: liveness) }
+        if statusDecidedAfterRead, let statuses {
+            runs = runs.filter { statuses.contains($0.status) }
+            if let limit { runs = Array(runs.prefix(max(0, limit))) }
+        }
+        return runs
+    }
+}
+
 public enum RunLiveness {
     /// Why the run is dead, or nil when it may still be running (or is not `running`).
     public static func interruptionReason(

@@ -2,6 +2,26 @@
 /// the same rules for every store. A store supplies its own queries for the three look-ups and
 /// runs this inside one read of its own.
 public enum RunReference {
+    /// One of the three look-ups as a run query plus a condition in SQL that SQLite and
+    /// PostgreSQL both read, so a store only binds it (`placeholder` is its parameter marker).
+    public struct Lookup: Sendable {
+        public var query: RunQuery
+        public var condition: String?
+        public var arguments: [String]
+
+        public func condition(placeholder: String) -> String? { condition?.replacingOccurrences(of: "?", with: placeholder) }
+    }
+
+    /// `resolve` for a store that answers each `Lookup` with its runs, newest first.
+    public static func resolve(_ reference: String, environment: String?, journal location: String,
+                               fetch: (Lookup) throws -> [RunRecord]) throws -> RunRecord {
+        try resolve(reference, environment: environment, journal: location,
+                    latest: { try fetch(Lookup(query: RunQuery(environment: $0, limit: 1), condition: nil, arguments: [])).first },
+                    exact: { try fetch(Lookup(query: RunQuery(), condition: "id = ?", arguments: [$0])).first },
+                    // Both count characters in substr; run ids are ASCII, so scalars and characters agree.
+                    prefixed: { try fetch(Lookup(query: RunQuery(limit: 10), condition: "substr(id, 1, ?) = ?", arguments: [String($0.unicodeScalars.count), $0])) })
+    }
+
     public static func resolve(_ reference: String, environment: String?, journal location: String,
                                latest: (_ environment: String?) throws -> RunRecord?,
                                exact: (_ id: String) throws -> RunRecord?,
