@@ -4,29 +4,8 @@ import Testing
 
 /// An app per lab host (scripts/testing/canary-app.py): serves the release its host's `current`
 /// points at, with that release's latency; or a round-robin front door over such apps.
-final class CanaryApp: @unchecked Sendable {
-    let pid: pid_t
-    let port: Int
-    let output = NSTemporaryDirectory() + "canary-app-\(UUID().uuidString).out"
-
-    init(_ arguments: [String]) throws {
-        pid = try Spawn.start(["/usr/bin/python3", CLI.root + "/scripts/testing/canary-app.py", "--ttl", "300"] + arguments, stdout: output)
-        var port = 0
-        let deadline = Date().addingTimeInterval(10)
-        while port == 0 && Date() < deadline {
-            if let text = try? String(contentsOfFile: output, encoding: .utf8), text.hasSuffix("\n") { port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
-            if port == 0 { usleep(20_000) }
-        }
-        self.port = port
-    }
-
-    deinit {
-        kill(pid, SIGKILL)
-        _ = Spawn.wait(pid, timeout: 5)
-        unlink(output)
-    }
-
-    var url: String { "http://127.0.0.1:\(port)" }
+final class CanaryApp: ScriptedApp, @unchecked Sendable {
+    init(_ arguments: [String]) throws { try super.init(script: "canary-app.py", ttl: 300, arguments) }
 }
 
 /// Canary against stable (issue 15): a per-batch load test on the batch's own hosts, at the same

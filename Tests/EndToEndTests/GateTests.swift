@@ -3,29 +3,8 @@ import MarshalTestSupport
 import Testing
 
 /// A gate app (scripts/testing/gate-app.py) on 127.0.0.1, started for one test and stopped by PID.
-final class GateApp: @unchecked Sendable {
-    let pid: pid_t
-    let port: Int
-    let output = NSTemporaryDirectory() + "gate-app-\(UUID().uuidString).out"
-
-    init() throws {
-        pid = try Spawn.start(["/usr/bin/python3", CLI.root + "/scripts/testing/gate-app.py", "--ttl", "90"], stdout: output)
-        var port = 0
-        let deadline = Date().addingTimeInterval(10)
-        while port == 0 && Date() < deadline {
-            if let text = try? String(contentsOfFile: output, encoding: .utf8), text.hasSuffix("\n") { port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
-            if port == 0 { usleep(20_000) }
-        }
-        self.port = port
-    }
-
-    deinit {
-        kill(pid, SIGKILL)
-        _ = Spawn.wait(pid, timeout: 5)
-        unlink(output)
-    }
-
-    var url: String { "http://127.0.0.1:\(port)" }
+final class GateApp: ScriptedApp, @unchecked Sendable {
+    init() throws { try super.init(script: "gate-app.py", ttl: 90, []) }
 }
 
 @Suite("Gates", .serialized)

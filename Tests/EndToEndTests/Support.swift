@@ -61,3 +61,31 @@ enum CLI {
         return dir + "/env.yml"
     }
 }
+
+/// A test app from scripts/testing on 127.0.0.1: it prints the port it listens on, lives at most
+/// `ttl` seconds, and is stopped by PID when the test lets go of it.
+class ScriptedApp: @unchecked Sendable {
+    let pid: pid_t
+    let port: Int
+    let output: String
+
+    init(script: String, ttl: Int, _ arguments: [String]) throws {
+        output = NSTemporaryDirectory() + "\(script)-\(UUID().uuidString).out"
+        pid = try Spawn.start(["/usr/bin/python3", CLI.root + "/scripts/testing/" + script, "--ttl", String(ttl)] + arguments, stdout: output)
+        var port = 0
+        let deadline = Date().addingTimeInterval(10)
+        while port == 0 && Date() < deadline {
+            if let text = try? String(contentsOfFile: output, encoding: .utf8), text.hasSuffix("\n") { port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+            if port == 0 { usleep(20_000) }
+        }
+        self.port = port
+    }
+
+    deinit {
+        kill(pid, SIGKILL)
+        _ = Spawn.wait(pid, timeout: 5)
+        unlink(output)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+}

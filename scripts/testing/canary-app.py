@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from jsonserver import JSONHandler, serve
 
 
 def release(app_dir):
@@ -30,19 +31,7 @@ def release(app_dir):
 
 
 def app_handler(app_dir):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def reply(self, status, body):
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    class Handler(JSONHandler):
 
         def do_GET(self):
             name, latency = release(app_dir)
@@ -59,12 +48,7 @@ def front_handler(backends):
     lock = threading.Lock()
     turn = [0]
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
+    class Handler(JSONHandler):
         def do_GET(self):
             with lock:
                 backend = backends[turn[0] % len(backends)]
@@ -89,11 +73,7 @@ def main():
     parser.add_argument("--ttl", type=float, default=120)
     args = parser.parse_args()
     handler = front_handler(args.front.split(",")) if args.front else app_handler(args.app_dir)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    print(server.server_address[1], flush=True)
-    threading.Timer(args.ttl, server.shutdown).start()
-    server.serve_forever()
+    serve(handler, args.ttl)
 
 
 if __name__ == "__main__":

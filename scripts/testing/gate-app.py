@@ -14,28 +14,16 @@ Times count from start:
 """
 import json
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from jsonserver import JSONHandler, serve
 
 START = time.monotonic()
 HOOKS = []
 AUTHORIZATIONS = []
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+class Handler(JSONHandler):
 
     def do_GET(self):
         elapsed = time.monotonic() - START
@@ -83,11 +71,7 @@ def main():
     ttl = 120.0
     if "--ttl" in sys.argv:
         ttl = float(sys.argv[sys.argv.index("--ttl") + 1])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    # Bounded: the server stops by itself after the TTL.
-    threading.Timer(ttl, server.shutdown).start()
-    server.serve_forever()
+    serve(Handler, ttl)
 
 
 if __name__ == "__main__":
