@@ -190,13 +190,17 @@ final class LoadWorker {
             } else {
                 // One wait per wake-up, ended at the next send tick (epoll_pwait2's timeout, no
                 // timer to re-arm); every send due by then goes out on waking.
-                let due = cursor.current.offsetNanos
-                let tick = LoadWorker.sendTickNanos
-                try serve(milliseconds: 50, until: spec.startNanos + (due + tick - 1) / tick * tick)
+                try serve(milliseconds: 50, until: sendTick(atOrAfter: cursor.current.offsetNanos))
             }
             try startWaiting(now: monotonicNanos())
         }
         return tally
+    }
+
+    /// The first send tick at or after `offset` nanoseconds into the run, as a monotonic instant.
+    private func sendTick(atOrAfter offset: UInt64) -> UInt64 {
+        let tick = LoadWorker.sendTickNanos
+        return spec.startNanos + (offset + tick - 1) / tick * tick
     }
 
     /// Connections opened before the first planned send, so the first second's requests do not
@@ -282,9 +286,7 @@ final class LoadWorker {
             if next == .max {
                 try serve(milliseconds: 50)
             } else {
-                let tick = LoadWorker.sendTickNanos
-                let offset = next > spec.startNanos ? next - spec.startNanos : 0
-                try serve(milliseconds: 50, until: spec.startNanos + (offset + tick - 1) / tick * tick)
+                try serve(milliseconds: 50, until: sendTick(atOrAfter: next > spec.startNanos ? next - spec.startNanos : 0))
             }
         }
         for slot in slots {
