@@ -52,7 +52,13 @@ struct ComparisonGateTests {
     func noImprovement() async throws {
         let lab = try Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start()
-        try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, g % 10 from generate_series(1, 20000) g; analyze t", url: pg.url)
+        // The first scan after an insert sets every row's hint bits and was 12 times slower than the
+        // second in a CI run, enough to pass a 10 × gate by itself; VACUUM sets them first, and a scan
+        // warms the buffers. 200,000 rows make a scan take milliseconds, so that a scheduling pause
+        // of the first query under load does not fake the 20 × improvement asked for below.
+        try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, g % 10 from generate_series(1, 200000) g", url: pg.url)
+        try await TestPostgres.run("vacuum analyze t", url: pg.url)
+        try await TestPostgres.run("select sum(v) from t", url: pg.url)
         let secret = lab.dir + "/db-url"
         CLI.write(pg.url, to: secret)
         chmod(secret, 0o600)
@@ -67,7 +73,7 @@ struct ComparisonGateTests {
           - id: before
             sql: { database: "{{ secrets.db }}", query: "select sum(v) from t", timing: explain }
           - id: after
-            sql: { database: "{{ secrets.db }}", query: "select sum(v) from t", timing: explain, expect: "execution_time < steps.before.execution_time * 0.1" }
+            sql: { database: "{{ secrets.db }}", query: "select sum(v) from t", timing: explain, expect: "execution_time < steps.before.execution_time * 0.05" }
         """, to: runbook)
         let result = try await CLI.run(["run", runbook, "-e", environment, "--state", lab.state])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
