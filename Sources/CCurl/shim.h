@@ -8,6 +8,8 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 
 static inline const char *marshal_curl_version(void) { return curl_version(); }
 
@@ -82,6 +84,40 @@ static inline long marshal_socket_send(int fd, const void *bytes, size_t length)
 }
 static inline long marshal_socket_recv(int fd, void *bytes, size_t length) {
     return (long)recv(fd, bytes, length, 0);
+}
+/// Asks the kernel to stamp what the socket receives with its arrival time (SO_TIMESTAMPNS).
+static inline int marshal_socket_stamp_arrivals(int fd) {
+    int on = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+}
+/// recv that also gives the kernel's arrival time of the last data read (CLOCK_REALTIME
+/// nanoseconds), or 0 when the socket does not stamp arrivals (see marshal_socket_stamp_arrivals).
+static inline long marshal_socket_recv_stamped(int fd, void *bytes, size_t length, long long *stamp) {
+    struct iovec iov = { bytes, length };
+    union { char buffer[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.buffer;
+    message.msg_controllen = sizeof control.buffer;
+    long count = (long)recvmsg(fd, &message, 0);
+    *stamp = 0;
+    if (count > 0) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&message); c != NULL; c = CMSG_NXTHDR(&message, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                *stamp = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+            }
+        }
+    }
+    return count;
+}
+/// Sleeps until `deadline_ns` on CLOCK_MONOTONIC (absolute), however often signals interrupt it.
+static inline void marshal_sleep_until_ns(unsigned long long deadline_ns) {
+    struct timespec ts = { (time_t)(deadline_ns / 1000000000ULL), (long)(deadline_ns % 1000000000ULL) };
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {}
 }
 static inline int marshal_errno(void) { return errno; }
 static inline int marshal_would_block(int code) { return code == EAGAIN || code == EWOULDBLOCK || code == EINTR; }

@@ -31,6 +31,11 @@ final class LoadConnection {
     let isTLS: Bool
     /// errno of the last failed send or recv on a plain socket.
     private var lastErrno: Int32 = 0
+    /// The kernel stamps what this plain socket receives (see `stampArrivals`).
+    private(set) var stampsArrivals = false
+    /// The kernel's arrival time (CLOCK_REALTIME nanoseconds) of the last bytes received, when
+    /// `stampsArrivals`; else 0.
+    private(set) var lastArrival: Int64 = 0
 
     init(isTLS: Bool) {
         self.isTLS = isTLS
@@ -82,6 +87,14 @@ final class LoadConnection {
         return (true, easy)
     }
 
+    /// From now on, a receive also gives the kernel's arrival time of its bytes (SO_TIMESTAMPNS),
+    /// so an answer read late is still timed when it arrived. Plain sockets only: TLS data is read
+    /// through libcurl.
+    func stampArrivals() {
+        guard state == .open, easy == nil else { return }
+        stampsArrivals = marshal_socket_stamp_arrivals(socket) == 0
+    }
+
     /// Connected to itself: see `marshal_socket_self_connected`.
     var isSelfConnected: Bool { state == .open && marshal_socket_self_connected(socket) != 0 }
 
@@ -99,6 +112,8 @@ final class LoadConnection {
         easy = nil
         state = .closed
         socket = -1
+        stampsArrivals = false
+        lastArrival = 0
         return handle
     }
 
@@ -121,7 +136,13 @@ final class LoadConnection {
     }
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, code: CURLcode) {
-        transfer(plain: { marshal_socket_recv(socket, buffer.baseAddress, buffer.count) },
+        transfer(plain: {
+            guard stampsArrivals else { return marshal_socket_recv(socket, buffer.baseAddress, buffer.count) }
+            var stamp: Int64 = 0
+            let count = marshal_socket_recv_stamped(socket, buffer.baseAddress, buffer.count, &stamp)
+            if stamp != 0 { lastArrival = stamp }
+            return count
+        },
                  curl: { raw, count in curl_easy_recv(raw, buffer.baseAddress, buffer.count, &count) }, failure: CURLE_RECV_ERROR)
     }
 

@@ -102,6 +102,10 @@ final class MultiHandle {
     var ownedReady: ArraySlice<Int32> { events.ownedFDs[0..<events.ownedCount] }
     var ownedBits: ArraySlice<UInt32> { events.ownedBits[0..<events.ownedCount] }
 
+    /// Descriptors the last `wait` found ready; `readyLimit` of them means more may be ready.
+    private(set) var lastReadyCount = 0
+    static var readyLimit: Int { 64 }
+
     /// Waits up to `milliseconds`, less when libcurl's timer is due or until `deadline` (monotonic
     /// nanoseconds: the open loop's next planned send, kept to the microsecond), then lets
     /// libcurl handle every ready socket and expired timer; ready claimed sockets are left in
@@ -118,6 +122,7 @@ final class MultiHandle {
         }
         var running: Int32 = 0
         let count = events.poll(timeoutNanos: timeout)
+        lastReadyCount = count
         for i in 0..<count {
             let fd = events.readyFDs[i]
             let bits = events.readyBits[i]

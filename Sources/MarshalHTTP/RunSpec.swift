@@ -63,7 +63,7 @@ struct WorkerSpec: Sendable {
         let grace = UInt64((plan.timeout.secondsDouble + 1) * 1e9)
         hardDeadlineNanos = endNanos + grace
         timeout = plan.timeout
-        connectTimeout = plan.connectTimeout
+        connectTimeout = min(plan.connectTimeout ?? plan.timeout, plan.timeout)
         insecure = plan.insecure
         highestTrackableMicros = max(60_000_000, (planned + grace) / 1000 * 2)
         seconds = Int((planned + grace) / 1_000_000_000) + 2
@@ -95,4 +95,11 @@ func monotonicNanos() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
+
+/// CLOCK_REALTIME in nanoseconds: the clock of the kernel's receive stamps (SO_TIMESTAMPNS).
+func realtimeNanos() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
 }
