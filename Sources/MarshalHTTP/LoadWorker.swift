@@ -687,6 +687,7 @@ final class LoadWorker {
         case .response(let code):
             status = code
         }
+        if now <= spec.endNanos { tally.scenarioAnsweredInWindow[s] += 1 }
         if let expected = spec.targets[s].expectStatus {
             if !expected.contains(status) {
                 tally.scenarioErrors[s].expectation += 1

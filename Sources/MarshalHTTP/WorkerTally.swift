@@ -11,6 +11,9 @@ struct WorkerTally: Sendable {
     var scenarioCount: [Int]
     var scenarioErrors: [ErrorCounts]
     var scenarioDropped: [Int]
+    /// Answers (any HTTP status) that arrived by the end of the run's duration: a closed loop's
+    /// throughput, as wrk counts it (see `CurlLoadGenerator.stats`).
+    var scenarioAnsweredInWindow: [Int]
     var phaseSent: [Int]
     var phaseDropped: [Int]
     var perSecond: [SecondStats]
@@ -38,6 +41,7 @@ struct WorkerTally: Sendable {
         scenarioCount = Array(repeating: 0, count: scenarios)
         scenarioErrors = Array(repeating: ErrorCounts(), count: scenarios)
         scenarioDropped = Array(repeating: 0, count: scenarios)
+        scenarioAnsweredInWindow = Array(repeating: 0, count: scenarios)
         phaseSent = Array(repeating: 0, count: phases)
         phaseDropped = Array(repeating: 0, count: phases)
         perSecond = (0..<seconds).map { SecondStats(second: $0, sent: 0, completed: 0, errors: 0, dropped: 0, maxLatency: 0) }
@@ -53,6 +57,7 @@ struct WorkerTally: Sendable {
             scenarioCount[i] += other.scenarioCount[i]
             scenarioErrors[i] = scenarioErrors[i] + other.scenarioErrors[i]
             scenarioDropped[i] += other.scenarioDropped[i]
+            scenarioAnsweredInWindow[i] += other.scenarioAnsweredInWindow[i]
         }
         for i in phaseSent.indices {
             phaseSent[i] += other.phaseSent[i]

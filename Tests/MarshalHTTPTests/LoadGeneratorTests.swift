@@ -93,6 +93,20 @@ extension HTTPLab {
             #expect(result.metrics["index.error_rate"] == 0)
         }
 
+        @Test("Closed loop req/s counts the answers within the duration, over the duration (as wrk); answers still in flight at its end are awaited and counted, not as throughput")
+        func closedLoopRateInWindow() async throws {
+            // 300 ms answers on 4 connections for 1 s: 3 answers each by the end, the 4th at 1.2 s.
+            let plan = LoadPlan(baseURL: lab.appURL, mode: .closedLoop(connections: 4, duration: .seconds(1)), threads: 1,
+                                scenarios: [.init(name: "delay", path: "/delay?ms=300")])
+            let result = try await generator.run(plan)
+            #expect(result.overall.errors.total == 0)
+            let inWindow = result.perSecond.first?.completed ?? 0
+            #expect(inWindow >= 4 && result.overall.count > inWindow, "\(result.perSecond)")
+            #expect(result.duration > 1.1, "the run awaited the answers in flight")
+            #expect(abs(result.overall.rps - Double(inWindow)) < 1e-9, "rps \(result.overall.rps), answered within 1 s \(inWindow)")
+            #expect(abs(result.scenarios[0].rps - result.overall.rps) < 1e-9)
+        }
+
         @Test("Closed loop with more connections than may connect at once (300 on one thread, 256 at a time) opens them all and fails nothing")
         func manyConnections() async throws {
             let plan = LoadPlan(baseURL: lab.nginxURL, mode: .closedLoop(connections: 300, duration: .seconds(1)), threads: 1,
