@@ -141,8 +141,11 @@ final class LoadWorker {
     /// tick late is timed at its arrival all the same: the kernel stamps it (SO_TIMESTAMPNS).
     private var pacedPhases: [Bool] = []
     /// CLOCK_REALTIME − CLOCK_MONOTONIC, to turn the kernel's arrival stamps into monotonic
-    /// instants; taken again at every tick, so a clock adjustment shifts at most one tick's answers.
+    /// instants; taken again at every wake-up, so a clock adjustment shifts at most one wake-up's
+    /// answers.
     private var realtimeOffset: Int64 = 0
+    /// Some phase is paced: connections have the kernel stamp their answers' arrival.
+    private var stampsArrivals = false
 
     /// `poolLimit` connections; `inFlightLimit` counts active plus waiting requests.
     init(spec: RunSpec, poolLimit: Int, inFlightLimit: Int, pickerOffset: Int) throws(CurlFailure) {
@@ -175,6 +178,7 @@ final class LoadWorker {
         var cursor = start
         defer { finish() }
         pacedPhases = pacedPhases(stride: start.stride)
+        stampsArrivals = pacedPhases.contains(true)
         try warm(connections: warmCount(stride: start.stride))
         while true {
             let now = monotonicNanos()
@@ -226,7 +230,6 @@ final class LoadWorker {
         if ended.isEmpty {
             marshal_sleep_until_ns(min(tick, monotonicNanos() + LoadWorker.sendTickNanos))
         }
-        realtimeOffset = realtimeNanos() - Int64(bitPattern: monotonicNanos())
         // A wait returns at most `readyLimit` sockets: drain, bounded, when more may be ready.
         var rounds = 0
         repeat {
@@ -368,6 +371,7 @@ final class LoadWorker {
     private func serve(milliseconds: Int, until deadline: UInt64? = nil) throws(CurlFailure) {
         // Slots that ended while being handed on last time are served now, without waiting.
         multi.wait(milliseconds: ended.isEmpty ? milliseconds : 0, until: deadline)
+        if stampsArrivals { realtimeOffset = realtimeNanos() - Int64(bitPattern: monotonicNanos()) }
         while let (easy, code) = multi.nextFinished() {
             var raw: UnsafeMutablePointer<CChar>?
             _ = marshal_easy_getinfo_pointer(easy, CURLINFO_PRIVATE, &raw)
@@ -529,7 +533,7 @@ final class LoadWorker {
         slotBySocket[fd] = slot.index
         slot.wantsWrite = false
         multi.claim(slot.connection.socket, write: false)
-        if pacedPhases.contains(true) { slot.connection.stampArrivals() }
+        if stampsArrivals { slot.connection.stampArrivals() }
         if slot.busy { send(slot) }
     }
 
