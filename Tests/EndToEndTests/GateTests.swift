@@ -396,7 +396,14 @@ struct GateTests {
         """, in: dir)
         let env = localEnvironment(dir)
         let pid = try CLI.start(["run", path, "-e", env, "--state", dir + "/state"])
-        try await Task.sleep(for: .seconds(2))
+        // Until the journal says the load test started (polled), then let it send for a second.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+            if shown.stdout.contains("\"long load\"") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(1))
         kill(pid, SIGINT)
         let status = await Spawn.waitAsync(pid, timeout: 10)
         #expect(status == 1, "exit status \(String(describing: status))")
