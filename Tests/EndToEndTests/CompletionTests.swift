@@ -6,7 +6,7 @@ import Testing
 /// subcommands and, from the current project, runbook and environment names.
 @Suite("Shell completion")
 struct CompletionTests {
-    @Test("bash: `marshal plan ro<TAB>` offers the runbooks, `-e s<TAB>` the environments, of the current folder")
+    @Test("bash: `marshal plan ro<TAB>` offers the runbooks, `-e s<TAB>` the environments (in every command that takes -e), of the current folder")
     func names() async throws {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -33,5 +33,10 @@ struct CompletionTests {
         #expect(try await complete(["run", "rollout", "-e", "s"]) == "staging")
         #expect(try await complete(["validate", "-e", ""]) == "prod staging")
         #expect(try await complete(["sch"]) == "schema")
+        // Every command that takes -e shares one declaration of it (EnvironmentOption,
+        // RunEnvironmentOption), so each completes environment names, not only plan and run.
+        for command in [["check"], ["rollback"], ["lock", "status"], ["lock", "release"], ["report", "r1"], ["resume", "r1"], ["show", "r1"]] {
+            #expect(try await complete(command + ["-e", "p"]) == "prod", "marshal \(command.joined(separator: " ")) -e p<TAB>")
+        }
     }
 }

@@ -121,10 +121,12 @@ struct CrashMatrixTests {
 
     /// What an operator answers after looking at the host: a change or undo whose marker is
     /// there finished (--skip), one whose marker is missing did not (--rerun); a release or a
-    /// restore is simply done again (both are idempotent).
+    /// restore is simply done again (both are idempotent). A change that had already failed on a
+    /// host when Marshal was killed is asked about too ("had failed on"): on a loaded machine the
+    /// other hosts' gates can fail before the kill point is reached.
     func answer(_ stderr: String, lab: Lab) -> [String] {
         var answers: [String] = []
-        let pattern = try! NSRegularExpression(pattern: #"(the undo of )?'(\w+)' \([^)]*\) was in flight on (web\d)"#)
+        let pattern = try! NSRegularExpression(pattern: #"(the undo of )?'(\w+)' \([^)]*\) (?:was in flight|had failed) on (web\d)"#)
         let range = NSRange(stderr.startIndex..., in: stderr)
         for match in pattern.matches(in: stderr, range: range) {
             let isUndo = match.range(at: 1).location != NSNotFound

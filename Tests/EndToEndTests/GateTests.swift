@@ -234,15 +234,22 @@ struct GateTests {
 
         // A run that cannot start (the lock is held) keeps exit 3 and writes no file.
         let waiting = runbook("""
-          - wait: 3s
+          - wait: 60s
         """, in: dir)
         let holder = try CLI.start(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3"])
-        try await Task.sleep(for: .milliseconds(800))
+        // Until the holder has the lock (polled: a fixed pause was outrun by a loaded machine).
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let status = try await CLI.run(["lock", "status", "-e", localEnvironment(dir), "--state", dir + "/state3"])
+            if status.stdout.contains("locked by") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let locked = try await CLI.run(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3", "--junit", dir + "/locked.xml"])
         #expect(locked.status == 3, "\(locked.stderr)")
         #expect(locked.stderr.contains("is locked by"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/locked.xml"))
-        _ = await Spawn.waitAsync(holder, timeout: 10)
+        kill(holder, SIGINT)
+        _ = await Spawn.waitAsync(holder, timeout: 30)
     }
 
     @Test("marshal bench prints a wrk-like summary, exits 1 when a threshold fails, 2 on bad input, and writes --junit")
@@ -389,7 +396,14 @@ struct GateTests {
         """, in: dir)
         let env = localEnvironment(dir)
         let pid = try CLI.start(["run", path, "-e", env, "--state", dir + "/state"])
-        try await Task.sleep(for: .seconds(2))
+        // Until the journal says the load test started (polled), then let it send for a second.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+            if shown.stdout.contains("\"long load\"") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(1))
         kill(pid, SIGINT)
         let status = await Spawn.waitAsync(pid, timeout: 10)
         #expect(status == 1, "exit status \(String(describing: status))")

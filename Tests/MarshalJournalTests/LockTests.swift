@@ -201,7 +201,9 @@ struct ContentionTests {
                 try? blocker.writeWithoutTransaction { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     holding.signal()
-                    _ = release.wait(timeout: .now() + 10)
+                    // Held until the test lets go; the bound only ends a test that failed
+                    // (10 s was outrun by a loaded machine, and then nothing was busy).
+                    _ = release.wait(timeout: .now() + 300)
                     try db.execute(sql: "ROLLBACK")
                 }
             }

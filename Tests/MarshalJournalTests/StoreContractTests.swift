@@ -137,34 +137,36 @@ struct StoreContractTests {
         defer { s.cleanup() }
         let journal = s.store
         let other = try s.open()
+        // Leases of ten minutes: the test checks who holds the lock, not its expiry (another test
+        // does), and on a loaded machine a 30 s lease ran out between two of its steps.
         processes.start(100)
         processes.start(200)
-        let first = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(30),
+        let first = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(600),
                                                   message: "hotfix INC-42: don't deploy")
         #expect(first.isAcquired)
-        #expect(first.lock.leaseExpiresAt.timeIntervalSince(first.lock.since) == 30)
+        #expect(first.lock.leaseExpiresAt.timeIntervalSince(first.lock.since) == 600)
         // The message is kept with the lock and read back by another handle (another operator).
         #expect(first.lock.message == "hotfix INC-42: don't deploy")
-        let second = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30),
+        let second = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(600),
                                                  message: "mine")
         #expect(second == .heldBy(first.lock))
         #expect(second.lock.message == "hotfix INC-42: don't deploy")
         #expect(try await other.lockStatus(environment: "production") == first.lock)
-        #expect(try await other.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)).isAcquired)
+        #expect(try await other.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(600)).isAcquired)
 
-        let renewed = try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(60))
+        let renewed = try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(1200))
         #expect(renewed.since == first.lock.since && renewed.leaseExpiresAt > first.lock.leaseExpiresAt)
         #expect(renewed.message == first.lock.message, "a renewal keeps the message")
         #expect(try await other.releaseLock(environment: "production", runId: "r2") == false)
         #expect(try await journal.releaseLock(environment: "production", runId: "r1"))
         #expect(try await journal.lockStatus(environment: "production") == nil)
         await #expect(throws: JournalError.lockNotHeld(environment: "production", runId: "r1", current: nil, journal: journal.location)) {
-            try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(30))
+            try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(600))
         }
-        let taken = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30))
+        let taken = try await other.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(600))
         #expect(taken.isAcquired)
         await #expect(throws: JournalError.lockNotHeld(environment: "production", runId: "r1", current: taken.lock, journal: journal.location)) {
-            try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(30))
+            try await journal.renewLock(environment: "production", runId: "r1", lease: .seconds(600))
         }
         #expect(try await journal.forceReleaseLock(environment: "production") == taken.lock)
         #expect(try await journal.forceReleaseLock(environment: "production") == nil)

@@ -29,14 +29,16 @@ public final class TestPostgres: Sendable {
 
     private static let sharedStart = Task<TestPostgres, Error> { try await start() }
 
-    /// A cluster of its own (for tests that stop and start the server).
-    public static func start(durable: Bool = false) async throws -> TestPostgres {
+    /// A cluster of its own (for tests that stop and start the server); with `statements`, it loads
+    /// pg_stat_statements and its first database has the view.
+    public static func start(durable: Bool = false, statements: Bool = false) async throws -> TestPostgres {
         var lastError = ""
         for _ in 0..<3 {
             let directory = NSTemporaryDirectory() + "marshal-pg-" + UUID().uuidString.prefix(8)
             var arguments = [script, "start", "--dir", directory, "--port", String(Loopback.closedPort()), "--ttl", "1800",
                              "--owner", String(getpid())]
             if durable { arguments.append("--durable") }
+            if statements { arguments.append("--statements") }
             let result = try await Spawn.runAsync(arguments, timeout: 180)
             let url = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             if result.status == 0, url.hasPrefix("postgresql://") { return TestPostgres(directory: directory, url: url) }

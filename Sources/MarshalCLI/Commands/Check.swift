@@ -11,8 +11,8 @@ extension MarshalCommand {
             discussion: "Exit 0 when every host answered and authenticated (and, with --health, every health URL answered 2xx); 3 when a host could not be reached or authenticated; 1 when only a health URL failed."
         )
 
-        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
-        var environment: String
+        @OptionGroup var environmentOption: EnvironmentOption
+        var environment: String { environmentOption.environment }
 
         @Option(help: "Also GET this path (e.g. /api/health) on each host's vars.base_url and on the environment's, from this machine.")
         var health: String?

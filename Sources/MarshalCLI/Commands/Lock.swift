@@ -13,7 +13,8 @@ extension MarshalCommand {
 
         struct Status: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Who holds the lock, since when, and whether it is stale.")
-            @Option(name: .shortAndLong) var environment: String
+            @OptionGroup var environmentOption: EnvironmentOption
+            var environment: String { environmentOption.environment }
             @OptionGroup var outputOptions: OutputOptions
             @OptionGroup var stateOptions: StateOptions
 
@@ -38,7 +39,8 @@ extension MarshalCommand {
 
         struct Release: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Release a stale lock (a live holder's lock needs --force).")
-            @Option(name: .shortAndLong) var environment: String
+            @OptionGroup var environmentOption: EnvironmentOption
+            var environment: String { environmentOption.environment }
             @Flag(help: "Release even a lock whose holder still renews it.") var force = false
             @OptionGroup var stateOptions: StateOptions
 

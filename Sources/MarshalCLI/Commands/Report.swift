@@ -25,8 +25,8 @@ extension MarshalCommand {
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
         var output: String?
 
-        @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
-        var environment: String?
+        @OptionGroup var environmentOption: RunEnvironmentOption
+        var environment: String? { environmentOption.environment }
 
         @Option(help: ArgumentHelp("Check an existing document instead of writing one: recompute every figure from the journal and name each that differs (exit 1).", valueName: "FILE"))
         var verify: String?

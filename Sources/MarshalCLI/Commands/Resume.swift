@@ -30,8 +30,8 @@ extension MarshalCommand {
 
         @OptionGroup var documents: DocumentOptions
 
-        @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.")
-        var environment: String?
+        @OptionGroup var environmentOption: RunEnvironmentOption
+        var environment: String? { environmentOption.environment }
 
         @OptionGroup var stateOptions: StateOptions
 

@@ -12,8 +12,8 @@ extension MarshalCommand {
             discussion: "Each completed step with an `undo` is undone on exactly the hosts where it completed; a release switches `current` back to the release that was live before it. The journal of the run, its resumes and earlier rollbacks decides what is left: an undo that succeeded is not run again, one that failed is retried, one in flight when Marshal stopped is asked about (--rerun/--skip). --plan prints what would be undone, where and in which order, without doing it."
         )
 
-        @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.")
-        var environment: String
+        @OptionGroup var environmentOption: EnvironmentOption
+        var environment: String { environmentOption.environment }
 
         @Option(name: .customLong("run"), help: "The run to undo (default: the last successful rollout of the environment).")
         var runId: String?

@@ -47,8 +47,8 @@ extension MarshalCommand {
         @Argument(help: "A run id, a unique prefix of one, or 'last'.")
         var runId: String
 
-        @Option(name: .shortAndLong, help: "With 'last': the newest run of this environment (its `state:` is read).")
-        var environment: String?
+        @OptionGroup var environmentOption: RunEnvironmentOption
+        var environment: String? { environmentOption.environment }
 
         @OptionGroup var outputOptions: OutputOptions
         var output: OutputFormat { outputOptions.output }

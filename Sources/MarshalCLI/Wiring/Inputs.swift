@@ -45,8 +45,8 @@ struct TargetOptions: ParsableArguments {
     @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.", completion: ProjectNames.runbooks)
     var runbook: String
 
-    @Option(name: .shortAndLong, help: "Environment name (Environments/NAME.yml) or path.", completion: ProjectNames.environments)
-    var environment: String
+    @OptionGroup var environmentOption: EnvironmentOption
+    var environment: String { environmentOption.environment }
 
     @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
     var param: [String] = []

@@ -40,7 +40,7 @@ public struct ExpressionNameScope: Sendable, Hashable {
     /// The names a gate's `expect` sees, by step kind; nil for kinds without one.
     static func expect(ofKind kind: String) -> ExpressionNameScope? {
         let own: [String]? = switch kind {
-        case "sql": ["value", "rows", "row_count", "columns", "duration", "execution_time", "planning_time"]  // SQLRunner
+        case "sql": SQLRunner.names  // SQLRunner
         case "probe": ["value", "stdout", "rc"]                                     // ProbeRunner
         case "metric": ["value"]                                                    // MetricCheck
         case "http", "health": ["status", "duration", "body", "headers"]           // HTTPCheck (`that`)
@@ -55,7 +55,7 @@ public struct ExpressionNameScope: Sendable, Hashable {
         let own: [String]? = switch kind {
         case "shell": command
         case "probe": command + ["value"]
-        case "sql": ["value", "rows", "row_count", "columns", "duration", "execution_time", "planning_time"]
+        case "sql": SQLRunner.names
         case "metric": ["value", "query"]
         case "http", "health": ["status", "duration", "body", "json"]
         default: nil

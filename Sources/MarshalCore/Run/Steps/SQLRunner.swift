@@ -23,6 +23,13 @@ enum SQLRunner {
                                            "duration": .number(roundTrip)]
         let first = table.rows.first?.first.map(typed)
         if let first { values["value"] = first }
+        // Every cell of the first row by its column's name, so that a window can take the delta of
+        // several counters of one query: `delta(row.total_exec_time) / delta(row.calls)`.
+        if let row = table.rows.first {
+            for (column, cell) in zip(table.columns, row) where values[Self.rowRoot + "." + column] == nil {
+                values[Self.rowRoot + "." + column] = typed(cell)
+            }
+        }
         var server: ServerTime?
         if sql.timing == .explain {
             let explain = PostgresCommands.query("EXPLAIN (ANALYZE, FORMAT JSON) " + query.plainValue, values: bound, database: database, nullMarker: nullMarker)
@@ -84,6 +91,12 @@ enum SQLRunner {
                                           payloadJSON: ConfigValue.map(times.map { ConfigEntry(key: $0.0, value: $0.1, location: .synthetic("evidence")) }).jsonText))
         return outcome
     }
+
+    /// The name under which the first row's cells are in scope: `row.COLUMN`.
+    static let rowRoot = "row"
+
+    /// The names a sql step's `expect` and `until` see (first segments), as `run` puts them in scope.
+    static let names = ["value", "rows", "row_count", "columns", "duration", "execution_time", "planning_time", rowRoot]
 
     /// The server's own time for a query, in seconds, from `EXPLAIN (ANALYZE, FORMAT JSON)`:
     /// `[{"Plan": …, "Planning Time": 0.1, "Execution Time": 12.3}]` (milliseconds).

@@ -50,7 +50,7 @@ public struct SQLStep: StepKindPlugin {
             KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
             StepDeclarations.database,
             KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
-            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
+            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `row.COLUMN` (any cell of the first row by its column's name), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
             KeyDeclaration("timing", .choice(Timing.allCases.map(\.rawValue)), default: "client",
                            "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
             StepDeclarations.noData,
