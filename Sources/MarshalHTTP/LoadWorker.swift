@@ -256,21 +256,28 @@ final class LoadWorker {
 
     /// Connections opened before the first planned send, so the first second's requests do not
     /// queue behind connects (which dropped 1,100–1,700 requests at 30,000 req/s): this worker's
-    /// share of the first phase's highest rate over 10 ms, at least 16, at most the pool.
+    /// share of the first phase's highest rate over 50 ms, at least 16, at most the pool. Over
+    /// 10 ms, a stall early in the run still dropped 41–1,219 requests at 30,000 req/s, all in
+    /// the first second (its in-flight requests waited for connects opened mid-run); over 50 ms,
+    /// none in three runs.
     private func warmCount(stride: Int) -> Int {
         guard let first = spec.schedule?.phases.first else { return 0 }
         let rate = max(first.rate, first.rampTo) / Double(max(1, stride))
-        return min(poolLimit, max(16, Int((rate * 0.01).rounded(.up))))
+        return min(poolLimit, max(16, Int((rate * 0.05).rounded(.up))))
     }
 
     /// Opens `count` idle connections, waiting for them until the run's start at the latest.
     private func warm(connections count: Int) throws(CurlFailure) {
+        var warmed: [Slot] = []
         for _ in 0..<count {
             guard let slot = try takeSlot() else { break }
             slot.warming = true
             requestConnect(slot)
-            free.append(slot)
+            warmed.append(slot)
         }
+        // Taken from the end: the first connects started, most likely done, go first, rather than
+        // the last queued, which a request would wait behind the whole connect queue for.
+        free.append(contentsOf: warmed.reversed())
         while (connecting > 0 || connectQueueHead < connectQueue.count) && monotonicNanos() < spec.startNanos {
             try serve(milliseconds: 5, until: spec.startNanos)
         }
