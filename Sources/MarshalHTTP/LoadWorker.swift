@@ -26,6 +26,8 @@ final class Slot {
     var inDueList = false
     /// Connecting ahead of the first request (open loop warm-up).
     var warming = false
+    /// Connected, and no answer on the connection yet (see `LoadWorker.unanswered`).
+    var unanswered = false
     /// Virtual users: the user's place in the weighted flow of requests, and whether it has sent
     /// and been answered at least once.
     var flowStep = 0
@@ -126,6 +128,14 @@ final class LoadWorker {
     /// Connects in progress at once: bounds the easy handles (each tens of KiB) a burst of new
     /// connections needs, as 10,000 connections opened at once would otherwise hold 10,000.
     static let maxConnecting = 256
+    /// Closed loop: connections connected but not answered yet count against `maxConnecting` too.
+    /// The client's connect is done at the server's SYN-ACK, before the server accepts; a server
+    /// slower to accept than connects come fills its accept queue (4,096 here), and then drops
+    /// SYNs, resent after 1, 3, 7 s: at 10,000 connections 200–460 requests a run failed so
+    /// (connect timeouts, or no answer within 10 s). An answer shows the server accepted.
+    private var unanswered = 0
+    private var pacesConnects: Bool { restart }
+    private var connectRoom: Bool { connecting + (pacesConnects ? unanswered : 0) < LoadWorker.maxConnecting }
     /// Planned sends are woken for on this grid (wrk2's is 1 ms): a precise wake-up per request
     /// cost more CPU in the scheduler's sleep and wake than the request itself (perf: 29 % of
     /// samples in finish_task_switch at 20,000 req/s). A send waits at most this long past its
@@ -434,7 +444,7 @@ final class LoadWorker {
 
     /// Connects the slot now, or as soon as fewer than `maxConnecting` connects are in progress.
     private func requestConnect(_ slot: Slot) {
-        if connecting < LoadWorker.maxConnecting && connectQueueHead == connectQueue.count {
+        if connectRoom && connectQueueHead == connectQueue.count {
             startConnect(slot)
         } else if !slot.queuedForConnect {
             slot.queuedForConnect = true
@@ -465,7 +475,7 @@ final class LoadWorker {
 
     /// Starts queued connects while there is room; a slot that no longer needs one is skipped.
     private func startQueuedConnects() {
-        while connecting < LoadWorker.maxConnecting && connectQueueHead < connectQueue.count {
+        while connectRoom && connectQueueHead < connectQueue.count {
             let slot = slots[connectQueue[connectQueueHead]]
             connectQueueHead += 1
             slot.queuedForConnect = false
@@ -538,6 +548,8 @@ final class LoadWorker {
         let fd = Int(slot.connection.socket)
         if fd >= slotBySocket.count { slotBySocket += Array(repeating: -1, count: fd + 1 - slotBySocket.count + 64) }
         slotBySocket[fd] = slot.index
+        slot.unanswered = true
+        unanswered += 1
         slot.wantsWrite = false
         multi.claim(slot.connection.socket, write: false)
         if stampsArrivals { slot.connection.stampArrivals() }
@@ -585,6 +597,7 @@ final class LoadWorker {
                 if count < buffer.count && !slot.connection.isTLS { return }
             case .complete(let status, let keepAlive, let consumed):
                 slot.userServed = true
+                answered(slot)
                 // Bytes after the response were not asked for: the connection cannot be trusted again.
                 let reusable = keepAlive && consumed == count && count > 0
                 slot.connection.served += 1
@@ -617,7 +630,15 @@ final class LoadWorker {
         }
     }
 
+    /// The slot's connection was answered, or closed: it no longer waits in the server's accept queue.
+    private func answered(_ slot: Slot) {
+        guard slot.unanswered else { return }
+        slot.unanswered = false
+        unanswered -= 1
+    }
+
     private func close(_ slot: Slot) {
+        answered(slot)
         if slot.connection.state == .open {
             let fd = Int(slot.connection.socket)
             if fd < slotBySocket.count { slotBySocket[fd] = -1 }
