@@ -244,7 +244,10 @@ struct BenchSummary {
         let e = o.errors
         lines.append("  Errors: connect \(e.connect), timeout \(e.timeout), status \(e.status), expectation \(e.expectation), other \(e.other); dropped \(o.dropped)")
         if let samples = result.errorSamplesText { lines.append("  First errors: \(samples)") }
-        lines.append("Requests/sec: \(String(format: "%.2f", o.rps))")
+        // A closed loop's rate counts the answers within the duration (as wrk); the requests in
+        // flight at its end, awaited after it, are in the count above but not in the rate.
+        let window = result.mode == "closed" ? " (answered within the duration)" : ""
+        lines.append("Requests/sec: \(String(format: "%.2f", o.rps))\(window)")
         for check in checks {
             lines.append("Threshold \(check.passed ? "passed" : "FAILED"): \(check.explanation)")
         }
