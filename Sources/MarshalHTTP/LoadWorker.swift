@@ -266,14 +266,17 @@ final class LoadWorker {
 
     /// Connections opened before the first planned send, so the first second's requests do not
     /// queue behind connects (which dropped 1,100–1,700 requests at 30,000 req/s): this worker's
-    /// share of the first phase's highest rate over 50 ms, at least 16, at most the pool. Over
+    /// share of the first phase's highest rate over 50 ms, at least 1, at most the pool. (Before,
+    /// the warm loop took back the slot it had just freed, so it warmed one connection whatever
+    /// the count; 16 at once against a small server with a listen backlog of 5 (Python's) had
+    /// SYNs dropped and put 1 s tails in CanaryTests' p95 at 25 req/s.) Over
     /// 10 ms, a stall early in the run still dropped 41–1,219 requests at 30,000 req/s, all in
     /// the first second (its in-flight requests waited for connects opened mid-run); over 50 ms,
     /// none in three runs.
     private func warmCount(stride: Int) -> Int {
         guard let first = spec.schedule?.phases.first else { return 0 }
         let rate = max(first.rate, first.rampTo) / Double(max(1, stride))
-        return min(poolLimit, max(16, Int((rate * 0.05).rounded(.up))))
+        return min(poolLimit, max(1, Int((rate * 0.05).rounded(.up))))
     }
 
     /// Opens `count` idle connections, waiting for them until the run's start at the latest.
