@@ -59,11 +59,7 @@ struct ComparisonGateTests {
         try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, g % 10 from generate_series(1, 200000) g", url: pg.url)
         try await TestPostgres.run("vacuum analyze t", url: pg.url)
         try await TestPostgres.run("select sum(v) from t", url: pg.url)
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let environment = lab.environment(withDatabase: pg)
         let runbook = lab.dir + "/noop.yml"
         CLI.write("""
         version: 1
@@ -81,6 +77,9 @@ struct ComparisonGateTests {
         #expect(result.stderr.contains("steps.before.execution_time"), "\(result.stderr)")
     }
 
+    /// The calls and total time (ms) of the statements matching `:'pattern'`, as docs/templates-and-expressions.md reads them.
+    static let statementsQuery = "select coalesce(sum(calls), 0) as calls, coalesce(sum(total_exec_time), 0) as total_ms from pg_stat_statements where query like :'pattern'"
+
     @Test("pg_stat_statements over a window: a query pattern's calls and mean time during a step, as the deltas of two columns of one query (row.calls, row.total_ms), with both ends in the evidence")
     func statementsOverWindow() async throws {
         let lab = try Lab(hosts: 1, roles: "db=1")
@@ -93,11 +92,7 @@ struct ComparisonGateTests {
             analyze sessions;
             create function lookup(u int) returns bigint language plpgsql as $$ begin return (select count(*) from sessions where user_id = u); end $$;
             """, url: pg.url)
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let environment = lab.environment(withDatabase: pg)
         let runbook = lab.dir + "/statements.yml"
         CLI.write("""
         version: 1
@@ -109,7 +104,7 @@ struct ComparisonGateTests {
           - name: Session look-ups during the window
             sql:
               database: "{{ secrets.db }}"
-              query: "select coalesce(sum(calls), 0) as calls, coalesce(sum(total_exec_time), 0) as total_ms from pg_stat_statements where query like :'pattern'"
+              query: "\(Self.statementsQuery)"
               args: { pattern: "%from sessions where%" }
               over: load
               expect: "delta(row.calls) == 40 and delta(row.total_ms) / delta(row.calls) < 1000"
@@ -131,11 +126,7 @@ struct ComparisonGateTests {
     func statementsWithoutCalls() async throws {
         let lab = try Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start(statements: true)
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let environment = lab.environment(withDatabase: pg)
         let runbook = lab.dir + "/quiet.yml"
         CLI.write("""
         version: 1
@@ -146,7 +137,7 @@ struct ComparisonGateTests {
             wait: 1s
           - sql:
               database: "{{ secrets.db }}"
-              query: "select coalesce(sum(calls), 0) as calls, coalesce(sum(total_exec_time), 0) as total_ms from pg_stat_statements where query like :'pattern'"
+              query: "\(Self.statementsQuery)"
               args: { pattern: "%from nowhere_at_all%" }
               over: load
               expect: "delta(row.total_ms) / delta(row.calls) < 1000"
@@ -161,11 +152,7 @@ struct ComparisonGateTests {
         let lab = try Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start()
         try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, 4242 from generate_series(1, 2000) g; analyze t", url: pg.url)
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let environment = lab.environment(withDatabase: pg)
         let runbook = lab.dir + "/timed.yml"
         CLI.write("""
         version: 1

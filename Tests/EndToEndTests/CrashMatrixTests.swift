@@ -28,11 +28,7 @@ struct CrashMatrixTests {
         let lab = try Lab(hosts: 3)
         let pg = try await TestPostgres.start()
         let artifacts = SafeRolloutTests.artifacts(in: lab)
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        let environment = lab.environment(withDatabase: pg)
         let migrations = lab.dir + "/migrations"
         try FileManager.default.createDirectory(atPath: migrations, withIntermediateDirectories: true)
         CLI.write("select pg_sleep(0.8);\ndelete from links where id > 50;\nupdate links set url = upper(url);\n", to: migrations + "/001_trim.sql")

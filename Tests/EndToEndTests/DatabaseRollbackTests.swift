@@ -11,12 +11,7 @@ struct DatabaseRollbackTests {
     /// `links` (100 rows, lowercase urls); the environment's secret `db` is the connection string.
     static func setUp(_ lab: Lab, _ pg: TestPostgres) throws -> String {
         _ = try pg.query("create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g")
-        let secret = lab.dir + "/db-url"
-        CLI.write(pg.url, to: secret)
-        chmod(secret, 0o600)
-        let environment = lab.dir + "/env-db.yml"
-        CLI.write((lab.file(lab.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
-        return environment
+        return lab.environment(withDatabase: pg)
     }
 
     /// Migrations: 001 deletes 50 rows and upper-cases urls; 002 fails (or, with `good`, creates

@@ -40,6 +40,16 @@ final class Lab: @unchecked Sendable {
 
     func file(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
+    /// The lab's environment with the secret `db`: the cluster's URL, read from a 0600 file.
+    func environment(withDatabase pg: TestPostgres) -> String {
+        let secret = dir + "/db-url"
+        CLI.write(pg.url, to: secret)
+        chmod(secret, 0o600)
+        let environment = dir + "/env-db.yml"
+        CLI.write((file(self.environment) ?? "") + "secrets:\n  db: { file: \(secret) }\n", to: environment)
+        return environment
+    }
+
     enum LabError: Error { case startFailed(String) }
 }
 
