@@ -64,17 +64,7 @@ struct ResumeTests {
         let journal = engine.journal
         engine.hosts.on("ship web1", exit: [0])
         engine.hosts.whenRunning("ship web1") { await journal.takeLock(environment: "test", by: "run-other") }
-        let outcome = try await engine.run("""
-            version: 1
-            runbook: t
-            targets: web
-            strategy: { batches: [1, "100%"] }
-            steps:
-              - name: Ship
-                shell: "ship {{ host.name }}"
-              - name: Reload
-                shell: "reload {{ host.name }}"
-            """)
+        let outcome = try await engine.run(Self.shipReload)
         #expect(outcome.result.status == .lockLost)
         #expect(outcome.result.summary.contains("lost the lock"))
         #expect(engine.hosts.log.map(\.command) == ["ship web1"])
