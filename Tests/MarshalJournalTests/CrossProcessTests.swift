@@ -71,12 +71,12 @@ struct CrossProcessTests {
                 let names = (0..<4).map { "round\(round)-contender\($0)" }
                 let children = try names.map { try Child.spawn(role: "race", directory: directory, name: $0) }
                 for name in names {
-                    #expect(try await Child.waitForFile("\(directory)/\(name).ready"), "\(name) never got ready")
+                    #expect(try await Child.waitForFile("\(directory)/\(name).ready", seconds: 120), "\(name) never got ready")
                 }
                 // All contenders are waiting on this file: they start acquiring within microseconds of each other.
                 try Child.write("go", to: "\(directory)/round\(round)-contender.go")
                 for (child, name) in zip(children, names) {
-                    let status = try await Child.wait(child)
+                    let status = try await Child.wait(child, seconds: 120)
                     #expect(status == 0, "\(name) exited \(String(describing: status)): \(Child.read("\(directory)/\(name).err") ?? "")")
                 }
 
@@ -164,7 +164,10 @@ struct CrossProcessTests {
             let journal = try SQLiteJournal(directory: directory, liveness: .unknown)
             try Child.write("ready", to: "\(directory)/\(name).ready")
             let round = name.prefix { $0 != "-" }
-            #expect(try await Child.waitForFile("\(directory)/\(round)-contender.go"))
+            // Long: the parent writes this once it has seen every contender ready, and in the full
+            // suite its task waited over 30 s for one of the cooperative pool's 2 threads (CI on
+            // 1caf8b7: all four contenders gave up first). Bounded all the same.
+            #expect(try await Child.waitForFile("\(directory)/\(round)-contender.go", seconds: 300))
             let result = try await journal.acquireLock(
                 environment: String(round), holder: me, pid: getpid(), runId: name, lease: .seconds(60)
             )
