@@ -5,7 +5,7 @@ import Testing
 /// An app per lab host (scripts/testing/canary-app.py): serves the release its host's `current`
 /// points at, with that release's latency; or a round-robin front door over such apps.
 final class CanaryApp: ScriptedApp, @unchecked Sendable {
-    init(_ arguments: [String]) throws { try super.init(script: "canary-app.py", ttl: 300, arguments) }
+    init(_ arguments: [String]) async throws { try await super.init(script: "canary-app.py", ttl: 300, arguments) }
 }
 
 /// Canary against stable (issue 15): a per-batch load test on the batch's own hosts, at the same
@@ -88,9 +88,10 @@ struct CanaryTests {
 
     @Test("a canary 30 % slower than stable fails canary.p95 < stable.p95 * 1.1 in batch 1 while the front-door p95 < 2s gate passed, and is rolled back; a canary as fast as stable passes, and the last batch, with no stable host left, skips the comparison")
     func canaryAgainstStable() async throws {
-        let lab = try Lab(hosts: 4)
-        let apps = try (1...4).map { try CanaryApp(["--app-dir", lab.hostDir("web\($0)") + "/app"]) }
-        let front = try CanaryApp(["--front", apps.map(\.url).joined(separator: ",")])
+        let lab = try await Lab(hosts: 4)
+        var apps: [CanaryApp] = []
+        for index in 1...4 { apps.append(try await CanaryApp(["--app-dir", lab.hostDir("web\(index)") + "/app"])) }
+        let front = try await CanaryApp(["--front", apps.map(\.url).joined(separator: ",")])
         // Latencies of a second, so the machine's own jitter (tens of ms on a loaded box) is small
         // against the 10 % margin; "slow" is 30 % slower than "base", "same" is as fast.
         let artifacts = try Self.artifacts(lab, ["base": 1000, "slow": 1300, "same": 1000])
@@ -138,7 +139,7 @@ struct CanaryTests {
 
     @Test("host.vars.base_url in a benchmark without targets: batch is refused once at validate, naming the fix; with it, plan renders one URL per batch host")
     func hostURLNeedsTargetsBatch() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = lab.dir + "/b.yml"
         CLI.write("""
         version: 1

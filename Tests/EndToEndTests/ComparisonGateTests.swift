@@ -15,7 +15,7 @@ struct ComparisonGateTests {
 
     @Test("the shipped index-migration runbook measures the query's server time before and after the index migration and passes on > 30 % improvement; both figures are journaled and in the report")
     func indexFlow() async throws {
-        let lab = try Lab(hosts: 1, roles: "db=1")
+        let lab = try await Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start()
         // Reference 000's tables, with enough rows (300,000) that a scan and an index differ.
         let schema = try String(contentsOfFile: CLI.root + "/scripts/lab.d/schema.sql", encoding: .utf8)
@@ -50,7 +50,7 @@ struct ComparisonGateTests {
 
     @Test("a query that does not improve fails the > 30 % gate with both times in the message")
     func noImprovement() async throws {
-        let lab = try Lab(hosts: 1, roles: "db=1")
+        let lab = try await Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start()
         // The first scan after an insert sets every row's hint bits and was 12 times slower than the
         // second in a CI run, enough to pass a 10 × gate by itself; VACUUM sets them first, and a scan
@@ -82,7 +82,7 @@ struct ComparisonGateTests {
 
     @Test("pg_stat_statements over a window: a query pattern's calls and mean time during a step, as the deltas of two columns of one query (row.calls, row.total_ms), with both ends in the evidence")
     func statementsOverWindow() async throws {
-        let lab = try Lab(hosts: 1, roles: "db=1")
+        let lab = try await Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start(statements: true)
         // The application's look-up is a function, so that one step makes exactly 40 of them, each
         // counted by pg_stat_statements (track = all counts statements run inside functions).
@@ -124,7 +124,7 @@ struct ComparisonGateTests {
 
     @Test("pg_stat_statements over a window with no calls of the pattern is no data (a division by zero), never a pass")
     func statementsWithoutCalls() async throws {
-        let lab = try Lab(hosts: 1, roles: "db=1")
+        let lab = try await Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start(statements: true)
         let environment = lab.environment(withDatabase: pg)
         let runbook = lab.dir + "/quiet.yml"
@@ -149,7 +149,7 @@ struct ComparisonGateTests {
 
     @Test("a gate on the query's time (`execution_time < 1`, labelled Database query time) reports that time in the Targets row, not the query's first cell")
     func queryTimeTarget() async throws {
-        let lab = try Lab(hosts: 1, roles: "db=1")
+        let lab = try await Lab(hosts: 1, roles: "db=1")
         let pg = try await TestPostgres.start()
         try await TestPostgres.run("create table t (id int primary key, v int); insert into t select g, 4242 from generate_series(1, 2000) g; analyze t", url: pg.url)
         let environment = lab.environment(withDatabase: pg)

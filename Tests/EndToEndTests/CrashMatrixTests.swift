@@ -25,7 +25,7 @@ struct CrashMatrixTests {
 
     @Test("kill -9 at 22 points (boundaries, mid-step, mid-undo), then resume until done: all hosts on v1, database as before, changes at most once, undos exactly once")
     func crashMatrix() async throws {
-        let lab = try Lab(hosts: 3)
+        let lab = try await Lab(hosts: 3)
         let pg = try await TestPostgres.start()
         let artifacts = SafeRolloutTests.artifacts(in: lab)
         let environment = lab.environment(withDatabase: pg)

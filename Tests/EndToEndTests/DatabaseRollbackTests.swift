@@ -50,7 +50,7 @@ struct DatabaseRollbackTests {
 
     @Test("case 1: per-file migrate fails on file 2 after committing file 1: the rollback restores the backup, the DB is as before, evidence names the committed file")
     func halfAppliedMigrationIsUndone() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "per-file", gateFails: false)
@@ -69,7 +69,7 @@ struct DatabaseRollbackTests {
 
     @Test("transaction: all (the default): a failing file 2 leaves file 1 uncommitted; nothing to restore")
     func allOrNothingMigration() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "all", gateFails: false)
@@ -83,7 +83,7 @@ struct DatabaseRollbackTests {
 
     @Test("case 2: the restore is exact: a table created after the backup is gone and the next deploy's migration applies again; a fingerprint mismatch fails loudly")
     func exactRestore() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let good = Self.migrations(lab, secondFails: false)
@@ -121,7 +121,7 @@ struct DatabaseRollbackTests {
 
     @Test("case 8: a runbook-level rollback: in reference 004's order (stop workers, switch back, restore, start workers) runs in that order across all hosts; workers start only after the restore")
     func runbookRollbackOrder() async throws {
-        let lab = try Lab(hosts: 3)
+        let lab = try await Lab(hosts: 3)
         let pg = try await TestPostgres.start()
         let environment = try Self.setUp(lab, pg)
         let artifacts = SafeRolloutTests.artifacts(in: lab)

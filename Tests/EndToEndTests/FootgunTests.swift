@@ -7,7 +7,7 @@ import Testing
 struct FootgunTests {
     @Test("relative ssh.identity and known_hosts resolve against the environment file's folder, not the current one")
     func relativePathsBesideTheFile() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let text = try String(contentsOfFile: lab.environment, encoding: .utf8)
             .replacingOccurrences(of: "identity: \(lab.dir)/", with: "identity: ../")
             .replacingOccurrences(of: "known_hosts: \(lab.dir)/", with: "known_hosts: ../")

@@ -4,7 +4,7 @@ import Testing
 
 /// A gate app (scripts/testing/gate-app.py) on 127.0.0.1, started for one test and stopped by PID.
 final class GateApp: ScriptedApp, @unchecked Sendable {
-    init() throws { try super.init(script: "gate-app.py", ttl: 90, []) }
+    init() async throws { try await super.init(script: "gate-app.py", ttl: 90, []) }
 }
 
 @Suite("Gates", .serialized)
@@ -32,7 +32,7 @@ struct GateTests {
 
     @Test("health that turns healthy after 3 s passes a within: 10s gate, each attempt recorded")
     func turnsHealthy() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/healthy-after/3", expect: { status: 200, json: { "$.status": healthy } }, within: 10s }
@@ -55,7 +55,7 @@ struct GateTests {
 
     @Test("a server that hangs cannot hold a within: gate past its deadline by more than a second")
     func hangingServer() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/slow/8000", expect: 200, within: 2s, request_timeout: 30s }
@@ -71,7 +71,7 @@ struct GateTests {
 
     @Test("a 503 with per-service status names the unhealthy service")
     func namesService() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - health: { url: "\(app.url)/degraded", expect: 200 }
@@ -85,7 +85,7 @@ struct GateTests {
 
     @Test("a health check with on: runs from that host with its curl, and judges the answer the same way")
     func fromHost() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: from the host
@@ -105,9 +105,7 @@ struct GateTests {
     // short soak breaches, rollback fires, the webhooks say so.
     @Test("a soak every 1 s fails within one interval of the endpoint turning 500 at second 3, and rollback fires")
     func soak() async throws {
-        let app = try GateApp()
-        // The app turns 500 three seconds after it started, which was just before this moment.
-        let turns500 = Date().addingTimeInterval(3)
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: tell the channel
@@ -126,11 +124,13 @@ struct GateTests {
         #expect(result.status == 1)
         #expect(result.stdout.contains("soak breached"))
         // When the soak step ended (the journal's clock), against when the endpoint turned 500:
-        // within one 1 s interval. Process start, rollback and webhooks are not the soak's time.
+        // within one 1 s interval. The endpoint turns 3 s after its first request, which the soak
+        // sends as its step starts. Process start, rollback and webhooks are not the soak's time.
         let json = try await shownLast(dir)
         let watch = try #require((json["steps"] as? [[String: Any]])?.first { $0["name"] as? String == "watch" })
-        let ended = Date(timeIntervalSinceReferenceDate: try #require(watch["endedAt"] as? Double))
-        let delay = ended.timeIntervalSince(turns500)
+        let started = try #require(watch["startedAt"] as? Double)
+        let ended = try #require(watch["endedAt"] as? Double)
+        let delay = ended - (started + 3)
         #expect(delay > -0.3 && delay <= 1.3, "the breach was seen \(delay) s after the endpoint turned 500")
         #expect(result.stderr.contains("rolled back: switch on here"))
         #expect((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) == "switched\nundone\n")
@@ -141,7 +141,7 @@ struct GateTests {
 
     @Test("abort_on_fail stops an open-loop load test as soon as p95 < 50ms can no longer pass")
     func abortEarly() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: load
@@ -162,7 +162,7 @@ struct GateTests {
 
     @Test("a benchmark's evidence in the journal holds its histograms, per-second series and every threshold verdict")
     func benchmarkEvidence() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: load
@@ -199,7 +199,7 @@ struct GateTests {
 
     @Test("--junit writes every gate of the run as a JUnit test case, a failed threshold as a failure with its figures")
     func junit() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: healthy
@@ -254,7 +254,7 @@ struct GateTests {
 
     @Test("marshal bench prints a wrk-like summary, exits 1 when a threshold fails, 2 on bad input, and writes --junit")
     func benchCommand() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let url = app.url + "/slow/5"
         let failing = try await CLI.run(["bench", url, "-c", "2", "-d", "1s", "--threshold", "p95 < 1ms", "--threshold", "error_rate < 1%",
@@ -320,7 +320,7 @@ struct GateTests {
 
     @Test("check --health GETs each host's base_url and the environment's; a non-2xx answer exits 1 naming it")
     func checkHealth() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         func environment(_ hosts: String) -> String {
             CLI.write("""
@@ -384,7 +384,7 @@ struct GateTests {
 
     @Test("Ctrl-C during a load test: the run is recorded as aborted with the step's evidence, and the lock is released")
     func interruptedLoad() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - name: long load
@@ -505,7 +505,7 @@ struct GateTests {
 
     @Test("a notify step posts its webhook; a dead webhook does not fail the run")
     func notify() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = runbook("""
           - notify: { url: "\(app.url)/hook", body: { text: "deploying {{ run.runbook }}" } }

@@ -21,7 +21,7 @@ struct HostLockTests {
 
     @Test("two operators, two local journals, one environment: the second run exits 3 naming the first (holder, run, message), through the lock on web1; --lock-wait then starts it")
     func secondOperatorStoppedByHostLock() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         CLI.write(Self.runbook, to: lab.dir + "/hold.yml")
         let stateA = lab.dir + "/laptop-a", stateB = lab.dir + "/laptop-b"
         let envA = ["MARSHAL_MACHINE": "laptop-a", "USER": "alice"], envB = ["MARSHAL_MACHINE": "laptop-b", "USER": "bob"]
@@ -56,7 +56,7 @@ struct HostLockTests {
 
     @Test("a run killed with -9 and finished by resume leaves no lock on the lock host: another operator's run starts next")
     func resumeReleasesTheHostLock() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         CLI.write(Self.runbook, to: lab.dir + "/hold.yml")
         CLI.write("", to: lab.dir + "/go")
         let stateA = lab.dir + "/laptop-a", stateB = lab.dir + "/laptop-b"

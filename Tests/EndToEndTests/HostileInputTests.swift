@@ -107,7 +107,7 @@ struct HostileOutputTests {
 
     @Test("an HTTP body with escapes and HTML quoted by a failing gate: escaped in the run's output, show and the report")
     func httpBody() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let env = CLI.localEnvironment(dir, name: "hostile")
         let path = dir + "/hostile.yml"

@@ -9,7 +9,8 @@ final class Lab: @unchecked Sendable {
     let hosts: Int
     let basePort: Int
 
-    init(hosts: Int = 5, roles: String? = nil) throws {
+    /// Async so that the seconds `scripts/lab start` takes hold no thread of the cooperative pool.
+    init(hosts: Int = 5, roles: String? = nil) async throws {
         self.hosts = hosts
         dir = CLI.temporaryDirectory()
         // A random port range, tried again elsewhere if another lab (or anything) holds it.
@@ -18,7 +19,7 @@ final class Lab: @unchecked Sendable {
             let base = Int.random(in: 20000...44000)
             var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
             if let roles { arguments += ["--roles", roles] }
-            let result = try Shell.runBlocking(arguments)
+            let result = try await Shell.run(arguments)
             if result.status == 0 {
                 basePort = base
                 return
@@ -30,8 +31,11 @@ final class Lab: @unchecked Sendable {
     }
 
     deinit {
-        _ = try? Shell.runBlocking([CLI.root + "/scripts/lab", "stop", "--dir", dir])
-        try? FileManager.default.removeItem(atPath: dir)
+        let dir = dir
+        Cleanup.inBackground {
+            _ = try? Shell.runBlocking([CLI.root + "/scripts/lab", "stop", "--dir", dir])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
     }
 
     var environment: String { dir + "/environment.yml" }

@@ -7,7 +7,7 @@ import Testing
 struct LiveSummaryTests {
     @Test("25 hosts × 2 steps under a pty: one summary line per step with counts, a line only for the failing host")
     func summarises() async throws {
-        let lab = try Lab(hosts: 25)
+        let lab = try await Lab(hosts: 25)
         let runbook = lab.dir + "/many.yml"
         CLI.write("""
             version: 1

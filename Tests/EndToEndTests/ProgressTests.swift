@@ -24,7 +24,7 @@ struct ProgressTests {
 
     @Test("under tmux, mid-way through a 10 s load test the pane shows elapsed/total, the phase, the rate against plan, p95 and errors")
     func terminalView() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = CLI.localEnvironment(dir, name: "progress")
@@ -70,7 +70,7 @@ struct ProgressTests {
 
     @Test("without a terminal: one plain progress line per 10 s of a 12 s load test; with --output json, a progress event")
     func plainAndJSON() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = CLI.localEnvironment(dir, name: "progress")

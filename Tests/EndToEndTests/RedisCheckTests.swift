@@ -35,7 +35,7 @@ struct RedisCheckTests {
 
     @Test("with on:, redis-cli on the host reads the same values over TCP would, and the password is in no process's argument list")
     func throughRedisCLI() async throws {
-        let redis = try RedisLab(app: false)
+        let redis = try await RedisLab(app: false)
         _ = try await redis.cli(["RPUSH", "queues:default", "a", "b", "c"])
         _ = try await redis.cli(["ZADD", "failed_jobs", "1", "job-1"])
         _ = try await redis.cli(["SET", "stats:processed", "42"])
@@ -68,7 +68,7 @@ struct RedisCheckTests {
 
     @Test("a wrong password fails the check saying so, without printing either password; a stopped server times out")
     func wrongPasswordAndHungServer() async throws {
-        let redis = try RedisLab(app: false)
+        let redis = try await RedisLab(app: false)
         let wrong = "wrong-" + UUID().uuidString
         let runbook = Self.runbook(redis, "auth", """
           - name: cache

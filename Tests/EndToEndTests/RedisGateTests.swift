@@ -32,7 +32,7 @@ struct RedisGateTests {
 
     @Test("a release whose app never hits its cache fails 'hit_rate > 70%' over the load test, while the server's lifetime counters pass the same bound")
     func cacheBypassFailsTheWindowedHitRate() async throws {
-        let redis = try RedisLab(app: true)
+        let redis = try await RedisLab(app: true)
         let environment = Self.environment(redis)
         let runbook = redis.dir + "/cache.yml"
         CLI.write("""
@@ -95,7 +95,7 @@ struct RedisGateTests {
 
     @Test("the shipped queue-workers runbook: v2 passes; a v2 whose worker stops consuming fails queue_depth < 50 and rate(processed) > 100/min in one window, and the rollback (004's order) restarts the old workers")
     func stuckWorkerIsRolledBack() async throws {
-        let redis = try RedisLab(app: true)
+        let redis = try await RedisLab(app: true)
         let pg = try await TestPostgres.shared()
         let database = try await pg.database()
         let secret = redis.dir + "/database-url"

@@ -8,11 +8,12 @@ final class RedisLab: @unchecked Sendable {
     let dir: String
     let values: [String: String]
 
-    init(app: Bool) throws {
+    /// Async so that starting Redis, the app and supervisord holds no thread of the cooperative pool.
+    init(app: Bool) async throws {
         dir = CLI.temporaryDirectory()
         var arguments = [CLI.root + "/scripts/lab-redis", "start", "--dir", dir + "/lab", "--ttl", "600"]
         if app { arguments += ["--app-dir", dir + "/app"] }
-        let result = try Shell.runBlocking(arguments)
+        let result = try await Shell.run(arguments)
         guard result.status == 0 else { throw Lab.LabError.startFailed(result.stderr + result.stdout) }
         var values: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {
@@ -23,8 +24,11 @@ final class RedisLab: @unchecked Sendable {
     }
 
     deinit {
-        _ = try? Shell.runBlocking([CLI.root + "/scripts/lab-redis", "stop", "--dir", dir + "/lab"])
-        try? FileManager.default.removeItem(atPath: dir)
+        let dir = dir
+        Cleanup.inBackground {
+            _ = try? Shell.runBlocking([CLI.root + "/scripts/lab-redis", "stop", "--dir", dir + "/lab"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
     }
 
     var port: String { values["REDIS_PORT"] ?? "" }

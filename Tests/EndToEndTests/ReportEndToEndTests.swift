@@ -8,7 +8,7 @@ import Testing
 struct ReportEndToEndTests {
     @Test("issue 14: both load tests' thresholds are in the document, A's failure counted; --verify passes on it and names a hand-edited figure")
     func twoLoadTests() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = dir + "/two-loads.yml"
         CLI.write("""
@@ -62,10 +62,10 @@ struct ReportEndToEndTests {
 
     @Test("each load test's SVG chart is written beside the document and linked from it; it renders offline in headless Chromium (axes with units, threshold line)")
     func chartInChromium() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = dir + "/chart.yml"
-        // /fails-after/2 answers 500 from 2 s after the app started: errors in the later seconds.
+        // /fails-after/2 answers 500 from 2 s after its first request: errors in the later seconds.
         CLI.write("""
         version: 1
         runbook: chart
@@ -115,7 +115,7 @@ struct ReportEndToEndTests {
 
     @Test("label: on a gate and labels: on thresholds name them in the Targets section, in JUnit and in show; reference 001's other rows say not measured and why")
     func labelledTargets() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = dir + "/targets.yml"
         CLI.write("""

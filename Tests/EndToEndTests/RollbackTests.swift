@@ -44,7 +44,7 @@ struct RollbackTests {
 
     @Test("case 3: killed during the undo of b on web1, rollback asks about that undo; --skip finishes the rest; each undo ran once")
     func undoInFlightIsAsked() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = Self.runbook(lab, forks: 1)
         // forks 1: web2's undo of b ends (and is journaled with web1's start) before web1's runs.
         _ = try await crash(at: "undo:finished:b@web1", ["run", path, "-e", lab.environment, "--state", lab.state])
@@ -68,7 +68,7 @@ struct RollbackTests {
 
     @Test("case 4: resume of a run killed as it began rolling back continues the rollback; forward steps never run again")
     func resumeContinuesRollback() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = Self.runbook(lab)
         _ = try await crash(at: "rollback:begin", ["run", path, "-e", lab.environment, "--state", lab.state])
         #expect(try await ShownRun.load("last", state: lab.state).run.status == "interrupted")
@@ -85,7 +85,7 @@ struct RollbackTests {
 
     @Test("case 4 (twice): killed mid-rollback, resumed and killed again, resumed again: each undo exactly once")
     func resumeTwiceMidRollback() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = Self.runbook(lab, forks: 1)
         // Killed as web2's undo of a starts: b is undone on both hosts and journaled.
         _ = try await crash(at: "undo:started:a@web2", ["run", path, "-e", lab.environment, "--state", lab.state])
@@ -100,7 +100,7 @@ struct RollbackTests {
 
     @Test("case 5: a failed undo stays pending; rollback --run retries exactly it")
     func failedUndoIsRetried() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = Self.runbook(lab)
         CLI.write("", to: lab.hostDir("web2") + "/block-undo")
         let failed = try await CLI.run(["run", path, "-e", lab.environment, "--state", lab.state])
@@ -123,7 +123,7 @@ struct RollbackTests {
 
     @Test("case 9: a step's undos run in parallel (a slow host does not hold the others); the failure line names at most 3 hosts")
     func parallelUndoAndShortSummary() async throws {
-        let lab = try Lab(hosts: 5)
+        let lab = try await Lab(hosts: 5)
         let path = Self.runbook(lab, slowUndoOn: "web5")
         // Every host fails the gate. web5's undo of b sleeps 3 s; undone one at a time it would
         // come first (undos run newest record first), in parallel the others finish long before it.
@@ -142,7 +142,7 @@ struct RollbackTests {
 
     @Test("case 7: a host whose sshd is SIGSTOPped mid-step (no step timeout) is dropped by SSH keepalive; the run ends naming it; the healthy host is undone at once")
     func hungHostEnds() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let environment = lab.dir + "/keepalive.yml"
         CLI.write((lab.file(lab.environment) ?? "").replacingOccurrences(
             of: "  connect_timeout: 5s\n", with: "  connect_timeout: 5s\n  keepalive_interval: 1s\n  keepalive_count: 3\n"), to: environment)
@@ -183,7 +183,7 @@ struct RollbackTests {
 
     @Test("a timed-out step whose command the host confirms gone says 'stopped'; the process group is really gone")
     func timeoutSaysWhatIsTrue() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let path = lab.dir + "/slow.yml"
         CLI.write("""
         version: 1
@@ -201,7 +201,7 @@ struct RollbackTests {
 
     @Test("case 10: on_failure: { run: RUNBOOK, params } runs that runbook in the failed run (same lock), params from the failed run; its outcome is the run's")
     func onFailureRunsRunbook() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         CLI.write("""
         version: 1
         runbook: cleanup
@@ -245,7 +245,7 @@ struct RollbackTests {
 
     @Test("case 6: the journal's disk fills up mid-run: the on_failure rollback still runs, says what it did, and leaves a recovery file that rollback and resume read")
     func journalDiskFull() async throws {
-        let lab = try Lab(hosts: 3)
+        let lab = try await Lab(hosts: 3)
         let state = lab.dir + "/small-state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let mounted = try await Shell.run(["/bin/mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", state])

@@ -20,7 +20,7 @@ struct RunCommandTests {
 
     @Test("canary batches [1, 50%, 100%] on 5 hosts: each step once per host, in batch order, as the journal says")
     func canaryBatches() async throws {
-        let lab = try Lab(hosts: 5)
+        let lab = try await Lab(hosts: 5)
         let runbook = write("""
         version: 1
         runbook: canary
@@ -58,7 +58,7 @@ struct RunCommandTests {
 
     @Test("a changed host key is refused before any command runs anywhere: exit 3, host and both fingerprints named")
     func hostKeyMismatch() async throws {
-        let lab = try Lab(hosts: 3)
+        let lab = try await Lab(hosts: 3)
         // Replace web2's line in known_hosts with a different ed25519 key.
         let keyPath = lab.dir + "/other_key"
         _ = try await Shell.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath])
@@ -125,7 +125,7 @@ struct RunCommandTests {
 
     @Test("10 MB on stdout and 10 MB on stderr with exit status 7: read to the end, status recorded")
     func bigOutput() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let runbook = write("""
         version: 1
         runbook: big
@@ -147,7 +147,7 @@ struct RunCommandTests {
 
     @Test("a command running past its timeout is stopped and reported as a timeout")
     func timeout() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let runbook = write("""
         version: 1
         runbook: slow
@@ -168,7 +168,7 @@ struct RunCommandTests {
 
     @Test("kill -9 in the middle of a step leaves a journal that shows the run interrupted, finished steps recorded")
     func killed() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let runbook = write("""
         version: 1
         runbook: long
@@ -197,7 +197,7 @@ struct RunCommandTests {
 
     @Test("a secret never reaches the journal, the output or JSON events, even when the host echoes it back")
     func secretMasking() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let secret = "tok-\(UUID().uuidString)"
         let environment = (lab.file(lab.environment) ?? "") + "secrets:\n  token: { env: E2E_TOKEN }\n"
         CLI.write(environment, to: lab.dir + "/env-secret.yml")
@@ -231,7 +231,7 @@ struct RunCommandTests {
 
     @Test("a failing host beyond max_failures stops the rollout: later batches are never touched")
     func maxFailures() async throws {
-        let lab = try Lab(hosts: 4)
+        let lab = try await Lab(hosts: 4)
         let runbook = write("""
         version: 1
         runbook: partial

@@ -48,7 +48,7 @@ struct SafeRolloutTests {
 
     @Test("v1 then v2 over 5 hosts in [1, 50%, 100%]: every host serves v2 and releases/ keeps exactly `keep` entries")
     func deploy() async throws {
-        let lab = try Lab(hosts: 5)
+        let lab = try await Lab(hosts: 5)
         let runbook = Self.rollout(lab)
         for release in ["v1", "v2", "v3"] {
             let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"])
@@ -63,7 +63,7 @@ struct SafeRolloutTests {
 
     @Test("a gate failing in the second batch: exit 1, undo in reverse on canary and batch 2 only, every host serves v1")
     func gateFailure() async throws {
-        let lab = try Lab(hosts: 5)
+        let lab = try await Lab(hosts: 5)
         let runbook = Self.rollout(lab)
         #expect(try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v1"]).status == 0)
         let result = try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=v2", "-p", "fail_on=web3"])
@@ -82,7 +82,7 @@ struct SafeRolloutTests {
 
     @Test("marshal rollback after a successful rollout brings every host back to the previous release; --plan changes nothing")
     func rollbackCommand() async throws {
-        let lab = try Lab(hosts: 3)
+        let lab = try await Lab(hosts: 3)
         let runbook = Self.rollout(lab)
         for release in ["v1", "v2"] {
             #expect(try await CLI.run(["run", runbook, "-e", lab.environment, "--state", lab.state, "-p", "release=\(release)"]).status == 0)
@@ -109,7 +109,7 @@ struct SafeRolloutTests {
 
     @Test("kill -9 during a wait of the second batch, then resume: the run completes, each change ran exactly once per host")
     func resumeAfterKill() async throws {
-        let lab = try Lab(hosts: 5)
+        let lab = try await Lab(hosts: 5)
         let path = lab.dir + "/resumable.yml"
         CLI.write("""
         version: 1
@@ -143,7 +143,7 @@ struct SafeRolloutTests {
 
     @Test("killed during a plain shell step, resume names that step and waits for --rerun or --skip")
     func resumeNeedsDecision() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = lab.dir + "/slow.yml"
         CLI.write("""
         version: 1
@@ -174,7 +174,7 @@ struct SafeRolloutTests {
 
     @Test("while a run holds the lock, a second run on that environment exits 3 naming the holder; another environment runs")
     func lock() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = lab.dir + "/hold.yml"
         CLI.write("""
         version: 1
@@ -205,7 +205,7 @@ struct SafeRolloutTests {
 
     @Test("a stale lock (holder killed) is reported as stale and can be released")
     func staleLock() async throws {
-        let lab = try Lab(hosts: 1)
+        let lab = try await Lab(hosts: 1)
         let path = lab.dir + "/hold.yml"
         CLI.write("""
         version: 1
@@ -227,7 +227,7 @@ struct SafeRolloutTests {
 
     @Test("an approve step pauses the run (exit 0, run and step journaled paused); resume --approve finishes it without redoing earlier steps")
     func approval() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let path = lab.dir + "/approve.yml"
         CLI.write("""
         version: 1
@@ -260,7 +260,7 @@ struct SafeRolloutTests {
 
     @Test("a protected environment from a non-TTY with --yes and no --approve: exit 2 before any host is contacted")
     func protectedEnvironment() async throws {
-        let lab = try Lab(hosts: 2)
+        let lab = try await Lab(hosts: 2)
         let protected = (lab.file(lab.environment) ?? "").replacingOccurrences(of: "environment: lab\n", with: "environment: lab\nprotected: true\n")
         CLI.write(protected, to: lab.dir + "/protected.yml")
         let path = lab.dir + "/touch.yml"

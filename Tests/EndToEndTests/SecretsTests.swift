@@ -35,8 +35,8 @@ struct SecretsTests {
         // Enough rows that pg_dump runs for a while; a migration and a query that sleep, and a
         // slow endpoint: each program lives long enough for the sampler to see it.
         try await TestPostgres.run("create table big as select generate_series(1, 300000) as i", url: url)
-        let lab = try Lab(hosts: 1, roles: "db=1")
-        let app = try GateApp()
+        let lab = try await Lab(hosts: 1, roles: "db=1")
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let token = "tok-" + UUID().uuidString.lowercased()
         write(url + "\n", to: dir + "/database_url", mode: 0o600)
@@ -219,7 +219,7 @@ struct SecretsTests {
 
     @Test("an on: http request sent with the host's curl keeps its URL, headers and body exact (curl reads them as config on stdin)")
     func remoteCurlConfigIsExact() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let env = CLI.localEnvironment(dir, name: "curlcfg")
         CLI.write("""

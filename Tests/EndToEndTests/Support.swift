@@ -46,7 +46,7 @@ enum CLI {
     }
 
     static func write(_ text: String, to path: String) {
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        TestFile.write(text, to: path)
     }
 
     /// `dir/env.yml`: one host, `here`, on this machine (`transport: local`), with `vars.dir`.
@@ -69,14 +69,16 @@ class ScriptedApp: @unchecked Sendable {
     let port: Int
     let output: String
 
-    init(script: String, ttl: Int, _ arguments: [String]) throws {
+    /// Async: waiting for Python to start and print its port sleeps the task, not a thread of the
+    /// cooperative pool (a blocked pool thread delays every other test's timers).
+    init(script: String, ttl: Int, _ arguments: [String]) async throws {
         output = NSTemporaryDirectory() + "\(script)-\(UUID().uuidString).out"
         pid = try Spawn.start(["/usr/bin/python3", CLI.root + "/scripts/testing/" + script, "--ttl", String(ttl)] + arguments, stdout: output)
         var port = 0
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while port == 0 && Date() < deadline {
             if let text = try? String(contentsOfFile: output, encoding: .utf8), text.hasSuffix("\n") { port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
-            if port == 0 { usleep(20_000) }
+            if port == 0 { try? await Task.sleep(for: .milliseconds(20)) }
         }
         self.port = port
     }

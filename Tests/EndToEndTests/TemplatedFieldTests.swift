@@ -64,7 +64,7 @@ struct TemplatedFieldTests {
 
     @Test("a templated within on a health check: the check keeps trying for the rendered time (3 s for an app healthy after 2 s passes; 1 s fails)")
     func templatedWithin() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let environment = CLI.localEnvironment(dir, name: "t")
         let path = dir + "/w.yml"

@@ -8,7 +8,7 @@ import Testing
 struct VirtualUsersEndToEndTests {
     @Test("users: 50, think_time: 200ms for 2 s: plan names the users, the report says \"50 concurrent users\" with the planned and achieved rate, Targets' \"Concurrent users\" row is measured, --verify passes")
     func usersInReport() async throws {
-        let app = try GateApp()
+        let app = try await GateApp()
         let dir = CLI.temporaryDirectory()
         let path = dir + "/users.yml"
         CLI.write("""

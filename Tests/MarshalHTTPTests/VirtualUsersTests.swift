@@ -35,10 +35,15 @@ extension HTTPLab {
             // Each user walks the weighted flow: index, index, index, about, …
             let index = Double(result.scenarios[0].count), about = Double(result.scenarios[1].count)
             #expect(abs(index / (index + about) - 0.75) < 0.02)
-            // Steady seconds send at the users' pace, not as fast as the server answers (closed loop).
-            for second in result.perSecond.dropFirst(2).prefix(26) {
-                #expect(abs(Double(second.sent) - 1000) < 100, "second \(second.second): \(second.sent) sent")
+            // Steady seconds send at the users' pace, not as fast as the server answers (closed loop):
+            // none above it, and their median on it. A second may fall short when the machine is busy
+            // (878 seen with the whole suite on 2 cores): users wait for answers, and do not catch up.
+            let steady = result.perSecond.dropFirst(2).prefix(26).map(\.sent)
+            for (offset, sent) in steady.enumerated() {
+                #expect(sent < 1100, "second \(offset + 2): \(sent) sent, faster than 1,000 users thinking 1 s")
             }
+            let median = Double(steady.sorted()[steady.count / 2])
+            #expect(abs(median - 1000) < 50, "median second: \(median) sent; seconds: \(steady)")
         }
 
         @Test("Think time paces each user: 20 users thinking 200 ms for 2 s send about 10 requests each, not a closed loop's thousands")

@@ -1,4 +1,5 @@
 import Foundation
+import MarshalTestSupport
 import MarshalCore
 @testable import MarshalLoading
 
@@ -17,7 +18,7 @@ enum Repo {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("marshal-test-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let path = dir.appendingPathComponent(name).path
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        TestFile.write(text, to: path)
         return path
     }
 }

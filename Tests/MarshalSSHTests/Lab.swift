@@ -160,3 +160,13 @@ final class PathList: @unchecked Sendable {
     }
 }
 
+
+/// coreutils' digest of a file, as lowercase hex: the reference the transports' own SHA-256 is
+/// checked against, computed in a child process rather than on a thread of the cooperative pool.
+func sha256sum(_ path: String) async throws -> String {
+    let (status, output) = await Lab.runProcess(["/usr/bin/sha256sum", path])
+    guard status == 0, let digest = output.split(separator: " ").first else {
+        throw LabError(message: "sha256sum \(path) failed: \(output)")
+    }
+    return String(digest)
+}

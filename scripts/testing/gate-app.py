@@ -3,7 +3,8 @@
 
   gate-app.py [--ttl SECONDS]     prints the port it listens on, then serves until the TTL
 
-Times count from start:
+Times count from the first request to that same path (not from the app's start, so a test that
+reaches its first request late, on a loaded machine, still sees the N seconds):
   /healthy-after/N   503 {"status":"starting"} for N seconds, then 200 {"status":"healthy"}
   /degraded          503 with per-service status: database healthy, redis down
   /fails-after/N     200 {"status":"healthy"} for N seconds, then 500
@@ -18,7 +19,7 @@ import time
 
 from jsonserver import JSONHandler, serve
 
-START = time.monotonic()
+FIRST_REQUEST = {}  # path -> time.monotonic() of its first request
 HOOKS = []
 AUTHORIZATIONS = []
 
@@ -26,7 +27,8 @@ AUTHORIZATIONS = []
 class Handler(JSONHandler):
 
     def do_GET(self):
-        elapsed = time.monotonic() - START
+        now = time.monotonic()
+        elapsed = now - FIRST_REQUEST.setdefault(self.path, now)
         if self.headers.get("Authorization") is not None:
             AUTHORIZATIONS.append(self.headers.get("Authorization"))
         parts = self.path.strip("/").split("/")
