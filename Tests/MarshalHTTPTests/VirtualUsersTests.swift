@@ -30,7 +30,11 @@ extension HTTPLab {
             let expected = 1000 / (1 + result.overall.serviceTime.mean)
             #expect(abs(u.plannedRate - expected) / expected < 0.02, "planned \(u.plannedRate), expected ≈ \(expected)")
             #expect(abs(u.achievedRate - u.plannedRate) / u.plannedRate < 0.02, "achieved \(u.achievedRate) req/s, planned \(u.plannedRate)")
-            #expect(abs(Double(result.overall.count) - 30_000) / 30_000 < 0.02, "requests \(result.overall.count)")
+            // Requests: the planned rate over the 30 s. Not a flat 30,000: each user waits for its answer
+            // before thinking, so a slower server lowers the plan (29,153 with the suite beside it).
+            let plannedCount = u.plannedRate * 30
+            #expect(abs(Double(result.overall.count) - plannedCount) / plannedCount < 0.02, "requests \(result.overall.count), planned \(plannedCount)")
+            #expect(result.overall.count > 25_000, "requests \(result.overall.count): the server took over 200 ms an answer")
             #expect(result.overall.errors.total == 0, "\(result.errorSamplesText ?? "")")
             // Each user walks the weighted flow: index, index, index, about, …
             let index = Double(result.scenarios[0].count), about = Double(result.scenarios[1].count)
