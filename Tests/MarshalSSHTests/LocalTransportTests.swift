@@ -45,6 +45,32 @@ struct LocalTransportTests {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
+    @Test("commands started at once, half of them leaving a daemon behind: none holds another's output open, each ends with its own")
+    func daemonsHoldNoOtherPipes() async throws {
+        let local = try await executor()
+        // Each daemon detaches from its own output and lives 30 s. A quick command whose pipe it
+        // inherited (created while the daemon's starter was being spawned on another thread)
+        // would not end until its 5 s timeout.
+        let results = await withTaskGroup(of: (daemon: Int32?, quick: CommandResult?).self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    if index % 2 == 0 {
+                        let started = try? await local.run(ShellCommand(literal: "setsid sleep 30 < /dev/null > /dev/null 2>&1 & echo $!"), timeout: .seconds(5))
+                        return (started.flatMap { Int32($0.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) }, nil)
+                    }
+                    return (nil, try? await local.run(ShellCommand(literal: "echo quick"), timeout: .seconds(5)))
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for pid in results.compactMap(\.daemon) { kill(pid, SIGKILL) }
+        #expect(results.compactMap(\.daemon).count == 32)
+        let quick = results.compactMap(\.quick)
+        #expect(quick.count == 32)
+        let held = quick.filter { $0.ending != .exited(0) || $0.duration > .seconds(2) }
+        #expect(held.isEmpty, "\(held.count) of 32 quick commands were held open: \(held.map { "\($0.ending) after \($0.duration)" })")
+    }
+
     @Test("a timeout stops the whole process group within timeout + 1 s")
     func timeout() async throws {
         let local = try await executor()

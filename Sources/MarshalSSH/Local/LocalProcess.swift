@@ -12,8 +12,11 @@ enum LocalProcess {
         defer { close(stdinRead) }
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
-        guard pipe(&stdoutPipe) == 0 else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
-        guard pipe(&stderrPipe) == 0 else {
+        // Close-on-exec (dup2 onto 1 and 2 clears it for this command's own child): a command that
+        // another thread starts meanwhile, or a daemon it leaves behind, would otherwise hold these
+        // write ends open, and this command's output would not end until that process did.
+        guard closeOnExecPipe(&stdoutPipe) else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
+        guard closeOnExecPipe(&stderrPipe) else {
             close(stdoutPipe[0]); close(stdoutPipe[1])
             throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))")
         }
@@ -45,7 +48,7 @@ enum LocalProcess {
         let argv: [String] = ["/bin/sh", "-c", command]
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ)
+        let spawned = spawning.withLock { posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ) }
         close(stdoutPipe[1])
         close(stderrPipe[1])
         guard spawned == 0 else {
@@ -112,10 +115,8 @@ enum LocalProcess {
             throw .channelFailed(host: host, reason: "the command's input is \(input.count) bytes; at most \(inputLimit) can be passed")
         }
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
         // Not inherited by commands other threads start meanwhile (dup2 onto stdin clears the flag).
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        guard closeOnExecPipe(&fds) else { throw .channelFailed(host: host, reason: "pipe: \(describeErrno(errno))") }
         let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (linux/fcntl.h), not exported to Swift
         if input.count > 60 * 1024 { _ = fcntl(fds[1], setPipeSize, Int32(inputLimit)) }
         var offset = 0
@@ -131,6 +132,21 @@ enum LocalProcess {
         }
         close(fds[1])
         return fds[0]
+    }
+
+    /// Held while a pipe is made and marked close-on-exec, and while a command is spawned, so no
+    /// spawn sees a pipe in between (Swift's Glibc has no `pipe2`). This is the only place Marshal
+    /// starts processes.
+    private static let spawning = NSLock()
+
+    /// A pipe whose ends no other command inherits.
+    private static func closeOnExecPipe(_ fds: inout [Int32]) -> Bool {
+        spawning.withLock {
+            guard pipe(&fds) == 0 else { return false }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return true
+        }
     }
 
     /// TERM to the whole group, KILL a second later for whatever ignored it.
