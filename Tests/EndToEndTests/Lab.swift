@@ -19,7 +19,7 @@ final class Lab: @unchecked Sendable {
             let base = Int.random(in: 20000...44000)
             var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
             if let roles { arguments += ["--roles", roles] }
-            let result = try await Shell.run(arguments)
+            let result = try await Self.starts.run { [arguments] in try await Shell.run(arguments) }
             if result.status == 0 {
                 basePort = base
                 return
@@ -29,6 +29,9 @@ final class Lab: @unchecked Sendable {
         }
         throw LabError.startFailed(lastError)
     }
+
+    /// Lab starts (this one's and RedisLab's), two at a time.
+    static let starts = AsyncLimiter(2)
 
     deinit {
         let dir = dir

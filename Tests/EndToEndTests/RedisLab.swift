@@ -13,7 +13,7 @@ final class RedisLab: @unchecked Sendable {
         dir = CLI.temporaryDirectory()
         var arguments = [CLI.root + "/scripts/lab-redis", "start", "--dir", dir + "/lab", "--ttl", "600"]
         if app { arguments += ["--app-dir", dir + "/app"] }
-        let result = try await Shell.run(arguments)
+        let result = try await Lab.starts.run { [arguments] in try await Shell.run(arguments) }
         guard result.status == 0 else { throw Lab.LabError.startFailed(result.stderr + result.stdout) }
         var values: [String: String] = [:]
         for line in result.stdout.split(separator: "\n") {

@@ -120,12 +120,13 @@ struct SafeRolloutTests {
           - name: mark
             shell: "echo x >> {{ vars.app_dir }}/marks"
           - name: settle
-            wait: 3s
+            wait: 8s
           - name: work
             shell: "echo w >> {{ vars.app_dir }}/work"
         """, to: path)
-        // Batch 2 is web2, web3: killed once the journal shows batch 2's 3 s wait started (polled;
-        // a fixed second after the marks was outrun by a loaded machine).
+        // Batch 2 is web2, web3: killed once the journal shows batch 2's wait started (polled; a
+        // fixed second after the marks was outrun by a loaded machine). 8 s, not 3: on a loaded
+        // machine a 3 s wait ended between the `show` that saw it and the kill.
         try await runAndKill(["run", path, "-e", lab.environment, "--state", lab.state]) {
             let shown = try? await ShownRun.load("last", state: lab.state)
             return shown?.steps.contains { $0.name == "settle" && $0.batch == 2 && $0.status == "started" } == true
