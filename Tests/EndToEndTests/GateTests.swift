@@ -238,11 +238,8 @@ struct GateTests {
         """, in: dir)
         let holder = try CLI.start(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3"])
         // Until the holder has the lock (polled: a fixed pause was outrun by a loaded machine).
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let status = try await CLI.run(["lock", "status", "-e", localEnvironment(dir), "--state", dir + "/state3"])
-            if status.stdout.contains("locked by") { break }
-            try await Task.sleep(for: .milliseconds(100))
+        _ = try await eventually(within: 60, every: .milliseconds(100)) {
+            try await CLI.run(["lock", "status", "-e", localEnvironment(dir), "--state", dir + "/state3"]).stdout.contains("locked by")
         }
         let locked = try await CLI.run(["run", waiting, "-e", localEnvironment(dir), "--state", dir + "/state3", "--junit", dir + "/locked.xml"])
         #expect(locked.status == 3, "\(locked.stderr)")
@@ -397,11 +394,8 @@ struct GateTests {
         let env = localEnvironment(dir)
         let pid = try CLI.start(["run", path, "-e", env, "--state", dir + "/state"])
         // Until the journal says the load test started (polled), then let it send for a second.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-            if shown.stdout.contains("\"long load\"") { break }
-            try await Task.sleep(for: .milliseconds(100))
+        _ = try await eventually(within: 60, every: .milliseconds(100)) {
+            try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"]).stdout.contains("\"long load\"")
         }
         try await Task.sleep(for: .seconds(1))
         kill(pid, SIGINT)

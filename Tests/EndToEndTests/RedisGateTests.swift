@@ -110,7 +110,7 @@ struct RedisGateTests {
         let runbook = CLI.root + "/Runbooks/queue-workers.yml"
         let validate = try await CLI.run(["validate", runbook, "-e", environment])
         #expect(validate.status == 0, "\(validate.stdout) \(validate.stderr)")
-        #expect(try await redis.waitUntil(20) { try await redis.number("stats:processed") > 0 }, "the v1 worker consumes")
+        #expect(try await eventually(within: 20, every: .milliseconds(100)) { try await redis.number("stats:processed") > 0 }, "the v1 worker consumes")
 
         let state = redis.dir + "/state"
         let good = try await CLI.run(["run", runbook, "-e", environment, "-p", "release=v2", "-p", "artifact_dir=\(redis.artifacts)",
@@ -119,7 +119,7 @@ struct RedisGateTests {
         let goodGate = good.stdout.split(separator: "\n").first { $0.contains("Workers keep up with the queue:") } ?? ""
         #expect(goodGate.contains("succeeded"), "\(goodGate)")
         print("figures: v2 \(goodGate)")
-        #expect(try await redis.waitUntil(10) { try await redis.status("worker").contains("RUNNING") })
+        #expect(try await eventually(within: 10, every: .milliseconds(100)) { try await redis.status("worker").contains("RUNNING") })
         let goodPid = try await redis.status("worker")
 
         let stuck = try await CLI.run(["run", runbook, "-e", environment, "-p", "release=v2-stuck", "-p", "artifact_dir=\(redis.artifacts)",
@@ -147,7 +147,7 @@ struct RedisGateTests {
         #expect(worker.contains("RUNNING") && worker != goodPid, "restarted: \(worker)")
         let log = (try? String(contentsOfFile: redis.appDir + "/shared/worker.log", encoding: .utf8)) ?? ""
         #expect(log.split(separator: "\n").last { $0.contains("consuming") }?.contains("worker v2 consuming queues:default") == true, "\(log.suffix(400))")
-        #expect(try await redis.waitUntil(30) { Int(try await redis.cli(["LLEN", "queues:default"])) ?? 99 < 10 }, "the old workers drain the queue")
+        #expect(try await eventually(within: 30, every: .milliseconds(100)) { Int(try await redis.cli(["LLEN", "queues:default"])) ?? 99 < 10 }, "the old workers drain the queue")
         #expect(shown.steps.filter { $0.name.hasPrefix("rollback: ") }.allSatisfy { $0.status == "succeeded" },
                 "\(shown.steps.map { "\($0.phase) \($0.name) \($0.status) \($0.message ?? "")" })")
         #expect(try await TestPostgres.run("select count(*) from jobs_seen", url: database) == "2", "the database as backed up")

@@ -53,14 +53,4 @@ final class RedisLab: @unchecked Sendable {
     func status(_ program: String) async throws -> String {
         try await Spawn.runAsync(["/usr/bin/supervisorctl", "-c", supervisorConfig, "status", program], timeout: 30).stdout
     }
-
-    /// Polls `condition` every 100 ms until it holds or `seconds` pass.
-    func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
 }

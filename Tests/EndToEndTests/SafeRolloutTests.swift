@@ -101,8 +101,7 @@ struct SafeRolloutTests {
     /// Starts `marshal run` in the background and kills it with SIGKILL once `ready` holds.
     func runAndKill(_ arguments: [String], until ready: () async -> Bool) async throws {
         let pid = try CLI.start(arguments)
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, await !ready() { try? await Task.sleep(for: .milliseconds(20)) }
+        _ = try? await eventually(within: 30, every: .milliseconds(20)) { await ready() }
         kill(pid, SIGKILL)
         _ = await Spawn.waitAsync(pid, timeout: 10)
     }

@@ -150,7 +150,7 @@ struct SharedStateTests {
         let log = b.dir + "/wait.log"
         let waiting = try Spawn.start([CLI.binary, "run", "deploy.yml", "-e", "prod", "-p", "release=v2", "--yes", "--lock-wait", "60s"],
                                       environment: env, cwd: b.dir, stdout: log, stderr: log + ".err")
-        #expect(try await Self.waitFor { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the lock of environment prod: held by op-laptop-a@laptop-a") })
+        #expect(try await eventually(within: 60) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("waiting for the lock of environment prod: held by op-laptop-a@laptop-a") })
         #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains(#"hotfix INC-42 late"#), "the waiting run says why the lock is held")
         CLI.write("", to: target + "/go")
         let firstResult = try await first
@@ -161,20 +161,11 @@ struct SharedStateTests {
         #expect(((try? String(contentsOfFile: target + "/after", encoding: .utf8)) ?? "") == "v1\nv2\n", "the runs did not overlap")
     }
 
-    static func waitFor(_ timeout: TimeInterval = 60, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     @Test("a lock taken away mid-run is noticed at the next boundary: the run stops (exit 3), records why, starts nothing more")
     func lostLockStopsTheRun() async throws {
         let (a, b, target, _) = try await Self.pair()
         async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes"])
-        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        #expect(try await eventually(within: 60) { FileManager.default.fileExists(atPath: target + "/holding") })
         let released = try await b.marshal(["lock", "release", "-e", "prod", "--force"])
         #expect(released.status == 0, "\(released.stdout)\(released.stderr)")
         CLI.write("", to: target + "/go")
@@ -202,7 +193,7 @@ struct SharedStateTests {
         // An outage of 5 s (as the issue's acceptance says) well within the lease: 40 s, so that a loaded machine (slow pause,
         // resume and reconnect; the last renewal up to lease/3 before the outage) cannot run it out.
         async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "--lock-lease", "40s"])
-        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        #expect(try await eventually(within: 60) { FileManager.default.fileExists(atPath: target + "/holding") })
         try await pg.pause()
         CLI.write("", to: target + "/go")
         // The hold step ends while the store is down; the run waits at the boundary before `after`.
@@ -227,7 +218,7 @@ struct SharedStateTests {
         try? FileManager.default.removeItem(atPath: target + "/holding")
         try? FileManager.default.removeItem(atPath: target + "/after")
         async let second = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v2", "--yes", "--lock-lease", "4s"])
-        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        #expect(try await eventually(within: 60) { FileManager.default.fileExists(atPath: target + "/holding") })
         try await pg.pause()
         CLI.write("", to: target + "/go")
         let stopped = try await second
@@ -346,7 +337,7 @@ struct SharedStateTests {
         let sampler = ProcessListSampler()
         async let first = a.marshal(["run", "deploy", "-e", "prod", "-p", "release=v1", "--yes", "-m", "sampled",
                                      "--report", a.dir + "/report.md", "--junit", a.dir + "/junit.xml", "--output", "json"])
-        #expect(try await Self.waitFor { FileManager.default.fileExists(atPath: target + "/holding") })
+        #expect(try await eventually(within: 60) { FileManager.default.fileExists(atPath: target + "/holding") })
         // While A holds the lock, everything else a team does against the same state.
         var others: [CLI.Result] = []
         others.append(try await b.marshal(["lock", "status", "-e", "prod"]))

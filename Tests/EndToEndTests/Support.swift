@@ -75,10 +75,10 @@ class ScriptedApp: @unchecked Sendable {
         output = NSTemporaryDirectory() + "\(script)-\(UUID().uuidString).out"
         pid = try Spawn.start(["/usr/bin/python3", CLI.root + "/scripts/testing/" + script, "--ttl", String(ttl)] + arguments, stdout: output)
         var port = 0
-        let deadline = Date().addingTimeInterval(30)
-        while port == 0 && Date() < deadline {
+        let output = output
+        _ = try? await eventually(within: 30, every: .milliseconds(20)) {
             if let text = try? String(contentsOfFile: output, encoding: .utf8), text.hasSuffix("\n") { port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
-            if port == 0 { try? await Task.sleep(for: .milliseconds(20)) }
+            return port != 0
         }
         self.port = port
     }

@@ -44,12 +44,7 @@ enum Child {
     }
 
     static func waitForFile(_ path: String, seconds: Double = 30) async throws -> Bool {
-        let deadline = Date() + seconds
-        while !FileManager.default.fileExists(atPath: path) {
-            if Date() > deadline { return false }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-        return true
+        try await eventually(within: seconds, every: .milliseconds(2)) { FileManager.default.fileExists(atPath: path) }
     }
 
     static func write(_ text: String, to path: String) throws {

@@ -33,16 +33,6 @@ func makeStore(_ kind: StoreKind, liveness: ProcessLiveness) async throws -> Con
     }
 }
 
-/// Polls `condition` until it holds or `timeout` passes.
-func eventually(_ timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return false
-}
-
 @Suite("JournalStore contract (SQLite and PostgreSQL)")
 struct StoreContractTests {
     let processes = FakeProcesses()
@@ -208,7 +198,7 @@ struct StoreContractTests {
         // A short lease that is not renewed turns stale by the store's clock.
         _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "r1", lease: .seconds(2))
         var stale: LockRecord?
-        #expect(try await eventually(.seconds(20)) {
+        #expect(try await eventually(within: 20) {
             if case .stale(let lock) = try await journal.acquireLock(environment: "production", holder: "bob@elsewhere", pid: 200, runId: "r2", lease: .seconds(30)) {
                 stale = lock
                 return true
@@ -254,7 +244,7 @@ struct StoreContractTests {
         try await journal.createRun(makeRun("alive", environment: "staging", startedAt: t0 + 1, operatorName: "bob@elsewhere", pid: 300))
         _ = try await journal.acquireLock(environment: "production", holder: "alice@elsewhere", pid: 100, runId: "dead", lease: .seconds(3))
         _ = try await journal.acquireLock(environment: "staging", holder: "bob@elsewhere", pid: 300, runId: "alive", lease: .seconds(60))
-        #expect(try await eventually { try await journal.run(id: "dead", environment: nil).status == .interrupted })
+        #expect(try await eventually(within: 10) { try await journal.run(id: "dead", environment: nil).status == .interrupted })
         #expect(try await journal.runs(matching: RunQuery(statuses: [.interrupted])).map(\.id) == ["dead"])
         #expect(try await journal.reconcileInterrupted() == ["dead"])
         #expect(try await journal.reconcileInterrupted() == [])
