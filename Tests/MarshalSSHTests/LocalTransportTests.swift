@@ -71,6 +71,25 @@ struct LocalTransportTests {
         #expect(held.isEmpty, "\(held.count) of 32 quick commands were held open: \(held.map { "\($0.ending) after \($0.duration)" })")
     }
 
+    @Test("a timed-out command that left a process outside its group holding its output is not reported as stopped")
+    func escapedProcessIsNotConfirmedStopped() async throws {
+        let dir = Lab.scratch()
+        let local = try await executor()
+        let pidFile = dir + "/escaped.pid"
+        defer {
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGKILL)
+            }
+        }
+        let result = try await local.run(ShellCommand(literal: "setsid sleep 20 & echo $! > \(pidFile); echo started; wait"), timeout: .seconds(1))
+        #expect(result.ending == .timedOut)
+        #expect(result.stdoutText == "started\n")
+        #expect(!result.stopConfirmed, "the setsid process still runs and holds the output")
+        let plain = try await local.run(ShellCommand(literal: "sleep 20"), timeout: .seconds(1))
+        #expect(plain.ending == .timedOut)
+        #expect(plain.stopConfirmed, "a command within its group is stopped and confirmed")
+    }
+
     @Test("a timeout stops the whole process group within timeout + 1 s")
     func timeout() async throws {
         let local = try await executor()

@@ -98,7 +98,9 @@ enum LocalProcess {
         let duration = ContinuousClock.now - start
         if timedOut {
             var result = CommandResult(stdout: stdout, stderr: stderr, ending: .timedOut, duration: duration)
-            result.stopConfirmed = kill(-pid, 0) != 0 && errno == ESRCH  // nothing of its group is left
+            // Confirmed only when nothing of its group still runs and nothing holds its output: a
+            // process it started that left the group (setsid, a daemon) still runs.
+            result.stopConfirmed = !open.contains(true) && !groupRunning(pid)
             return result
         }
         let signal = status & 0x7f
@@ -147,6 +149,22 @@ enum LocalProcess {
             _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
             return true
         }
+    }
+
+    /// Whether a process of group `pgid` still runs. A zombie does not: a member orphaned by the
+    /// stop waits for init to reap it, and `kill(-pgid, 0)` still counts it (every timeout was
+    /// reported as "could not be confirmed" where init reaps slowly).
+    private static func groupRunning(_ pgid: pid_t) -> Bool {
+        if kill(-pgid, 0) != 0 { return errno != ESRCH }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for entry in entries where entry.first?.isNumber == true {
+            // /proc/PID/stat: "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let end = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            if fields.count > 2, fields[2] == "\(pgid)", fields[0] != "Z" { return true }
+        }
+        return false
     }
 
     /// TERM to the whole group, KILL a second later for whatever ignored it.
