@@ -8,13 +8,12 @@ struct EchoStep: StepKindPlugin {
     var times: Int
 
     static let declaration = StepKindDeclaration(
-        name: "echo", summary: "Repeat a text (a test kind).",
+        "echo", summary: "Repeat a text (a test kind).",
         shorthand: (.template, "the text"),
-        object: ObjectShape("echo", keys: [
+        keys: [
             KeyDeclaration("text", .template, required: true, "What to repeat."),
             KeyDeclaration("times", .integer(minimum: 1), default: "1", "How often."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On this machine, once per batch.", evidence: "`echoed`: the text repeated.", undo: "None.",
         example: "- echo: hello")
 

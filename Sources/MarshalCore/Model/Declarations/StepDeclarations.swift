@@ -12,12 +12,14 @@ public struct StepKindDeclaration: Sendable, Hashable {
     /// A step using this kind; `marshal docs` prints it and a test validates it.
     public var example: String
 
-    public init(name: String, summary: String, shorthand: (shape: ValueShape, meaning: String)?, object: ObjectShape,
+    /// `keys` are the kind's own; `on` (which every kind accepts) is added after them.
+    public init(_ name: String, summary: String, shorthand: (shape: ValueShape, meaning: String)? = nil,
+                keys: [KeyDeclaration], exactlyOneOf: [String] = [], atLeastOneOf: [String] = [],
                 runs: String, evidence: String, undo: String, example: String) {
         self.name = name
         self.summary = summary
         self.shorthand = shorthand
-        self.object = object
+        self.object = ObjectShape(name, keys: keys + [StepDeclarations.onKey], exactlyOneOf: exactlyOneOf, atLeastOneOf: atLeastOneOf)
         self.runs = runs
         self.evidence = evidence
         self.undo = undo
@@ -69,9 +71,9 @@ public enum StepDeclarations {
 
     static func httpKind(_ name: String, summary: String, example: String) -> StepKindDeclaration {
         StepKindDeclaration(
-            name: name, summary: summary,
+            name, summary: summary,
             shorthand: (.template, "the URL; expects status 200"),
-            object: ObjectShape(name, keys: [
+            keys: [
                 KeyDeclaration("url", .template, required: true, "The URL to request."),
                 KeyDeclaration("method", .choice(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]), default: "GET", "HTTP method (any case)."),
                 KeyDeclaration("headers", .dictionary(.template), "Request headers."),
@@ -82,8 +84,7 @@ public enum StepDeclarations {
                 KeyDeclaration("interval", .duration, default: "1s", "Pause between tries within `within`."),
                 KeyDeclaration("request_timeout", .duration, default: "10s", "Timeout of one request."),
                 KeyDeclaration("insecure", .boolean, default: "false", "Accept any TLS certificate (test systems only)."),
-                onKey,
-            ]),
+            ],
             runs: "From this machine, once per target host with that host's variables (`{{ host.vars.base_url }}`).",
             evidence: "`status`, `duration` (seconds), `body` (first 4 KiB), `json` (the parsed body, when it is JSON); each attempt is a measurement.",
             undo: name == "health" ? "None: a health check changes nothing." : "A GET or HEAD changes nothing; give other methods an `undo` step when they change something.",

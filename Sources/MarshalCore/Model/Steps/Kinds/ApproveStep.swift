@@ -1,15 +1,11 @@
 /// Pause until an operator approves (`--approve NAME` or interactively).
 public struct ApproveStep: StepKindPlugin {
-    public var message: TemplateString?
-    public init(message: TemplateString?) { self.message = message }
-
     public static let declaration = StepKindDeclaration(
-        name: "approve", summary: "Pause until an operator approves (interactively, or `--approve ID` on run/resume).",
+        "approve", summary: "Pause until an operator approves (interactively, or `--approve ID` on run/resume).",
         shorthand: (.template, "the message shown"),
-        object: ObjectShape("approve", keys: [
+        keys: [
             KeyDeclaration("message", .template, "What the operator is asked."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On this machine, once per batch.",
         evidence: "Who approved, in the journal.",
         undo: "None.",
@@ -17,6 +13,8 @@ public struct ApproveStep: StepKindPlugin {
         - id: go_live
           approve: "Canary looks good: continue to the rest?"
         """)
+
+    public var message: TemplateString?
 
     public static func decode(shorthand value: any DecodingNode) -> ApproveStep? {
         ApproveStep(message: value.template("'approve'"))

@@ -2,21 +2,12 @@ import Foundation
 
 /// `pg_dump` to a file on the database host; path, size and sha256 become evidence.
 public struct BackupStep: StepKindPlugin {
-    public var database: TemplateString
-    public var to: TemplateString?
-    public init(database: TemplateString, to: TemplateString? = nil) {
-        self.database = database
-        self.to = to
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "backup", summary: "pg_dump a database to a file on its host.",
-        shorthand: nil,
-        object: ObjectShape("backup", keys: [
+        "backup", summary: "pg_dump a database to a file on its host.",
+        keys: [
             StepDeclarations.database,
             KeyDeclaration("to", .template, default: "marshal-backups/RUN_ID.dump", "The dump file on the host (a relative path is in the SSH user's home there)."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch, or usually once `on: db`.",
         evidence: "`path`, `size`, `sha256` of the dump (use `{{ steps.ID.path }}` in a restore), `fingerprint` (row counts and schema digest, also kept as PATH.fingerprint).",
         undo: "Only what its `undo` step does.",
@@ -24,6 +15,9 @@ public struct BackupStep: StepKindPlugin {
         - id: backup
           backup: { on: db, database: "{{ secrets.database_url }}" }
         """)
+
+    public var database: TemplateString
+    public var to: TemplateString?
 
     public static func decode(_ map: any DecodingMap) -> BackupStep? {
         guard let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}") else { return nil }

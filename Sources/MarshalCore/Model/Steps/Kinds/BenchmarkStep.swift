@@ -1,5 +1,56 @@
 /// The built-in load generator: phases, a closed loop or virtual users, weighted scenarios, thresholds.
 public struct BenchmarkStep: StepKindPlugin {
+    public static let declaration = StepKindDeclaration(
+        "benchmark", summary: "The built-in load generator: open-loop phases (requests per second), a closed loop of connections, or virtual users with think time, with thresholds.",
+        keys: [
+            KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to; with `targets: batch` rendered for each batch host (`{{ host.vars.base_url }}`)."),
+            KeyDeclaration("targets", .choice(Targets.allCases.map(\.rawValue)), default: "url",
+                           "url: load `base_url` once per batch; batch: load each host of the batch itself (one load test per host, at the same time), so a canary is measured, not the front door."),
+            KeyDeclaration("compare", .choice(Comparison.allCases.map(\.rawValue)),
+                           "stable (with `targets: batch`): the same load at the same time against as many hosts not yet updated; thresholds use `canary.METRIC` and `stable.METRIC`."),
+            KeyDeclaration("phases", .list(.object(ObjectShape("phase", keys: [
+                KeyDeclaration("name", .string, "Shown in progress and the report."),
+                KeyDeclaration("duration", .duration, required: true, "How long the phase lasts."),
+                KeyDeclaration("rate", .number, required: true, "Requests per second (0 to 1000000)."),
+                KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
+            ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
+            KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
+            KeyDeclaration("duration", .durationOrTemplate, "Length of a closed-loop or virtual-user test (may be a template)."),
+            KeyDeclaration("users", .integer(minimum: 1), "Virtual users (with `duration`): each sends a request, waits for the answer, thinks `think_time`, and sends the next on its own connection (k6's constant VUs)."),
+            KeyDeclaration("think_time", .duration, default: "1s", "Virtual users: pause between an answer and the user's next request."),
+            KeyDeclaration("ramp_up", .duration, default: "0s", "Virtual users: start them evenly over this time (shorter than `duration`)."),
+            KeyDeclaration("threads", .integer(minimum: 1), default: "2", "Load generator threads."),
+            KeyDeclaration("max_in_flight", .integer(minimum: 1), "Cap on requests outstanding at once (open loop); the rest count as dropped."),
+            KeyDeclaration("scenarios", .list(.object(ObjectShape("scenario", keys: [
+                KeyDeclaration("get", .template, "Path to GET."), KeyDeclaration("post", .template, "Path to POST."),
+                KeyDeclaration("put", .template, "Path to PUT."), KeyDeclaration("patch", .template, "Path to PATCH."),
+                KeyDeclaration("delete", .template, "Path to DELETE."), KeyDeclaration("head", .template, "Path to HEAD."),
+                KeyDeclaration("name", .string, default: "METHOD PATH", "Name in thresholds (`NAME.p95`) and the report."),
+                KeyDeclaration("headers", .dictionary(.template), "Request headers."),
+                KeyDeclaration("json", .any, "JSON request body."),
+                KeyDeclaration("weight", .integer(minimum: 1), default: "1", "Share of requests."),
+                KeyDeclaration("expect_status", .listOrOne(.integer(minimum: 100)), default: "2xx", "Statuses that count as success."),
+            ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
+            KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(StepDeclarations.thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
+                           "METRIC, SCENARIO.METRIC, or with `compare: stable` canary.METRIC / stable.METRIC → condition such as \"< 500ms\" or \"< stable.p95 * 1.1\"; conditions may use `baseline.STEP.METRIC`; metrics: \(StepDeclarations.thresholdMetrics.joined(separator: ", "))."),
+            KeyDeclaration("labels", .dictionary(.string), "Threshold key (as in `thresholds`) → what it measures in words (`p95: p95 latency`), for the report's Targets, JUnit and `marshal show`."),
+            KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
+            StepDeclarations.noData,
+        ], atLeastOneOf: ["phases", "connections", "users"],
+        runs: "From this machine, once per batch (with `targets: batch`, against each host of the batch, and with `compare: stable` also against hosts not yet updated).",
+        evidence: "With `compare: stable`, `canary.METRIC` and `stable.METRIC` (the slowest host of each side) besides the canary's own figures. Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
+        undo: "None: it changes nothing.",
+        example: """
+        - name: Latency gate
+          benchmark:
+            base_url: "{{ vars.base_url }}"
+            phases: [ { name: warm-up, duration: 5s, rate: 10 }, { duration: 10s, rate: 10, ramp_to: 50 } ]
+            scenarios:
+              - { get: /api/items, weight: 3 }
+              - { post: /api/items, json: { name: probe }, expect_status: [200, 201] }
+            thresholds: { p95: "< 500ms", error_rate: "< 1%" }
+        """)
+
     /// A phase as the load generator runs it: the runbook's phases go to it unchanged.
     public typealias Phase = LoadPlan.Phase
 
@@ -48,7 +99,7 @@ public struct BenchmarkStep: StepKindPlugin {
     public var baseURL: TemplateString
     public var targets: Targets = .url
     public var compare: Comparison? = nil
-    public var phases: [Phase]
+    public var phases: [Phase] = []
     /// Closed loop (wrk-like) when set: this many connections back to back for `duration`.
     public var connections: Int?
     public var duration: Duration?
@@ -57,85 +108,18 @@ public struct BenchmarkStep: StepKindPlugin {
     public var users: Int?
     public var thinkTime: Duration = .seconds(1)
     public var rampUp: Duration = .zero
-    public var threads: Int
+    public var threads: Int = 2
     public var maxInFlight: Int?
     public var scenarios: [Scenario]
-    public var thresholds: [Threshold]
+    public var thresholds: [Threshold] = []
     /// Threshold key (`p95`, `checkout.error_rate`) → what it measures in words (`p95 latency`).
     public var labels: [String: String] = [:]
-    public var onNoData: NoDataPolicy
-
-    public init(baseURL: TemplateString, phases: [Phase] = [], connections: Int? = nil, duration: Duration? = nil,
-                threads: Int = 2, maxInFlight: Int? = nil, scenarios: [Scenario], thresholds: [Threshold] = [],
-                onNoData: NoDataPolicy = .fail) {
-        self.baseURL = baseURL
-        self.phases = phases
-        self.connections = connections
-        self.duration = duration
-        self.threads = threads
-        self.maxInFlight = maxInFlight
-        self.scenarios = scenarios
-        self.thresholds = thresholds
-        self.onNoData = onNoData
-    }
+    public var onNoData: NoDataPolicy = .fail
 
     public var plannedDuration: Duration {
         if let duration { return duration }
         return phases.reduce(Duration.zero) { $0 + $1.duration }
     }
-
-    public static let declaration = StepKindDeclaration(
-        name: "benchmark", summary: "The built-in load generator: open-loop phases (requests per second), a closed loop of connections, or virtual users with think time, with thresholds.",
-        shorthand: nil,
-        object: ObjectShape("benchmark", keys: [
-            KeyDeclaration("base_url", .template, required: true, "The URL scenario paths are relative to; with `targets: batch` rendered for each batch host (`{{ host.vars.base_url }}`)."),
-            KeyDeclaration("targets", .choice(Targets.allCases.map(\.rawValue)), default: "url",
-                           "url: load `base_url` once per batch; batch: load each host of the batch itself (one load test per host, at the same time), so a canary is measured, not the front door."),
-            KeyDeclaration("compare", .choice(Comparison.allCases.map(\.rawValue)),
-                           "stable (with `targets: batch`): the same load at the same time against as many hosts not yet updated; thresholds use `canary.METRIC` and `stable.METRIC`."),
-            KeyDeclaration("phases", .list(.object(ObjectShape("phase", keys: [
-                KeyDeclaration("name", .string, "Shown in progress and the report."),
-                KeyDeclaration("duration", .duration, required: true, "How long the phase lasts."),
-                KeyDeclaration("rate", .number, required: true, "Requests per second (0 to 1000000)."),
-                KeyDeclaration("ramp_to", .number, "Rise linearly from `rate` to this by the end of the phase."),
-            ]))), "Open loop: the arrival rate over time (give this or `connections`)."),
-            KeyDeclaration("connections", .integer(minimum: 1), "Closed loop: this many connections back to back (with `duration`)."),
-            KeyDeclaration("duration", .durationOrTemplate, "Length of a closed-loop or virtual-user test (may be a template)."),
-            KeyDeclaration("users", .integer(minimum: 1), "Virtual users (with `duration`): each sends a request, waits for the answer, thinks `think_time`, and sends the next on its own connection (k6's constant VUs)."),
-            KeyDeclaration("think_time", .duration, default: "1s", "Virtual users: pause between an answer and the user's next request."),
-            KeyDeclaration("ramp_up", .duration, default: "0s", "Virtual users: start them evenly over this time (shorter than `duration`)."),
-            KeyDeclaration("threads", .integer(minimum: 1), default: "2", "Load generator threads."),
-            KeyDeclaration("max_in_flight", .integer(minimum: 1), "Cap on requests outstanding at once (open loop); the rest count as dropped."),
-            KeyDeclaration("scenarios", .list(.object(ObjectShape("scenario", keys: [
-                KeyDeclaration("get", .template, "Path to GET."), KeyDeclaration("post", .template, "Path to POST."),
-                KeyDeclaration("put", .template, "Path to PUT."), KeyDeclaration("patch", .template, "Path to PATCH."),
-                KeyDeclaration("delete", .template, "Path to DELETE."), KeyDeclaration("head", .template, "Path to HEAD."),
-                KeyDeclaration("name", .string, default: "METHOD PATH", "Name in thresholds (`NAME.p95`) and the report."),
-                KeyDeclaration("headers", .dictionary(.template), "Request headers."),
-                KeyDeclaration("json", .any, "JSON request body."),
-                KeyDeclaration("weight", .integer(minimum: 1), default: "1", "Share of requests."),
-                KeyDeclaration("expect_status", .listOrOne(.integer(minimum: 100)), default: "2xx", "Statuses that count as success."),
-            ], exactlyOneOf: ["get", "post", "put", "patch", "delete", "head"]))), required: true, "Weighted requests, one method key each."),
-            KeyDeclaration("thresholds", .keyed(pattern: "^([^.]+\\.)?(\(StepDeclarations.thresholdMetrics.joined(separator: "|")))$", value: .listOrOne(.string)),
-                           "METRIC, SCENARIO.METRIC, or with `compare: stable` canary.METRIC / stable.METRIC → condition such as \"< 500ms\" or \"< stable.p95 * 1.1\"; conditions may use `baseline.STEP.METRIC`; metrics: \(StepDeclarations.thresholdMetrics.joined(separator: ", "))."),
-            KeyDeclaration("labels", .dictionary(.string), "Threshold key (as in `thresholds`) → what it measures in words (`p95: p95 latency`), for the report's Targets, JUnit and `marshal show`."),
-            KeyDeclaration("abort_on_fail", .boolean, default: "false", "Stop the load test as soon as a threshold fails."),
-            StepDeclarations.noData,
-            StepDeclarations.onKey,
-        ], atLeastOneOf: ["phases", "connections", "users"]),
-        runs: "From this machine, once per batch (with `targets: batch`, against each host of the batch, and with `compare: stable` also against hosts not yet updated).",
-        evidence: "With `compare: stable`, `canary.METRIC` and `stable.METRIC` (the slowest host of each side) besides the canary's own figures. Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
-        undo: "None: it changes nothing.",
-        example: """
-        - name: Latency gate
-          benchmark:
-            base_url: "{{ vars.base_url }}"
-            phases: [ { name: warm-up, duration: 5s, rate: 10 }, { duration: 10s, rate: 10, ramp_to: 50 } ]
-            scenarios:
-              - { get: /api/items, weight: 3 }
-              - { post: /api/items, json: { name: probe }, expect_status: [200, 201] }
-            thresholds: { p95: "< 500ms", error_rate: "< 1%" }
-        """)
 
     static let thresholdMetrics = StepDeclarations.thresholdMetrics
 

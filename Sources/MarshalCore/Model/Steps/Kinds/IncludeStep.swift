@@ -1,29 +1,23 @@
 /// Run the steps of another runbook here, with params given. The engine expands it before a run
 /// (`ExpandedStep`), so it never runs as a step itself.
 public struct IncludeStep: StepKindPlugin {
-    public var runbook: String
-    public var params: [ConfigEntry]
-    public var location: SourceLocation
-    public init(runbook: String, params: [ConfigEntry], location: SourceLocation) {
-        self.runbook = runbook
-        self.params = params
-        self.location = location
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "include", summary: "Run the steps of another runbook here.",
+        "include", summary: "Run the steps of another runbook here.",
         shorthand: (.string, "the runbook (name or path beside this one)"),
-        object: ObjectShape("include", keys: [
+        keys: [
             KeyDeclaration("runbook", .string, required: true, "Name or path of the runbook."),
             KeyDeclaration("params", .dictionary(.any), "Its params."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "Its steps run where they say.",
         evidence: "That of its steps.",
         undo: "That of its steps.",
         example: """
         - include: { runbook: smoke-tests, params: { base_url: "{{ vars.base_url }}" } }
         """)
+
+    public var runbook: String
+    public var params: [ConfigEntry]
+    public var location: SourceLocation
 
     public static func decode(shorthand value: any DecodingNode) -> IncludeStep? {
         value.string("'include'").map { IncludeStep(runbook: $0, params: [], location: value.location) }

@@ -1,33 +1,25 @@
 /// A Prometheus instant query held to an expectation.
 public struct MetricStep: StepKindPlugin {
-    public var prometheus: TemplateString
-    public var query: TemplateString
-    public var expect: Expression?
-    public var onNoData: NoDataPolicy
-    public init(prometheus: TemplateString, query: TemplateString, expect: Expression?, onNoData: NoDataPolicy = .fail) {
-        self.prometheus = prometheus
-        self.query = query
-        self.expect = expect
-        self.onNoData = onNoData
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "metric", summary: "A Prometheus instant query held to an expectation.",
-        shorthand: nil,
-        object: ObjectShape("metric", keys: [
+        "metric", summary: "A Prometheus instant query held to an expectation.",
+        keys: [
             KeyDeclaration("prometheus", .template, required: true, "The Prometheus base URL."),
             KeyDeclaration("query", .template, required: true, "A PromQL instant query."),
             KeyDeclaration("expect", .expression, "An expression over `value`."),
             StepDeclarations.noData,
             StepDeclarations.over,
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "From this machine, once per batch.",
         evidence: "`value`, `query`; the check is a measurement.",
         undo: "None: it changes nothing.",
         example: """
         - metric: { prometheus: "{{ vars.prometheus }}", query: "sum(rate(http_errors_total[1m]))", expect: "value < 1" }
         """)
+
+    public var prometheus: TemplateString
+    public var query: TemplateString
+    public var expect: Expression?
+    public var onNoData: NoDataPolicy = .fail
 
     public static func decode(_ map: any DecodingMap) -> MetricStep? {
         let prometheus = map.template("prometheus", required: true, expected: "the Prometheus base URL")

@@ -1,33 +1,14 @@
 /// Apply SQL migrations from a directory in name order, recording which were applied.
 public struct MigrateStep: StepKindPlugin {
-    /// `all`: every pending file and its bookkeeping row in one transaction (nothing applied
-    /// unless everything is); `per-file`: one transaction per file, so a failure leaves the
-    /// earlier files committed (the step's undo then runs for the failed step).
-    public enum Transaction: String, Sendable, Hashable, CaseIterable { case all, perFile = "per-file" }
-    public var directory: TemplateString
-    public var database: TemplateString
-    public var transaction: Transaction
-    /// The bookkeeping table (`schema.table` allowed).
-    public var table: String
-    public static let defaultTable = "marshal_migrations"
-    public init(directory: TemplateString, database: TemplateString, transaction: Transaction = .all, table: String = MigrateStep.defaultTable) {
-        self.directory = directory
-        self.database = database
-        self.transaction = transaction
-        self.table = table
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "migrate", summary: "Apply the .sql files of a folder in name order, each once, recorded in marshal_migrations.",
-        shorthand: nil,
-        object: ObjectShape("migrate", keys: [
+        "migrate", summary: "Apply the .sql files of a folder in name order, each once, recorded in marshal_migrations.",
+        keys: [
             KeyDeclaration("dir", .template, required: true, "The folder of .sql migrations (on the host)."),
             StepDeclarations.database,
             KeyDeclaration("transaction", .choice(MigrateStep.Transaction.allCases.map(\.rawValue)), default: "all",
                            "all: every pending file in one transaction (nothing applied unless all are); per-file: one each."),
             KeyDeclaration("table", .string, default: "marshal_migrations", "The bookkeeping table (schema.table allowed)."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch, or usually once `on: db`.",
         evidence: "`applied` (file names), `count`, `pending_before`, `skipped`, `pending_after`, `table`, `transaction` (also when it fails).",
         undo: "Only what its `undo` step does (typically `restore` from the backup step).",
@@ -36,6 +17,16 @@ public struct MigrateStep: StepKindPlugin {
           undo: { restore: { on: db, from: "{{ steps.backup.path }}", database: "{{ secrets.database_url }}" } }
         """)
 
+    /// `all`: every pending file and its bookkeeping row in one transaction (nothing applied
+    /// unless everything is); `per-file`: one transaction per file, so a failure leaves the
+    /// earlier files committed (the step's undo then runs for the failed step).
+    public enum Transaction: String, Sendable, Hashable, CaseIterable { case all, perFile = "per-file" }
+    public var directory: TemplateString
+    public var database: TemplateString
+    public var transaction: Transaction = .all
+    /// The bookkeeping table (`schema.table` allowed).
+    public var table: String = MigrateStep.defaultTable
+    public static let defaultTable = "marshal_migrations"
     public static func decode(_ map: any DecodingMap) -> MigrateStep? {
         let dir = map.template("dir", required: true, expected: "the directory of .sql migrations")
         let database = map.template("database", required: true, expected: "a connection string, usually {{ secrets.NAME }}")

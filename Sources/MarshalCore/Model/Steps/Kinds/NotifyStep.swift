@@ -1,34 +1,26 @@
 /// A webhook POST at chosen moments; never fails the run by itself.
 public struct NotifyStep: StepKindPlugin {
-    public enum Event: String, Sendable, Hashable, CaseIterable { case start, failure, rollback, success, now }
-    public var url: TemplateString
-    public var events: [Event]
-    public var body: ConfigValue?
-    public var timeout: Duration
-    public init(url: TemplateString, events: [Event] = [.now], body: ConfigValue? = nil, timeout: Duration = .seconds(5)) {
-        self.url = url
-        self.events = events
-        self.body = body
-        self.timeout = timeout
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "notify", summary: "POST to a webhook at chosen moments; never fails the run by itself.",
-        shorthand: nil,
-        object: ObjectShape("notify", keys: [
+        "notify", summary: "POST to a webhook at chosen moments; never fails the run by itself.",
+        keys: [
             KeyDeclaration("url", .template, required: true, "The webhook URL, usually `{{ secrets.NAME }}`."),
             KeyDeclaration("events", .listOrOne(.choice(NotifyStep.Event.allCases.map(\.rawValue))), default: "now",
                            "When to post: now (where the step is), or at the run's start, failure, rollback, success."),
             KeyDeclaration("body", .any, default: "{ event, run, summary }", "JSON body."),
             KeyDeclaration("timeout", .duration, default: "5s", "Request timeout."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On this machine.",
         evidence: "The response status in the step's message.",
         undo: "None.",
         example: """
         - notify: { url: "{{ secrets.slack_webhook }}", events: [failure, success] }
         """)
+
+    public enum Event: String, Sendable, Hashable, CaseIterable { case start, failure, rollback, success, now }
+    public var url: TemplateString
+    public var events: [Event] = [.now]
+    public var body: ConfigValue?
+    public var timeout: Duration = .seconds(5)
 
     public static func decode(_ map: any DecodingMap) -> NotifyStep? {
         let url = map.template("url", required: true, expected: "the webhook URL, usually {{ secrets.NAME }}")

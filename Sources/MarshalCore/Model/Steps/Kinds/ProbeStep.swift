@@ -2,6 +2,23 @@ import Foundation
 
 /// Run a command, extract one number (regex group 1, or a JSON path), hold it to `expect`.
 public struct ProbeStep: StepKindPlugin {
+    public static let declaration = StepKindDeclaration(
+        "probe", summary: "Run a command, extract one number (regex group 1 or a JSON path) and hold it to an expectation.",
+        keys: [
+            KeyDeclaration("command", .template, required: true, "The command to run."),
+            KeyDeclaration("regex", .string, "Extract the first group of this regular expression (not with `json`)."),
+            KeyDeclaration("json", .string, "Extract this JSON path, such as $.queue.depth (not with `regex`)."),
+            KeyDeclaration("expect", .expression, "An expression over `value`."),
+            StepDeclarations.noData,
+            StepDeclarations.over,
+        ],
+        runs: "On each host of the batch (or the `on:` hosts).",
+        evidence: "`value` and the command's `stdout`, `stderr`, `rc`; the check is a measurement.",
+        undo: "None: it changes nothing.",
+        example: """
+        - probe: { command: "cat /proc/loadavg", regex: "^([0-9.]+)", expect: "value < 4" }
+        """)
+
     public enum Extract: Sendable, Hashable {
         case regex(String)
         case jsonPath(String)
@@ -10,32 +27,7 @@ public struct ProbeStep: StepKindPlugin {
     public var command: TemplateString
     public var extract: Extract
     public var expect: Expression?
-    public var onNoData: NoDataPolicy
-    public init(command: TemplateString, extract: Extract, expect: Expression?, onNoData: NoDataPolicy = .fail) {
-        self.command = command
-        self.extract = extract
-        self.expect = expect
-        self.onNoData = onNoData
-    }
-
-    public static let declaration = StepKindDeclaration(
-        name: "probe", summary: "Run a command, extract one number (regex group 1 or a JSON path) and hold it to an expectation.",
-        shorthand: nil,
-        object: ObjectShape("probe", keys: [
-            KeyDeclaration("command", .template, required: true, "The command to run."),
-            KeyDeclaration("regex", .string, "Extract the first group of this regular expression (not with `json`)."),
-            KeyDeclaration("json", .string, "Extract this JSON path, such as $.queue.depth (not with `regex`)."),
-            KeyDeclaration("expect", .expression, "An expression over `value`."),
-            StepDeclarations.noData,
-            StepDeclarations.over,
-            StepDeclarations.onKey,
-        ]),
-        runs: "On each host of the batch (or the `on:` hosts).",
-        evidence: "`value` and the command's `stdout`, `stderr`, `rc`; the check is a measurement.",
-        undo: "None: it changes nothing.",
-        example: """
-        - probe: { command: "cat /proc/loadavg", regex: "^([0-9.]+)", expect: "value < 4" }
-        """)
+    public var onNoData: NoDataPolicy = .fail
 
     public static func decode(_ map: any DecodingMap) -> ProbeStep? {
         let command = map.template("command", required: true)

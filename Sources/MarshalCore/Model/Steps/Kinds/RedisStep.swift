@@ -4,6 +4,25 @@ import Foundation
 /// keys: { failed_jobs: { zcard: failed_jobs } }, expect: "queue_depth < 50" }`: INFO fields and key
 /// sizes of a Redis server, as named values held to `expect`.
 public struct RedisStep: StepKindPlugin {
+    public static let declaration = StepKindDeclaration(
+        "redis", summary: "INFO fields and key sizes of a Redis server (cache hit rate, queue depth, failed jobs) held to an expectation.",
+        keys: [
+            KeyDeclaration("url", .template, required: true, "redis://host:port/db (TLS is not supported; reach a private server with `on:`)."),
+            KeyDeclaration("password", .template, "Sent with AUTH over the connection (with `on:`, to redis-cli in its environment), usually `{{ secrets.NAME }}`."),
+            KeyDeclaration("queues", .listOrOne(.template), "Laravel queue names: `queue_depth` is the sum of `LLEN queues:NAME`."),
+            KeyDeclaration("keys", .dictionary(.any), "NAME → `{ llen|zcard|scard|hlen|get: KEY }`: named values, e.g. `failed_jobs: { zcard: failed_jobs }`."),
+            KeyDeclaration("expect", .expression, "An expression over any INFO field (`keyspace_hits`, `used_memory`, `db0.keys`), `hits`, `misses`, `hit_rate`, `lifetime_hit_rate`, `queue_depth` and the `keys` names."),
+            StepDeclarations.noData,
+            StepDeclarations.over,
+            KeyDeclaration("request_timeout", .duration, default: "5s", "Connect and answer timeout."),
+        ],
+        runs: "From this machine over TCP, once per batch; with `on:`, through `redis-cli` on those hosts (the password in its environment).",
+        evidence: "The named and derived values, `server`; with `over:`, `window` (start, end, delta, rate per second and per minute). `hit_rate` is over the window when there is one, else since the server started (`lifetime_hit_rate`); `hits` and `misses` leave out the check's own key reads.",
+        undo: "None: it changes nothing.",
+        example: """
+        - redis: { url: "{{ vars.redis_url }}", password: "{{ secrets.redis_password }}", queues: [default], expect: "queue_depth < 50" }
+        """)
+
     /// A named value read from one key.
     public struct Key: Sendable, Hashable {
         public enum Command: String, Sendable, Hashable, CaseIterable {
@@ -27,47 +46,15 @@ public struct RedisStep: StepKindPlugin {
     /// Sent with AUTH over the connection (or to redis-cli in its environment), never in an argument list.
     public var password: TemplateString?
     /// Laravel queue names: `queue_depth` is the sum of `LLEN queues:NAME`.
-    public var queues: [TemplateString]
-    public var keys: [Key]
+    public var queues: [TemplateString] = []
+    public var keys: [Key] = []
     public var expect: Expression?
-    public var onNoData: NoDataPolicy
+    public var onNoData: NoDataPolicy = .fail
     /// Connect and answer timeout of one check.
-    public var timeout: Duration
-
-    public init(url: TemplateString, password: TemplateString? = nil, queues: [TemplateString] = [], keys: [Key] = [],
-                expect: Expression?, onNoData: NoDataPolicy = .fail, timeout: Duration = .seconds(5)) {
-        self.url = url
-        self.password = password
-        self.queues = queues
-        self.keys = keys
-        self.expect = expect
-        self.onNoData = onNoData
-        self.timeout = timeout
-    }
+    public var timeout: Duration = .seconds(5)
 
     /// Names every redis check offers besides the INFO fields (`keyspace_hits`, `used_memory`, …).
     public static let derivedNames = ["hits", "misses", "hit_rate", "lifetime_hit_rate"]
-
-    public static let declaration = StepKindDeclaration(
-        name: "redis", summary: "INFO fields and key sizes of a Redis server (cache hit rate, queue depth, failed jobs) held to an expectation.",
-        shorthand: nil,
-        object: ObjectShape("redis", keys: [
-            KeyDeclaration("url", .template, required: true, "redis://host:port/db (TLS is not supported; reach a private server with `on:`)."),
-            KeyDeclaration("password", .template, "Sent with AUTH over the connection (with `on:`, to redis-cli in its environment), usually `{{ secrets.NAME }}`."),
-            KeyDeclaration("queues", .listOrOne(.template), "Laravel queue names: `queue_depth` is the sum of `LLEN queues:NAME`."),
-            KeyDeclaration("keys", .dictionary(.any), "NAME → `{ llen|zcard|scard|hlen|get: KEY }`: named values, e.g. `failed_jobs: { zcard: failed_jobs }`."),
-            KeyDeclaration("expect", .expression, "An expression over any INFO field (`keyspace_hits`, `used_memory`, `db0.keys`), `hits`, `misses`, `hit_rate`, `lifetime_hit_rate`, `queue_depth` and the `keys` names."),
-            StepDeclarations.noData,
-            StepDeclarations.over,
-            KeyDeclaration("request_timeout", .duration, default: "5s", "Connect and answer timeout."),
-            StepDeclarations.onKey,
-        ]),
-        runs: "From this machine over TCP, once per batch; with `on:`, through `redis-cli` on those hosts (the password in its environment).",
-        evidence: "The named and derived values, `server`; with `over:`, `window` (start, end, delta, rate per second and per minute). `hit_rate` is over the window when there is one, else since the server started (`lifetime_hit_rate`); `hits` and `misses` leave out the check's own key reads.",
-        undo: "None: it changes nothing.",
-        example: """
-        - redis: { url: "{{ vars.redis_url }}", password: "{{ secrets.redis_password }}", queues: [default], expect: "queue_depth < 50" }
-        """)
 
     public static func decode(_ map: any DecodingMap) -> RedisStep? {
         let url = map.template("url", required: true, expected: "redis://host:port/db")

@@ -1,32 +1,24 @@
 /// Capistrano-style release: `PATH/releases/<id>/`, `PATH/current` switched atomically, `keep` kept.
 public struct ReleaseStep: StepKindPlugin {
-    public var artifact: TemplateString
-    public var path: TemplateString
-    public var releaseID: TemplateString?
-    public var keep: Int
-    public init(artifact: TemplateString, path: TemplateString, releaseID: TemplateString? = nil, keep: Int = 5) {
-        self.artifact = artifact
-        self.path = path
-        self.releaseID = releaseID
-        self.keep = keep
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "release", summary: "Capistrano-style release: unpack to PATH/releases/ID, switch PATH/current atomically, keep the last few.",
-        shorthand: nil,
-        object: ObjectShape("release", keys: [
+        "release", summary: "Capistrano-style release: unpack to PATH/releases/ID, switch PATH/current atomically, keep the last few.",
+        keys: [
             KeyDeclaration("artifact", .template, required: true, "A tarball on this machine, such as build/app.tar.gz."),
             KeyDeclaration("path", .template, required: true, "The application folder on the host."),
             KeyDeclaration("id", .template, default: "the run id", "The release's folder name."),
             KeyDeclaration("keep", .integer(minimum: 1), default: "5", "Releases kept; older ones are removed."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch (or the `on:` hosts).",
         evidence: "`release`, `previous` (the release that was live), `path`, `sha256`, `bytes`.",
         undo: "Automatic on rollback: `current` is switched back to `previous` (then its own `undo`, if any, runs).",
         example: """
         - release: { artifact: "build/app-{{ params.release }}.tar.gz", path: "{{ vars.app_dir }}", keep: 5 }
         """)
+
+    public var artifact: TemplateString
+    public var path: TemplateString
+    public var releaseID: TemplateString?
+    public var keep: Int = 5
 
     public static func decode(_ map: any DecodingMap) -> ReleaseStep? {
         let artifact = map.template("artifact", required: true, expected: "a tarball such as build/app.tar.gz")

@@ -1,26 +1,20 @@
 /// Restore a dump exactly: drop every user schema, pg_restore, check the backup's fingerprint.
 public struct RestoreStep: StepKindPlugin {
-    public var from: TemplateString
-    public var database: TemplateString?
-    public init(from: TemplateString, database: TemplateString? = nil) {
-        self.from = from
-        self.database = database
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "restore", summary: "Restore a dump exactly: drop every user schema, pg_restore, check the backup's fingerprint.",
-        shorthand: nil,
-        object: ObjectShape("restore", keys: [
+        "restore", summary: "Restore a dump exactly: drop every user schema, pg_restore, check the backup's fingerprint.",
+        keys: [
             KeyDeclaration("from", .template, required: true, "The dump file, e.g. `{{ steps.backup.path }}`."),
             KeyDeclaration("database", .template, "Connection string to restore into."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch, or usually once `on: db`.",
         evidence: "`fingerprint`, `expected` (the backup's), `verified`; a mismatch fails the step.",
         undo: "Only what its `undo` step does.",
         example: """
         - restore: { on: db, from: /var/backups/app.dump, database: "{{ secrets.database_url }}" }
         """)
+
+    public var from: TemplateString
+    public var database: TemplateString?
 
     public static func decode(_ map: any DecodingMap) -> RestoreStep? {
         guard let from = map.template("from", required: true, expected: "the backup file, e.g. {{ steps.backup.path }}") else { return nil }

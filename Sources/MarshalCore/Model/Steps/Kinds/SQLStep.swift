@@ -3,6 +3,25 @@ import Foundation
 /// `sql: { on: db, query: …, database: …, args: { name: "{{ params.x }}" }, expect: "value >= 5" }`
 /// run through psql on the host. `args` are bound values: the query names them `:'name'`.
 public struct SQLStep: StepKindPlugin {
+    public static let declaration = StepKindDeclaration(
+        "sql", summary: "Run a query through psql on a host and hold its first value to an expectation.",
+        keys: [
+            KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
+            StepDeclarations.database,
+            KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
+            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `row.COLUMN` (any cell of the first row by its column's name), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
+            KeyDeclaration("timing", .choice(Timing.allCases.map(\.rawValue)), default: "client",
+                           "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
+            StepDeclarations.noData,
+            StepDeclarations.over,
+        ],
+        runs: "On a host: give it `on:` (usually the database role).",
+        evidence: "`value`, `rows` (first 100), `row_count`, `columns`, `duration`; with `timing: explain` `execution_time`, `planning_time` (seconds); the check and the query time are measurements.",
+        undo: "None for a read-only query; a changing query takes an `undo` step.",
+        example: """
+        - sql: { on: db, query: "select count(*) from users", database: "{{ secrets.database_url }}", expect: "value >= 1" }
+        """)
+
     /// A value for the query, bound as psql variable `name` (used as `:'name'` or `:"name"`).
     public struct Argument: Sendable, Hashable {
         public var name: String
@@ -20,20 +39,10 @@ public struct SQLStep: StepKindPlugin {
 
     public var query: TemplateString
     public var database: TemplateString
-    public var args: [Argument]
+    public var args: [Argument] = []
     public var expect: Expression?
-    public var onNoData: NoDataPolicy
-    public var timing: Timing
-    public init(query: TemplateString, database: TemplateString, args: [Argument] = [], expect: Expression?, onNoData: NoDataPolicy = .fail,
-                timing: Timing = .client) {
-        self.query = query
-        self.database = database
-        self.args = args
-        self.expect = expect
-        self.onNoData = onNoData
-        self.timing = timing
-    }
-
+    public var onNoData: NoDataPolicy = .fail
+    public var timing: Timing = .client
     /// A query that starts with SELECT/WITH/SHOW/EXPLAIN and has a single statement only reads.
     public var isReadOnly: Bool {
         let text = query.source.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
@@ -42,27 +51,6 @@ public struct SQLStep: StepKindPlugin {
         return ["select", "with", "show", "explain", "table", "values"].contains { body.hasPrefix($0) }
             && !["insert ", "update ", "delete ", "drop ", "alter ", "create ", "truncate "].contains { body.contains($0) }
     }
-
-    public static let declaration = StepKindDeclaration(
-        name: "sql", summary: "Run a query through psql on a host and hold its first value to an expectation.",
-        shorthand: nil,
-        object: ObjectShape("sql", keys: [
-            KeyDeclaration("query", .template, required: true, "The SQL (a read-only query is a check; anything else is a change). Values go in `args`, never as `{{ … }}` in the text."),
-            StepDeclarations.database,
-            KeyDeclaration("args", .dictionary(.template), "Values bound as psql variables: `args: { id: \"{{ params.id }}\" }`, used in the query as `:'id'`."),
-            KeyDeclaration("expect", .expression, "An expression over `value` (the first column of the first row), `row.COLUMN` (any cell of the first row by its column's name), `rows`, `row_count`, `duration` (round trip), `execution_time` and `planning_time` (with `timing: explain`), `baseline.STEP.FIELD`; `{{ params.x }}` in it is rendered when the run starts."),
-            KeyDeclaration("timing", .choice(Timing.allCases.map(\.rawValue)), default: "client",
-                           "client: the round trip as `duration`; explain: also the server's own time from `EXPLAIN (ANALYZE, FORMAT JSON)` as `execution_time`, `planning_time` (read-only queries only: it runs the query again)."),
-            StepDeclarations.noData,
-            StepDeclarations.over,
-            StepDeclarations.onKey,
-        ]),
-        runs: "On a host: give it `on:` (usually the database role).",
-        evidence: "`value`, `rows` (first 100), `row_count`, `columns`, `duration`; with `timing: explain` `execution_time`, `planning_time` (seconds); the check and the query time are measurements.",
-        undo: "None for a read-only query; a changing query takes an `undo` step.",
-        example: """
-        - sql: { on: db, query: "select count(*) from users", database: "{{ secrets.database_url }}", expect: "value >= 1" }
-        """)
 
     public static func decode(_ map: any DecodingMap) -> SQLStep? {
         let query = map.template("query", required: true)

@@ -1,5 +1,20 @@
 /// Start, stop, restart, reload or check a service under pm2, systemd or supervisor.
 public struct ServiceStep: StepKindPlugin {
+    public static let declaration = StepKindDeclaration(
+        "service", summary: "Start, stop, restart, reload or check a service under pm2, systemd or supervisor.",
+        keys: [
+            KeyDeclaration("manager", .choiceOrTemplate(ServiceStep.Manager.allCases.map(\.rawValue)), required: true, "pm2, systemd or supervisor (or a template such as `{{ vars.process_manager }}`)."),
+            KeyDeclaration("action", .choice(ServiceStep.Action.allCases.map(\.rawValue)), required: true, "What to do."),
+            KeyDeclaration("name", .template, required: true, "The program or unit name."),
+            KeyDeclaration("config", .template, "supervisord's config file (`supervisorctl -c`)."),
+        ],
+        runs: "On each host of the batch (or the `on:` hosts).",
+        evidence: "`name`, `state`, `pid`, `uptime`, `restarts` as the manager reports them after the action.",
+        undo: "Only what its `undo` step does (a release's rollback is usually followed by a reload).",
+        example: """
+        - service: { manager: supervisor, action: restart, name: app, config: "{{ vars.app_dir }}/supervisord.conf" }
+        """)
+
     public enum Manager: String, Sendable, Hashable, CaseIterable { case pm2, systemd, supervisor }
     public enum Action: String, Sendable, Hashable, CaseIterable { case start, stop, restart, reload, status }
     /// A manager name, or a template such as `{{ vars.process_manager }}` checked when rendered.
@@ -8,29 +23,6 @@ public struct ServiceStep: StepKindPlugin {
     public var name: TemplateString
     /// supervisor's config file, for `supervisorctl -c`.
     public var config: TemplateString?
-    public init(manager: TemplateString, action: Action, name: TemplateString, config: TemplateString? = nil) {
-        self.manager = manager
-        self.action = action
-        self.name = name
-        self.config = config
-    }
-
-    public static let declaration = StepKindDeclaration(
-        name: "service", summary: "Start, stop, restart, reload or check a service under pm2, systemd or supervisor.",
-        shorthand: nil,
-        object: ObjectShape("service", keys: [
-            KeyDeclaration("manager", .choiceOrTemplate(ServiceStep.Manager.allCases.map(\.rawValue)), required: true, "pm2, systemd or supervisor (or a template such as `{{ vars.process_manager }}`)."),
-            KeyDeclaration("action", .choice(ServiceStep.Action.allCases.map(\.rawValue)), required: true, "What to do."),
-            KeyDeclaration("name", .template, required: true, "The program or unit name."),
-            KeyDeclaration("config", .template, "supervisord's config file (`supervisorctl -c`)."),
-            StepDeclarations.onKey,
-        ]),
-        runs: "On each host of the batch (or the `on:` hosts).",
-        evidence: "`name`, `state`, `pid`, `uptime`, `restarts` as the manager reports them after the action.",
-        undo: "Only what its `undo` step does (a release's rollback is usually followed by a reload).",
-        example: """
-        - service: { manager: supervisor, action: restart, name: app, config: "{{ vars.app_dir }}/supervisord.conf" }
-        """)
 
     public static func decode(_ map: any DecodingMap) -> ServiceStep? {
         let manager = map.template("manager", required: true, expected: "pm2, systemd or supervisor")

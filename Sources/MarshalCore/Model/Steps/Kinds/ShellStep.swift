@@ -1,20 +1,12 @@
 /// `shell: "cmd"` or `shell: { command: …, chdir: …, raw: true }`.
 public struct ShellStep: StepKindPlugin {
-    public var command: TemplateString
-    public var chdir: TemplateString?
-    public init(command: TemplateString, chdir: TemplateString? = nil) {
-        self.command = command
-        self.chdir = chdir
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "shell", summary: "Run a shell command on each host.",
+        "shell", summary: "Run a shell command on each host.",
         shorthand: (.template, "the command"),
-        object: ObjectShape("shell", keys: [
+        keys: [
             KeyDeclaration("command", .template, required: true, "The command (values are shell-quoted; `| raw` opts out)."),
             KeyDeclaration("chdir", .template, "Folder to run in."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch (or the `on:` hosts).",
         evidence: "`stdout`, `stdout_lines`, `stderr`, `rc`, `duration`, `truncated` (each stream is kept up to 64 KiB).",
         undo: "Only what its `undo` step does.",
@@ -23,6 +15,9 @@ public struct ShellStep: StepKindPlugin {
           shell: { command: "echo {{ params.release }} >> releases.log", chdir: "{{ vars.app_dir }}" }
           undo: { shell: "sed -i '$ d' {{ vars.app_dir }}/releases.log" }
         """)
+
+    public var command: TemplateString
+    public var chdir: TemplateString?
 
     public static func decode(shorthand value: any DecodingNode) -> ShellStep? {
         value.template("'shell'").map { ShellStep(command: $0) }

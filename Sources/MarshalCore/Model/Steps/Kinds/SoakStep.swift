@@ -1,23 +1,12 @@
 /// Re-check gates every `interval` for `duration`; the first breach fails the step.
 public struct SoakStep: StepKindPlugin {
-    public var duration: Duration
-    public var interval: Duration
-    public var gates: [Step]
-    public init(duration: Duration, interval: Duration, gates: [Step]) {
-        self.duration = duration
-        self.interval = interval
-        self.gates = gates
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "soak", summary: "Re-check a set of gates every interval for a duration; the first breach fails the step.",
-        shorthand: nil,
-        object: ObjectShape("soak", keys: [
+        "soak", summary: "Re-check a set of gates every interval for a duration; the first breach fails the step.",
+        keys: [
             KeyDeclaration("duration", .durationOrTemplate, required: true, "How long to keep checking (may be a template)."),
             KeyDeclaration("interval", .duration, default: "30s", "Time between rounds."),
             KeyDeclaration("gates", .steps, required: true, "Checks: health, http, metric, probe, sql or benchmark steps."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "From this machine, once per batch (probe and sql gates need `on:`).",
         evidence: "`rounds`, and `breached_at` (seconds) when a gate failed; every gate evaluation is a measurement.",
         undo: "None: it changes nothing.",
@@ -28,6 +17,10 @@ public struct SoakStep: StepKindPlugin {
             gates:
               - health: "{{ vars.base_url }}/health"
         """)
+
+    public var duration: Duration
+    public var interval: Duration
+    public var gates: [Step]
 
     public static func decode(_ map: any DecodingMap) -> SoakStep? {
         // A templated duration is checked against `interval` when it is rendered.

@@ -1,29 +1,22 @@
 /// `upload: { src: local, dest: remote, mode: "0644" }`.
 public struct UploadStep: StepKindPlugin {
-    public var source: TemplateString
-    public var destination: TemplateString
-    public var mode: Int32
-    public init(source: TemplateString, destination: TemplateString, mode: Int32 = 0o644) {
-        self.source = source
-        self.destination = destination
-        self.mode = mode
-    }
-
     public static let declaration = StepKindDeclaration(
-        name: "upload", summary: "Copy a file from this machine to each host, checked by sha256.",
-        shorthand: nil,
-        object: ObjectShape("upload", keys: [
+        "upload", summary: "Copy a file from this machine to each host, checked by sha256.",
+        keys: [
             KeyDeclaration("src", .template, required: true, "The local file."),
             KeyDeclaration("dest", .template, required: true, "The path on the host."),
             KeyDeclaration("mode", .fileMode, default: "0644", "Octal file mode, best quoted: \"0644\"."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On each host of the batch (or the `on:` hosts).",
         evidence: "The command line of the copy; the sha256 is compared after writing.",
         undo: "Only what its `undo` step does.",
         example: """
         - upload: { src: "config/app.env", dest: "{{ vars.app_dir }}/app.env", mode: "0600" }
         """)
+
+    public var source: TemplateString
+    public var destination: TemplateString
+    public var mode: Int32 = 0o644
 
     public static func decode(_ map: any DecodingMap) -> UploadStep? {
         let src = map.template("src", required: true, expected: "the local file")

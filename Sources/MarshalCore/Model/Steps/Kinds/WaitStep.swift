@@ -1,21 +1,19 @@
 /// Wait a fixed time.
 public struct WaitStep: StepKindPlugin {
-    public var duration: Duration
-    public init(duration: Duration) { self.duration = duration }
-
     public static let declaration = StepKindDeclaration(
-        name: "wait", summary: "Wait a fixed time.",
+        "wait", summary: "Wait a fixed time.",
         shorthand: (.durationOrTemplate, "how long"),
-        object: ObjectShape("wait", keys: [
+        keys: [
             KeyDeclaration("duration", .durationOrTemplate, required: true, "How long: a duration, or a template such as \"{{ params.pause }}\" rendered when the run starts."),
-            StepDeclarations.onKey,
-        ]),
+        ],
         runs: "On this machine, once per batch.",
         evidence: "None beyond start and end.",
         undo: "None.",
         example: """
         - wait: 10s
         """)
+
+    public var duration: Duration
 
     public static func decode(shorthand value: any DecodingNode) -> WaitStep? {
         if value.takeTemplate(as: .duration) { return WaitStep(duration: .zero) }
