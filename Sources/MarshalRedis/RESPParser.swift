@@ -67,8 +67,7 @@ struct RESPParser {
             cursor = rest
             return .integer(n)
         case UInt8(ascii: "$"):
-            guard let length = Int(header), length >= -1, length <= Self.maxBulk else { throw .malformed("bulk length '\(header.prefix(40))'") }
-            if length == -1 {
+            guard let length = try Self.length(header, atMost: Self.maxBulk, "bulk length") else {
                 cursor = rest
                 return .bulk(nil)
             }
@@ -78,8 +77,7 @@ struct RESPParser {
             cursor = rest + length + 2
             return .bulk(bytes)
         case UInt8(ascii: "*"):
-            guard let count = Int(header), count >= -1, count <= Self.maxArray else { throw .malformed("array length '\(header.prefix(40))'") }
-            if count == -1 {
+            guard let count = try Self.length(header, atMost: Self.maxArray, "array length") else {
                 cursor = rest
                 return .array(nil)
             }
@@ -93,6 +91,12 @@ struct RESPParser {
         default:
             throw .malformed("unknown reply type byte \(type)")
         }
+    }
+
+    /// A bulk string's or an array's length header; nil for -1, RESP's null.
+    private static func length(_ header: String, atMost limit: Int, _ what: String) throws(Failure) -> Int? {
+        guard let length = Int(header), length >= -1, length <= limit else { throw .malformed("\(what) '\(header.prefix(40))'") }
+        return length == -1 ? nil : length
     }
 
     /// A command as RESP: an array of bulk strings.

@@ -96,22 +96,21 @@ struct Parser {
         }
     }
 
-    private mutating func parseOr(first: Node?) throws(Failure) -> Node {
-        var operands = [try parseAnd(first: first)]
-        while current.kind == .or {
+    private mutating func parseOr(first: Node?) throws(Failure) -> Node { try parseJoined(by: .or, first: first) }
+
+    /// Operands of the next tighter level joined by one connective: `or` binds loosest, then `and`, then `not`.
+    private mutating func parseJoined(by connective: TokenKind, first: Node?) throws(Failure) -> Node {
+        var operands = [try parseOperand(of: connective, first: first)]
+        while current.kind == connective {
             _ = advance()
-            operands.append(try parseAnd(first: nil))
+            operands.append(try parseOperand(of: connective, first: nil))
         }
-        return operands.count == 1 ? operands[0] : .or(operands)
+        if operands.count == 1 { return operands[0] }
+        return connective == .or ? .or(operands) : .and(operands)
     }
 
-    private mutating func parseAnd(first: Node?) throws(Failure) -> Node {
-        var operands = [try parseNot(first: first)]
-        while current.kind == .and {
-            _ = advance()
-            operands.append(try parseNot(first: nil))
-        }
-        return operands.count == 1 ? operands[0] : .and(operands)
+    private mutating func parseOperand(of connective: TokenKind, first: Node?) throws(Failure) -> Node {
+        connective == .or ? try parseJoined(by: .and, first: first) : try parseNot(first: first)
     }
 
     private mutating func parseNot(first: Node?) throws(Failure) -> Node {

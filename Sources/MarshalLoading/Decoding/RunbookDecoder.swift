@@ -85,7 +85,8 @@ struct RunbookDecoder {
             var decoded: [BatchSize] = []
             var lastPercent = 0
             for item in items {
-                guard let batch = BatchSizeText.parse(item, reader: reader) else { continue }
+                guard let batch = HostShareText.parse(item, reader: reader, subject: "batch size", minimum: 1, sample: "25%",
+                                                           count: BatchSize.count, percent: BatchSize.percent) else { continue }
                 if case .percent(let p) = batch {
                     if p <= lastPercent {
                         reader.error("batch \"\(p)%\" must be larger than the batch before it (\(lastPercent)%); percentages are cumulative shares of the targets", at: item)
@@ -98,7 +99,8 @@ struct RunbookDecoder {
             if !decoded.isEmpty { strategy.batches = decoded }
         }
         if let node = map.node("max_failures") {
-            if let limit = FailureLimitText.parse(node, reader: reader) { strategy.maxFailures = limit }
+            if let limit = HostShareText.parse(node, reader: reader, subject: "'max_failures'", minimum: 0, sample: "10%",
+                                                  count: FailureLimit.count, percent: FailureLimit.percent) { strategy.maxFailures = limit }
         }
         if let forks = map.int("forks", min: 1) { strategy.forks = forks }
         map.finish()
@@ -155,45 +157,5 @@ struct RunbookDecoder {
         let baseline = map.string("baseline")
         map.finish()
         return ReportSpec(template: template, baseline: baseline, location: map.location)
-    }
-}
-
-enum BatchSizeText {
-    static func parse(_ node: Node, reader: NodeReader) -> BatchSize? {
-        guard case .scalar(let scalar) = node else {
-            reader.error("a batch size must be a host count such as 1 or a share such as \"50%\", found \(reader.describe(node))", at: node)
-            return nil
-        }
-        let text = scalar.string.trimmingCharacters(in: .whitespaces)
-        if text.hasSuffix("%"), let p = Int(text.dropLast()) {
-            guard (1...100).contains(p) else {
-                reader.error("batch size \"\(text)\" must be between 1% and 100%", at: node)
-                return nil
-            }
-            return .percent(p)
-        }
-        if let n = Int(text) {
-            guard n >= 1 else {
-                reader.error("batch size \(n) must be at least 1 host", at: node)
-                return nil
-            }
-            return .count(n)
-        }
-        reader.error("batch size '\(text)' is not a host count (1, 2, …) or a percentage (\"25%\")", at: node)
-        return nil
-    }
-}
-
-enum FailureLimitText {
-    static func parse(_ node: Node, reader: NodeReader) -> FailureLimit? {
-        guard case .scalar(let scalar) = node else {
-            reader.error("'max_failures' must be a host count such as 0 or a share such as \"10%\", found \(reader.describe(node))", at: node)
-            return nil
-        }
-        let text = scalar.string.trimmingCharacters(in: .whitespaces)
-        if text.hasSuffix("%"), let p = Int(text.dropLast()), (0...100).contains(p) { return .percent(p) }
-        if let n = Int(text), n >= 0 { return .count(n) }
-        reader.error("'max_failures' '\(text)' is not a host count (0, 1, …) or a percentage (\"10%\")", at: node)
-        return nil
     }
 }
