@@ -3,9 +3,7 @@ import Foundation
 /// Something measured or checked during a run: a health result, a benchmark, SQL rows, a backup.
 public struct MeasurementRecord: Sendable, Hashable, Codable {
     public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
-        case passed
-        case failed
-        case inconclusive
+        case passed, failed, inconclusive
         /// The check itself could not run (connection refused, query error).
         case error
     }

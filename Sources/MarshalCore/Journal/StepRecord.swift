@@ -5,10 +5,7 @@ import Foundation
 /// Commands and output are stored as the caller gives them: mask secrets before they get here.
 public struct StepRecord: Sendable, Hashable, Codable {
     public enum Phase: String, Sendable, Hashable, Codable, CaseIterable {
-        case preflight
-        case main
-        case undo
-        case soak
+        case preflight, main, undo, soak
     }
 
     public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
