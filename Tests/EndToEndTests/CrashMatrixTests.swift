@@ -56,7 +56,7 @@ struct CrashMatrixTests {
 
         var rows: [Row] = []
         for (n, point) in Self.points.enumerated() {
-            try reset(lab, pg, artifacts: artifacts)
+            try await reset(lab, pg, artifacts: artifacts)
             let state = lab.dir + "/state-\(n)"
             let killed = try await CLI.run(["run", runbook, "-e", environment, "--state", state], environment: ["MARSHAL_TEST_CRASH_AT": point])
             var recovery: [String] = []
@@ -88,7 +88,7 @@ struct CrashMatrixTests {
             // The resume released the killed run's lock on the lock host too: nothing is left there.
             let left = (try? FileManager.default.contentsOfDirectory(atPath: lab.dir + "/home/.marshal/locks")) ?? []
             #expect(left.isEmpty, "\(point): no host lock left behind: \(left)")
-            let failures = check(lab, pg, point: point, status: finalStatus)
+            let failures = await check(lab, pg, point: point, status: finalStatus)
             rows.append(Row(point: point, recovery: recovery, result: failures.isEmpty ? "ok" : failures.joined(separator: "; ")))
             for failure in failures { Issue.record("\(point): \(failure)") }
         }
@@ -102,7 +102,7 @@ struct CrashMatrixTests {
     }
 
     /// Back to the state before the rollout: v1 live everywhere, no markers, the original data.
-    func reset(_ lab: Lab, _ pg: TestPostgres, artifacts: String) throws {
+    func reset(_ lab: Lab, _ pg: TestPostgres, artifacts: String) async throws {
         for host in Self.hosts {
             let app = lab.hostDir(host) + "/app"
             try? FileManager.default.removeItem(atPath: app)
@@ -112,7 +112,7 @@ struct CrashMatrixTests {
             for marker in ["reloads", "undo-reloads"] { try? FileManager.default.removeItem(atPath: lab.hostDir(host) + "/" + marker) }
         }
         try? FileManager.default.removeItem(atPath: lab.dir + "/backups")
-        _ = try pg.query("drop schema public cascade; create schema public; create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g; create table marshal_migrations (name text primary key, applied_at timestamptz not null default now())")
+        _ = try await pg.query("drop schema public cascade; create schema public; create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g; create table marshal_migrations (name text primary key, applied_at timestamptz not null default now())")
     }
 
     /// What an operator answers after looking at the host: a change or undo whose marker is
@@ -139,7 +139,7 @@ struct CrashMatrixTests {
         (lab.file(lab.hostDir(host) + "/" + file) ?? "").split(separator: "\n").count
     }
 
-    func check(_ lab: Lab, _ pg: TestPostgres, point: String, status: String) -> [String] {
+    func check(_ lab: Lab, _ pg: TestPostgres, point: String, status: String) async -> [String] {
         var failures: [String] = []
         if status != "rolled_back" { failures.append("the run ended \(status), not rolled_back") }
         for host in Self.hosts {
@@ -150,7 +150,7 @@ struct CrashMatrixTests {
             if reloads > 1 { failures.append("reload ran \(reloads) times on \(host)") }
             if undos != reloads { failures.append("undo of reload ran \(undos) times on \(host) for \(reloads) reloads") }
         }
-        let database = (try? pg.query("select (select count(*) || ' ' || count(*) filter (where url = upper(url)) from links) || ' ' || coalesce((select string_agg(name, ',') from marshal_migrations), '-') || ' ' || (select count(*) from pg_tables where schemaname = 'public')")) ?? "unreadable"
+        let database = (try? await pg.query("select (select count(*) || ' ' || count(*) filter (where url = upper(url)) from links) || ' ' || coalesce((select string_agg(name, ',') from marshal_migrations), '-') || ' ' || (select count(*) from pg_tables where schemaname = 'public')")) ?? "unreadable"
         if database != "100 0 - 2" { failures.append("database is '\(database)', expected the backup's '100 0 - 2'") }
         return failures
     }

@@ -9,8 +9,8 @@ import Testing
 @Suite("Database rollback", .serialized)
 struct DatabaseRollbackTests {
     /// `links` (100 rows, lowercase urls); the environment's secret `db` is the connection string.
-    static func setUp(_ lab: Lab, _ pg: TestPostgres) throws -> String {
-        _ = try pg.query("create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g")
+    static func setUp(_ lab: Lab, _ pg: TestPostgres) async throws -> String {
+        _ = try await pg.query("create table links (id int primary key, url text not null); insert into links select g, 'http://x/' || g from generate_series(1, 100) g")
         return lab.environment(withDatabase: pg)
     }
 
@@ -44,21 +44,21 @@ struct DatabaseRollbackTests {
         return path
     }
 
-    func state(_ pg: TestPostgres) throws -> String {
-        try pg.query("select count(*) || ' ' || count(*) filter (where url = upper(url)) || ' ' || coalesce((select string_agg(name, ',' order by name) from marshal_migrations), '-') || ' ' || (select count(*) from pg_tables where tablename = 'job_batches') from links")
+    func state(_ pg: TestPostgres) async throws -> String {
+        try await pg.query("select count(*) || ' ' || count(*) filter (where url = upper(url)) || ' ' || coalesce((select string_agg(name, ',' order by name) from marshal_migrations), '-') || ' ' || (select count(*) from pg_tables where tablename = 'job_batches') from links")
     }
 
     @Test("case 1: per-file migrate fails on file 2 after committing file 1: the rollback restores the backup, the DB is as before, evidence names the committed file")
     func halfAppliedMigrationIsUndone() async throws {
         let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
-        let environment = try Self.setUp(lab, pg)
+        let environment = try await Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "per-file", gateFails: false)
         let result = try await CLI.run(["run", path, "-e", environment, "--state", lab.state])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("committed before the failure: 001_trim.sql"), "\(result.stderr)")
         #expect(result.stderr.contains("rolled back: migrate on web1"), "\(result.stderr)")
-        #expect(try state(pg) == "100 0 - 0", "100 rows, none upper-cased, no migration recorded")
+        #expect(try await state(pg) == "100 0 - 0", "100 rows, none upper-cased, no migration recorded")
         let shown = try await ShownRun.load("last", state: lab.state)
         #expect(shown.run.status == "rolled_back")
         let restore = shown.steps.first { $0.phase == "undo" && $0.kind == "undo:restore" }
@@ -71,12 +71,12 @@ struct DatabaseRollbackTests {
     func allOrNothingMigration() async throws {
         let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
-        let environment = try Self.setUp(lab, pg)
+        let environment = try await Self.setUp(lab, pg)
         let path = Self.runbook(lab, migrations: Self.migrations(lab, secondFails: true), transaction: "all", gateFails: false)
         let result = try await CLI.run(["run", path, "-e", environment, "--state", lab.state])
         #expect(result.status == 1)
         #expect(result.stderr.contains("nothing committed (one transaction: rolled back)"), "\(result.stderr)")
-        #expect(try state(pg) == "100 0 - 0")
+        #expect(try await state(pg) == "100 0 - 0")
         let shown = try await ShownRun.load("last", state: lab.state)
         #expect(!shown.steps.contains { $0.kind == "undo:restore" }, "nothing was committed, so nothing is restored")
     }
@@ -85,16 +85,16 @@ struct DatabaseRollbackTests {
     func exactRestore() async throws {
         let lab = try await Lab(hosts: 1)
         let pg = try await TestPostgres.start()
-        let environment = try Self.setUp(lab, pg)
+        let environment = try await Self.setUp(lab, pg)
         let good = Self.migrations(lab, secondFails: false)
         let failing = Self.runbook(lab, migrations: good, transaction: "all", gateFails: true)
         let first = try await CLI.run(["run", failing, "-e", environment, "--state", lab.state])
         #expect(first.status == 1, "\(first.stderr)")
-        #expect(try state(pg) == "100 0 - 0", "job_batches is gone, the migrations list is the backup's")
+        #expect(try await state(pg) == "100 0 - 0", "job_batches is gone, the migrations list is the backup's")
         let passing = Self.runbook(lab, migrations: good, transaction: "all", gateFails: false)
         let second = try await CLI.run(["run", passing, "-e", environment, "--state", lab.state])
         #expect(second.status == 0, "the next deploy's migrations apply: \(second.stderr)")
-        #expect(try state(pg) == "50 50 001_trim.sql,002_next.sql 1")
+        #expect(try await state(pg) == "50 50 001_trim.sql,002_next.sql 1")
         let shown = try await ShownRun.load("last", state: lab.state)
         let migrate = shown.steps.first { $0.kind == "migrate" }
         #expect(migrate?.message == "applied 001_trim.sql, 002_next.sql")
@@ -123,7 +123,7 @@ struct DatabaseRollbackTests {
     func runbookRollbackOrder() async throws {
         let lab = try await Lab(hosts: 3)
         let pg = try await TestPostgres.start()
-        let environment = try Self.setUp(lab, pg)
+        let environment = try await Self.setUp(lab, pg)
         let artifacts = SafeRolloutTests.artifacts(in: lab)
         let migrations = Self.migrations(lab, secondFails: false)
         let order = lab.dir + "/order"
@@ -183,6 +183,6 @@ struct DatabaseRollbackTests {
         let restore = try #require(undo.firstIndex { $0.kind == "undo:restore" })
         let firstStart = try #require(undo.firstIndex { $0.name.hasSuffix("start workers") })
         #expect(restore < firstStart && undo[restore].status == "succeeded", "the restore finished before any worker started")
-        #expect(try state(pg) == "100 0 - 0", "the database is the backup's")
+        #expect(try await state(pg) == "100 0 - 0", "the database is the backup's")
     }
 }

@@ -76,10 +76,20 @@ public final class TestPostgres: Sendable {
     }
 
     /// Runs SQL on the first database as its owner; psql's unaligned, tuples-only output.
-    public func query(_ sql: String) throws -> String {
-        let target = Self.passwordInEnvironment(url)
-        let result = try Spawn.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target.url, "-c", sql],
-                                   environment: target.environment, timeout: 60)
+    public func query(_ sql: String) async throws -> String { try await Self.run(sql, url: url) }
+
+    /// psql on `url` as a test runs it: the password in PGPASSWORD (`passwordInEnvironment`);
+    /// `-A -t`, so rows come back as `a|b` lines.
+    public static func psql(_ sql: String, url: String) -> (arguments: [String], environment: [String: String]) {
+        let target = passwordInEnvironment(url)
+        return (["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target.url, "-c", sql], target.environment)
+    }
+
+    /// Runs SQL in the database at `url`; its rows.
+    @discardableResult
+    public static func run(_ sql: String, url: String) async throws -> String {
+        let command = psql(sql, url: url)
+        let result = try await Spawn.runAsync(command.arguments, environment: command.environment, timeout: 60)
         guard result.status == 0 else { throw TestPostgresError(message: "\(sql): \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
