@@ -11,7 +11,7 @@ extension SQLiteJournal {
             runbook: row["runbook"],
             runbookPath: row["runbookPath"],
             environment: row["environment"],
-            params: try decodeParams(row["params"], run: id),
+            params: try RunParamsJSON.decode(row["params"], run: id, journal: location),
             inputsJSON: row["inputs"],
             status: try value(row["status"], "status of run \(id)"),
             startedAt: row["startedAt"],
@@ -88,19 +88,5 @@ extension SQLiteJournal {
             throw JournalError.unreadableRecord(journal: location, detail: "unknown \(what): \(raw)")
         }
         return value
-    }
-
-    private func decodeParams(_ json: String, run: String) throws -> [String: String] {
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
-        } catch {
-            throw JournalError.unreadableRecord(journal: location, detail: "params of run \(run) are not a JSON object of strings")
-        }
-    }
-
-    static func encode(_ params: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(params), as: UTF8.self)
     }
 }

@@ -99,7 +99,7 @@ public final class SQLiteJournal: BoundaryStore {
     // MARK: Runs
 
     public func createRun(_ run: RunRecord) async throws {
-        let params = try Self.encode(run.params)
+        let params = try RunParamsJSON.encode(run.params)
         try await write("create run \(run.id)") { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true {
                 throw JournalError.duplicateRun(id: run.id, journal: self.location)
@@ -156,10 +156,6 @@ public final class SQLiteJournal: BoundaryStore {
     }
 
     // MARK: Steps and measurements
-
-
-
-
 
     /// The ends of finished steps and the starts of the next ones, in one transaction (one fsync),
     /// with the run's lock proven and extended in it.
@@ -360,7 +356,7 @@ public final class SQLiteJournal: BoundaryStore {
     /// Copies a whole run (from another store or the spool) in one transaction; false when the
     /// store already has a run with that id (copying again changes nothing).
     public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
-        let params = try Self.encode(run.params)
+        let params = try RunParamsJSON.encode(run.params)
         return try await write("import run \(run.id)") { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [run.id]) == true { return false }
             try self.insertRun(db, run, params: params)

@@ -23,18 +23,12 @@ extension PostgresJournal {
 
     static func number(_ value: Double) -> String { String(format: "%.17g", value) }
 
-    static func encode(_ params: [String: String]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(params), as: UTF8.self)
-    }
-
     func decodeRun(_ row: PostgresConnection.Row) throws -> RunRecord {
         let r = Reader(row: row, journal: location)
         let id = try r.string("id")
         return RunRecord(
             id: id, runbook: try r.string("runbook"), runbookPath: try r.string("runbook_path"),
-            environment: try r.string("environment"), params: try decodeParams(try r.string("params"), run: id),
+            environment: try r.string("environment"), params: try RunParamsJSON.decode(try r.string("params"), run: id, journal: location),
             inputsJSON: try r.string("inputs"), status: try r.value("status", "status of run \(id)"),
             startedAt: try r.date("started_at"), endedAt: r.optionalDate("ended_at"), operatorName: try r.string("operator"),
             pid: Int32(try r.int("pid")), kind: try r.value("kind", "kind of run \(id)"), parentRunId: r.optional("parent_run_id"),
@@ -73,14 +67,6 @@ extension PostgresJournal {
             environment: try r.string("environment"), holder: try r.string("holder"), pid: Int32(try r.int("pid")),
             runId: try r.string("run_id"), since: try r.date("since"), leaseExpiresAt: try r.date("lease_expires_at"),
             message: r.optional("message"))
-    }
-
-    private func decodeParams(_ json: String, run: String) throws -> [String: String] {
-        do {
-            return try JSONDecoder().decode([String: String].self, from: Data(json.utf8))
-        } catch {
-            throw JournalError.unreadableRecord(journal: location, detail: "params of run \(run) are not a JSON object of strings")
-        }
     }
 
     /// Typed access to a row's text values; a missing or malformed value is an unreadable record.

@@ -53,7 +53,7 @@ public final class PostgresJournal: BoundaryStore {
     // MARK: Runs
 
     public func createRun(_ run: RunRecord) async throws {
-        let params = try Self.encode(run.params)
+        let params = try RunParamsJSON.encode(run.params)
         try await write("create run \(run.id)") { db in
             let inserted = try self.insertRun(db, run, params: params)
             if !inserted { throw JournalError.duplicateRun(id: run.id, journal: self.location) }
@@ -104,11 +104,6 @@ public final class PostgresJournal: BoundaryStore {
     }
 
     // MARK: Steps and measurements
-
-
-
-
-
 
     /// The ends of finished steps and the starts of the next ones, in one transaction and one round
     /// trip (pipelined), with the run's lock proven and extended in it. A statement that finds
@@ -312,7 +307,7 @@ public final class PostgresJournal: BoundaryStore {
     /// Copies a whole run (from another store or the spool) in one transaction; false when the
     /// store already has a run with that id (copying again changes nothing).
     public func importRun(_ run: RunRecord, steps: [StepRecord], measurements: [MeasurementRecord]) async throws -> Bool {
-        let params = try Self.encode(run.params)
+        let params = try RunParamsJSON.encode(run.params)
         return try await write("import run \(run.id)") { db in
             guard try self.insertRun(db, run, params: params) else { return false }
             for step in steps {

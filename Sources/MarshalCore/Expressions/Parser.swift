@@ -124,8 +124,7 @@ struct Parser {
     }
 
     private mutating func parseComparison(first: Node?) throws(Failure) -> Node {
-        let left: Node
-        if let first { left = try parseAdditive(first: first) } else { left = try parseAdditive(first: nil) }
+        let left = try parseAdditive(first: first)
         let token = current
         let result: Node
         switch token.kind {
@@ -152,30 +151,17 @@ struct Parser {
     }
 
     /// `a + b - c`: terms of `*` and `/`, left to right.
-    private mutating func parseAdditive(first: Node?) throws(Failure) -> Node {
-        let head = try parseMultiplicative(first: first)
-        var terms: [ArithmeticTerm] = []
-        var operatorTokens: [Token] = []
-        while case .arithmetic(let op) = current.kind, op == .plus || op == .minus {
-            let token = advance()
-            let operand = try parseMultiplicative(first: nil)
-            try Parser.checkNumeric(operand, of: token)
-            terms.append(ArithmeticTerm(op: op, operand: operand))
-            operatorTokens.append(token)
-        }
-        if terms.isEmpty { return head }
-        try Parser.checkNumeric(head, of: operatorTokens[0])
-        return .arithmetic(head, terms)
-    }
+    private mutating func parseAdditive(first: Node?) throws(Failure) -> Node { try parseTerms(additive: true, first: first) }
 
-    private mutating func parseMultiplicative(first: Node?) throws(Failure) -> Node {
-        let head: Node
-        if let first { head = first } else { head = try parseUnary() }
+    /// One level of arithmetic: `+`/`-` over terms of the tighter `*`/`/` level, whose terms are unary operands.
+    private mutating func parseTerms(additive: Bool, first: Node?) throws(Failure) -> Node {
+        let operators: Set<ArithmeticOperator> = additive ? [.plus, .minus] : [.times, .divide]
+        let head = try parseTerm(additive: additive, first: first)
         var terms: [ArithmeticTerm] = []
         var operatorTokens: [Token] = []
-        while case .arithmetic(let op) = current.kind, op == .times || op == .divide {
+        while case .arithmetic(let op) = current.kind, operators.contains(op) {
             let token = advance()
-            let operand = try parseUnary()
+            let operand = try parseTerm(additive: additive, first: nil)
             try Parser.checkNumeric(operand, of: token)
             if op == .divide, case .literal(.number(let divisor)) = operand, divisor == 0 {
                 throw Failure(offset: token.offset, message: "division by zero: the divisor is the literal 0")
@@ -186,6 +172,12 @@ struct Parser {
         if terms.isEmpty { return head }
         try Parser.checkNumeric(head, of: operatorTokens[0])
         return .arithmetic(head, terms)
+    }
+
+    private mutating func parseTerm(additive: Bool, first: Node?) throws(Failure) -> Node {
+        if additive { return try parseTerms(additive: false, first: first) }
+        if let first { return first }
+        return try parseUnary()
     }
 
     /// `-x`: a minus where a value is expected (`-5` is lexed as a number already).
