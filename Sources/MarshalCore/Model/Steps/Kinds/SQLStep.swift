@@ -43,6 +43,7 @@ public struct SQLStep: StepKindPlugin {
     public var expect: Expression?
     public var onNoData: NoDataPolicy = .fail
     public var timing: Timing = .client
+
     /// A query that starts with SELECT/WITH/SHOW/EXPLAIN and has a single statement only reads.
     public var isReadOnly: Bool {
         let text = query.source.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
