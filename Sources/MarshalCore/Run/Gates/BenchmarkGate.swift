@@ -160,11 +160,16 @@ struct BenchmarkGate {
                                                 p95: so.p95, requests: so.requests, errors: so.errors))
                         }
                     } : nil
+                    // The result is built first and paired with its index after the do/catch: a tuple
+                    // returned from inside a typed-throws `do` in this task came back with index 0 or
+                    // garbage in release builds (Swift 6.3.1), mislabelling hosts or trapping.
+                    let result: Result<LoadResult, LoadError>
                     do throws(LoadError) {
-                        return (i, .success(try await load.run(side.plan, progress: report)))
+                        result = .success(try await load.run(side.plan, progress: report))
                     } catch {
-                        return (i, .failure(error))
+                        result = .failure(error)
                     }
+                    return (i, result)
                 }
             }
             var all: [(Int, Result<LoadResult, LoadError>)] = []
