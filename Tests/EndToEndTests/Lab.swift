@@ -13,10 +13,13 @@ final class Lab: @unchecked Sendable {
     init(hosts: Int = 5, roles: String? = nil) async throws {
         self.hosts = hosts
         dir = CLI.temporaryDirectory()
-        // A random port range, tried again elsewhere if another lab (or anything) holds it.
+        // A random port range, tried again elsewhere if another lab (or anything) holds it. It lies
+        // below Linux's ephemeral ports (32768 and up): there, the suite's own outgoing connections
+        // (load tests make thousands) can take a port between the free check and sshd's bind, and a
+        // 25-host lab once failed with "did not accept SSH connections in time".
         var lastError = ""
         for _ in 0..<12 {
-            let base = Int.random(in: 20000...44000)
+            let base = Int.random(in: 10000...(32000 - hosts))
             var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
             if let roles { arguments += ["--roles", roles] }
             let result = try await Self.starts.run { [arguments] in try await Shell.run(arguments) }
@@ -25,7 +28,8 @@ final class Lab: @unchecked Sendable {
                 return
             }
             lastError = result.stderr + result.stdout
-            guard lastError.contains("already in use") else { break }
+            // Another lab starting at the same moment can bind a port this one found free.
+            guard lastError.contains("already in use") || lastError.contains("did not accept SSH connections") else { break }
         }
         throw LabError.startFailed(lastError)
     }

@@ -39,7 +39,8 @@ final class Lab: Sendable {
     static func start(hosts: Int, ttl: Int = 900) async throws -> Lab {
         var lastError = "no attempt"
         for _ in 0..<5 {
-            let base = Int.random(in: 30000...(50000 - hosts))
+            // Below Linux's ephemeral ports (32768 and up), which outgoing connections take at any time.
+            let base = Int.random(in: 10000...(32000 - hosts))
             let directory = NSTemporaryDirectory() + "marshal-lab-" + UUID().uuidString.prefix(8)
             let (status, output) = await runProcess(
                 [repositoryRoot + "/scripts/lab", "start", "--dir", directory, "--hosts", String(hosts),
