@@ -20,6 +20,9 @@ enum ComparisonOperator: String, Sendable, Hashable {
 
 enum ArithmeticOperator: String, Sendable, Hashable {
     case plus = "+", minus = "-", times = "*", divide = "/"
+
+    /// `+` and `-`, which bind looser than `*` and `/`.
+    var isAdditive: Bool { self == .plus || self == .minus }
 }
 
 enum TokenKind: Sendable, Hashable {

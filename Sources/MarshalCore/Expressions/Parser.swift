@@ -155,11 +155,10 @@ struct Parser {
 
     /// One level of arithmetic: `+`/`-` over terms of the tighter `*`/`/` level, whose terms are unary operands.
     private mutating func parseTerms(additive: Bool, first: Node?) throws(Failure) -> Node {
-        let operators: Set<ArithmeticOperator> = additive ? [.plus, .minus] : [.times, .divide]
         let head = try parseTerm(additive: additive, first: first)
         var terms: [ArithmeticTerm] = []
         var operatorTokens: [Token] = []
-        while case .arithmetic(let op) = current.kind, operators.contains(op) {
+        while case .arithmetic(let op) = current.kind, op.isAdditive == additive {
             let token = advance()
             let operand = try parseTerm(additive: additive, first: nil)
             try Parser.checkNumeric(operand, of: token)

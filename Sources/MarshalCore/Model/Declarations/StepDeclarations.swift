@@ -31,8 +31,8 @@ public struct StepKindDeclaration: Sendable, Hashable {
 }
 
 public enum StepDeclarations {
-    /// `on:` inside a kind's mapping, which every kind accepts.
-    public static let onKey = KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, in the first batch (same as the step's own `on`).")
+    /// `on:` inside a kind's mapping, which every kind accepts (StepKindDeclaration adds it).
+    static let onKey = KeyDeclaration("on", .listOrOne(.string), "Hosts or roles to run on, once, in the first batch (same as the step's own `on`).")
     static let noData = KeyDeclaration("on_no_data", .choice(NoDataPolicy.allCases.map(\.rawValue)), default: "fail",
                                        "What a check that measured nothing does: fail the run, pause for `--approve`, or pass.")
     static let over = KeyDeclaration("over", .string,
