@@ -13,13 +13,10 @@ final class Lab: @unchecked Sendable {
     init(hosts: Int = 5, roles: String? = nil) async throws {
         self.hosts = hosts
         dir = CLI.temporaryDirectory()
-        // A random port range, tried again elsewhere if another lab (or anything) holds it. It lies
-        // below Linux's ephemeral ports (32768 and up): there, the suite's own outgoing connections
-        // (load tests make thousands) can take a port between the free check and sshd's bind, and a
-        // 25-host lab once failed with "did not accept SSH connections in time".
+        // A random port range, tried again elsewhere if another lab (or anything) holds it.
         var lastError = ""
         for _ in 0..<12 {
-            let base = Int.random(in: 10000...(32000 - hosts))
+            let base = LabPorts.randomBase(hosts: hosts)
             var arguments = [CLI.root + "/scripts/lab", "start", "--dir", dir, "--hosts", "\(hosts)", "--base-port", "\(base)", "--ttl", "600"]
             if let roles { arguments += ["--roles", roles] }
             let result = try await Self.starts.run { [arguments] in try await Shell.run(arguments) }

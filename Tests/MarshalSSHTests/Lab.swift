@@ -39,8 +39,7 @@ final class Lab: Sendable {
     static func start(hosts: Int, ttl: Int = 900) async throws -> Lab {
         var lastError = "no attempt"
         for _ in 0..<5 {
-            // Below Linux's ephemeral ports (32768 and up), which outgoing connections take at any time.
-            let base = Int.random(in: 10000...(32000 - hosts))
+            let base = LabPorts.randomBase(hosts: hosts)
             let directory = NSTemporaryDirectory() + "marshal-lab-" + UUID().uuidString.prefix(8)
             let (status, output) = await runProcess(
                 [repositoryRoot + "/scripts/lab", "start", "--dir", directory, "--hosts", String(hosts),
@@ -164,6 +163,9 @@ final class PathList: @unchecked Sendable {
 
 /// coreutils' digest of a file, as lowercase hex: the reference the transports' own SHA-256 is
 /// checked against, computed in a child process rather than on a thread of the cooperative pool.
+/// A file's bytes, to compare a command's output with what it sent.
+func fileBytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
 func sha256sum(_ path: String) async throws -> String {
     let (status, output) = await Lab.runProcess(["/usr/bin/sha256sum", path])
     guard status == 0, let digest = output.split(separator: " ").first else {

@@ -38,8 +38,8 @@ struct LocalTransportTests {
         #expect(result.ending == .exited(7))
         // Compared byte for byte: hashing 20 MB in a debug build held a thread of the cooperative
         // pool for seconds, which every other test felt.
-        let sameOut = result.stdout == Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out.bin")))
-        let sameErr = result.stderr == Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/err.bin")))
+        let sameOut = result.stdout == (try fileBytes(dir + "/out.bin"))
+        let sameErr = result.stderr == (try fileBytes(dir + "/err.bin"))
         #expect(sameOut, "stdout: \(result.stdout.count) bytes, not out.bin's 10 MB")
         #expect(sameErr, "stderr: \(result.stderr.count) bytes, not err.bin's 10 MB")
         try? FileManager.default.removeItem(atPath: dir)

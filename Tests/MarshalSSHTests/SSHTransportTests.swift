@@ -74,8 +74,8 @@ struct SSHTransportTests {
         #expect(result.stderr.count == 10_485_760)
         // The lab's hosts are on this machine: compared byte for byte with the files (hashing 20 MB
         // in a debug build held a thread of the cooperative pool for seconds).
-        let sameOut = result.stdout == Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/out.bin")))
-        let sameErr = result.stderr == Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/err.bin")))
+        let sameOut = result.stdout == (try fileBytes(dir + "/out.bin"))
+        let sameErr = result.stderr == (try fileBytes(dir + "/err.bin"))
         #expect(sameOut, "stdout differs from out.bin")
         #expect(sameErr, "stderr differs from err.bin")
         await executor.close()
