@@ -88,4 +88,31 @@ struct BatchTargetsTests {
         #expect(loads.first { $0["host"] as? String == "a" }.flatMap(p50).map { $0 >= 120 } == true, "the canary's own figures")
         #expect(loads.first { $0["host"] as? String == "b" }.flatMap(p50).map { $0 < 60 } == true, "the stable host's own figures")
     }
+
+    @Test("a batch host that answers nothing leaves p95 without data: the gate is inconclusive and fails, though the other host is fast")
+    func deadHostIsNoData() async throws {
+        let dir = CLI.temporaryDirectory()
+        let live = try await GateApp()
+        let lines = [
+            "  a: { address: 127.0.0.1, roles: [web], vars: { base_url: \"\(live.url)/slow\", ms: 1 } }",
+            "  b: { address: 127.0.0.1, roles: [web], vars: { base_url: \"http://127.0.0.1:\(Loopback.closedPort())/slow\", ms: 1 } }",
+        ]
+        CLI.write("version: 1\nenvironment: batch-targets\ntransport: local\nhosts:\n" + lines.joined(separator: "\n") + "\n", to: dir + "/env.yml")
+        CLI.write("""
+        version: 1
+        runbook: batch-targets
+        targets: web
+        strategy: { batches: ["100%"] }
+        steps:
+          - benchmark:
+              base_url: "{{ host.vars.base_url }}"
+              targets: batch
+              phases: [ { duration: 1s, rate: 10 } ]
+              scenarios: [ { get: "/{{ host.vars.ms }}" } ]
+              thresholds: { p95: "< 500ms" }
+        """, to: dir + "/rb.yml")
+        let result = try await CLI.run(["run", dir + "/rb.yml", "-e", dir + "/env.yml", "--state", dir + "/state"])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("threshold p95 < 500ms: no data"), "\(result.stderr)")
+    }
 }

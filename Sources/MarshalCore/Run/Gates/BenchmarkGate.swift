@@ -229,15 +229,18 @@ struct BenchmarkGate {
     }
 
     /// The worst of several hosts' figures: the highest latency, error rate and error counts, the
-    /// lowest throughput, success rate and request count. One host: its own figures.
+    /// lowest throughput, success rate, request count and users reached (overall and per scenario).
+    /// One host: its own figures. A figure some host lacks (it answered no request, so it has no p95) is left out,
+    /// so the threshold has no data: a dead host must not hide behind a live one's latency.
     static func worst(_ all: [[String: Double]]) -> [String: Double] {
-        guard var out = all.first else { return [:] }
-        let lowerIsWorse: Set<String> = ["rps", "success_rate", "requests"]
-        for metrics in all.dropFirst() {
-            for (key, value) in metrics {
-                guard let current = out[key] else { out[key] = value; continue }
-                out[key] = lowerIsWorse.contains(key) ? min(current, value) : max(current, value)
-            }
+        guard let first = all.first else { return [:] }
+        let lowerIsWorse: Set<String> = ["rps", "success_rate", "requests", "users"]
+        var out: [String: Double] = [:]
+        for key in first.keys {
+            let values = all.compactMap { $0[key] }
+            guard values.count == all.count else { continue }
+            let metric = key.split(separator: ".").last.map(String.init) ?? key
+            out[key] = lowerIsWorse.contains(metric) ? values.min() : values.max()
         }
         return out
     }
