@@ -9,10 +9,29 @@ import Testing
 @Suite("Load tests on the batch's own hosts")
 struct BatchTargetsTests {
     /// Local hosts, each with its app's URL and the delay its answers take (gate-app's /slow/MS).
-    func environment(_ dir: String, _ hosts: [(name: String, app: GateApp, ms: Int)]) -> String {
-        let lines = hosts.map { "  \($0.name): { address: 127.0.0.1, roles: [web], vars: { base_url: \"\($0.app.url)/slow\", ms: \($0.ms) } }" }
+    func environment(_ dir: String, _ hosts: [(name: String, url: String, ms: Int)]) -> String {
+        let lines = hosts.map { "  \($0.name): { address: 127.0.0.1, roles: [web], vars: { base_url: \"\($0.url)/slow\", ms: \($0.ms) } }" }
         CLI.write("version: 1\nenvironment: batch-targets\ntransport: local\nhosts:\n" + lines.joined(separator: "\n") + "\n", to: dir + "/env.yml")
         return dir + "/env.yml"
+    }
+
+    /// One benchmark step on each batch's own hosts; `extra` adds keys such as `compare: stable`.
+    func runbook(_ dir: String, batches: String, extra: String = "", duration: String, rate: Int, thresholds: String) -> String {
+        CLI.write("""
+        version: 1
+        runbook: batch-targets
+        targets: web
+        strategy: { batches: \(batches) }
+        steps:
+          - benchmark:
+              base_url: "{{ host.vars.base_url }}"
+              targets: batch\(extra)
+              phases: [ { duration: \(duration), rate: \(rate) } ]
+              scenarios: [ { get: "/{{ host.vars.ms }}" } ]
+              thresholds: \(thresholds)
+        on_failure: stop
+        """, to: dir + "/rb.yml")
+        return dir + "/rb.yml"
     }
 
     func loads(_ dir: String) async throws -> [[String: Any]] {
@@ -34,21 +53,9 @@ struct BatchTargetsTests {
     func eachHostItsOwnFigures() async throws {
         let dir = CLI.temporaryDirectory()
         let hosts = [("a", try await GateApp(), 1), ("b", try await GateApp(), 60), ("c", try await GateApp(), 120)]
-        let env = environment(dir, hosts.map { (name: $0.0, app: $0.1, ms: $0.2) })
-        CLI.write("""
-        version: 1
-        runbook: batch-targets
-        targets: web
-        strategy: { batches: ["100%"] }
-        steps:
-          - benchmark:
-              base_url: "{{ host.vars.base_url }}"
-              targets: batch
-              phases: [ { duration: 2s, rate: 20 } ]
-              scenarios: [ { get: "/{{ host.vars.ms }}" } ]
-              thresholds: { p95: "< 5s" }
-        """, to: dir + "/rb.yml")
-        let result = try await CLI.run(["run", dir + "/rb.yml", "-e", env, "--state", dir + "/state"])
+        let env = environment(dir, hosts.map { (name: $0.0, url: $0.1.url, ms: $0.2) })
+        let path = runbook(dir, batches: #"["100%"]"#, duration: "2s", rate: 20, thresholds: #"{ p95: "< 5s" }"#)
+        let result = try await CLI.run(["run", path, "-e", env, "--state", dir + "/state"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let loads = try await loads(dir)
         #expect(loads.count == 3)
@@ -64,23 +71,10 @@ struct BatchTargetsTests {
     func sidesStayApart() async throws {
         let dir = CLI.temporaryDirectory()
         let canary = try await GateApp(), stable = try await GateApp()
-        let env = environment(dir, [(name: "a", app: canary, ms: 120), (name: "b", app: stable, ms: 1)])
-        CLI.write("""
-        version: 1
-        runbook: batch-targets
-        targets: web
-        strategy: { batches: [1, "100%"] }
-        steps:
-          - benchmark:
-              base_url: "{{ host.vars.base_url }}"
-              targets: batch
-              compare: stable
-              phases: [ { duration: 2s, rate: 20 } ]
-              scenarios: [ { get: "/{{ host.vars.ms }}" } ]
-              thresholds: { canary.p95: "< stable.p95 * 1.1" }
-        on_failure: stop
-        """, to: dir + "/rb.yml")
-        let result = try await CLI.run(["run", dir + "/rb.yml", "-e", env, "--state", dir + "/state"])
+        let env = environment(dir, [(name: "a", url: canary.url, ms: 120), (name: "b", url: stable.url, ms: 1)])
+        let path = runbook(dir, batches: #"[1, "100%"]"#, extra: "\n      compare: stable", duration: "2s", rate: 20,
+                           thresholds: #"{ canary.p95: "< stable.p95 * 1.1" }"#)
+        let result = try await CLI.run(["run", path, "-e", env, "--state", dir + "/state"])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("threshold canary.p95 < stable.p95 * 1.1 failed"), "\(result.stderr)")
         let loads = try await loads(dir)
@@ -93,25 +87,9 @@ struct BatchTargetsTests {
     func deadHostIsNoData() async throws {
         let dir = CLI.temporaryDirectory()
         let live = try await GateApp()
-        let lines = [
-            "  a: { address: 127.0.0.1, roles: [web], vars: { base_url: \"\(live.url)/slow\", ms: 1 } }",
-            "  b: { address: 127.0.0.1, roles: [web], vars: { base_url: \"http://127.0.0.1:\(Loopback.closedPort())/slow\", ms: 1 } }",
-        ]
-        CLI.write("version: 1\nenvironment: batch-targets\ntransport: local\nhosts:\n" + lines.joined(separator: "\n") + "\n", to: dir + "/env.yml")
-        CLI.write("""
-        version: 1
-        runbook: batch-targets
-        targets: web
-        strategy: { batches: ["100%"] }
-        steps:
-          - benchmark:
-              base_url: "{{ host.vars.base_url }}"
-              targets: batch
-              phases: [ { duration: 1s, rate: 10 } ]
-              scenarios: [ { get: "/{{ host.vars.ms }}" } ]
-              thresholds: { p95: "< 500ms" }
-        """, to: dir + "/rb.yml")
-        let result = try await CLI.run(["run", dir + "/rb.yml", "-e", dir + "/env.yml", "--state", dir + "/state"])
+        let env = environment(dir, [(name: "a", url: live.url, ms: 1), (name: "b", url: "http://127.0.0.1:\(Loopback.closedPort())", ms: 1)])
+        let path = runbook(dir, batches: #"["100%"]"#, duration: "1s", rate: 10, thresholds: #"{ p95: "< 500ms" }"#)
+        let result = try await CLI.run(["run", path, "-e", env, "--state", dir + "/state"])
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("threshold p95 < 500ms: no data"), "\(result.stderr)")
     }
