@@ -1,8 +1,8 @@
 #ifndef MARSHAL_CLIBSSH2_SHIM_H
 #define MARSHAL_CLIBSSH2_SHIM_H
 // libssh2 exposes many entry points as macros, which Swift cannot call;
-// these typed inline wrappers and constants make them visible (see shared/notes).
-// Socket constants live here too: `swift build -c release` did not see SOCK_STREAM & co.
+// these typed inline wrappers make them visible (see shared/notes). Its constants are plain
+// integer macros, which Swift imports as they are.
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <sys/types.h>
@@ -60,66 +60,6 @@ static inline size_t marshal_hashed_name_find(const marshal_hashed_name *entries
     }
     return count;
 }
-
-static inline const char *marshal_libssh2_version(void) { return libssh2_version(0); }
-
-// MARK: constants
-static const int marshal_eagain = LIBSSH2_ERROR_EAGAIN;
-static const int marshal_block_inbound = LIBSSH2_SESSION_BLOCK_INBOUND;
-static const int marshal_block_outbound = LIBSSH2_SESSION_BLOCK_OUTBOUND;
-static const int marshal_stderr_stream = SSH_EXTENDED_DATA_STDERR;
-static const unsigned int marshal_window_default = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
-static const unsigned int marshal_packet_default = LIBSSH2_CHANNEL_PACKET_DEFAULT;
-
-static const int marshal_method_kex = LIBSSH2_METHOD_KEX;
-static const int marshal_method_hostkey = LIBSSH2_METHOD_HOSTKEY;
-static const int marshal_method_crypt_cs = LIBSSH2_METHOD_CRYPT_CS;
-static const int marshal_method_crypt_sc = LIBSSH2_METHOD_CRYPT_SC;
-static const int marshal_method_mac_cs = LIBSSH2_METHOD_MAC_CS;
-static const int marshal_method_mac_sc = LIBSSH2_METHOD_MAC_SC;
-
-static const int marshal_hostkey_hash_sha256 = LIBSSH2_HOSTKEY_HASH_SHA256;
-static const int marshal_hostkey_type_rsa = LIBSSH2_HOSTKEY_TYPE_RSA;
-static const int marshal_hostkey_type_dss = LIBSSH2_HOSTKEY_TYPE_DSS;
-static const int marshal_hostkey_type_ecdsa_256 = LIBSSH2_HOSTKEY_TYPE_ECDSA_256;
-static const int marshal_hostkey_type_ecdsa_384 = LIBSSH2_HOSTKEY_TYPE_ECDSA_384;
-static const int marshal_hostkey_type_ecdsa_521 = LIBSSH2_HOSTKEY_TYPE_ECDSA_521;
-static const int marshal_hostkey_type_ed25519 = LIBSSH2_HOSTKEY_TYPE_ED25519;
-
-static const int marshal_knownhost_type_plain = LIBSSH2_KNOWNHOST_TYPE_PLAIN;
-static const int marshal_knownhost_keyenc_raw = LIBSSH2_KNOWNHOST_KEYENC_RAW;
-static const int marshal_knownhost_key_sshrsa = LIBSSH2_KNOWNHOST_KEY_SSHRSA;
-static const int marshal_knownhost_key_sshdss = LIBSSH2_KNOWNHOST_KEY_SSHDSS;
-static const int marshal_knownhost_key_ecdsa_256 = LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
-static const int marshal_knownhost_key_ecdsa_384 = LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
-static const int marshal_knownhost_key_ecdsa_521 = LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
-static const int marshal_knownhost_key_ed25519 = LIBSSH2_KNOWNHOST_KEY_ED25519;
-static const int marshal_knownhost_check_match = LIBSSH2_KNOWNHOST_CHECK_MATCH;
-static const int marshal_knownhost_check_mismatch = LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
-static const int marshal_knownhost_check_notfound = LIBSSH2_KNOWNHOST_CHECK_NOTFOUND;
-static const int marshal_knownhost_file_openssh = LIBSSH2_KNOWNHOST_FILE_OPENSSH;
-
-static const unsigned long marshal_fxf_write_create_truncate =
-    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC;
-static const unsigned long marshal_sftp_attr_permissions = LIBSSH2_SFTP_ATTR_PERMISSIONS;
-
-static const int marshal_af_inet = AF_INET;
-static const int marshal_af_inet6 = AF_INET6;
-static const int marshal_af_unix = AF_UNIX;
-static const int marshal_sock_stream = SOCK_STREAM;
-static const int marshal_ipproto_tcp = IPPROTO_TCP;
-static const int marshal_tcp_nodelay = TCP_NODELAY;
-static const int marshal_tcp_quickack = TCP_QUICKACK;
-static const int marshal_sol_socket = SOL_SOCKET;
-static const int marshal_so_error = SO_ERROR;
-static const int marshal_so_keepalive = SO_KEEPALIVE;
-static const int marshal_tcp_keepidle = TCP_KEEPIDLE;
-static const int marshal_tcp_keepintvl = TCP_KEEPINTVL;
-static const int marshal_tcp_keepcnt = TCP_KEEPCNT;
-static const short marshal_pollin = POLLIN;
-static const short marshal_pollout = POLLOUT;
-static const short marshal_pollerr = POLLERR;
-static const short marshal_pollhup = POLLHUP;
 
 // MARK: macro wrappers
 static inline LIBSSH2_SESSION *marshal_session_init(void) {

@@ -8,10 +8,10 @@ import MarshalCore
 enum AlgorithmLists {
     /// The categories that can fail to agree, with their libssh2 method and KEXINIT list index.
     static let categories: [(name: String, method: Int32, index: Int)] = [
-        ("key exchange", marshal_method_kex, 0),
-        ("host key", marshal_method_hostkey, 1),
-        ("cipher", marshal_method_crypt_cs, 2),
-        ("MAC", marshal_method_mac_cs, 4),
+        ("key exchange", LIBSSH2_METHOD_KEX, 0),
+        ("host key", LIBSSH2_METHOD_HOSTKEY, 1),
+        ("cipher", LIBSSH2_METHOD_CRYPT_CS, 2),
+        ("MAC", LIBSSH2_METHOD_MAC_CS, 4),
     ]
 
     static func ours(_ session: SSHSession) -> [String: [String]] {
@@ -46,7 +46,7 @@ enum AlgorithmLists {
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while ContinuousClock.now < deadline, received.count < 256 * 1024 {
             if let lists = parse(received) { return lists }
-            var pfd = pollfd(fd: fd, events: marshal_pollin, revents: 0)
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, Int32(max(1, (deadline - .now).milliseconds)))
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n == 0 { return parse(received) }

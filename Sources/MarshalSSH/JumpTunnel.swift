@@ -9,7 +9,7 @@ enum JumpTunnel {
     /// Returns the local end of the tunnel; the caller owns it.
     static func open(through jump: HostEndpoint, to target: HostEndpoint) throws(TransportError) -> Int32 {
         var pair: [Int32] = [-1, -1]
-        guard socketpair(marshal_af_unix, marshal_sock_stream, 0, &pair) == 0 else {
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
             throw .unreachable(host: target.name, address: target.address, port: target.port,
                                reason: "socketpair for the jump host failed: \(describeErrno(marshal_errno()))")
         }
@@ -108,7 +108,7 @@ enum JumpTunnel {
                     let n = up.withUnsafeBytes {
                         marshal_channel_write(channel.handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self) + upOffset, up.count - upOffset)
                     }
-                    if n > 0 { upOffset += n; progressed = true } else if n != Int(marshal_eagain) { return }
+                    if n > 0 { upOffset += n; progressed = true } else if n != Int(LIBSSH2_ERROR_EAGAIN) { return }
                 }
                 if localClosed && upOffset == up.count { return }
                 if down.count - downOffset < 4 * capacity {
@@ -119,7 +119,7 @@ enum JumpTunnel {
                         if downOffset == down.count { down.removeAll(keepingCapacity: true); downOffset = 0 }
                         down += buffer[0..<n]
                         progressed = true
-                    } else if n != Int(marshal_eagain) {
+                    } else if n != Int(LIBSSH2_ERROR_EAGAIN) {
                         if n < 0 || libssh2_channel_eof(channel.handle) != 0 {
                             if downOffset == down.count { return }
                         }
@@ -131,11 +131,11 @@ enum JumpTunnel {
                     else if n < 0 && marshal_errno() != EAGAIN && marshal_errno() != EINTR { return }
                 }
                 if progressed || libssh2_poll_channel_read(channel.handle, 0) != 0 { continue }
-                var fds = [pollfd(fd: socket, events: 0, revents: 0), pollfd(fd: session.socket, events: marshal_pollin, revents: 0)]
-                if upOffset == up.count && !localClosed { fds[0].events |= marshal_pollin }
-                if downOffset < down.count { fds[0].events |= marshal_pollout }
-                if libssh2_session_block_directions(session.handle) & marshal_block_outbound != 0 {
-                    fds[1].events |= marshal_pollout
+                var fds = [pollfd(fd: socket, events: 0, revents: 0), pollfd(fd: session.socket, events: Int16(POLLIN), revents: 0)]
+                if upOffset == up.count && !localClosed { fds[0].events |= Int16(POLLIN) }
+                if downOffset < down.count { fds[0].events |= Int16(POLLOUT) }
+                if libssh2_session_block_directions(session.handle) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
+                    fds[1].events |= Int16(POLLOUT)
                 }
                 _ = poll(&fds, 2, 200)
             }

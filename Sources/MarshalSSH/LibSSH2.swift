@@ -64,12 +64,12 @@ struct SessionWaiter {
         }
         let directions = libssh2_session_block_directions(session)
         var events: Int16 = 0
-        if directions & marshal_block_inbound != 0 { events |= marshal_pollin }
-        if directions & marshal_block_outbound != 0 { events |= marshal_pollout }
-        if events == 0 { events = marshal_pollin }
+        if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+        if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+        if events == 0 { events = Int16(POLLIN) }
         var fd = pollfd(fd: socket, events: events, revents: 0)
         _ = poll(&fd, 1, Int32(max(1, timeout.milliseconds)))
-        if fd.revents & marshal_pollin != 0 { keepalive.lastInbound = .now }
+        if fd.revents & Int16(POLLIN) != 0 { keepalive.lastInbound = .now }
     }
 
     func lastFailure() -> LibSSH2Failure {
@@ -85,7 +85,7 @@ struct SessionWaiter {
     func call(until deadline: ContinuousClock.Instant?, _ body: () -> Int32) throws(LibSSH2Failure) -> Int32 {
         while true {
             let rc = body()
-            if rc == marshal_eagain { try wait(until: deadline); continue }
+            if rc == LIBSSH2_ERROR_EAGAIN { try wait(until: deadline); continue }
             if rc < 0 { throw lastFailure() }
             return rc
         }
@@ -95,7 +95,7 @@ struct SessionWaiter {
     func open<Handle>(until deadline: ContinuousClock.Instant?, _ body: () -> Handle?) throws(LibSSH2Failure) -> Handle {
         while true {
             if let handle = body() { return handle }
-            if libssh2_session_last_errno(session) != marshal_eagain { throw lastFailure() }
+            if libssh2_session_last_errno(session) != LIBSSH2_ERROR_EAGAIN { throw lastFailure() }
             try wait(until: deadline)
         }
     }

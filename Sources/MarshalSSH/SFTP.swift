@@ -14,7 +14,7 @@ final class SFTPSession {
 
     deinit {
         let deadline = ContinuousClock.now + .seconds(1)
-        while libssh2_sftp_shutdown(handle) == marshal_eagain {
+        while libssh2_sftp_shutdown(handle) == LIBSSH2_ERROR_EAGAIN {
             if (try? session.waiter.wait(until: deadline)) == nil { break }
         }
     }
@@ -68,7 +68,7 @@ final class SFTPFile {
         while offset < bytes.count {
             let n = libssh2_sftp_write(handle, bytes.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, bytes.count - offset)
             if n > 0 { offset += n; continue }
-            if n == Int(marshal_eagain) { try sftp.session.waiter.wait(until: deadline); continue }
+            if n == Int(LIBSSH2_ERROR_EAGAIN) { try sftp.session.waiter.wait(until: deadline); continue }
             throw sftp.session.waiter.lastFailure()
         }
     }

@@ -23,7 +23,7 @@ final class SSHChannel {
     deinit {
         // libssh2_channel_free sends a close if none was sent; bounded so a dead peer cannot stall us.
         let deadline = ContinuousClock.now + .seconds(1)
-        while libssh2_channel_free(handle) == marshal_eagain {
+        while libssh2_channel_free(handle) == LIBSSH2_ERROR_EAGAIN {
             if (try? session.waiter.wait(until: deadline)) == nil { break }
         }
     }
@@ -71,7 +71,7 @@ final class SSHChannel {
         var buffer = [CChar](repeating: 0, count: capacity)
         while true {
             var progressed = false
-            for stream in [Int32(0), marshal_stderr_stream] {
+            for stream in [Int32(0), SSH_EXTENDED_DATA_STDERR] {
                 while true {
                     let n = buffer.withUnsafeMutableBufferPointer { marshal_channel_read(handle, stream, $0.baseAddress, capacity) }
                     if n > 0 {
@@ -85,7 +85,7 @@ final class SSHChannel {
                         // Alternate after one buffer so neither stream starves the other's window.
                         break
                     }
-                    if n == 0 || n == Int(marshal_eagain) { break }
+                    if n == 0 || n == Int(LIBSSH2_ERROR_EAGAIN) { break }
                     throw waiter.lastFailure()
                 }
             }
@@ -93,7 +93,7 @@ final class SSHChannel {
             if libssh2_channel_eof(handle) != 0 { return true }
             // > 0 only: it returns an error when the session's packet queue holds a short packet
             // (the server's reply to a keepalive), which `!= 0` took for data, spinning for ever.
-            if libssh2_poll_channel_read(handle, 0) > 0 || libssh2_poll_channel_read(handle, marshal_stderr_stream) > 0 {
+            if libssh2_poll_channel_read(handle, 0) > 0 || libssh2_poll_channel_read(handle, SSH_EXTENDED_DATA_STDERR) > 0 {
                 if let deadline, ContinuousClock.now >= deadline { return false }
                 continue
             }

@@ -40,7 +40,7 @@ final class SSHSession {
     /// host lead, so a server with several keys presents one we can verify (libssh2 would
     /// otherwise prefer ECDSA over ed25519).
     func preferHostKeyTypes(_ known: [String]) {
-        let supported = supportedAlgorithms(marshal_method_hostkey)
+        let supported = supportedAlgorithms(LIBSSH2_METHOD_HOSTKEY)
         guard !known.isEmpty else { return }
         var order: [String] = []
         for type in known {
@@ -48,7 +48,7 @@ final class SSHSession {
             order += names.filter { supported.contains($0) && !order.contains($0) }
         }
         order += supported.filter { !order.contains($0) }
-        _ = libssh2_session_method_pref(handle, marshal_method_hostkey, order.joined(separator: ","))
+        _ = libssh2_session_method_pref(handle, LIBSSH2_METHOD_HOSTKEY, order.joined(separator: ","))
     }
 
     func supportedAlgorithms(_ method: Int32) -> [String] {
@@ -86,12 +86,12 @@ final class SSHSession {
 /// OpenSSH names for libssh2's host key type codes.
 func hostKeyTypeName(_ type: Int32) -> String {
     switch type {
-    case marshal_hostkey_type_ed25519: "ssh-ed25519"
-    case marshal_hostkey_type_ecdsa_256: "ecdsa-sha2-nistp256"
-    case marshal_hostkey_type_ecdsa_384: "ecdsa-sha2-nistp384"
-    case marshal_hostkey_type_ecdsa_521: "ecdsa-sha2-nistp521"
-    case marshal_hostkey_type_rsa: "ssh-rsa"
-    case marshal_hostkey_type_dss: "ssh-dss"
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: "ssh-ed25519"
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: "ecdsa-sha2-nistp256"
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: "ecdsa-sha2-nistp384"
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: "ecdsa-sha2-nistp521"
+    case LIBSSH2_HOSTKEY_TYPE_RSA: "ssh-rsa"
+    case LIBSSH2_HOSTKEY_TYPE_DSS: "ssh-dss"
     default: "unknown"
     }
 }

@@ -9,8 +9,8 @@ func connectTCP(host: String, address: String, port: Int, timeout: Duration) thr
     let deadline = ContinuousClock.now + timeout
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
-    hints.ai_socktype = marshal_sock_stream
-    hints.ai_protocol = marshal_ipproto_tcp
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    hints.ai_protocol = Int32(IPPROTO_TCP)
     var list: UnsafeMutablePointer<addrinfo>?
     let resolved = getaddrinfo(address, String(port), &hints, &list)
     guard resolved == 0, let first = list else {
@@ -35,14 +35,14 @@ func connectTCP(host: String, address: String, port: Int, timeout: Duration) thr
                     close(fd)
                     throw .connectTimeout(host: host, address: address, port: port, after: timeout)
                 }
-                var pfd = pollfd(fd: fd, events: marshal_pollout, revents: 0)
+                var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                 let ready = poll(&pfd, 1, Int32(max(1, left.milliseconds)))
                 if ready > 0 { break }
                 if ready < 0 && marshal_errno() != EINTR { break }
             }
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(fd, marshal_sol_socket, marshal_so_error, &error, &length)
+            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
             rc = error == 0 ? 0 : -1
             if error != 0 { lastReason = describeErrno(error) }
         } else if rc != 0 {
@@ -51,15 +51,15 @@ func connectTCP(host: String, address: String, port: Int, timeout: Duration) thr
         if rc == 0 {
             let size = socklen_t(MemoryLayout<Int32>.size)
             var on: Int32 = 1
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_nodelay, &on, size)
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_quickack, &on, size)
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, size)
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_QUICKACK, &on, size)
             // A command without a timeout waits as long as it runs; TCP keepalive (30 s idle, then
             // 3 probes 10 s apart) turns a vanished host into a socket error instead of a hang.
             var idle: Int32 = 30, interval: Int32 = 10, count: Int32 = 3
-            _ = setsockopt(fd, marshal_sol_socket, marshal_so_keepalive, &on, size)
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepidle, &idle, size)
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepintvl, &interval, size)
-            _ = setsockopt(fd, marshal_ipproto_tcp, marshal_tcp_keepcnt, &count, size)
+            _ = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, size)
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
             return fd
         }
         close(fd)

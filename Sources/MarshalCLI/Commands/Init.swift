@@ -20,7 +20,7 @@ extension MarshalCommand {
         @Option(name: .customLong("host"), help: "A web host as NAME=ADDRESS[:PORT] (repeatable).")
         var hosts: [String] = []
 
-        @Option(name: .customLong("db-host"), help: "The database host as NAME=ADDRESS[:PORT] (adds a backup before the release).")
+        @Option(help: "The database host as NAME=ADDRESS[:PORT] (adds a backup before the release).")
         var dbHost: String?
 
         @Option(help: "SSH login user.")
@@ -29,16 +29,16 @@ extension MarshalCommand {
         @Option(help: "SSH private key (a relative path is read beside the environment file).")
         var identity: String?
 
-        @Option(name: .customLong("known-hosts"), help: "known_hosts file.")
+        @Option(help: "known_hosts file.")
         var knownHosts: String?
 
-        @Option(name: .customLong("app-dir"), help: "The application folder on the hosts.")
+        @Option(help: "The application folder on the hosts.")
         var appDir: String?
 
-        @Option(name: .customLong("base-url"), help: "The URL the application answers on.")
+        @Option(help: "The URL the application answers on.")
         var baseURL: String?
 
-        @Option(name: .customLong("health-path"), help: "The health check path.")
+        @Option(help: "The health check path.")
         var healthPath: String = "/health"
 
         @Option(help: "pm2, systemd or supervisor.")
@@ -47,13 +47,13 @@ extension MarshalCommand {
         @Option(help: "The program or unit name.")
         var service: String?
 
-        @Option(name: .customLong("supervisor-config"), help: "supervisord's config file on the hosts (with --manager supervisor).")
+        @Option(help: "supervisord's config file on the hosts (with --manager supervisor).")
         var supervisorConfig: String?
 
-        @Option(name: .customLong("database-url-file"), help: "A file holding the database URL (a secret; with --db-host).")
+        @Option(help: "A file holding the database URL (a secret; with --db-host).")
         var databaseURLFile: String?
 
-        @Option(name: .customLong("artifact-dir"), help: "Where release tarballs app-RELEASE.tar.gz are on this machine.")
+        @Option(help: "Where release tarballs app-RELEASE.tar.gz are on this machine.")
         var artifactDir: String = "build"
 
         func run() async throws {

@@ -15,7 +15,7 @@ extension MarshalCommand {
         @OptionGroup var outputOptions: OutputOptions
         var output: OutputFormat { outputOptions.output }
 
-        @Option(name: .customLong("as-run"), help: "Render run-time values as run ID had them ({{ run.id }}), to compare a run's journaled commands with its plan.")
+        @Option(help: "Render run-time values as run ID had them ({{ run.id }}), to compare a run's journaled commands with its plan.")
         var asRun: String?
 
         func run() async throws {

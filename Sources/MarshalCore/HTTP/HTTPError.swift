@@ -27,22 +27,25 @@ public enum HTTPError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    public var description: String { "\(url): \(problem)" }
+
+    /// What went wrong, without the URL that `description` puts first.
+    private var problem: String {
         switch self {
-        case .invalidURL(let u, let r):
-            "\(u): not a usable URL: \(r)"
-        case .connect(let u, let r):
-            "\(u): cannot connect: \(r). Check that the service is running and listening on that address and port"
-        case .timeout(let u, let phase, let after):
-            "\(u): timed out after \(after.secondsText) \(phase.rawValue). Raise the timeout only if the service is known to be this slow"
-        case .tls(let u, let r):
-            "\(u): TLS failed: \(r). Fix the certificate or its CA; use insecure: true only for a test host you trust"
-        case .protocolNotAllowed(let u):
-            "\(u): only http:// and https:// URLs are allowed"
-        case .notHTTP(let u, let r):
-            "\(u): the server's answer is not an HTTP/1.x response (\(r)). Check that this port serves HTTP and not another protocol"
-        case .other(let u, let code, let m):
-            "\(u): request failed (curl error \(code)): \(m)"
+        case .invalidURL(_, let r):
+            "not a usable URL: \(r)"
+        case .connect(_, let r):
+            "cannot connect: \(r). Check that the service is running and listening on that address and port"
+        case .timeout(_, let phase, let after):
+            "timed out after \(after.secondsText) \(phase.rawValue). Raise the timeout only if the service is known to be this slow"
+        case .tls(_, let r):
+            "TLS failed: \(r). Fix the certificate or its CA; use insecure: true only for a test host you trust"
+        case .protocolNotAllowed:
+            "only http:// and https:// URLs are allowed"
+        case .notHTTP(_, let r):
+            "the server's answer is not an HTTP/1.x response (\(r)). Check that this port serves HTTP and not another protocol"
+        case .other(_, let code, let m):
+            "request failed (curl error \(code)): \(m)"
         }
     }
 }

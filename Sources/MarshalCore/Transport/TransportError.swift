@@ -35,36 +35,39 @@ public enum TransportError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    public var description: String { "host \(host): \(problem)" }
+
+    /// What went wrong, without the host that `description` puts first.
+    private var problem: String {
         switch self {
-        case .unreachable(let h, let a, let p, let r):
-            "host \(h): cannot connect to \(a):\(p): \(r)"
-        case .connectTimeout(let h, let a, let p, let d):
-            "host \(h): no answer from \(a):\(p) within \(d) (connect_timeout)"
-        case .handshakeFailed(let h, let r):
-            "host \(h): SSH handshake failed: \(r)"
-        case .noCommonAlgorithm(let h, let d):
-            "host \(h): no SSH algorithm in common with the server: \(d)"
-        case .unknownHostKey(let h, let t, let f, let k):
-            "host \(h): host key \(t) \(f) is not in \(k); refusing to connect (host_key_checking: strict). Verify the fingerprint out of band, then add it to known_hosts or use accept-new"
-        case .missingKnownHosts(let h, let p):
-            "host \(h): no known_hosts file at \(p); refusing to connect (host_key_checking: strict). Create it with the hosts' keys (verify their fingerprints out of band), point ssh.known_hosts at the right file, or use accept-new"
-        case .hostKeyMismatch(let h, let t, let e, let a, let k):
-            "host \(h): HOST KEY MISMATCH for \(t): known_hosts (\(k)) has \(e), the server presented \(a). Refusing to connect: this may be a man-in-the-middle or a rebuilt host; verify before updating known_hosts"
-        case .revokedHostKey(let h, let t, let f):
-            "host \(h): host key \(t) \(f) is marked @revoked in known_hosts; refusing to connect"
-        case .authenticationFailed(let h, let u, let r):
-            "host \(h): authentication as \(u) failed: \(r)"
-        case .unsupportedKey(let h, let p, let r):
-            "host \(h): cannot use key \(p): \(r)"
-        case .channelFailed(let h, let r):
-            "host \(h): could not run command: \(r)"
-        case .uploadFailed(let h, let p, let r):
-            "host \(h): upload to \(p) failed: \(r)"
-        case .checksumMismatch(let h, let p, let e, let a):
-            "host \(h): upload to \(p) arrived corrupted: sha256 \(a), expected \(e)"
-        case .disconnected(let h, let r):
-            "host \(h): connection lost: \(r)"
+        case .unreachable(_, let a, let p, let r):
+            "cannot connect to \(a):\(p): \(r)"
+        case .connectTimeout(_, let a, let p, let d):
+            "no answer from \(a):\(p) within \(d) (connect_timeout)"
+        case .handshakeFailed(_, let r):
+            "SSH handshake failed: \(r)"
+        case .noCommonAlgorithm(_, let d):
+            "no SSH algorithm in common with the server: \(d)"
+        case .unknownHostKey(_, let t, let f, let k):
+            "host key \(t) \(f) is not in \(k); refusing to connect (host_key_checking: strict). Verify the fingerprint out of band, then add it to known_hosts or use accept-new"
+        case .missingKnownHosts(_, let p):
+            "no known_hosts file at \(p); refusing to connect (host_key_checking: strict). Create it with the hosts' keys (verify their fingerprints out of band), point ssh.known_hosts at the right file, or use accept-new"
+        case .hostKeyMismatch(_, let t, let e, let a, let k):
+            "HOST KEY MISMATCH for \(t): known_hosts (\(k)) has \(e), the server presented \(a). Refusing to connect: this may be a man-in-the-middle or a rebuilt host; verify before updating known_hosts"
+        case .revokedHostKey(_, let t, let f):
+            "host key \(t) \(f) is marked @revoked in known_hosts; refusing to connect"
+        case .authenticationFailed(_, let u, let r):
+            "authentication as \(u) failed: \(r)"
+        case .unsupportedKey(_, let p, let r):
+            "cannot use key \(p): \(r)"
+        case .channelFailed(_, let r):
+            "could not run command: \(r)"
+        case .uploadFailed(_, let p, let r):
+            "upload to \(p) failed: \(r)"
+        case .checksumMismatch(_, let p, let e, let a):
+            "upload to \(p) arrived corrupted: sha256 \(a), expected \(e)"
+        case .disconnected(_, let r):
+            "connection lost: \(r)"
         }
     }
 }
