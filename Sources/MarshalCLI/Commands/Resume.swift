@@ -85,8 +85,7 @@ extension MarshalCommand {
             var blocked: [String] = []
             for (flight, how) in questions {
                 guard let step = expanded.first(where: { $0.0 == flight.key.phase && $0.1.ordinal == flight.key.ordinal })?.1.step else { continue }
-                let plain = [step.name] + (step.id.map { [$0] } ?? [])
-                let names = plain + plain.map { "\($0)@\(flight.key.host ?? "-")" }  // `step@host` answers for one host
+                let names = step.commandLineNames(on: flight.key.host)
                 if names.contains(where: skip.contains) {
                     prior.finished.append(.init(key: flight.key, name: step.name, stepId: step.id, evidence: nil, succeeded: false))
                 } else if step.isSafeToRerun || names.contains(where: rerun.contains) {

@@ -95,9 +95,7 @@ enum RunPreparation {
             printer.print(error.diagnostics)
             throw ExitCode.invalidInput
         }
-        let approveNames = Set((runbook.preflight + runbook.steps).compactMap { step -> [String]? in
-            step.kind.canBeApproved ? [step.name] + (step.id.map { [$0] } ?? []) : nil
-        }.flatMap { $0 })
+        let approveNames = Set((runbook.preflight + runbook.steps).filter(\.kind.canBeApproved).flatMap(\.commandLineNames))
         for name in approvals where !approveNames.contains(name) && name != environment.name {
             printer.print([Diagnostic(.error, at: .synthetic("command line"),
                                       "--approve \(name): runbook '\(runbook.name)' has no approve step (or gate with on_no_data: pause) of that id or name\(Suggestion.hint(for: name, in: Array(approveNames)))")])

@@ -31,11 +31,6 @@ public struct UndoPlan: Sendable {
     }
 
     public static func make(steps: [ExpandedStep], progress: PriorProgress, rerun: Set<String>, skip: Set<String>) -> UndoPlan {
-        // A flag names a step (`b`, its name) or a step on one host (`b@web1`).
-        func names(_ step: Step, _ host: String?) -> [String] {
-            let plain = [step.name] + (step.id.map { [$0] } ?? [])
-            return plain + plain.map { "\($0)@\(host ?? "-")" }
-        }
         var entries: [Entry] = []
         var questions: [String] = []
         var skipped: [(expanded: ExpandedStep, host: String?, batch: Int, part: UndoKey.Part?)] = []
@@ -44,7 +39,7 @@ public struct UndoPlan: Sendable {
             guard let expanded = steps.first(where: { $0.ordinal == flight.key.ordinal }) else { continue }
             let parts = Self.parts(of: expanded.step)
             guard !parts.isEmpty else { continue }
-            let stepNames = names(expanded.step, flight.key.host)
+            let stepNames = expanded.step.commandLineNames(on: flight.key.host)
             if stepNames.contains(where: skip.contains) {
                 skipped.append((expanded, flight.key.host, flight.key.batch ?? 0, nil))
                 continue
@@ -74,7 +69,7 @@ public struct UndoPlan: Sendable {
                 case nil: pending.append(part)
                 case .succeeded?, .skipped?: break
                 case .started?:
-                    let stepNames = names(expanded.step, finished.key.host)
+                    let stepNames = expanded.step.commandLineNames(on: finished.key.host)
                     if stepNames.contains(where: skip.contains) {
                         skipped.append((expanded, finished.key.host, finished.key.batch ?? 0, part))
                         break

@@ -15,14 +15,14 @@ public struct StepKindDeclaration: Sendable, Hashable {
     /// `keys` are the kind's own; `on` (which every kind accepts) is added after them.
     public init(_ name: String, summary: String, shorthand: (shape: ValueShape, meaning: String)? = nil,
                 keys: [KeyDeclaration], exactlyOneOf: [String] = [], atLeastOneOf: [String] = [],
-                runs: String, evidence: String, undo: String, example: String) {
+                runs: ReferenceSentence, evidence: String, undo: ReferenceSentence = .byItsUndoStep, example: String) {
         self.name = name
         self.summary = summary
         self.shorthand = shorthand
         self.object = ObjectShape(name, keys: keys + [StepDeclarations.onKey], exactlyOneOf: exactlyOneOf, atLeastOneOf: atLeastOneOf)
-        self.runs = runs
+        self.runs = runs.text
         self.evidence = evidence
-        self.undo = undo
+        self.undo = undo.text
         self.example = example
     }
 

@@ -73,6 +73,15 @@ public struct Step: Sendable, Hashable {
         return kind.plugin.undoesFailure(evidence: evidence)
     }
 
+    /// What an operator may call the step on the command line (`--approve`, `--rerun`, `--skip`):
+    /// its name and, when it has one, its id.
+    public var commandLineNames: [String] { [name, id].compactMap { $0 } }
+
+    /// `commandLineNames`, and each as `NAME@HOST`, which names the step on that one host (`--rerun b@web1`).
+    public func commandLineNames(on host: String?) -> [String] {
+        commandLineNames + commandLineNames.map { "\($0)@\(host ?? "-")" }
+    }
+
     /// Every template the step holds, so validation can check each reference once.
     public var templates: [TemplateString] { kind.plugin.templates + templated.map(\.template) }
 
@@ -80,7 +89,7 @@ public struct Step: Sendable, Hashable {
     public var expressions: [Expression] { [when, until].compactMap { $0 } + kind.plugin.expressions }
 
     /// The step and its undo, for passes that must see both.
-    public var withUndo: [Step] { [self] + (undoStep.map { [$0] } ?? []) }
+    public var withUndo: [Step] { [self, undoStep].compactMap { $0 } }
 }
 
 /// Indirection so a step can hold its undo step (a value type cannot contain itself directly).

@@ -6,9 +6,9 @@ public struct ApproveStep: StepKindPlugin {
         keys: [
             KeyDeclaration("message", .template, "What the operator is asked."),
         ],
-        runs: "On this machine, once per batch.",
+        runs: .onThisMachinePerBatch,
         evidence: "Who approved, in the journal.",
-        undo: "None.",
+        undo: .changesNothing,
         example: """
         - id: go_live
           approve: "Canary looks good: continue to the rest?"
@@ -24,7 +24,7 @@ public struct ApproveStep: StepKindPlugin {
         ApproveStep(message: map.template("message"))
     }
 
-    public var templates: [TemplateString] { message.map { [$0] } ?? [] }
+    public var templates: [TemplateString] { [message].compactMap { $0 } }
     public var isReadOnly: Bool { true }
     public var runsFromController: Bool { true }
     public var canBeApproved: Bool { true }

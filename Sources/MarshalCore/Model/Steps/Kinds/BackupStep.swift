@@ -8,9 +8,8 @@ public struct BackupStep: StepKindPlugin {
             StepDeclarations.database,
             KeyDeclaration("to", .template, default: "marshal-backups/RUN_ID.dump", "The dump file on the host (a relative path is in the SSH user's home there)."),
         ],
-        runs: "On each host of the batch, or usually once `on: db`.",
+        runs: .onEachHostUsuallyDB,
         evidence: "`path`, `size`, `sha256` of the dump (use `{{ steps.ID.path }}` in a restore), `fingerprint` (row counts and schema digest, also kept as PATH.fingerprint).",
-        undo: "Only what its `undo` step does.",
         example: """
         - id: backup
           backup: { on: db, database: "{{ secrets.database_url }}" }
@@ -24,7 +23,7 @@ public struct BackupStep: StepKindPlugin {
         return BackupStep(database: database, to: map.template("to"))
     }
 
-    public var templates: [TemplateString] { [database] + (to.map { [$0] } ?? []) }
+    public var templates: [TemplateString] { [database, to].compactMap { $0 } }
     /// A re-run writes a new dump over the same file.
     public var isSafeToRerunByNature: Bool { true }
 

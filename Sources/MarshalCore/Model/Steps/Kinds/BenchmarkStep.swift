@@ -39,7 +39,7 @@ public struct BenchmarkStep: StepKindPlugin {
         ], atLeastOneOf: ["phases", "connections", "users"],
         runs: "From this machine, once per batch (with `targets: batch`, against each host of the batch, and with `compare: stable` also against hosts not yet updated).",
         evidence: "With `compare: stable`, `canary.METRIC` and `stable.METRIC` (the slowest host of each side) besides the canary's own figures. Every threshold metric (`p50`…`p99`, `max`, `min`, `avg`, `rps`, `error_rate`, `requests`, `errors`, `dropped`, and `users` in a virtual-user test); the full result (per scenario, per phase, per second) is a measurement the report draws from.",
-        undo: "None: it changes nothing.",
+        undo: .changesNothing,
         example: """
         - name: Latency gate
           benchmark:

@@ -11,7 +11,7 @@ public struct MetricStep: StepKindPlugin {
         ],
         runs: "From this machine, once per batch.",
         evidence: "`value`, `query`; the check is a measurement.",
-        undo: "None: it changes nothing.",
+        undo: .changesNothing,
         example: """
         - metric: { prometheus: "{{ vars.prometheus }}", query: "sum(rate(http_errors_total[1m]))", expect: "value < 1" }
         """)
@@ -32,7 +32,7 @@ public struct MetricStep: StepKindPlugin {
 
     public var isCheck: Bool { true }
     public var templates: [TemplateString] { [prometheus, query] }
-    public var expressions: [Expression] { expect.map { [$0] } ?? [] }
+    public var expressions: [Expression] { [expect].compactMap { $0 } }
     public var isReadOnly: Bool { true }
     public var runsFromController: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }

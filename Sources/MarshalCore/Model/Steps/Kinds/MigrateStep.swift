@@ -9,7 +9,7 @@ public struct MigrateStep: StepKindPlugin {
                            "all: every pending file in one transaction (nothing applied unless all are); per-file: one each."),
             KeyDeclaration("table", .string, default: "marshal_migrations", "The bookkeeping table (schema.table allowed)."),
         ],
-        runs: "On each host of the batch, or usually once `on: db`.",
+        runs: .onEachHostUsuallyDB,
         evidence: "`applied` (file names), `count`, `pending_before`, `skipped`, `pending_after`, `table`, `transaction` (also when it fails).",
         undo: "Only what its `undo` step does (typically `restore` from the backup step).",
         example: """

@@ -12,9 +12,9 @@ public struct ProbeStep: StepKindPlugin {
             StepDeclarations.noData,
             StepDeclarations.over,
         ],
-        runs: "On each host of the batch (or the `on:` hosts).",
+        runs: .onEachHost,
         evidence: "`value` and the command's `stdout`, `stderr`, `rc`; the check is a measurement.",
-        undo: "None: it changes nothing.",
+        undo: .changesNothing,
         example: """
         - probe: { command: "cat /proc/loadavg", regex: "^([0-9.]+)", expect: "value < 4" }
         """)
@@ -53,7 +53,7 @@ public struct ProbeStep: StepKindPlugin {
 
     public var isCheck: Bool { true }
     public var templates: [TemplateString] { [command] }
-    public var expressions: [Expression] { expect.map { [$0] } ?? [] }
+    public var expressions: [Expression] { [expect].compactMap { $0 } }
     public var isReadOnly: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }
     public var runsCommandOnHost: Bool { true }

@@ -18,7 +18,7 @@ public struct RedisStep: StepKindPlugin {
         ],
         runs: "From this machine over TCP, once per batch; with `on:`, through `redis-cli` on those hosts (the password in its environment).",
         evidence: "The named and derived values, `server`; with `over:`, `window` (start, end, delta, rate per second and per minute). `hit_rate` is over the window when there is one, else since the server started (`lifetime_hit_rate`); `hits` and `misses` leave out the check's own key reads.",
-        undo: "None: it changes nothing.",
+        undo: .changesNothing,
         example: """
         - redis: { url: "{{ vars.redis_url }}", password: "{{ secrets.redis_password }}", queues: [default], expect: "queue_depth < 50" }
         """)
@@ -108,8 +108,8 @@ public struct RedisStep: StepKindPlugin {
     }
 
     public var isCheck: Bool { true }
-    public var templates: [TemplateString] { [url] + (password.map { [$0] } ?? []) + queues + keys.map(\.key) }
-    public var expressions: [Expression] { expect.map { [$0] } ?? [] }
+    public var templates: [TemplateString] { [url, password].compactMap { $0 } + queues + keys.map(\.key) }
+    public var expressions: [Expression] { [expect].compactMap { $0 } }
     public var isReadOnly: Bool { true }
     public var runsFromController: Bool { true }
     public var canBeApproved: Bool { onNoData == .pause }

@@ -8,7 +8,7 @@ public struct ReleaseStep: StepKindPlugin {
             KeyDeclaration("id", .template, default: "the run id", "The release's folder name."),
             KeyDeclaration("keep", .integer(minimum: 1), default: "5", "Releases kept; older ones are removed."),
         ],
-        runs: "On each host of the batch (or the `on:` hosts).",
+        runs: .onEachHost,
         evidence: "`release`, `previous` (the release that was live), `path`, `sha256`, `bytes`.",
         undo: "Automatic on rollback: `current` is switched back to `previous` (then its own `undo`, if any, runs).",
         example: """
@@ -36,7 +36,7 @@ public struct ReleaseStep: StepKindPlugin {
         return ReleaseStep(artifact: artifact, path: path, releaseID: id, keep: keep)
     }
 
-    public var templates: [TemplateString] { [artifact, path] + (releaseID.map { [$0] } ?? []) }
+    public var templates: [TemplateString] { [artifact, path, releaseID].compactMap { $0 } }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let id = releaseID.map { plan.render($0).plainDisplay } ?? "<run id>"

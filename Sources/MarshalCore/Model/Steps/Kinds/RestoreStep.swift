@@ -6,9 +6,8 @@ public struct RestoreStep: StepKindPlugin {
             KeyDeclaration("from", .template, required: true, "The dump file, e.g. `{{ steps.backup.path }}`."),
             KeyDeclaration("database", .template, "Connection string to restore into."),
         ],
-        runs: "On each host of the batch, or usually once `on: db`.",
+        runs: .onEachHostUsuallyDB,
         evidence: "`fingerprint`, `expected` (the backup's), `verified`; a mismatch fails the step.",
-        undo: "Only what its `undo` step does.",
         example: """
         - restore: { on: db, from: /var/backups/app.dump, database: "{{ secrets.database_url }}" }
         """)
@@ -21,7 +20,7 @@ public struct RestoreStep: StepKindPlugin {
         return RestoreStep(from: from, database: map.template("database"))
     }
 
-    public var templates: [TemplateString] { [from] + (database.map { [$0] } ?? []) }
+    public var templates: [TemplateString] { [from, database].compactMap { $0 } }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         "pg_restore \(plan.render(from).plainDisplay) → \(database.map { plan.render($0).plainDisplay } ?? "the backup's database")"

@@ -108,7 +108,7 @@ public struct SQLStep: StepKindPlugin {
 
     public var isCheck: Bool { true }
     public var templates: [TemplateString] { [query, database] + args.map(\.value) }
-    public var expressions: [Expression] { expect.map { [$0] } ?? [] }
+    public var expressions: [Expression] { [expect].compactMap { $0 } }
     public var canBeApproved: Bool { onNoData == .pause }
     public func withExpect(_ expression: Expression) -> SQLStep? { setting(\.expect, to: expression) }
     public var runsCommandOnHost: Bool { true }

@@ -8,7 +8,7 @@ public struct ServiceStep: StepKindPlugin {
             KeyDeclaration("name", .template, required: true, "The program or unit name."),
             KeyDeclaration("config", .template, "supervisord's config file (`supervisorctl -c`)."),
         ],
-        runs: "On each host of the batch (or the `on:` hosts).",
+        runs: .onEachHost,
         evidence: "`name`, `state`, `pid`, `uptime`, `restarts` as the manager reports them after the action.",
         undo: "Only what its `undo` step does (a release's rollback is usually followed by a reload).",
         example: """
@@ -38,7 +38,7 @@ public struct ServiceStep: StepKindPlugin {
     }
 
     public var defaultName: String { "\(manager.source) \(action.rawValue) \(name.source)" }
-    public var templates: [TemplateString] { [manager, name] + (config.map { [$0] } ?? []) }
+    public var templates: [TemplateString] { [manager, name, config].compactMap { $0 } }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let managerName = plan.render(manager).plainValue

@@ -7,9 +7,8 @@ public struct ShellStep: StepKindPlugin {
             KeyDeclaration("command", .template, required: true, "The command (values are shell-quoted; `| raw` opts out)."),
             KeyDeclaration("chdir", .template, "Folder to run in."),
         ],
-        runs: "On each host of the batch (or the `on:` hosts).",
+        runs: .onEachHost,
         evidence: "`stdout`, `stdout_lines`, `stderr`, `rc`, `duration`, `truncated` (each stream is kept up to 64 KiB).",
-        undo: "Only what its `undo` step does.",
         example: """
         - name: Record the release
           shell: { command: "echo {{ params.release }} >> releases.log", chdir: "{{ vars.app_dir }}" }
@@ -29,7 +28,7 @@ public struct ShellStep: StepKindPlugin {
     }
 
     public var defaultName: String { DefaultStepName.short(command.source.split(separator: "\n").first.map(String.init) ?? kindName) }
-    public var templates: [TemplateString] { [command] + (chdir.map { [$0] } ?? []) }
+    public var templates: [TemplateString] { [command, chdir].compactMap { $0 } }
 
     public func describe(_ step: Step, in plan: inout PlanDescription) -> String {
         let rendered = plan.render(command).display

@@ -9,7 +9,7 @@ public struct SoakStep: StepKindPlugin {
         ],
         runs: "From this machine, once per batch (probe and sql gates need `on:`).",
         evidence: "`rounds`, and `breached_at` (seconds) when a gate failed; every gate evaluation is a measurement.",
-        undo: "None: it changes nothing.",
+        undo: .changesNothing,
         example: """
         - soak:
             duration: 2m

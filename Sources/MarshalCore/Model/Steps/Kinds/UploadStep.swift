@@ -7,9 +7,8 @@ public struct UploadStep: StepKindPlugin {
             KeyDeclaration("dest", .template, required: true, "The path on the host."),
             KeyDeclaration("mode", .fileMode, default: "0644", "Octal file mode, best quoted: \"0644\"."),
         ],
-        runs: "On each host of the batch (or the `on:` hosts).",
+        runs: .onEachHost,
         evidence: "The command line of the copy; the sha256 is compared after writing.",
-        undo: "Only what its `undo` step does.",
         example: """
         - upload: { src: "config/app.env", dest: "{{ vars.app_dir }}/app.env", mode: "0600" }
         """)

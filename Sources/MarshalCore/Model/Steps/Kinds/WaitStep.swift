@@ -6,9 +6,9 @@ public struct WaitStep: StepKindPlugin {
         keys: [
             KeyDeclaration("duration", .durationOrTemplate, required: true, "How long: a duration, or a template such as \"{{ params.pause }}\" rendered when the run starts."),
         ],
-        runs: "On this machine, once per batch.",
+        runs: .onThisMachinePerBatch,
         evidence: "None beyond start and end.",
-        undo: "None.",
+        undo: .changesNothing,
         example: """
         - wait: 10s
         """)
