@@ -176,34 +176,35 @@ public struct Loader: Sendable {
         return Self.unique(bag.sorted)
     }
 
-    /// Cross-reference checks of a decoded runbook (and includes that can be found).
-    public func check(_ runbook: Runbook, environment: Environment?) -> [Diagnostic] {
+    /// Cross-reference checks of a decoded runbook (and includes that can be found). `journaled`:
+    /// the included files a run kept in its journal, which count as found (a rollback or resume on
+    /// a machine that does not have them reads those).
+    public func check(_ runbook: Runbook, environment: Environment?, journaled: Set<String> = []) -> [Diagnostic] {
         var checker = RunbookChecker()
         checker.check(runbook, environment: environment)
         var diagnostics = checker.diagnostics.items
-        for step in runbook.preflight + runbook.steps {
+        for step in runbook.everyStep {
             guard let include = step.kind.as(IncludeStep.self) else { continue }
-            let path = resolveInclude(include.runbook, from: runbook.path)
-            if !FileManager.default.fileExists(atPath: path) {
+            let path = resolveInclude(include.runbook, from: runbook.path, journaled: journaled)
+            if !journaled.contains(path) && !FileManager.default.fileExists(atPath: path) {
                 diagnostics.append(Diagnostic(.error, at: include.location, "included runbook '\(include.runbook)' not found (looked for \(path))"))
             }
         }
         return diagnostics
     }
 
-    public func resolveInclude(_ name: String, from runbookPath: String) -> String {
+    /// The file an include names: beside the including runbook (as written, or with `.yml`), else
+    /// in Runbooks/. A `journaled` path is there even when the disk does not have it.
+    public func resolveInclude(_ name: String, from runbookPath: String, journaled: Set<String> = []) -> String {
         if name.hasPrefix("/") { return name }
+        let exists = { (path: String) in journaled.contains(path) || FileManager.default.fileExists(atPath: path) }
         let sibling = (runbookPath as NSString).deletingLastPathComponent
         for candidate in [name, name + ".yml"] {
             let path = sibling.isEmpty ? candidate : sibling + "/" + candidate
-            if FileManager.default.fileExists(atPath: path) { return path }
+            if exists(path) { return path }
         }
-        return runbookPathIfExists(name) ?? (sibling.isEmpty ? name : sibling + "/" + name)
-    }
-
-    private func runbookPathIfExists(_ name: String) -> String? {
-        let path = runbookPath(name)
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        let inRunbooks = self.runbookPath(name)
+        return exists(inRunbooks) ? inRunbooks : (sibling.isEmpty ? name : sibling + "/" + name)
     }
 
     static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {

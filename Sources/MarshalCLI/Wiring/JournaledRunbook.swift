@@ -20,7 +20,7 @@ enum JournaledRunbook {
             return loader.loadRunbook(path: path, text: text).value
         }
         func walk(_ runbook: Runbook) {
-            for step in runbook.preflight + runbook.steps {
+            for step in runbook.everyStep {
                 guard let include = step.kind.as(IncludeStep.self) else { continue }
                 if let included = add(loader.resolveInclude(include.runbook, from: runbook.path), role: .include) { walk(included) }
             }
@@ -50,12 +50,14 @@ enum JournaledRunbook {
         }
         let loader = Loader()
         let loaded = loader.loadRunbook(path: root.path, text: root.text)
+        let includes = Dictionary(documents.filter { $0.role == .include }.map { ($0.path, $0.text) }, uniquingKeysWith: { first, _ in first })
         var diagnostics = loaded.diagnostics
-        if let runbook = loaded.value, !loaded.hasErrors { diagnostics += loader.check(runbook, environment: environment) }
+        if let runbook = loaded.value, !loaded.hasErrors {
+            diagnostics += loader.check(runbook, environment: environment, journaled: Set(includes.keys))
+        }
         DiagnosticPrinter().print(diagnostics)
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else { throw ExitCode.invalidInput }
-        let includes = documents.filter { $0.role == .include }
-        return (runbook, IncludeLoader(journaled: Dictionary(includes.map { ($0.path, $0.text) }, uniquingKeysWith: { first, _ in first })))
+        return (runbook, IncludeLoader(journaled: includes))
     }
 
     /// The runbook's report settings, from the journal when the run kept its runbook.

@@ -17,6 +17,9 @@ public struct Runbook: Sendable, Hashable {
     /// Passing runs of other runbooks this one needs before it starts (checked from the journal).
     public var requires: [Requirement] = []
 
+    /// Every step the runbook holds, in the order they can run: preflight, steps, its `rollback:` list.
+    public var everyStep: [Step] { preflight + steps + rollback }
+
     public init(
         name: String, path: String, location: SourceLocation, description: String? = nil,
         params: [ParamSpec] = [], targets: TargetSelector, strategy: Strategy = Strategy(),

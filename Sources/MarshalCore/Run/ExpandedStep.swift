@@ -55,4 +55,16 @@ public struct ExpandedStep: Sendable {
         }
         return out.enumerated().map { var e = $1; e.ordinal = $0 + 1; return e }
     }
+
+    /// The runbook's `rollback:` list as it runs, includes expanded like the steps': step N is
+    /// "rollback N" at journal position `Orchestrator.rollbackOrdinalBase + N`.
+    public static func expandRollback(of runbook: Runbook, resolver: (any IncludeResolver)?, renderer: any TemplateRendering,
+                                      scope: TemplateScope) throws(StepFailure) -> [ExpandedStep] {
+        try expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope).map {
+            var step = $0
+            step.label = "rollback \($0.label)"
+            step.ordinal += Orchestrator.rollbackOrdinalBase
+            return step
+        }
+    }
 }

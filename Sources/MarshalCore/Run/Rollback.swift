@@ -191,10 +191,16 @@ extension Orchestrator {
     func runRollbackList(_ request: RunRequest, reason: String, executor: StepExecutor, writer: JournalWriter, state: State,
                          masker: SecretMasker, baseScope: TemplateScope) async -> RunResult {
         let touched = touchedHosts(request, state: state)
-        return await runInOrder(request.runbook.rollback.enumerated().map {
-            ExpandedStep(step: $1, label: "rollback \($0 + 1)", ordinal: Self.rollbackOrdinalBase + $0 + 1, params: nil)
-        }, hosts: touched, what: "rollback", request: request, reason: reason, executor: executor, writer: writer, state: state,
-           masker: masker, baseScope: baseScope)
+        let steps: [ExpandedStep]
+        do throws(StepFailure) {
+            steps = try ExpandedStep.expandRollback(of: request.runbook, resolver: services.includes, renderer: services.renderer,
+                                                    scope: baseScope)
+        } catch {
+            return RunResult(runId: request.runId, status: .failed, summary: reason + "; ROLLBACK FAILED: " + error.message,
+                             failedHosts: state.failedHosts, undone: [])
+        }
+        return await runInOrder(steps, hosts: touched, what: "rollback", request: request, reason: reason, executor: executor,
+                                writer: writer, state: state, masker: masker, baseScope: baseScope)
     }
 
     /// `on_failure: { run: RUNBOOK, params }`: that runbook's steps, in this run (same lock and

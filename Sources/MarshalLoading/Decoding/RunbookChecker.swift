@@ -19,32 +19,12 @@ struct RunbookChecker {
             checkWindow(step, available: available, inPreflight: index < preflightCount, spanned: step.over.flatMap { over in
                 if case .span(let id) = over { all.first { $0.id == id } } else { nil }
             })
-            for s in step.withUndo {
-                checkTemplates(s, runbook: runbook, environment: environment, available: available)
-                checkExpressions(s, runbook: runbook, environment: environment, available: available)
-                if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
-            }
-            if let id = step.id {
-                if let first = seenIDs[id] {
-                    diagnostics.error("duplicate step id '\(id)'; it is already used at line \(first.line)", at: step.location)
-                } else {
-                    seenIDs[id] = step.location
-                }
-                available.insert(id)
-            }
-            if let register = step.register { available.insert(register) }
-            if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
-            step.kind.plugin.validate(step) { message, location in diagnostics.error(message, at: location) }
+            checkStep(step, runbook: runbook, environment: environment, available: &available, seenIDs: &seenIDs)
         }
-        // `rollback:` steps run after the steps: every step's evidence is in scope, in order.
+        // `rollback:` steps run after the steps: every step's evidence is in scope, in order. They
+        // get every check the steps get: a rollback list that fails only when it runs fails at the worst time.
         for step in runbook.rollback {
-            for s in step.withUndo {
-                checkTemplates(s, runbook: runbook, environment: environment, available: available)
-                checkExpressions(s, runbook: runbook, environment: environment, available: available)
-                if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
-            }
-            if let id = step.id { available.insert(id) }
-            if let register = step.register { available.insert(register) }
+            checkStep(step, runbook: runbook, environment: environment, available: &available, seenIDs: &seenIDs)
         }
         if let environment {
             checkTargets(runbook.targets, environment, what: "'targets'")
@@ -52,6 +32,29 @@ struct RunbookChecker {
                 diagnostics.error("'targets' (\(runbook.targets)) selects no host of environment '\(environment.name)'", at: runbook.targets.location)
             }
         }
+    }
+
+    /// The checks every step gets, wherever it stands: its templates, expressions and `on:` (and its
+    /// undo step's), a unique id, its include and its kind's own rules. Its id and `register` name
+    /// are in scope for the steps after it.
+    private mutating func checkStep(_ step: Step, runbook: Runbook, environment: Environment?,
+                                    available: inout Set<String>, seenIDs: inout [String: SourceLocation]) {
+        for s in step.withUndo {
+            checkTemplates(s, runbook: runbook, environment: environment, available: available)
+            checkExpressions(s, runbook: runbook, environment: environment, available: available)
+            if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
+        }
+        if let id = step.id {
+            if let first = seenIDs[id] {
+                diagnostics.error("duplicate step id '\(id)'; it is already used at line \(first.line)", at: step.location)
+            } else {
+                seenIDs[id] = step.location
+            }
+            available.insert(id)
+        }
+        if let register = step.register { available.insert(register) }
+        if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
+        step.kind.plugin.validate(step) { message, location in diagnostics.error(message, at: location) }
     }
 
     /// `delta(x)`/`rate(x)` need `over:`; `over: ID` names an earlier step of the same batch loop;
