@@ -176,19 +176,45 @@ public struct Loader: Sendable {
         return Self.unique(bag.sorted)
     }
 
-    /// Cross-reference checks of a decoded runbook (and includes that can be found). `journaled`:
-    /// the included files a run kept in its journal, which count as found (a rollback or resume on
-    /// a machine that does not have them reads those).
-    public func check(_ runbook: Runbook, environment: Environment?, journaled: Set<String> = []) -> [Diagnostic] {
+    /// Cross-reference checks of a decoded runbook, and of the runbooks it calls (its includes, and
+    /// its `on_failure: { run: }` when that is not a template): they exist and take the params given.
+    /// `journaled`: the included files a run kept in its journal, path → text, which count as found
+    /// (a rollback or resume on a machine that does not have them reads those).
+    public func check(_ runbook: Runbook, environment: Environment?, journaled: [String: String] = [:]) -> [Diagnostic] {
         var checker = RunbookChecker()
         checker.check(runbook, environment: environment)
         var diagnostics = checker.diagnostics.items
         for step in runbook.everyStep {
             guard let include = step.kind.as(IncludeStep.self) else { continue }
-            let path = resolveInclude(include.runbook, from: runbook.path, journaled: journaled)
-            if !journaled.contains(path) && !FileManager.default.fileExists(atPath: path) {
-                diagnostics.append(Diagnostic(.error, at: include.location, "included runbook '\(include.runbook)' not found (looked for \(path))"))
-            }
+            diagnostics += checkCall(include.runbook, params: include.params, at: include.location, what: "included runbook",
+                                     from: runbook, journaled: journaled)
+        }
+        if case .run(let name, let params) = runbook.onFailure, TemplateSyntax(name).placeholders.isEmpty {
+            diagnostics += checkCall(name.source, params: params, at: name.location, what: "on_failure runbook",
+                                     from: runbook, journaled: journaled)
+        }
+        return diagnostics
+    }
+
+    /// A runbook called by name from `caller`: it can be found, and the params given are ones it
+    /// declares and include every one it requires. Values are rendered only when it runs.
+    private func checkCall(_ name: String, params: [ConfigEntry], at location: SourceLocation, what: String,
+                           from caller: Runbook, journaled: [String: String]) -> [Diagnostic] {
+        let path = resolveInclude(name, from: caller.path, journaled: Set(journaled.keys))
+        let loaded = journaled[path].map { loadRunbook(path: path, text: $0) }
+            ?? (FileManager.default.fileExists(atPath: path) ? loadRunbook(path: path) : nil)
+        guard let loaded else { return [Diagnostic(.error, at: location, "\(what) '\(name)' not found (looked for \(path))")] }
+        guard let called = loaded.value else { return [] }  // its own errors are reported where it is checked
+        var diagnostics: [Diagnostic] = []
+        let declared = called.params.map(\.name)
+        for entry in params where called.param(named: entry.key) == nil {
+            let known = declared.isEmpty ? "it declares none" : "it declares: \(declared.joined(separator: ", "))"
+            diagnostics.append(Diagnostic(.error, at: entry.location,
+                                          "\(what) '\(name)' has no param '\(entry.key)'\(Suggestion.hint(for: entry.key, in: declared)); \(known)"))
+        }
+        for spec in called.params where spec.required && spec.defaultValue == nil && !params.contains(where: { $0.key == spec.name }) {
+            diagnostics.append(Diagnostic(.error, at: location,
+                                          "\(what) '\(name)' requires param '\(spec.name)' (declared at \(spec.location)); give it in params"))
         }
         return diagnostics
     }

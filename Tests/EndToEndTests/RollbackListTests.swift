@@ -2,9 +2,10 @@ import Foundation
 import MarshalTestSupport
 import Testing
 
-/// A runbook's `rollback:` list is checked and run like its steps: what `validate` passes, the
-/// rollback can run, including an `include` of shared undo steps, from any machine.
-@Suite("Rollback list: checked and run like the steps")
+/// What runs after a failure is checked and run like the steps: a `rollback:` list (with an
+/// `include` of shared undo steps, from any machine) and an `on_failure: { run: }` runbook. What
+/// `validate` passes, the rollback can run.
+@Suite("Rollback lists and on_failure runbooks: checked and run like the steps")
 struct RollbackListTests {
     /// `dir/Runbooks/undo-part.yml` (one step that logs) and `dir/Runbooks/NAME.yml` whose rollback
     /// list includes it, then logs `after`; `failing` adds a step that fails.
@@ -124,5 +125,71 @@ struct RollbackListTests {
         let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state"])
         #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
         #expect(Self.log(dir) == ["part", "undo-part"])
+    }
+
+    @Test("validate checks the runbooks a runbook calls: an on_failure runbook that is missing, a misspelt name in its params, include params it does not declare or lacks (each was found only when it ran)")
+    func calledRunbooksChecked() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        CLI.write("""
+        version: 1
+        runbook: part
+        params:
+          release: { type: string, required: true }
+        steps:
+          - shell: "echo {{ params.release }}"
+        """, to: dir + "/part.yml")
+        CLI.write("""
+        version: 1
+        runbook: caller
+        on_failure: { run: cleanup, params: { why: "{{ failed_run.reason }}" } }
+        steps:
+          - include: { runbook: part, params: { relase: v2 } }
+        """, to: dir + "/caller.yml")
+        let validate = try await CLI.run(["validate", dir + "/caller.yml", "-e", env])
+        #expect(validate.status == 2)
+        #expect(validate.stderr.split(separator: "\n").map(String.init) == [
+            "\(dir)/caller.yml:3:20: error: on_failure runbook 'cleanup' not found (looked for \(dir)/cleanup)",
+            // A param's value is placed at its key.
+            "\(dir)/caller.yml:3:39: error: undefined name 'failed_run.reason': failed_run has id, runbook, summary (set in a runbook's rollback: steps and in on_failure: { run: } params)",
+            "\(dir)/caller.yml:5:14: error: included runbook 'part' requires param 'release' (declared at \(dir)/part.yml:4:3); give it in params",
+            "\(dir)/caller.yml:5:41: error: included runbook 'part' has no param 'relase' (did you mean 'release'?); it declares: release",
+            "4 errors in 1 of 1 file",
+        ], "\(validate.stderr)")
+    }
+
+    @Test("Marshal killed inside an on_failure runbook: resume on a machine without that file finishes it from the journal (it said 'cannot read file')")
+    func failureRunbookResumedFromJournal() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
+        CLI.write("""
+        version: 1
+        runbook: cleanup
+        steps:
+          - id: c1
+            shell: "echo cleanup1 >> {{ host.vars.dir }}/log"
+          - id: c2
+            shell: "echo cleanup2 >> {{ host.vars.dir }}/log"
+        """, to: dir + "/Runbooks/cleanup.yml")
+        CLI.write("""
+        version: 1
+        runbook: failing
+        on_failure: { run: cleanup }
+        steps:
+          - shell: "false"
+        """, to: dir + "/Runbooks/failing.yml")
+        let killed = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"],
+                                       environment: ["MARSHAL_TEST_CRASH_AT": "undo:started:c2@here"])
+        #expect(killed.status != 0 && killed.status != 1, "marshal was killed: \(killed.stdout)\(killed.stderr)")
+        #expect(Self.log(dir) == ["cleanup1"])
+        try FileManager.default.removeItem(atPath: dir + "/Runbooks/cleanup.yml")
+        let resumed = try await CLI.run(["resume", "last", "-e", env, "--state", dir + "/state"])
+        #expect(resumed.status == 1, "\(resumed.stdout)\(resumed.stderr)")  // the run failed, and its on_failure runbook ran
+        #expect(Self.log(dir) == ["cleanup1", "cleanup2"], "\(resumed.stdout)\(resumed.stderr)")
+        let shown = try await ShownRun.load("last", state: dir + "/state")
+        #expect(shown.run.status == "rolled_back")
     }
 }

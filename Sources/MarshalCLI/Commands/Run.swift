@@ -187,10 +187,9 @@ struct IncludeLoader: IncludeResolver {
 
     func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook {
         let loader = Loader()
-        let known = Set(journaled.keys)
-        let path = loader.resolveInclude(include.runbook, from: parent.path, journaled: known)
+        let path = loader.resolveInclude(include.runbook, from: parent.path, journaled: Set(journaled.keys))
         let loaded = journaled[path].map { loader.loadRunbook(path: path, text: $0) } ?? loader.loadRunbook(path: path)
-        let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil, journaled: known) } ?? [])
+        let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil, journaled: journaled) } ?? [])
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw DiagnosticsError(diagnostics)
         }

@@ -20,9 +20,11 @@ enum JournaledRunbook {
             return loader.loadRunbook(path: path, text: text).value
         }
         func walk(_ runbook: Runbook) {
-            for step in runbook.everyStep {
-                guard let include = step.kind.as(IncludeStep.self) else { continue }
-                if let included = add(loader.resolveInclude(include.runbook, from: runbook.path), role: .include) { walk(included) }
+            var called = runbook.everyStep.compactMap { $0.kind.as(IncludeStep.self)?.runbook }
+            // An on_failure runbook runs when the run has failed, maybe resumed on another machine.
+            if case .run(let name, _) = runbook.onFailure, TemplateSyntax(name).placeholders.isEmpty { called.append(name.source) }
+            for name in called {
+                if let included = add(loader.resolveInclude(name, from: runbook.path), role: .include) { walk(included) }
             }
         }
         if let root = add(runbook.path, role: .runbook) { walk(root) }
@@ -53,7 +55,7 @@ enum JournaledRunbook {
         let includes = Dictionary(documents.filter { $0.role == .include }.map { ($0.path, $0.text) }, uniquingKeysWith: { first, _ in first })
         var diagnostics = loaded.diagnostics
         if let runbook = loaded.value, !loaded.hasErrors {
-            diagnostics += loader.check(runbook, environment: environment, journaled: Set(includes.keys))
+            diagnostics += loader.check(runbook, environment: environment, journaled: includes)
         }
         DiagnosticPrinter().print(diagnostics)
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else { throw ExitCode.invalidInput }

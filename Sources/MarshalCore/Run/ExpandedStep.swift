@@ -33,8 +33,8 @@ public struct ExpandedStep: Sendable {
             var given: [(name: String, value: String)] = []
             for entry in include.params {
                 let text: String
-                if case .string(let s) = entry.value {
-                    do { text = try renderer.render(TemplateString(s, at: entry.location), in: scope).plainValue } catch {
+                if let template = entry.template {
+                    do { text = try renderer.render(template, in: scope).plainValue } catch {
                         throw StepFailure("\(entry.location): \(error)")
                     }
                 } else {

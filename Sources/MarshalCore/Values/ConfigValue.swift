@@ -60,6 +60,14 @@ public struct ConfigEntry: Sendable, Hashable {
     }
 }
 
+extension ConfigEntry {
+    /// A string value as the template it is where entries are rendered (`include` and
+    /// `on_failure: { run: }` params); nil for other values, which are used as they are.
+    public var template: TemplateString? {
+        if case .string(let text) = value { TemplateString(text, at: location) } else { nil }
+    }
+}
+
 /// Minimal JSON string escaping for values we emit ourselves.
 public enum JSONText {
     public static func quote(_ s: String) -> String { escapes.apply(s, quote: "\"") }

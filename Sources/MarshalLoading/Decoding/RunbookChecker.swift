@@ -26,6 +26,13 @@ struct RunbookChecker {
         for step in runbook.rollback {
             checkStep(step, runbook: runbook, environment: environment, available: &available, seenIDs: &seenIDs)
         }
+        // `on_failure: { run: }` renders its runbook and params once the run has failed, with every
+        // step's evidence and `failed_run` in scope: a misspelt name there would surface only then.
+        if case .run(let name, let params) = runbook.onFailure {
+            for template in [name] + params.compactMap(\.template) {
+                checkTemplate(template, runbook: runbook, environment: environment, available: available)
+            }
+        }
         if let environment {
             checkTargets(runbook.targets, environment, what: "'targets'")
             if runbook.targets.resolve(in: environment).isEmpty, runbook.targets.unknownNames(in: environment).isEmpty {
@@ -90,12 +97,16 @@ struct RunbookChecker {
 
     private mutating func checkTemplates(_ step: Step, runbook: Runbook, environment: Environment?, available: Set<String>) {
         for template in step.templates {
-            let syntax = TemplateSyntax(template)
-            diagnostics.append(contentsOf: syntax.diagnostics)
-            for placeholder in syntax.placeholders where !placeholder.path.isEmpty {
-                checkName(placeholder.path, at: placeholder.location, runbook: runbook, environment: environment,
-                          available: available, hasDefault: placeholder.filters.contains { $0.hasPrefix("default") })
-            }
+            checkTemplate(template, runbook: runbook, environment: environment, available: available)
+        }
+    }
+
+    private mutating func checkTemplate(_ template: TemplateString, runbook: Runbook, environment: Environment?, available: Set<String>) {
+        let syntax = TemplateSyntax(template)
+        diagnostics.append(contentsOf: syntax.diagnostics)
+        for placeholder in syntax.placeholders where !placeholder.path.isEmpty {
+            checkName(placeholder.path, at: placeholder.location, runbook: runbook, environment: environment,
+                      available: available, hasDefault: placeholder.filters.contains { $0.hasPrefix("default") })
         }
     }
 
