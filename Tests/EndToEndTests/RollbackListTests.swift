@@ -7,10 +7,18 @@ import Testing
 /// `validate` passes, the rollback can run.
 @Suite("Rollback lists and on_failure runbooks: checked and run like the steps")
 struct RollbackListTests {
+    /// Runs `body` in a fresh folder holding `env.yml` (one host on this machine, `here`, whose
+    /// `vars.dir` is the folder) and an empty `Runbooks/`; removes the folder afterwards.
+    static func inProject(_ body: (_ dir: String, _ env: String) async throws -> Void) async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
+        try await body(dir, CLI.localEnvironment(dir, name: "lab"))
+    }
+
     /// `dir/Runbooks/undo-part.yml` (one step that logs) and `dir/Runbooks/NAME.yml` whose rollback
     /// list includes it, then logs `after`; `failing` adds a step that fails.
-    static func project(_ dir: String, name: String, failing: Bool) throws {
-        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
+    static func project(_ dir: String, name: String, failing: Bool) {
         CLI.write("""
         version: 1
         runbook: undo-part
@@ -36,160 +44,152 @@ struct RollbackListTests {
 
     @Test("an include in the rollback list runs its steps in place, in order, when a run fails (it failed with 'an include step must be expanded before it runs')")
     func includeRunsOnFailure() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        try Self.project(dir, name: "failing", failing: true)
-        let run = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"])
-        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
-        #expect(Self.log(dir) == ["forward", "undo-part here", "after"], "\(run.stdout)\(run.stderr)")
-        let shown = try await ShownRun.load("last", state: dir + "/state")
-        #expect(shown.run.status == "rolled_back")
+        try await Self.inProject { dir, env in
+            Self.project(dir, name: "failing", failing: true)
+            let run = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"])
+            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+            #expect(Self.log(dir) == ["forward", "undo-part here", "after"], "\(run.stdout)\(run.stderr)")
+            let shown = try await ShownRun.load("last", state: dir + "/state")
+            #expect(shown.run.status == "rolled_back")
+        }
     }
 
     @Test("marshal rollback of a good run lists and runs the included undo steps, from the journal's copy when the file is gone")
     func includeRunsOnRollback() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        try Self.project(dir, name: "good", failing: false)
-        let run = try await CLI.run(["run", dir + "/Runbooks/good.yml", "-e", env, "--state", dir + "/state"])
-        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        // Another operator's machine has the runbook but not the included file: the run journaled it.
-        try FileManager.default.removeItem(atPath: dir + "/Runbooks/undo-part.yml")
-        let plan = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state", "--plan"])
-        #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
-        let listed = plan.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        // Steps are listed by name, as written: the plan does not render them for each host.
-        #expect(listed == ["1. echo undo-part {{ host.name }} >> {{ host.vars.dir }}/log (shell)",
-                           "2. echo after >> {{ host.vars.dir }}/log (shell)"], "\(plan.stdout)")
-        let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state"])
-        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-        #expect(Self.log(dir) == ["forward", "undo-part here", "after"])
+        try await Self.inProject { dir, env in
+            Self.project(dir, name: "good", failing: false)
+            let run = try await CLI.run(["run", dir + "/Runbooks/good.yml", "-e", env, "--state", dir + "/state"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            // Another operator's machine has the runbook but not the included file: the run journaled it.
+            try FileManager.default.removeItem(atPath: dir + "/Runbooks/undo-part.yml")
+            let plan = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state", "--plan"])
+            #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
+            let listed = plan.stdout.split(separator: "\n").filter { $0.hasPrefix("  ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+            // Steps are listed by name, as written: the plan does not render them for each host.
+            #expect(listed == ["1. echo undo-part {{ host.name }} >> {{ host.vars.dir }}/log (shell)",
+                               "2. echo after >> {{ host.vars.dir }}/log (shell)"], "\(plan.stdout)")
+            let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state"])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            #expect(Self.log(dir) == ["forward", "undo-part here", "after"])
+        }
     }
 
     @Test("validate gives rollback: steps the checks steps get: unique ids, a soak gate's host, a benchmark's host, an included file")
     func checkedLikeSteps() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        CLI.write("""
-        version: 1
-        runbook: r
-        steps:
-          - id: a
-            shell: "true"
-        rollback:
-          - id: a
-            soak:
-              duration: 2s
-              interval: 1s
-              gates:
-                - probe: { command: "true" }
-          - benchmark: { base_url: "http://{{ host.address }}:1/", connections: 1, duration: 1s, scenarios: [{ get: /, weight: 1 }] }
-          - include: nothere
-        """, to: dir + "/r.yml")
-        let validate = try await CLI.run(["validate", dir + "/r.yml", "-e", env])
-        #expect(validate.status == 2)
-        #expect(validate.stderr.split(separator: "\n").map(String.init) == [
-            "\(dir)/r.yml:7:5: error: duplicate step id 'a'; it is already used at line 4",
-            "\(dir)/r.yml:12:11: error: soak gate 'probe' (probe) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
-            "\(dir)/r.yml:13:36: error: 'host.address': a benchmark runs once per batch from this machine, so there is no host here; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)",
-            "\(dir)/r.yml:14:14: error: included runbook 'nothere' not found (looked for \(dir)/nothere)",
-            "4 errors in 1 of 1 file",
-        ], "\(validate.stderr)")
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: r
+            steps:
+              - id: a
+                shell: "true"
+            rollback:
+              - id: a
+                soak:
+                  duration: 2s
+                  interval: 1s
+                  gates:
+                    - probe: { command: "true" }
+              - benchmark: { base_url: "http://{{ host.address }}:1/", connections: 1, duration: 1s, scenarios: [{ get: /, weight: 1 }] }
+              - include: nothere
+            """, to: dir + "/r.yml")
+            let validate = try await CLI.run(["validate", dir + "/r.yml", "-e", env])
+            #expect(validate.status == 2)
+            #expect(validate.stderr.split(separator: "\n").map(String.init) == [
+                "\(dir)/r.yml:7:5: error: duplicate step id 'a'; it is already used at line 4",
+                "\(dir)/r.yml:12:11: error: soak gate 'probe' (probe) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
+                "\(dir)/r.yml:13:36: error: 'host.address': a benchmark runs once per batch from this machine, so there is no host here; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)",
+                "\(dir)/r.yml:14:14: error: included runbook 'nothere' not found (looked for \(dir)/nothere)",
+                "4 errors in 1 of 1 file",
+            ], "\(validate.stderr)")
+        }
     }
 
     @Test("rollback of a run whose steps include a runbook undoes them from the journal's copy when the file is gone (it said 'included runbook not found')")
     func includedStepsUndoneFromJournal() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
-        CLI.write("""
-        version: 1
-        runbook: part
-        steps:
-          - shell: "echo part >> {{ host.vars.dir }}/log"
-            undo: { shell: "echo undo-part >> {{ host.vars.dir }}/log" }
-        """, to: dir + "/Runbooks/part.yml")
-        CLI.write("""
-        version: 1
-        runbook: outer
-        steps:
-          - include: part
-        """, to: dir + "/Runbooks/outer.yml")
-        let run = try await CLI.run(["run", dir + "/Runbooks/outer.yml", "-e", env, "--state", dir + "/state"])
-        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        try FileManager.default.removeItem(atPath: dir + "/Runbooks/part.yml")
-        let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state"])
-        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-        #expect(Self.log(dir) == ["part", "undo-part"])
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: part
+            steps:
+              - shell: "echo part >> {{ host.vars.dir }}/log"
+                undo: { shell: "echo undo-part >> {{ host.vars.dir }}/log" }
+            """, to: dir + "/Runbooks/part.yml")
+            CLI.write("""
+            version: 1
+            runbook: outer
+            steps:
+              - include: part
+            """, to: dir + "/Runbooks/outer.yml")
+            let run = try await CLI.run(["run", dir + "/Runbooks/outer.yml", "-e", env, "--state", dir + "/state"])
+            #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+            try FileManager.default.removeItem(atPath: dir + "/Runbooks/part.yml")
+            let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state"])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            #expect(Self.log(dir) == ["part", "undo-part"])
+        }
     }
 
     @Test("validate checks the runbooks a runbook calls: an on_failure runbook that is missing, a misspelt name in its params, include params it does not declare or lacks (each was found only when it ran)")
     func calledRunbooksChecked() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        CLI.write("""
-        version: 1
-        runbook: part
-        params:
-          release: { type: string, required: true }
-        steps:
-          - shell: "echo {{ params.release }}"
-        """, to: dir + "/part.yml")
-        CLI.write("""
-        version: 1
-        runbook: caller
-        on_failure: { run: cleanup, params: { why: "{{ failed_run.reason }}" } }
-        steps:
-          - include: { runbook: part, params: { relase: v2 } }
-        """, to: dir + "/caller.yml")
-        let validate = try await CLI.run(["validate", dir + "/caller.yml", "-e", env])
-        #expect(validate.status == 2)
-        #expect(validate.stderr.split(separator: "\n").map(String.init) == [
-            "\(dir)/caller.yml:3:20: error: on_failure runbook 'cleanup' not found (looked for \(dir)/cleanup)",
-            // A param's value is placed at its key.
-            "\(dir)/caller.yml:3:39: error: undefined name 'failed_run.reason': failed_run has id, runbook, summary (set in a runbook's rollback: steps and in on_failure: { run: } params)",
-            "\(dir)/caller.yml:5:14: error: included runbook 'part' requires param 'release' (declared at \(dir)/part.yml:4:3); give it in params",
-            "\(dir)/caller.yml:5:41: error: included runbook 'part' has no param 'relase' (did you mean 'release'?); it declares: release",
-            "4 errors in 1 of 1 file",
-        ], "\(validate.stderr)")
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: part
+            params:
+              release: { type: string, required: true }
+            steps:
+              - shell: "echo {{ params.release }}"
+            """, to: dir + "/part.yml")
+            CLI.write("""
+            version: 1
+            runbook: caller
+            on_failure: { run: cleanup, params: { why: "{{ failed_run.reason }}" } }
+            steps:
+              - include: { runbook: part, params: { relase: v2 } }
+            """, to: dir + "/caller.yml")
+            let validate = try await CLI.run(["validate", dir + "/caller.yml", "-e", env])
+            #expect(validate.status == 2)
+            #expect(validate.stderr.split(separator: "\n").map(String.init) == [
+                "\(dir)/caller.yml:3:20: error: on_failure runbook 'cleanup' not found (looked for \(dir)/cleanup)",
+                // A param's value is placed at its key.
+                "\(dir)/caller.yml:3:39: error: undefined name 'failed_run.reason': failed_run has id, runbook, summary (set in a runbook's rollback: steps and in on_failure: { run: } params)",
+                "\(dir)/caller.yml:5:14: error: included runbook 'part' requires param 'release' (declared at \(dir)/part.yml:4:3); give it in params",
+                "\(dir)/caller.yml:5:41: error: included runbook 'part' has no param 'relase' (did you mean 'release'?); it declares: release",
+                "4 errors in 1 of 1 file",
+            ], "\(validate.stderr)")
+        }
     }
 
     @Test("Marshal killed inside an on_failure runbook: resume on a machine without that file finishes it from the journal (it said 'cannot read file')")
     func failureRunbookResumedFromJournal() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
-        CLI.write("""
-        version: 1
-        runbook: cleanup
-        steps:
-          - id: c1
-            shell: "echo cleanup1 >> {{ host.vars.dir }}/log"
-          - id: c2
-            shell: "echo cleanup2 >> {{ host.vars.dir }}/log"
-        """, to: dir + "/Runbooks/cleanup.yml")
-        CLI.write("""
-        version: 1
-        runbook: failing
-        on_failure: { run: cleanup }
-        steps:
-          - shell: "false"
-        """, to: dir + "/Runbooks/failing.yml")
-        let killed = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"],
-                                       environment: ["MARSHAL_TEST_CRASH_AT": "undo:started:c2@here"])
-        #expect(killed.status != 0 && killed.status != 1, "marshal was killed: \(killed.stdout)\(killed.stderr)")
-        #expect(Self.log(dir) == ["cleanup1"])
-        try FileManager.default.removeItem(atPath: dir + "/Runbooks/cleanup.yml")
-        let resumed = try await CLI.run(["resume", "last", "-e", env, "--state", dir + "/state"])
-        #expect(resumed.status == 1, "\(resumed.stdout)\(resumed.stderr)")  // the run failed, and its on_failure runbook ran
-        #expect(Self.log(dir) == ["cleanup1", "cleanup2"], "\(resumed.stdout)\(resumed.stderr)")
-        let shown = try await ShownRun.load("last", state: dir + "/state")
-        #expect(shown.run.status == "rolled_back")
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: cleanup
+            steps:
+              - id: c1
+                shell: "echo cleanup1 >> {{ host.vars.dir }}/log"
+              - id: c2
+                shell: "echo cleanup2 >> {{ host.vars.dir }}/log"
+            """, to: dir + "/Runbooks/cleanup.yml")
+            CLI.write("""
+            version: 1
+            runbook: failing
+            on_failure: { run: cleanup }
+            steps:
+              - shell: "false"
+            """, to: dir + "/Runbooks/failing.yml")
+            let killed = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"],
+                                           environment: ["MARSHAL_TEST_CRASH_AT": "undo:started:c2@here"])
+            #expect(killed.status != 0 && killed.status != 1, "marshal was killed: \(killed.stdout)\(killed.stderr)")
+            #expect(Self.log(dir) == ["cleanup1"])
+            try FileManager.default.removeItem(atPath: dir + "/Runbooks/cleanup.yml")
+            let resumed = try await CLI.run(["resume", "last", "-e", env, "--state", dir + "/state"])
+            #expect(resumed.status == 1, "\(resumed.stdout)\(resumed.stderr)")  // the run failed, and its on_failure runbook ran
+            #expect(Self.log(dir) == ["cleanup1", "cleanup2"], "\(resumed.stdout)\(resumed.stderr)")
+            let shown = try await ShownRun.load("last", state: dir + "/state")
+            #expect(shown.run.status == "rolled_back")
+        }
     }
 }
