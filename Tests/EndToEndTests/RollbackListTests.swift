@@ -74,7 +74,7 @@ struct RollbackListTests {
         }
     }
 
-    @Test("validate gives rollback: steps the checks steps get: unique ids, a soak gate's host, a benchmark's host, an included file")
+    @Test("validate gives rollback: steps and undo steps the checks steps get: unique ids, a soak gate's host, a benchmark's host, an included file; an undo that is an include, which can never run, is refused")
     func checkedLikeSteps() async throws {
         try await Self.inProject { dir, env in
             CLI.write("""
@@ -92,6 +92,10 @@ struct RollbackListTests {
                     - probe: { command: "true" }
               - benchmark: { base_url: "http://{{ host.address }}:1/", connections: 1, duration: 1s, scenarios: [{ get: /, weight: 1 }] }
               - include: nothere
+              - shell: "true"
+                undo: { include: nothere }
+              - shell: "true"
+                undo: { benchmark: { base_url: "http://{{ host.address }}:1/", connections: 1, duration: 1s, scenarios: [{ get: /, weight: 1 }] } }
             """, to: dir + "/r.yml")
             let validate = try await CLI.run(["validate", dir + "/r.yml", "-e", env])
             #expect(validate.status == 2)
@@ -100,7 +104,9 @@ struct RollbackListTests {
                 "\(dir)/r.yml:12:11: error: soak gate 'probe' (probe) runs a command on a host, and this soak runs from this machine: give the gate (or the soak) 'on:', a host or role",
                 "\(dir)/r.yml:13:36: error: 'host.address': a benchmark runs once per batch from this machine, so there is no host here; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)",
                 "\(dir)/r.yml:14:14: error: included runbook 'nothere' not found (looked for \(dir)/nothere)",
-                "4 errors in 1 of 1 file",
+                "\(dir)/r.yml:16:11: error: an undo cannot be an include: it is one step, run where this step completed; put shared undo steps in the runbook's rollback: list (which may include them)",
+                "\(dir)/r.yml:18:44: error: 'host.address': a benchmark runs once per batch from this machine, so there is no host here; to load each host of the batch, add 'targets: batch' (and 'compare: stable' to load hosts not yet updated at the same time)",
+                "6 errors in 1 of 1 file",
             ], "\(validate.stderr)")
         }
     }

@@ -61,7 +61,14 @@ struct RunbookChecker {
         }
         if let register = step.register { available.insert(register) }
         if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
-        step.kind.plugin.validate(step) { message, location in diagnostics.error(message, at: location) }
+        if let undo = step.undoStep, undo.kind.is(IncludeStep.self) {
+            // An undo is one step run where its step completed; an include is expanded into steps
+            // before a run, so as an undo it could never run.
+            diagnostics.error("an undo cannot be an include: it is one step, run where this step completed; put shared undo steps in the runbook's rollback: list (which may include them)", at: undo.location)
+        }
+        for s in step.withUndo {
+            s.kind.plugin.validate(s) { message, location in diagnostics.error(message, at: location) }
+        }
     }
 
     /// `delta(x)`/`rate(x)` need `over:`; `over: ID` names an earlier step of the same batch loop;

@@ -51,7 +51,7 @@ public enum StepDeclarations {
         KeyDeclaration("until", .expression, "Retry until this is true (over the step's evidence)."),
         KeyDeclaration("timeout", .duration, "Stop the step after this long (it fails)."),
         KeyDeclaration("register", .identifier, "Also keep the evidence under this name, for `steps.NAME.…`."),
-        KeyDeclaration("undo", .step, "A step that reverses this one on rollback (not on kinds that change nothing)."),
+        KeyDeclaration("undo", .step, "A step that reverses this one on rollback: one step, not an include (not on kinds that change nothing)."),
         KeyDeclaration("ignore_failure", .boolean, default: "false", "A failure is recorded but does not stop the run."),
         KeyDeclaration("label", .string, "What a gate measures, in words (`Cache hit rate`): its name in the report's Targets, JUnit and `marshal show`."),
         KeyDeclaration("idempotent", .boolean, default: "false", "Safe to run twice: `resume` re-runs it if it was in flight."),
