@@ -165,11 +165,18 @@ public enum ReportBuilder {
         for s in input.steps {
             let took = s.endedAt.map { FigureFormat.seconds($0.timeIntervalSince(s.startedAt)) } ?? "unfinished"
             data.timeline.append(ReportData.Row(cells: [String(s.sequence), s.phase.rawValue, s.batch.map(String.init) ?? "—", s.host ?? "this machine",
-                                                        s.name, FigureFormat.words(s.status), took]))
+                                                        s.name, s.isRollbackDecision ? "began" : FigureFormat.words(s.status), took]))
             if s.phase == .main, [.failed, .timedOut, .inconclusive, .ignoredFailure].contains(s.status) {
                 data.failures.append(md("\(s.name) on \(s.host ?? "this machine")\(s.batch.map { " (batch \($0))" } ?? ""): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")"))
             }
-            if s.phase == .undo { data.undone.append(md("\(s.name) on \(s.host ?? "this machine"): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")")) }
+            if s.isRollbackDecision {
+                data.undone.append(md("rollback began\(s.message.map { ": \($0)" } ?? "")"))
+            } else if s.phase == .undo {
+                let line = md("\(s.name) on \(s.host ?? "this machine"): \(FigureFormat.words(s.status))\(s.message.map { " — \($0)" } ?? "")")
+                data.undone.append(line)
+                // A failed undo is a failure of the run as much as a failed step: it is listed with them.
+                if [.failed, .timedOut].contains(s.status) { data.failures.append(line) }
+            }
         }
         let failedGates = c.failed + c.errors
         if failedGates > 0 {

@@ -198,4 +198,35 @@ struct RollbackListTests {
             #expect(shown.run.status == "rolled_back")
         }
     }
+
+    @Test("a rollback that failed is not shown as succeeded: show and the report say the rollback 'began' and list the failed undo with what failed (both said 'rollback … succeeded')")
+    func failedRollbackNeverShownSucceeded() async throws {
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: r
+            on_failure: rollback
+            steps:
+              - shell: "false"
+            rollback:
+              - name: put back
+                shell: "exit 3"
+            """, to: dir + "/Runbooks/r.yml")
+            let state = dir + "/state"
+            let run = try await CLI.run(["run", dir + "/Runbooks/r.yml", "-e", env, "--state", state])
+            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+            let show = try await CLI.run(["show", "last", "--state", state])
+            let undoLines = show.stdout.split(separator: "\n").filter { $0.contains("[undo]") }.map(String.init)
+            #expect(undoLines.count == 2, "\(show.stdout)")
+            #expect(undoLines.first == "  #2 [undo] local: rollback — began", "\(show.stdout)")
+            #expect(undoLines.last?.hasPrefix("  #3 [undo] here: rollback: put back — failed (") == true, "\(show.stdout)")
+            let report = try await CLI.run(["report", "last", "--state", state, "-o", dir + "/report.md"])
+            #expect(report.status == 0, "\(report.stdout)\(report.stderr)")
+            let text = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+            #expect(!text.contains("succeeded — "), "\(text)")
+            #expect(text.contains("- ↩️ rollback began: "), "\(text)")
+            #expect(text.contains("- ❌ rollback: put back on here: failed — exit status 3"), "\(text)")
+            #expect(text.contains("| 2 | undo | — | this machine | rollback | began |"), "\(text)")
+        }
+    }
 }

@@ -63,7 +63,7 @@ extension MarshalCommand {
             let (runbook, includes) = try JournaledRunbook.load(for: original, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
                                                       params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
-                                                      approvals: approve)
+                                                      approvals: approve, includes: includes)
             var prior = PriorProgress.from(records)
             let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                    scope: TemplateScope(params: prepared.params))

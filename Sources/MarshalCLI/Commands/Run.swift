@@ -38,7 +38,7 @@ extension MarshalCommand {
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(target.param),
-                                                      limit: target.limit, approvals: approve)
+                                                      limit: target.limit, approvals: approve, includes: IncludeLoader())
             try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
@@ -72,7 +72,7 @@ enum RunPreparation {
     }
 
     static func prepare(runbook: Runbook, environment: Environment, params raw: [(name: String, value: String)],
-                        limit: String?, approvals: [String]) throws -> Prepared {
+                        limit: String?, approvals: [String], includes: any IncludeResolver) throws -> Prepared {
         let printer = DiagnosticPrinter()
         let params: [String: ConfigValue]
         switch ParamBinder.bind(raw, to: runbook) {
@@ -87,15 +87,19 @@ enum RunPreparation {
             throw ExitCode.invalidInput
         }
         let limitHosts = limit.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
-        // Rendering every step for every host now means a typo fails here, not halfway through a rollout.
+        // Rendering every step (included ones too) for every host now means a typo fails here, not
+        // halfway through a rollout.
+        let plan: Plan
         do {
-            _ = try Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
-                .plan(runbook, environment: environment, params: params, secrets: resolved.secrets, limit: limitHosts)
+            plan = try Planner(renderer: TemplateRenderer(), env: ProcessInfo.processInfo.environment)
+                .plan(runbook, environment: environment, params: params, secrets: resolved.secrets, limit: limitHosts, includes: includes)
         } catch {
             printer.print(error.diagnostics)
             throw ExitCode.invalidInput
         }
-        let approveNames = Set((runbook.preflight + runbook.steps).filter(\.kind.canBeApproved).flatMap(\.commandLineNames))
+        // An approve step may stand in an included runbook: the names are the planned steps'.
+        let planned = (plan.preflight + plan.batches.flatMap(\.steps)).map(\.expanded.step)
+        let approveNames = Set(planned.filter(\.kind.canBeApproved).flatMap(\.commandLineNames))
         for name in approvals where !approveNames.contains(name) && name != environment.name {
             printer.print([Diagnostic(.error, at: .synthetic("command line"),
                                       "--approve \(name): runbook '\(runbook.name)' has no approve step (or gate with on_no_data: pause) of that id or name\(Suggestion.hint(for: name, in: Array(approveNames)))")])

@@ -81,7 +81,8 @@ extension MarshalCommand {
                 if let failure = run.failureSummary { Terminal.stdout(quoting: "  \(failure)") }
                 for step in steps {
                     let took = step.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(step.startedAt)) } ?? "in flight"
-                    var line = "  #\(step.sequence) [\(step.phase.rawValue)\(step.batch.map { " b\($0)" } ?? "")] \(step.host ?? "local"): \(step.name) — \(step.status.rawValue) (\(took))"
+                    let outcome = step.isRollbackDecision ? "began" : "\(step.status.rawValue) (\(took))"
+                    var line = "  #\(step.sequence) [\(step.phase.rawValue)\(step.batch.map { " b\($0)" } ?? "")] \(step.host ?? "local"): \(step.name) — \(outcome)"
                     if let exit = step.exitStatus { line += " exit \(exit)" }
                     Terminal.stdout(quoting: line)
                     if let message = step.message { Terminal.stdout(quoting: "      \(message)") }

@@ -19,7 +19,8 @@ struct PendingRollback {
         let family = try await RunChain.family(of: run, journal: journal)
         let (runbook, includes) = try JournaledRunbook.load(for: run, against: environment)
         let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment,
-                                                  params: run.params.map { ($0.key, $0.value) }, limit: nil, approvals: [])
+                                                  params: run.params.map { ($0.key, $0.value) }, limit: nil, approvals: [],
+                                                  includes: includes)
         let progress = PriorProgress.from(family.records)
         let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
                                                scope: TemplateScope(params: prepared.params))

@@ -119,3 +119,10 @@ public struct StepCompletion: Sendable, Hashable, Codable {
         self.message = message.map(ControlCharacters.escape)
     }
 }
+
+extension StepRecord {
+    /// The record a run writes when it decides to roll back (`UndoKey.markerKind`): a decision, not
+    /// a step. Its status is always `succeeded`, which next to a failed undo read as "the rollback
+    /// succeeded"; it is shown as `began`, with the reason, instead.
+    public var isRollbackDecision: Bool { phase == .undo && kind == UndoKey.markerKind }
+}
