@@ -55,6 +55,24 @@ extension MarshalCommand {
                 try await continueRollback(original, journal: journal)
                 return
             }
+            // A run goes on once: resumed again, its remaining steps would run a second time; rolled
+            // back, they would run on top of what was undone.
+            let family = try await RunChain.family(of: original, journal: journal)
+            if let next = family.runs.first(where: { $0.parentRunId == original.id && ($0.kind == .resume || $0.kind == .rollback) }) {
+                // What can go on: a resume that stopped, or a rollback that did not finish undoing.
+                let unfinished = next.kind == .rollback ? next.status != .succeeded : [.interrupted, .paused, .aborted].contains(next.status)
+                let why = next.kind == .rollback
+                    ? "was rolled back by run \(next.id) (\(next.status.rawValue)); resuming it would run its remaining steps on top of what was undone"
+                    : "was already resumed by run \(next.id) (\(next.status.rawValue)); resuming it again would run its remaining steps twice"
+                let instead = switch (next.kind, unfinished) {
+                case (.rollback, true): "finish the rollback with `marshal rollback -e \(original.environment) --run \(original.id)`, or start a new run"
+                case (.rollback, false): "start a new run"
+                case (_, true): "resume \(next.id) instead"
+                case (_, false): "start a new run"
+                }
+                Terminal.stderr("error: run \(original.id) \(why). Nothing was changed: \(instead)")
+                throw ExitCode.invalidInput
+            }
 
             let inputs = ResumeInputs.decode(original.inputsJSON)
             let loader = Inputs()

@@ -1,0 +1,65 @@
+import Foundation
+import MarshalTestSupport
+import Testing
+
+/// A stopped run goes on once. Resumed a second time it ran its remaining steps again; rolled back
+/// and then resumed, it ran them on top of what the rollback had undone. Each is refused now, and
+/// says what to do instead.
+@Suite("Resume: a run goes on once")
+struct ResumeOnceTests {
+    static let runbook = """
+        version: 1
+        runbook: gated
+        steps:
+          - shell: "echo change >> {{ host.vars.dir }}/log"
+            undo: { shell: "echo undo-change >> {{ host.vars.dir }}/log" }
+          - id: go
+            approve: { message: "go on?" }
+          - shell: "echo after >> {{ host.vars.dir }}/log"
+        """
+
+    /// Runs `gated` until it pauses at `go`; returns its run id.
+    static func pausedRun(_ dir: String, env: String) async throws -> String {
+        CLI.write(Self.runbook, to: dir + "/gated.yml")
+        try await CLI.run(["run", dir + "/gated.yml", "-e", env, "--state", dir + "/state"])
+        let shown = try await ShownRun.load("last", state: dir + "/state")
+        #expect(shown.run.status == "paused")
+        return shown.run.id
+    }
+
+    static func log(_ dir: String) -> [String] {
+        ((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test("resuming a paused run a second time is refused, naming the resume that continued it; its steps ran once (they ran twice)")
+    func secondResumeRefused() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        let id = try await Self.pausedRun(dir, env: env)
+        let first = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let resumer = try await ShownRun.load("last", state: dir + "/state").run.id
+        let second = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
+        #expect(second.status == 2)
+        #expect(second.stderr == "error: run \(id) was already resumed by run \(resumer) (succeeded); resuming it again would run its remaining steps twice. Nothing was changed: start a new run\n",
+                "\(second.stderr)")
+        #expect(Self.log(dir) == ["change", "after"])
+    }
+
+    @Test("resuming a paused run that was rolled back is refused; what was undone stays undone (its remaining steps ran on top of the undo)")
+    func resumeAfterRollbackRefused() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        let id = try await Self.pausedRun(dir, env: env)
+        let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state", "--run", id])
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        let rollbackId = try await ShownRun.load("last", state: dir + "/state").run.id
+        let resumed = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
+        #expect(resumed.status == 2)
+        #expect(resumed.stderr == "error: run \(id) was rolled back by run \(rollbackId) (succeeded); resuming it would run its remaining steps on top of what was undone. Nothing was changed: start a new run\n",
+                "\(resumed.stderr)")
+        #expect(Self.log(dir) == ["change", "undo-change"])
+    }
+}
