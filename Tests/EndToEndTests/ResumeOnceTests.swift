@@ -62,4 +62,27 @@ struct ResumeOnceTests {
                 "\(resumed.stderr)")
         #expect(Self.log(dir) == ["change", "undo-change"])
     }
+
+    @Test("a second resume of a run whose first resume is still running is refused at once, saying to let it finish; the remaining steps run once")
+    func secondResumeWhileFirstRuns() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        // The step after the approval goes on only when the test lets it (a marker file).
+        CLI.write(Self.runbook.replacingOccurrences(of: "echo after >> {{ host.vars.dir }}/log",
+                                                    with: "echo after >> {{ host.vars.dir }}/log; while [ ! -e {{ host.vars.dir }}/let-go ]; do sleep 0.05; done")
+                  + "\n    timeout: 60s", to: dir + "/gated.yml")
+        try await CLI.run(["run", dir + "/gated.yml", "-e", env, "--state", dir + "/state"])
+        let id = try await ShownRun.load("last", state: dir + "/state").run.id
+        let resume = ["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"]
+        let first = try Spawn.start([CLI.binary] + resume, environment: ["NO_COLOR": "1"])
+        #expect(try await eventually(within: 30) { Self.log(dir) == ["change", "after"] })
+        let second = try await CLI.run(resume + ["--lock-wait", "60s"])
+        #expect(second.status == 2)
+        #expect(second.stderr.hasPrefix("error: run \(id) was already resumed by run "), "\(second.stderr)")
+        #expect(second.stderr.contains("(running); resuming it again would run its remaining steps twice. Nothing was changed: let run "), "\(second.stderr)")
+        CLI.write("", to: dir + "/let-go")
+        #expect(await Spawn.waitAsync(first, timeout: 60) == 0)
+        #expect(Self.log(dir) == ["change", "after"])
+    }
 }

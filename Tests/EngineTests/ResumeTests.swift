@@ -90,6 +90,34 @@ struct ResumeTests {
         #expect(engine.hosts.log.isEmpty)
     }
 
+    @Test("a resume that read the journal before another resume of the same run took the lock does not start once it holds the lock: nothing runs twice")
+    func overtakenWhileWaiting() async throws {
+        let engine = Engine()
+        let first = try await engine.run(Self.paused)
+        #expect(first.result.status == .paused)
+        let prior = PriorProgress.from(first.steps)
+        // Both operators read the journal (no resume of run-1 yet); the first one goes on.
+        var winner = try engine.request(Self.paused, runId: "run-2", approvals: ["go"], kind: .resume, parent: "run-1")
+        winner.prior = prior
+        winner.knownContinuations = []
+        #expect(try await Orchestrator(services: engine.services).run(winner).status == .succeeded)
+        let shipped = engine.hosts.hosts(running: "ship").count
+        // The second got the lock only now, with what it read before run-2 existed.
+        var late = try engine.request(Self.paused, runId: "run-3", approvals: ["go"], kind: .resume, parent: "run-1")
+        late.prior = prior
+        late.knownContinuations = []
+        do {
+            _ = try await Orchestrator(services: engine.services).run(late)
+            Issue.record("run-3 started although run-2 had continued run-1")
+        } catch {
+            guard case .overtaken(let run, let other) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(run == "run-1" && other.id == "run-2")
+        }
+        #expect(engine.hosts.hosts(running: "ship").count == shipped)
+        #expect(try await engine.journal.lockStatus(environment: "test") == nil, "the late run let the lock go")
+        await #expect(throws: (any Error).self) { _ = try await engine.journal.run(id: "run-3", environment: nil) }
+    }
+
     static let shipReload = """
         version: 1
         runbook: t

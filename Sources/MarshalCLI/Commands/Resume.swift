@@ -65,6 +65,7 @@ extension MarshalCommand {
                     ? "was rolled back by run \(next.id) (\(next.status.rawValue)); resuming it would run its remaining steps on top of what was undone"
                     : "was already resumed by run \(next.id) (\(next.status.rawValue)); resuming it again would run its remaining steps twice"
                 let instead = switch (next.kind, unfinished) {
+                case _ where next.status == .running: "let run \(next.id) finish (`marshal show \(next.id)`)"
                 case (.rollback, true): "finish the rollback with `marshal rollback -e \(original.environment) --run \(original.id)`, or start a new run"
                 case (.rollback, false): "start a new run"
                 case (_, true): "resume \(next.id) instead"
@@ -123,6 +124,7 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
                 parentRunId: original.id, startedAt: startedAt)
             request.prior = prior
+            request.knownContinuations = []  // none, or resume would have refused above
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)
             // The resumed gates compare with the same run the interrupted one would have: the newest

@@ -125,6 +125,13 @@ public struct Orchestrator: Sendable {
                          _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
         let lease = try await holdLock(request)
+        do throws(RunStartError) {
+            try await checkNotOvertaken(request)
+        } catch {
+            await lease.stop()
+            _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
+            throw error
+        }
         let clock = services.clock
         let started = clock.now
 

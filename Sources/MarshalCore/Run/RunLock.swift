@@ -53,4 +53,20 @@ extension Orchestrator {
         }
     }
 
+    /// A resume or rollback planned from the journal before it held the lock: if another run
+    /// continued the same run meanwhile (two operators, one waiting with --lock-wait), that plan
+    /// would do again what the other did.
+    func checkNotOvertaken(_ request: RunRequest) async throws(RunStartError) {
+        guard let parent = request.parentRunId, let known = request.knownContinuations else { return }
+        let runs: [RunRecord]
+        do {
+            runs = try await services.journal.runs(matching: RunQuery(environment: request.environment.name))
+        } catch {
+            throw .journal("cannot read the journal (\(services.journal.location)) to check that run \(parent) was not continued meanwhile: \(error)")
+        }
+        if let other = runs.first(where: { $0.parentRunId == parent && $0.id != request.runId && ($0.kind == .resume || $0.kind == .rollback)
+                                            && !known.contains($0.id) }) {
+            throw .overtaken(run: parent, by: other)
+        }
+    }
 }

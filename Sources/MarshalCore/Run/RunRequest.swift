@@ -30,6 +30,10 @@ public struct RunRequest: Sendable {
     public var baseline: Baseline? = nil
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
+    /// For a resume or rollback of `parentRunId`: the runs that had continued it (resumed or rolled
+    /// it back) when this one read the journal. Another one found once the lock is held means the
+    /// journal moved on while this waited: the run does not start. nil: not checked.
+    public var knownContinuations: Set<String>?
 
     public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                 secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
@@ -107,6 +111,9 @@ public enum RunStartError: Error, Sendable, CustomStringConvertible {
     case lockHeld(LockRecord)
     case lockStale(LockRecord)
     case journal(String)
+    /// While this resume or rollback waited for the lock, another run continued the same run: what
+    /// it planned from the journal is out of date.
+    case overtaken(run: String, by: RunRecord)
 
     public var description: String {
         switch self {
@@ -115,6 +122,8 @@ public enum RunStartError: Error, Sendable, CustomStringConvertible {
         case .lockStale(let lock):
             "environment \(lock.environment) holds a stale lock of \(lock.holderDescription) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
         case .journal(let message): message
+        case .overtaken(let run, let other):
+            "run \(run) was continued by \(other.kind.rawValue) run \(other.id) (\(other.status.rawValue)) while this command waited for the lock; what it read from the journal is out of date, so nothing was changed. See `marshal show \(other.id)`, then decide again"
         }
     }
 
