@@ -31,36 +31,29 @@ struct ResumeOnceTests {
         ((try? String(contentsOfFile: dir + "/log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
-    @Test("resuming a paused run a second time is refused, naming the resume that continued it; its steps ran once (they ran twice)")
-    func secondResumeRefused() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        let id = try await Self.pausedRun(dir, env: env)
-        let first = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
-        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        let resumer = try await ShownRun.load("last", state: dir + "/state").run.id
-        let second = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
-        #expect(second.status == 2)
-        #expect(second.stderr == "error: run \(id) was already resumed by run \(resumer) (succeeded); resuming it again would run its remaining steps twice. Nothing was changed: start a new run\n",
-                "\(second.stderr)")
-        #expect(Self.log(dir) == ["change", "after"])
+    /// How the paused run went on before the operator tries to resume it (again).
+    enum WentOn: String, CaseIterable, Sendable {
+        case resumed, rolledBack
     }
 
-    @Test("resuming a paused run that was rolled back is refused; what was undone stays undone (its remaining steps ran on top of the undo)")
-    func resumeAfterRollbackRefused() async throws {
+    @Test("resuming a paused run that another resume already continued, or that was rolled back, is refused naming that run; its steps ran once and what was undone stays undone (the steps ran again, or on top of the undo)",
+          arguments: WentOn.allCases)
+    func continuedRunNotResumedAgain(_ wentOn: WentOn) async throws {
         let dir = CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = CLI.localEnvironment(dir, name: "lab")
         let id = try await Self.pausedRun(dir, env: env)
-        let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state", "--run", id])
-        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-        let rollbackId = try await ShownRun.load("last", state: dir + "/state").run.id
-        let resumed = try await CLI.run(["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"])
-        #expect(resumed.status == 2)
-        #expect(resumed.stderr == "error: run \(id) was rolled back by run \(rollbackId) (succeeded); resuming it would run its remaining steps on top of what was undone. Nothing was changed: start a new run\n",
-                "\(resumed.stderr)")
-        #expect(Self.log(dir) == ["change", "undo-change"])
+        let resume = ["resume", id, "-e", env, "--state", dir + "/state", "--approve", "go"]
+        let first = try await CLI.run(wentOn == .resumed ? resume : ["rollback", "-e", env, "--state", dir + "/state", "--run", id])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let other = try await ShownRun.load("last", state: dir + "/state").run.id
+        let again = try await CLI.run(resume)
+        #expect(again.status == 2)
+        let why = wentOn == .resumed
+            ? "was already resumed by run \(other) (succeeded); resuming it again would run its remaining steps twice"
+            : "was rolled back by run \(other) (succeeded); resuming it would run its remaining steps on top of what was undone"
+        #expect(again.stderr == "error: run \(id) \(why). Nothing was changed: start a new run\n", "\(again.stderr)")
+        #expect(Self.log(dir) == (wentOn == .resumed ? ["change", "after"] : ["change", "undo-change"]))
     }
 
     @Test("a second resume of a run whose first resume is still running is refused at once, saying to let it finish; the remaining steps run once")
