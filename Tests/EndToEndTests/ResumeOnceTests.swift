@@ -78,4 +78,30 @@ struct ResumeOnceTests {
         #expect(await Spawn.waitAsync(first, timeout: 60) == 0)
         #expect(Self.log(dir) == ["change", "after"])
     }
+
+    @Test("a rollback of the rollout ends its whole story: a resume of it that paused again is not resumed on top of the undo (it was)")
+    func rollbackEndsTheStory() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = CLI.localEnvironment(dir, name: "lab")
+        CLI.write(Self.runbook + """
+
+          - id: again
+            approve: { message: "and the rest?" }
+          - shell: "echo last >> {{ host.vars.dir }}/log"
+        """, to: dir + "/gated.yml")
+        try await CLI.run(["run", dir + "/gated.yml", "-e", env, "--state", dir + "/state"])
+        let rollout = try await ShownRun.load("last", state: dir + "/state").run.id
+        try await CLI.run(["resume", rollout, "-e", env, "--state", dir + "/state", "--approve", "go"])
+        let resumed = try await ShownRun.load("last", state: dir + "/state").run
+        #expect(resumed.status == "paused")
+        let rollback = try await CLI.run(["rollback", "-e", env, "--state", dir + "/state", "--run", rollout])
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        let rollbackId = try await ShownRun.load("last", state: dir + "/state").run.id
+        let again = try await CLI.run(["resume", resumed.id, "-e", env, "--state", dir + "/state", "--approve", "again"])
+        #expect(again.status == 2)
+        #expect(again.stderr == "error: run \(resumed.id) was rolled back with run \(rollout) by run \(rollbackId) (succeeded); resuming it would run its remaining steps on top of what was undone. Nothing was changed: start a new run\n",
+                "\(again.stderr)")
+        #expect(Self.log(dir) == ["change", "after", "undo-change"])
+    }
 }

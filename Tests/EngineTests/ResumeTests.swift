@@ -99,13 +99,14 @@ struct ResumeTests {
         // Both operators read the journal (no resume of run-1 yet); the first one goes on.
         var winner = try engine.request(Self.paused, runId: "run-2", approvals: ["go"], kind: .resume, parent: "run-1")
         winner.prior = prior
-        winner.knownContinuations = []
+        let asRead = [first.run.id: first.run.status]
+        winner.journalAsRead = asRead
         #expect(try await Orchestrator(services: engine.services).run(winner).status == .succeeded)
         let shipped = engine.hosts.hosts(running: "ship").count
         // The second got the lock only now, with what it read before run-2 existed.
         var late = try engine.request(Self.paused, runId: "run-3", approvals: ["go"], kind: .resume, parent: "run-1")
         late.prior = prior
-        late.knownContinuations = []
+        late.journalAsRead = asRead
         do {
             _ = try await Orchestrator(services: engine.services).run(late)
             Issue.record("run-3 started although run-2 had continued run-1")
@@ -116,6 +117,23 @@ struct ResumeTests {
         #expect(engine.hosts.hosts(running: "ship").count == shipped)
         #expect(try await engine.journal.lockStatus(environment: "test") == nil, "the late run let the lock go")
         await #expect(throws: (any Error).self) { _ = try await engine.journal.run(id: "run-3", environment: nil) }
+    }
+
+    @Test("a rollback planned while the run it undoes was still going does not start once it holds the lock: its plan would miss what that run did after")
+    func plannedWhileTheRunWent() async throws {
+        let engine = Engine()
+        let first = try await engine.run(Self.paused)
+        var rollback = try engine.request(Self.paused, runId: "run-2", kind: .rollback, parent: "run-1")
+        rollback.prior = PriorProgress.from(first.steps)
+        rollback.journalAsRead = [first.run.id: .running]  // read while run-1 was still running
+        do {
+            _ = try await Orchestrator(services: engine.services).rollback(rollback, progress: rollback.prior!,
+                                                                          plan: UndoPlan.make(steps: [], progress: rollback.prior!, rerun: [], skip: []))
+            Issue.record("run-2 started on a plan read while run-1 was running")
+        } catch {
+            guard case .overtaken(_, let other) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(other.id == "run-1" && other.status == .paused)
+        }
     }
 
     static let shipReload = """

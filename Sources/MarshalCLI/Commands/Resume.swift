@@ -58,11 +58,13 @@ extension MarshalCommand {
             // A run goes on once: resumed again, its remaining steps would run a second time; rolled
             // back, they would run on top of what was undone.
             let family = try await RunChain.family(of: original, journal: journal)
-            if let next = family.runs.first(where: { $0.parentRunId == original.id && ($0.kind == .resume || $0.kind == .rollback) }) {
+            // A rollback of any run of the story (this one, the run it resumed, a resume of it) ends it.
+            let rolledBack = family.runs.first { $0.kind == .rollback }
+            if let next = rolledBack ?? family.runs.first(where: { $0.parentRunId == original.id && $0.kind == .resume }) {
                 // What can go on: a resume that stopped, or a rollback that did not finish undoing.
                 let unfinished = next.kind == .rollback ? next.status != .succeeded : [.interrupted, .paused, .aborted].contains(next.status)
                 let why = next.kind == .rollback
-                    ? "was rolled back by run \(next.id) (\(next.status.rawValue)); resuming it would run its remaining steps on top of what was undone"
+                    ? "was rolled back\(next.parentRunId == original.id ? "" : " with run \(next.parentRunId ?? "?")") by run \(next.id) (\(next.status.rawValue)); resuming it would run its remaining steps on top of what was undone"
                     : "was already resumed by run \(next.id) (\(next.status.rawValue)); resuming it again would run its remaining steps twice"
                 let instead = switch (next.kind, unfinished) {
                 case _ where next.status == .running: "let run \(next.id) finish (`marshal show \(next.id)`)"
@@ -124,7 +126,7 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
                 parentRunId: original.id, startedAt: startedAt)
             request.prior = prior
-            request.knownContinuations = []  // none, or resume would have refused above
+            request.journalAsRead = Dictionary(family.runs.map { ($0.id, $0.status) }, uniquingKeysWith: { first, _ in first })
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)
             // The resumed gates compare with the same run the interrupted one would have: the newest

@@ -53,20 +53,22 @@ extension Orchestrator {
         }
     }
 
-    /// A resume or rollback planned from the journal before it held the lock: if another run
-    /// continued the same run meanwhile (two operators, one waiting with --lock-wait), that plan
-    /// would do again what the other did.
+    /// A resume or rollback planned from the journal before it held the lock: if another run went
+    /// on with the same story meanwhile (two operators, one waiting with --lock-wait), that plan
+    /// would do again what the other did, or miss what it changed.
     func checkNotOvertaken(_ request: RunRequest) async throws(RunStartError) {
-        guard let parent = request.parentRunId, let known = request.knownContinuations else { return }
+        guard let asRead = request.journalAsRead else { return }
         let runs: [RunRecord]
         do {
             runs = try await services.journal.runs(matching: RunQuery(environment: request.environment.name))
         } catch {
-            throw .journal("cannot read the journal (\(services.journal.location)) to check that run \(parent) was not continued meanwhile: \(error)")
+            throw .journal("cannot read the journal (\(services.journal.location)) to check that nobody went on meanwhile: \(error)")
         }
-        if let other = runs.first(where: { $0.parentRunId == parent && $0.id != request.runId && ($0.kind == .resume || $0.kind == .rollback)
-                                            && !known.contains($0.id) }) {
-            throw .overtaken(run: parent, by: other)
+        let moved = runs.first { run in
+            guard run.id != request.runId else { return false }
+            if let status = asRead[run.id] { return status != run.status }
+            return run.parentRunId.map { asRead[$0] != nil } ?? false
         }
+        if let moved { throw .overtaken(run: request.parentRunId ?? moved.id, by: moved) }
     }
 }

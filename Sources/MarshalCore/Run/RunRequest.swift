@@ -30,10 +30,11 @@ public struct RunRequest: Sendable {
     public var baseline: Baseline? = nil
     /// For `resume`: what the interrupted run already did.
     public var prior: PriorProgress?
-    /// For a resume or rollback of `parentRunId`: the runs that had continued it (resumed or rolled
-    /// it back) when this one read the journal. Another one found once the lock is held means the
-    /// journal moved on while this waited: the run does not start. nil: not checked.
-    public var knownContinuations: Set<String>?
+    /// For a resume or rollback: the runs of the story it planned from (the rollout, its resumes and
+    /// rollbacks) with their status when it read the journal. Once the lock is held, a new run in
+    /// that story or a changed status means someone went on while this one waited: it does not
+    /// start. nil: not checked.
+    public var journalAsRead: [String: RunRecord.Status]?
 
     public init(runId: String, runbook: Runbook, environment: Environment, params: [String: ConfigValue],
                 secrets: [String: Secret], processEnvironment: [String: String] = [:], limit: [String]? = nil,
@@ -123,7 +124,7 @@ public enum RunStartError: Error, Sendable, CustomStringConvertible {
             "environment \(lock.environment) holds a stale lock of \(lock.holderDescription) since \(Self.format(lock.since)); its holder stopped renewing it. If that run is really gone, take the lock over with `marshal lock release -e \(lock.environment)` (and `marshal resume \(lock.runId)` to finish it)"
         case .journal(let message): message
         case .overtaken(let run, let other):
-            "run \(run) was continued by \(other.kind.rawValue) run \(other.id) (\(other.status.rawValue)) while this command waited for the lock; what it read from the journal is out of date, so nothing was changed. See `marshal show \(other.id)`, then decide again"
+            "while this command waited for the lock, \(other.kind.rawValue) run \(other.id) (now \(other.status.rawValue)) went on with run \(run); what this command read from the journal is out of date, so nothing was changed. See `marshal show \(other.id)`, then decide again"
         }
     }
 
