@@ -54,6 +54,12 @@ struct ResumeOnceTests {
             : "was rolled back by run \(other) (succeeded); resuming it would run its remaining steps on top of what was undone"
         #expect(again.stderr == "error: run \(id) \(why). Nothing was changed: start a new run\n", "\(again.stderr)")
         #expect(Self.log(dir) == (wentOn == .resumed ? ["change", "after"] : ["change", "undo-change"]))
+        // Its "continue with marshal resume …" is history: show and runs say what became of it.
+        let became = "then \(wentOn == .resumed ? "resumed" : "rolled back") by run \(other) (succeeded)"
+        let show = try await CLI.run(["show", id, "--state", dir + "/state"])
+        #expect(show.stdout.split(separator: "\n").contains { $0 == "  " + became }, "\(show.stdout)")
+        let runs = try await CLI.run(["runs", "--state", dir + "/state"])
+        #expect(runs.stdout.split(separator: "\n").contains { $0 == "    " + became }, "\(runs.stdout)")
     }
 
     @Test("a second resume of a run whose first resume is still running is refused at once, saying to let it finish; the remaining steps run once")

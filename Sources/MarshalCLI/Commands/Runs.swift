@@ -35,6 +35,10 @@ extension MarshalCommand {
                     Terminal.stdout([run.id, f.string(from: run.startedAt), run.environment, run.runbook, run.kind.rawValue,
                                      run.status.rawValue, took, run.operatorName].joined(separator: "  "))
                     if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout(quoting: "    \(failure)") }
+                    // Continuations are newer, so listed above it: a paused run's "continue with …" may be history.
+                    for next in runs.filter({ $0.continues(run) }).sorted(by: { $0.startedAt < $1.startedAt }) {
+                        Terminal.stdout(quoting: "    \(next.continuationText)")
+                    }
                 }
             }
         }
@@ -79,6 +83,10 @@ extension MarshalCommand {
                     Terminal.stdout(quoting: "  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 }
                 if let failure = run.failureSummary { Terminal.stdout(quoting: "  \(failure)") }
+                let later = try await journal.runs(matching: RunQuery(environment: run.environment)).filter { $0.continues(run) }
+                for next in later.sorted(by: { $0.startedAt < $1.startedAt }) {
+                    Terminal.stdout(quoting: "  \(next.continuationText)")
+                }
                 for step in steps {
                     let took = step.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(step.startedAt)) } ?? "in flight"
                     let outcome = step.isRollbackDecision ? "began" : "\(step.status.rawValue) (\(took))"

@@ -142,3 +142,15 @@ public enum OperatorName {
         return String(name[name.index(after: at)...])
     }
 }
+
+extension RunRecord {
+    /// Whether this run went on with `other`: a resume of it, or a rollback of it.
+    public func continues(_ other: RunRecord) -> Bool {
+        parentRunId == other.id && (kind == .resume || kind == .rollback)
+    }
+
+    /// "then resumed by run ID (status)", "then rolled back by run ID (status)": what became of the run it continues.
+    public var continuationText: String {
+        "then \(kind == .rollback ? "rolled back" : "resumed") by run \(id) (\(status.rawValue))"
+    }
+}
