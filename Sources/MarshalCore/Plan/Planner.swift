@@ -117,7 +117,7 @@ public struct Planner: Sendable {
             do throws(StepFailure) {
                 return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: baseScope)
             } catch {
-                bag.error(error.message, at: .synthetic("include"))
+                bag.error(error.detail, at: error.location ?? .synthetic("include"))
                 return []
             }
         }

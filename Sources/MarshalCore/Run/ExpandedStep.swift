@@ -6,9 +6,10 @@ public struct ExpandedStep: Sendable {
     public var ordinal: Int
     public var params: [String: ConfigValue]?
 
-    /// Expands `include` steps (recursively, at most 8 deep) with their params rendered in `scope`.
+    /// Expands `include` steps (recursively, at most 8 deep, never in a cycle) with their params
+    /// rendered in `scope`. `including`: the runbooks that include this one, outermost first.
     public static func expand(_ steps: [Step], runbook: Runbook, resolver: (any IncludeResolver)?, renderer: any TemplateRendering,
-                              scope: TemplateScope, prefix: String = "", depth: Int = 0) throws(StepFailure) -> [ExpandedStep] {
+                              scope: TemplateScope, prefix: String = "", including: [Runbook] = []) throws(StepFailure) -> [ExpandedStep] {
         var out: [ExpandedStep] = []
         for (i, step) in steps.enumerated() {
             let label = prefix.isEmpty ? "\(i + 1)" : "\(prefix).\(i + 1)"
@@ -22,20 +23,26 @@ public struct ExpandedStep: Sendable {
                 out.append(ExpandedStep(step: resolved, label: label, ordinal: 0, params: nil))
                 continue
             }
-            guard depth < 8 else { throw StepFailure("\(include.location): includes nest more than 8 deep") }
-            guard let resolver else { throw StepFailure("\(include.location): include is not available here") }
+            guard including.count < 8 else { throw StepFailure("includes nest more than 8 deep", at: include.location) }
+            guard let resolver else { throw StepFailure("include is not available here", at: include.location) }
             let inner: Runbook
             do {
                 inner = try resolver.runbook(for: include, from: runbook)
             } catch {
-                throw StepFailure("\(include.location): cannot include \(include.runbook): \(error)")
+                throw StepFailure("cannot include \(include.runbook): \(error)", at: include.location)
+            }
+            let chain = including + [runbook]
+            if chain.contains(where: { $0.path == inner.path }) {
+                let names = (chain + [inner]).drop { $0.path != inner.path }.map(\.name)
+                throw StepFailure("runbook '\(inner.name)' includes itself through \(names.joined(separator: " → ")): the steps would never end",
+                                  at: include.location)
             }
             var given: [(name: String, value: String)] = []
             for entry in include.params {
                 let text: String
                 if let template = entry.template {
                     do { text = try renderer.render(template, in: scope).plainValue } catch {
-                        throw StepFailure("\(entry.location): \(error)")
+                        throw StepFailure("\(error)", at: entry.location)
                     }
                 } else {
                     text = entry.value.text
@@ -45,12 +52,13 @@ public struct ExpandedStep: Sendable {
             let params: [String: ConfigValue]
             switch ParamBinder.bind(given, to: inner) {
             case .success(let bound): params = bound
-            case .failure(let error): throw StepFailure(error.diagnostics.map(\.message).joined(separator: "; "))
+            case .failure(let error):
+                throw StepFailure("include of \(include.runbook): " + error.diagnostics.map(\.message).joined(separator: "; "), at: include.location)
             }
             var innerScope = scope
             innerScope.params = params
             let expanded = try expand(inner.steps, runbook: inner, resolver: resolver, renderer: renderer, scope: innerScope,
-                                      prefix: label, depth: depth + 1)
+                                      prefix: label, including: chain)
             out += expanded.map { var e = $0; e.params = e.params ?? params; return e }
         }
         return out.enumerated().map { var e = $1; e.ordinal = $0 + 1; return e }

@@ -77,7 +77,18 @@ public struct LoadTargets: Sendable {
 
 /// A step could not be carried out; the message is for the operator.
 public struct StepFailure: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
+    /// What went wrong, without its place.
+    public var detail: String
+    /// The place in a runbook it is about (an include, a param), when there is one.
+    public var location: SourceLocation?
+
+    public init(_ message: String) { detail = message }
+    public init(_ detail: String, at location: SourceLocation) {
+        self.detail = detail
+        self.location = location
+    }
+
+    /// For the operator: the place first, when there is one.
+    public var message: String { location.map { "\($0): \(detail)" } ?? detail }
     public var description: String { message }
 }
