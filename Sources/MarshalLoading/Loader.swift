@@ -189,8 +189,8 @@ public struct Loader: Sendable {
             diagnostics += checkCall(include.runbook, params: include.params, at: include.location, what: "included runbook",
                                      from: runbook, journaled: journaled)
         }
-        if case .run(let name, let params) = runbook.onFailure, TemplateSyntax(name).placeholders.isEmpty {
-            diagnostics += checkCall(name.source, params: params, at: name.location, what: "on_failure runbook",
+        if let run = runbook.onFailure.writtenOutRun {
+            diagnostics += checkCall(run.runbook, params: run.params, at: run.location, what: "on_failure runbook",
                                      from: runbook, journaled: journaled)
         }
         return diagnostics
@@ -200,11 +200,11 @@ public struct Loader: Sendable {
     /// declares and include every one it requires. Values are rendered only when it runs.
     private func checkCall(_ name: String, params: [ConfigEntry], at location: SourceLocation, what: String,
                            from caller: Runbook, journaled: [String: String]) -> [Diagnostic] {
-        let path = resolveInclude(name, from: caller.path, journaled: Set(journaled.keys))
-        let loaded = journaled[path].map { loadRunbook(path: path, text: $0) }
-            ?? (FileManager.default.fileExists(atPath: path) ? loadRunbook(path: path) : nil)
-        guard let loaded else { return [Diagnostic(.error, at: location, "\(what) '\(name)' not found (looked for \(path))")] }
-        guard let called = loaded.value else { return [] }  // its own errors are reported where it is checked
+        let path = resolveInclude(name, from: caller.path, journaled: journaled)
+        guard Self.exists(path, journaled: journaled) else {
+            return [Diagnostic(.error, at: location, "\(what) '\(name)' not found (looked for \(path))")]
+        }
+        guard let called = loadRunbook(path: path, journaled: journaled).value else { return [] }  // its own errors are reported where it is checked
         var diagnostics: [Diagnostic] = []
         let declared = called.params.map(\.name)
         for entry in params where called.param(named: entry.key) == nil {
@@ -220,17 +220,25 @@ public struct Loader: Sendable {
     }
 
     /// The file an include names: beside the including runbook (as written, or with `.yml`), else
-    /// in Runbooks/. A `journaled` path is there even when the disk does not have it.
-    public func resolveInclude(_ name: String, from runbookPath: String, journaled: Set<String> = []) -> String {
+    /// in Runbooks/. A `journaled` path (path → text a run kept) is there even when the disk does not have it.
+    public func resolveInclude(_ name: String, from runbookPath: String, journaled: [String: String] = [:]) -> String {
         if name.hasPrefix("/") { return name }
-        let exists = { (path: String) in journaled.contains(path) || FileManager.default.fileExists(atPath: path) }
         let sibling = (runbookPath as NSString).deletingLastPathComponent
         for candidate in [name, name + ".yml"] {
             let path = sibling.isEmpty ? candidate : sibling + "/" + candidate
-            if exists(path) { return path }
+            if Self.exists(path, journaled: journaled) { return path }
         }
         let inRunbooks = self.runbookPath(name)
-        return exists(inRunbooks) ? inRunbooks : (sibling.isEmpty ? name : sibling + "/" + name)
+        return Self.exists(inRunbooks, journaled: journaled) ? inRunbooks : (sibling.isEmpty ? name : sibling + "/" + name)
+    }
+
+    /// A runbook a run called (an include, an on_failure runbook): the copy the run journaled, else the file.
+    public func loadRunbook(path: String, journaled: [String: String]) -> Loaded<Runbook> {
+        journaled[path].map { loadRunbook(path: path, text: $0) } ?? loadRunbook(path: path)
+    }
+
+    private static func exists(_ path: String, journaled: [String: String]) -> Bool {
+        journaled[path] != nil || FileManager.default.fileExists(atPath: path)
     }
 
     static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {

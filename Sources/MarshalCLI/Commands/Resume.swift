@@ -60,7 +60,7 @@ extension MarshalCommand {
             let family = try await RunChain.family(of: original, journal: journal)
             // A rollback of any run of the story (this one, the run it resumed, a resume of it) ends it.
             let rolledBack = family.runs.first { $0.kind == .rollback }
-            if let next = rolledBack ?? family.runs.first(where: { $0.parentRunId == original.id && $0.kind == .resume }) {
+            if let next = rolledBack ?? original.continuations(among: family.runs).first {
                 // What can go on: a resume that stopped, or a rollback that did not finish undoing.
                 let unfinished = next.kind == .rollback ? next.status != .succeeded : [.interrupted, .paused, .aborted].contains(next.status)
                 let why = next.kind == .rollback
@@ -126,7 +126,7 @@ extension MarshalCommand {
                 operatorName: Operator.name, pid: getpid(), approvals: Set(approve + inputs.approvals), kind: .resume,
                 parentRunId: original.id, startedAt: startedAt)
             request.prior = prior
-            request.journalAsRead = Dictionary(family.runs.map { ($0.id, $0.status) }, uniquingKeysWith: { first, _ in first })
+            request.journalAsRead = RunChain.statuses(family.runs)
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(of: original)
             // The resumed gates compare with the same run the interrupted one would have: the newest

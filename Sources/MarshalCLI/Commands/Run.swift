@@ -191,8 +191,8 @@ struct IncludeLoader: IncludeResolver {
 
     func runbook(for include: IncludeStep, from parent: Runbook) throws -> Runbook {
         let loader = Loader()
-        let path = loader.resolveInclude(include.runbook, from: parent.path, journaled: Set(journaled.keys))
-        let loaded = journaled[path].map { loader.loadRunbook(path: path, text: $0) } ?? loader.loadRunbook(path: path)
+        let path = loader.resolveInclude(include.runbook, from: parent.path, journaled: journaled)
+        let loaded = loader.loadRunbook(path: path, journaled: journaled)
         let diagnostics = loaded.diagnostics + (loaded.value.map { loader.check($0, environment: nil, journaled: journaled) } ?? [])
         guard let runbook = loaded.value, !diagnostics.contains(where: { $0.severity == .error }) else {
             throw DiagnosticsError(diagnostics)

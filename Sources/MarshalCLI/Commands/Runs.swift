@@ -36,9 +36,7 @@ extension MarshalCommand {
                                      run.status.rawValue, took, run.operatorName].joined(separator: "  "))
                     if let failure = run.failureSummary, run.status != .succeeded { Terminal.stdout(quoting: "    \(failure)") }
                     // Continuations are newer, so listed above it: a paused run's "continue with …" may be history.
-                    for next in runs.filter({ $0.continues(run) }).sorted(by: { $0.startedAt < $1.startedAt }) {
-                        Terminal.stdout(quoting: "    \(next.continuationText)")
-                    }
+                    for next in run.continuations(among: runs) { Terminal.stdout(quoting: "    \(next.continuationText)") }
                 }
             }
         }
@@ -83,8 +81,7 @@ extension MarshalCommand {
                     Terminal.stdout(quoting: "  params: " + run.params.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
                 }
                 if let failure = run.failureSummary { Terminal.stdout(quoting: "  \(failure)") }
-                let later = try await journal.runs(matching: RunQuery(environment: run.environment)).filter { $0.continues(run) }
-                for next in later.sorted(by: { $0.startedAt < $1.startedAt }) {
+                for next in run.continuations(among: try await journal.runs(matching: RunQuery(environment: run.environment))) {
                     Terminal.stdout(quoting: "  \(next.continuationText)")
                 }
                 for step in steps {

@@ -20,9 +20,8 @@ enum JournaledRunbook {
             return loader.loadRunbook(path: path, text: text).value
         }
         func walk(_ runbook: Runbook) {
-            var called = runbook.everyStep.compactMap { $0.kind.as(IncludeStep.self)?.runbook }
             // An on_failure runbook runs when the run has failed, maybe resumed on another machine.
-            if case .run(let name, _) = runbook.onFailure, TemplateSyntax(name).placeholders.isEmpty { called.append(name.source) }
+            let called = runbook.everyStep.compactMap { $0.kind.as(IncludeStep.self)?.runbook } + [runbook.onFailure.writtenOutRun?.runbook].compactMap { $0 }
             for name in called {
                 if let included = add(loader.resolveInclude(name, from: runbook.path), role: .include) { walk(included) }
             }

@@ -37,7 +37,7 @@ struct PendingRollback {
             secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment,
             operatorName: Operator.name, pid: getpid(), kind: kind, parentRunId: parent.id, startedAt: startedAt)
         request.prior = progress
-        request.journalAsRead = Dictionary(runs.map { ($0.id, $0.status) }, uniquingKeysWith: { first, _ in first })
+        request.journalAsRead = RunChain.statuses(runs)
         try lockOptions.apply(to: &request)
         request.documents = JournaledRunbook.documents(of: parent)
         return request

@@ -45,6 +45,11 @@ enum RunChain {
         return (runs, records)
     }
 
+    /// Each run's status as read now: what a resume or rollback planned from (`RunRequest.journalAsRead`).
+    static func statuses(_ runs: [RunRecord]) -> [String: RunRecord.Status] {
+        Dictionary(runs.map { ($0.id, $0.status) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// A run's step records: its recovery file's when the journal could not take them all.
     static func steps(of runId: String, journal: any JournalStore) async throws -> [StepRecord] {
         if let recovered = RecoveryFiles.steps(of: runId) { return recovered }

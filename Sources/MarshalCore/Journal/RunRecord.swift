@@ -149,6 +149,11 @@ extension RunRecord {
         parentRunId == other.id && (kind == .resume || kind == .rollback)
     }
 
+    /// The runs among `runs` that went on with this one, oldest first.
+    public func continuations(among runs: [RunRecord]) -> [RunRecord] {
+        runs.filter { $0.continues(self) }.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+    }
+
     /// "then resumed by run ID (status)", "then rolled back by run ID (status)": what became of the run it continues.
     public var continuationText: String {
         "then \(kind == .rollback ? "rolled back" : "resumed") by run \(id) (\(status.rawValue))"

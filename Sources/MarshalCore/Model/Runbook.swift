@@ -154,6 +154,13 @@ public enum FailurePolicy: Sendable, Hashable {
     /// `{ run: RUNBOOK, params: {…} }`: that runbook runs in this run (same lock, environment),
     /// its params templated from the failed run; its outcome decides the run's status.
     case run(runbook: TemplateString, params: [ConfigEntry] = [])
+
+    /// The `run:` runbook and its params when the name is written out, not a template: what can be
+    /// checked and journaled before the run.
+    public var writtenOutRun: (runbook: String, location: SourceLocation, params: [ConfigEntry])? {
+        guard case .run(let runbook, let params) = self, TemplateSyntax(runbook).placeholders.isEmpty else { return nil }
+        return (runbook.source, runbook.location, params)
+    }
 }
 
 public struct ReportSpec: Sendable, Hashable {

@@ -125,27 +125,25 @@ public struct Orchestrator: Sendable {
                          _ body: @Sendable (StepExecutor, JournalWriter, State, SecretMasker) async -> RunResult) async throws(RunStartError) -> RunResult {
         let journal = services.journal
         let lease = try await holdLock(request)
-        do throws(RunStartError) {
-            try await checkNotOvertaken(request)
-        } catch {
-            await lease.stop()
-            _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
-            throw error
-        }
         let clock = services.clock
         let started = clock.now
 
         let masker = SecretMasker(Array(request.secrets.values))
-        do {
-            try await journal.createRun(RunRecord(
-                id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
-                environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
-                inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt,
-                operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId))
+        do throws(RunStartError) {
+            try await checkNotOvertaken(request)
+            do {
+                try await journal.createRun(RunRecord(
+                    id: request.runId, runbook: request.runbook.name, runbookPath: request.runbook.path,
+                    environment: request.environment.name, params: request.params.mapValues { masker.mask($0.text) },
+                    inputsJSON: inputsJSON(request, masker: masker), startedAt: request.startedAt,
+                    operatorName: request.operatorName, pid: request.pid, kind: request.kind, parentRunId: request.parentRunId))
+            } catch {
+                throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
+            }
         } catch {
             await lease.stop()
             _ = try? await journal.releaseLock(environment: request.environment.name, runId: request.runId)
-            throw .journal("cannot record the run in the journal (\(journal.location)): \(error)")
+            throw error
         }
 
         let connections = HostConnections(connector: services.connector, environment: request.environment, secrets: request.secrets,

@@ -217,14 +217,14 @@ extension Orchestrator {
             do {
                 rendered = try services.renderer.render(name, in: scope).plainValue
             } catch {
-                throw StepFailure("\(name.location): \(error)")
+                throw StepFailure("\(error)", at: name.location)
             }
             include = IncludeStep(runbook: rendered, params: params, location: name.location)
-            guard let resolver = services.includes else { throw StepFailure("\(name.location): on_failure cannot load runbooks here") }
+            guard let resolver = services.includes else { throw StepFailure("on_failure cannot load runbooks here", at: name.location) }
             do {
                 other = try resolver.runbook(for: include, from: request.runbook)
             } catch {
-                throw StepFailure("\(name.location): cannot load on_failure runbook \(rendered): \(error)")
+                throw StepFailure("cannot load on_failure runbook \(rendered): \(error)", at: name.location)
             }
             let step = Step(name: "on_failure: run \(rendered)", kind: .include(include), location: name.location)
             expanded = try ExpandedStep.expand([step], runbook: request.runbook, resolver: resolver, renderer: services.renderer, scope: scope)

@@ -44,9 +44,9 @@ public struct StepContext: Sendable {
         do {
             return try renderer.render(template, in: scope)
         } catch let diagnostic as Diagnostic {
-            throw StepFailure("\(diagnostic.location): \(diagnostic.message)")
+            throw StepFailure(diagnostic.message, at: diagnostic.location)
         } catch {
-            throw StepFailure("\(template.location): \(error)")
+            throw StepFailure("\(error)", at: template.location)
         }
     }
 

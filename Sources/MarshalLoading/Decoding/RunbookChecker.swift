@@ -50,6 +50,7 @@ struct RunbookChecker {
             checkTemplates(s, runbook: runbook, environment: environment, available: available)
             checkExpressions(s, runbook: runbook, environment: environment, available: available)
             if let on = s.on, let environment { checkTargets(on, environment, what: "'on'") }
+            s.kind.plugin.validate(s) { message, location in diagnostics.error(message, at: location) }
         }
         if let id = step.id {
             if let first = seenIDs[id] {
@@ -65,9 +66,6 @@ struct RunbookChecker {
             // An undo is one step run where its step completed; an include is expanded into steps
             // before a run, so as an undo it could never run.
             diagnostics.error("an undo cannot be an include: it is one step, run where this step completed; put shared undo steps in the runbook's rollback: list (which may include them)", at: undo.location)
-        }
-        for s in step.withUndo {
-            s.kind.plugin.validate(s) { message, location in diagnostics.error(message, at: location) }
         }
     }
 

@@ -52,7 +52,7 @@ enum DatabaseRunners {
     static func restore(_ restore: RestoreStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let from = try context.render(restore.from).plainValue
         guard let databaseTemplate = restore.database else {
-            throw StepFailure("\(restore.from.location): restore needs 'database' (the connection string to restore into)")
+            throw StepFailure("restore needs 'database' (the connection string to restore into)", at: restore.from.location)
         }
         let database = try context.render(databaseTemplate)
         var (outcome, result) = await RemoteCommand.run(PostgresCommands.restore(from: from, database: database), on: executor,

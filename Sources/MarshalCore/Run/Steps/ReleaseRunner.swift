@@ -12,10 +12,10 @@ enum ReleaseRunner {
             throw StepFailure("\(release.releaseID?.location.description ?? "release id"): release id is not usable: \(problem); \(PathComponent.rule)")
         }
         if let problem = PathComponent.problemInParams(release.path, params: context.scope.params) {
-            throw StepFailure("\(release.path.location): release path: \(problem)")
+            throw StepFailure("release path: \(problem)", at: release.path.location)
         }
         guard context.files.isReadableFile(atPath: artifact) else {
-            throw StepFailure("\(release.artifact.location): artifact \(artifact) not found on this machine")
+            throw StepFailure("artifact \(artifact) not found on this machine", at: release.artifact.location)
         }
         let sends = ReleaseStep.Commands(path: path, id: id)
         let (prepared, _) = await RemoteCommand.run(sends.prepare, on: executor, timeout: timeout, context: context)
@@ -74,7 +74,7 @@ enum UploadRunner {
         let destination = try context.render(upload.destination).plainValue
         let command = "upload \(source) → \(destination)"
         guard context.files.isReadableFile(atPath: source) else {
-            throw StepFailure("\(upload.source.location): \(source) not found on this machine")
+            throw StepFailure("\(source) not found on this machine", at: upload.source.location)
         }
         do {
             let result = try await executor.upload(localPath: source, remotePath: destination, mode: upload.mode)

@@ -4,7 +4,7 @@ enum ServiceRunner {
     static func run(_ service: ServiceStep, on executor: any RemoteExecutor, timeout: Duration?, context: StepContext) async throws(StepFailure) -> StepOutcome {
         let managerName = try context.render(service.manager).plainValue
         guard let manager = ServiceStep.Manager(rawValue: managerName) else {
-            throw StepFailure("\(service.manager.location): 'manager' rendered to '\(managerName)'; expected pm2, systemd or supervisor")
+            throw StepFailure("'manager' rendered to '\(managerName)'; expected pm2, systemd or supervisor", at: service.manager.location)
         }
         let name = try context.render(service.name).plainValue
         let config = try service.config.map { (t: TemplateString) throws(StepFailure) in try context.render(t).plainValue }
