@@ -3,7 +3,8 @@ import MarshalTestSupport
 import Testing
 
 /// The bash completion script (swift-argument-parser's, installed by make install) completes
-/// subcommands and, from the current project, runbook and environment names.
+/// subcommands and, from the current project, runbook and environment names; options that take a
+/// file or folder on this machine complete paths, and fixed choices complete their words.
 @Suite("Shell completion")
 struct CompletionTests {
     @Test("bash: `marshal plan ro<TAB>` offers the runbooks, `-e s<TAB>` the environments (in every command that takes -e), of the current folder")
@@ -33,10 +34,25 @@ struct CompletionTests {
         #expect(try await complete(["run", "rollout", "-e", "s"]) == "staging")
         #expect(try await complete(["validate", "-e", ""]) == "prod staging")
         #expect(try await complete(["sch"]) == "schema")
-        // Every command that takes -e shares one declaration of it (EnvironmentOption,
-        // RunEnvironmentOption), so each completes environment names, not only plan and run.
+        // Every command that takes -e shares one declaration of it (EnvironmentOption, NamedRun),
+        // so each completes environment names, not only plan and run.
         for command in [["check"], ["rollback"], ["lock", "status"], ["lock", "release"], ["report", "r1"], ["resume", "r1"], ["show", "r1"]] {
             #expect(try await complete(command + ["-e", "p"]) == "prod", "marshal \(command.joined(separator: " ")) -e p<TAB>")
         }
+        // Local files and folders: each option that names one completes paths (they completed nothing).
+        CLI.write("key\n", to: dir + "/deploy_key")
+        CLI.write("# old\n", to: dir + "/results.md")
+        for words in [["run", "rollout", "--report", "res"], ["run", "rollout", "--junit", "res"], ["rollback", "--report", "res"],
+                      ["resume", "r1", "--junit", "res"], ["report", "r1", "-o", "res"], ["report", "r1", "--verify", "res"],
+                      ["schema", "runbook", "-o", "res"], ["bench", "--junit", "res"]] {
+            #expect(try await complete(words) == "results.md", "marshal \(words.joined(separator: " "))<TAB>")
+        }
+        #expect(try await complete(["init", "--identity", "dep"]) == "deploy_key")
+        #expect(try await complete(["init", "--database-url-file", "dep"]) == "deploy_key")
+        #expect(try await complete(["init", "--artifact-dir", "Run"]) == "Runbooks")
+        #expect(try await complete(["docs", "-o", "Env"]) == "Environments")
+        // Fixed words: the process managers, and which schema.
+        #expect(try await complete(["init", "--manager", "s"]) == "systemd supervisor")
+        #expect(try await complete(["schema", "e"]) == "environment")
     }
 }

@@ -7,7 +7,7 @@ import MarshalReport
 extension MarshalCommand {
     /// `marshal bench URL`: load one URL closed loop (like wrk) or open loop at a fixed rate, and
     /// check thresholds against what was measured.
-    struct Bench: AsyncParsableCommand {
+    struct Bench: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Load-test one URL and check latency and error thresholds.",
             discussion: """
@@ -34,17 +34,8 @@ extension MarshalCommand {
         @Option(name: .customShort("c"), help: "Connections (closed loop: default 10; open loop: connection cap).")
         var connections: Int?
 
-        @Option(help: "Open loop: requests per second.")
-        var rate: Double?
-
-        @Option(help: "Virtual users, each waiting --think-time between an answer and its next request.")
-        var users: Int?
-
-        @Option(help: "Virtual users: pause between an answer and the user's next request.")
-        var thinkTime: String = "1s"
-
-        @Option(help: "Virtual users: start them evenly over this time (default: all at once).")
-        var rampUp: String = "0s"
+        @OptionGroup(title: "Open loop") var openLoop: OpenLoopOptions
+        @OptionGroup(title: "Virtual users") var virtualUsers: VirtualUserOptions
 
         @Option(name: .shortAndLong, help: "How long to send, e.g. 30s, 2m.")
         var duration: String = "30s"
@@ -58,9 +49,6 @@ extension MarshalCommand {
         @Option(help: "Per-request timeout.")
         var timeout: String = "10s"
 
-        @Option(help: "Open loop: requests pending at once before new ones are dropped.")
-        var maxInFlight: Int = 1000
-
         @Option(name: [.customShort("H"), .customLong("header")], help: "Request header 'Name: value'. Repeatable.")
         var headers: [String] = []
 
@@ -71,9 +59,8 @@ extension MarshalCommand {
         var insecure = false
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
-        @Option(help: "Write the thresholds' verdicts as JUnit XML to this file (for CI).")
+        @Option(help: "Write the thresholds' verdicts as JUnit XML to this file (for CI).", completion: .file())
         var junit: String?
 
         func validate() throws {
@@ -137,17 +124,12 @@ extension MarshalCommand {
                                       String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
             }
             let mode: LoadPlan.Mode
-            if rate != nil && users != nil {
+            let rate = openLoop.rate
+            if rate != nil && virtualUsers.users != nil {
                 throw InputError(description: "--rate (open loop) and --users (virtual users) are different modes; give one")
             }
-            if let users {
-                guard let think = DurationText.parse(thinkTime), think >= .zero else {
-                    throw InputError(description: "--think-time \(thinkTime) is not a duration such as 1s or 500ms")
-                }
-                guard let ramp = DurationText.parse(rampUp), ramp >= .zero else {
-                    throw InputError(description: "--ramp-up \(rampUp) is not a duration such as 10s")
-                }
-                mode = .users(LoadPlan.Users(count: users, thinkTime: think, duration: runFor, rampUp: ramp))
+            if let users = try virtualUsers.plan(duration: runFor) {
+                mode = .users(users)
             } else if let rate {
                 mode = .openLoop(phases: [LoadPlan.Phase(duration: runFor, rate: rate)])
             } else {
@@ -156,7 +138,7 @@ extension MarshalCommand {
             let plan = LoadPlan(
                 baseURL: url, mode: mode, threads: threads,
                 scenarios: [LoadPlan.Scenario(name: "default", method: method, headers: parsedHeaders)],
-                maxInFlight: maxInFlight, connections: rate == nil ? nil : connections, timeout: perRequest, insecure: insecure)
+                maxInFlight: openLoop.maxInFlight, connections: rate == nil ? nil : connections, timeout: perRequest, insecure: insecure)
             let problems = plan.problems()
             guard problems.isEmpty else { throw InputError(description: problems.joined(separator: "; ")) }
             var conditions: [MarshalExpression] = []

@@ -5,20 +5,18 @@ import MarshalHTTP
 
 extension MarshalCommand {
     /// `marshal check -e ENV`: reach and authenticate to every host at once, and say how each went.
-    struct Check: AsyncParsableCommand {
+    struct Check: AsyncParsableCommand, NamesEnvironment, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Can we reach and authenticate to every host? Reports each within connect_timeout.",
             discussion: "Exit 0 when every host answered and authenticated (and, with --health, every health URL answered 2xx); 3 when a host could not be reached or authenticated; 1 when only a health URL failed."
         )
 
         @OptionGroup var environmentOption: EnvironmentOption
-        var environment: String { environmentOption.environment }
 
         @Option(help: "Also GET this path (e.g. /api/health) on each host's vars.base_url and on the environment's, from this machine.")
         var health: String?
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         struct HostReport: Encodable {
             var host: String

@@ -8,7 +8,7 @@ extension MarshalCommand {
             abstract: "Write the reference pages (one per step kind, the runbook and environment files) as Markdown."
         )
 
-        @Option(name: .shortAndLong, help: "The folder to write to.")
+        @Option(name: .shortAndLong, help: "The folder to write to.", completion: .directory)
         var output: String = "docs/reference"
 
         func run() async throws {

@@ -11,7 +11,7 @@ extension MarshalCommand {
             discussion: "Writes Environments/ENV.yml, Runbooks/rollout.yml and schemas/ into --dir. Missing values are asked for on a terminal; without one, --host is required. Existing files are never overwritten."
         )
 
-        @Option(help: "The project folder.")
+        @Option(help: "The project folder.", completion: .directory)
         var dir: String = "."
 
         @Option(name: .customLong("env"), help: "The environment's name.")
@@ -20,41 +20,10 @@ extension MarshalCommand {
         @Option(name: .customLong("host"), help: "A web host as NAME=ADDRESS[:PORT] (repeatable).")
         var hosts: [String] = []
 
-        @Option(help: "The database host as NAME=ADDRESS[:PORT] (adds a backup before the release).")
-        var dbHost: String?
-
-        @Option(help: "SSH login user.")
-        var user: String?
-
-        @Option(help: "SSH private key (a relative path is read beside the environment file).")
-        var identity: String?
-
-        @Option(help: "known_hosts file.")
-        var knownHosts: String?
-
-        @Option(help: "The application folder on the hosts.")
-        var appDir: String?
-
-        @Option(help: "The URL the application answers on.")
-        var baseURL: String?
-
-        @Option(help: "The health check path.")
-        var healthPath: String = "/health"
-
-        @Option(help: "pm2, systemd or supervisor.")
-        var manager: String?
-
-        @Option(help: "The program or unit name.")
-        var service: String?
-
-        @Option(help: "supervisord's config file on the hosts (with --manager supervisor).")
-        var supervisorConfig: String?
-
-        @Option(help: "A file holding the database URL (a secret; with --db-host).")
-        var databaseURLFile: String?
-
-        @Option(help: "Where release tarballs app-RELEASE.tar.gz are on this machine.")
-        var artifactDir: String = "build"
+        @OptionGroup(title: "SSH") var ssh: SSHAnswers
+        @OptionGroup(title: "Application") var app: ApplicationAnswers
+        @OptionGroup(title: "Service") var process: ServiceAnswers
+        @OptionGroup(title: "Database") var database: DatabaseAnswers
 
         func run() async throws {
             var answers = self
@@ -98,12 +67,12 @@ extension MarshalCommand {
             }
             if environment == nil { environment = ask("Environment name", "staging") }
             if hosts.isEmpty { hosts = ask("Web hosts (NAME=ADDRESS[:PORT], comma-separated)", "web1=10.0.0.11").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            if user == nil { user = ask("SSH user", "deploy") }
-            if identity == nil { identity = ask("SSH private key", "~/.ssh/id_ed25519") }
-            if appDir == nil { appDir = ask("Application folder on the hosts", "/srv/app") }
-            if baseURL == nil { baseURL = ask("Application URL", "http://\(Self.address(hosts.first ?? "")):8080") }
-            if manager == nil { manager = ask("Process manager (pm2, systemd, supervisor)", "systemd") }
-            if service == nil { service = ask("Service name", "app") }
+            if ssh.user == nil { ssh.user = ask("SSH user", "deploy") }
+            if ssh.identity == nil { ssh.identity = ask("SSH private key", "~/.ssh/id_ed25519") }
+            if app.appDir == nil { app.appDir = ask("Application folder on the hosts", "/srv/app") }
+            if app.baseURL == nil { app.baseURL = ask("Application URL", "http://\(Self.address(hosts.first ?? "")):8080") }
+            if process.manager == nil { process.manager = ask("Process manager (pm2, systemd, supervisor)", "systemd") }
+            if process.service == nil { process.service = ask("Service name", "app") }
         }
 
         static func address(_ spec: String) -> String {
@@ -128,40 +97,40 @@ extension MarshalCommand {
         func skeleton() throws -> [(String, String)] {
             let env = environment ?? "staging"
             guard StepName.isIdentifierLike(env) else { throw ValidationError("--env must be a plain name such as staging; got '\(env)'") }
-            let manager = self.manager ?? "systemd"
+            let manager = process.manager ?? "systemd"
             guard ["pm2", "systemd", "supervisor"].contains(manager) else { throw ValidationError("--manager must be pm2, systemd or supervisor; got '\(manager)'") }
-            if dbHost != nil, databaseURLFile == nil { throw ValidationError("--db-host needs --database-url-file (the database URL is a secret, never written in the environment)") }
+            if database.dbHost != nil, database.databaseURLFile == nil { throw ValidationError("--db-host needs --database-url-file (the database URL is a secret, never written in the environment)") }
             let q = YAMLText.quoted
             var environmentText = """
             # yaml-language-server: $schema=../schemas/environment.schema.json
             version: 1
             environment: \(env)
             ssh:
-              user: \(q(user ?? "deploy"))
-              identity: \(q(identity ?? "~/.ssh/id_ed25519"))
-              known_hosts: \(q(knownHosts ?? "~/.ssh/known_hosts"))
+              user: \(q(ssh.user ?? "deploy"))
+              identity: \(q(ssh.identity ?? "~/.ssh/id_ed25519"))
+              known_hosts: \(q(ssh.knownHosts ?? "~/.ssh/known_hosts"))
               host_key_checking: strict
             hosts:
 
             """
             for host in hosts { environmentText += try Self.hostLine(host, role: "web") + "\n" }
-            if let dbHost { environmentText += try Self.hostLine(dbHost, role: "db") + "\n" }
+            if let dbHost = database.dbHost { environmentText += try Self.hostLine(dbHost, role: "db") + "\n" }
             environmentText += """
             vars:
-              app_dir: \(q(appDir ?? "/srv/app"))
-              base_url: \(q(baseURL ?? "http://\(Self.address(hosts.first ?? "")):8080"))
-              health_path: \(q(healthPath))
+              app_dir: \(q(app.appDir ?? "/srv/app"))
+              base_url: \(q(app.baseURL ?? "http://\(Self.address(hosts.first ?? "")):8080"))
+              health_path: \(q(app.healthPath))
               process_manager: \(manager)
-              service_name: \(q(service ?? "app"))
+              service_name: \(q(process.service ?? "app"))
 
             """
-            if let supervisorConfig { environmentText += "  supervisor_config: \(q(supervisorConfig))\n" }
-            if let databaseURLFile { environmentText += "secrets:\n  database_url: { file: \(q(databaseURLFile)) }\n" }
+            if let supervisorConfig = process.supervisorConfig { environmentText += "  supervisor_config: \(q(supervisorConfig))\n" }
+            if let databaseURLFile = database.databaseURLFile { environmentText += "secrets:\n  database_url: { file: \(q(databaseURLFile)) }\n" }
 
-            let config = supervisorConfig == nil ? "" : ", config: \"{{ vars.supervisor_config }}\""
+            let config = process.supervisorConfig == nil ? "" : ", config: \"{{ vars.supervisor_config }}\""
             let serviceLine = "service: { manager: \"{{ vars.process_manager }}\", action: restart, name: \"{{ vars.service_name }}\"\(config) }"
             var steps = ""
-            if dbHost != nil {
+            if database.dbHost != nil {
                 steps += """
                   - id: backup
                     name: Back up the database
@@ -196,8 +165,8 @@ extension MarshalCommand {
             runbook: rollout
             description: Ship a release to the web hosts, one canary first, gated on health and latency; roll back on failure.
             params:
-              release: { type: string, required: true, description: "The release to ship: \(artifactDir)/app-RELEASE.tar.gz" }
-              artifact_dir: { type: string, default: \(q(artifactDir)) }
+              release: { type: string, required: true, description: "The release to ship: \(app.artifactDir)/app-RELEASE.tar.gz" }
+              artifact_dir: { type: string, default: \(q(app.artifactDir)) }
             targets: web
             strategy:
               batches: [1, "100%"]

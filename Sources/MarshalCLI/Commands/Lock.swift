@@ -11,10 +11,9 @@ extension MarshalCommand {
             subcommands: [Status.self, Release.self]
         )
 
-        struct Status: AsyncParsableCommand {
+        struct Status: AsyncParsableCommand, NamesEnvironment, AnswersInFormat {
             static let configuration = CommandConfiguration(abstract: "Who holds the lock, since when, and whether it is stale.")
             @OptionGroup var environmentOption: EnvironmentOption
-            var environment: String { environmentOption.environment }
             @OptionGroup var outputOptions: OutputOptions
             @OptionGroup var stateOptions: StateOptions
 
@@ -25,7 +24,7 @@ extension MarshalCommand {
                 let lock = try await journal.lockStatus(environment: name)
                 let now = try await journal.currentTime()
                 let stale = lock.map { $0.isStale(now: now, liveness: Operator.liveness) } ?? false
-                switch outputOptions.output {
+                switch output {
                 case .json:
                     struct Doc: Encodable { var environment: String; var lock: LockRecord?; var stale: Bool }
                     Terminal.stdout(try JSONOutput.encode(Doc(environment: name, lock: lock, stale: stale)))
@@ -37,10 +36,9 @@ extension MarshalCommand {
             }
         }
 
-        struct Release: AsyncParsableCommand {
+        struct Release: AsyncParsableCommand, NamesEnvironment {
             static let configuration = CommandConfiguration(abstract: "Release a stale lock (a live holder's lock needs --force).")
             @OptionGroup var environmentOption: EnvironmentOption
-            var environment: String { environmentOption.environment }
             @Flag(help: "Release even a lock whose holder still renews it.") var force = false
             @OptionGroup var stateOptions: StateOptions
 

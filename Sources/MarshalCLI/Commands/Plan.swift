@@ -5,7 +5,7 @@ import MarshalLoading
 
 extension MarshalCommand {
     /// `marshal plan RUNBOOK -e ENV [-p k=v]...`: what would run where, commands rendered, secrets masked.
-    struct Plan: AsyncParsableCommand {
+    struct Plan: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Show what a run would do: batches, hosts, each step's command (secrets masked)."
         )
@@ -13,7 +13,6 @@ extension MarshalCommand {
         @OptionGroup var target: TargetOptions
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @Option(help: "Render run-time values as run ID had them ({{ run.id }}), to compare a run's journaled commands with its plan.")
         var asRun: String?

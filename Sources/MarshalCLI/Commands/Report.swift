@@ -13,8 +13,7 @@ extension MarshalCommand {
             discussion: "Every figure comes from evidence recorded during the run; anything not measured is printed as \"not measured\". --baseline takes a run id, 'last-success' (the previous successful run of the same runbook and environment) or 'none'."
         )
 
-        @Argument(help: "A run id, a unique prefix, or 'last'.")
-        var runId: String
+        @OptionGroup var named: NamedRun
 
         @Option(help: "Run to compare with: an id, 'last-success' or 'none' (default: the runbook's report.baseline, else none).")
         var baseline: String?
@@ -22,25 +21,19 @@ extension MarshalCommand {
         @Option(help: "Template name (Templates/NAME.md) or file (default: the runbook's report.template, else optimization-results).")
         var template: String?
 
-        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
-        var output: String?
+        @OptionGroup var destination: OutputFile
 
-        @OptionGroup var environmentOption: RunEnvironmentOption
-        var environment: String? { environmentOption.environment }
-
-        @Option(help: ArgumentHelp("Check an existing document instead of writing one: recompute every figure from the journal and name each that differs (exit 1).", valueName: "FILE"))
+        @Option(help: ArgumentHelp("Check an existing document instead of writing one: recompute every figure from the journal and name each that differs (exit 1).", valueName: "FILE"), completion: .file())
         var verify: String?
 
-        @OptionGroup var stateOptions: StateOptions
-
         func run() async throws {
-            let journal = try stateOptions.journal(environmentNamed: environment)
+            let (journal, run) = try await named.open()
             defer { journal.close() }
-            let run = try await NamedRun.find(runId, environment: environment, in: journal)
             if let verify {
                 try await check(verify, run: run, journal: journal)
                 return
             }
+            let output = destination.output
             let (text, data) = try await ReportWriter.build(run: run, journal: journal, baseline: baseline, template: template, output: output)
             if let output {
                 do {

@@ -7,14 +7,13 @@ import MarshalLoading
 extension MarshalCommand {
     /// `marshal resume RUN_ID`: finish an interrupted or paused run with the same inputs, skipping
     /// every step × host the journal shows as finished.
-    struct Resume: AsyncParsableCommand {
+    struct Resume: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Continue an interrupted, aborted (Ctrl-C) or paused run, skipping what already finished.",
             discussion: "A step that was in flight when the run stopped is run again only if it only reads or waits (health, http GET, probe, read-only sql, metric, wait, benchmark) or is marked idempotent: true. For any other, resume stops before changing anything and names it: choose --rerun STEP or --skip STEP."
         )
 
-        @Argument(help: "The run to resume: an id, a unique prefix, or 'last'.")
-        var runId: String
+        @OptionGroup var named: NamedRun
 
         @Option(help: "Run this in-flight step (or undo, when the run was rolling back) again (id or name, or STEP@HOST for one host; repeatable).")
         var rerun: [String] = []
@@ -26,21 +25,14 @@ extension MarshalCommand {
         var approve: [String] = []
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var documents: DocumentOptions
-
-        @OptionGroup var environmentOption: RunEnvironmentOption
-        var environment: String? { environmentOption.environment }
-
-        @OptionGroup var stateOptions: StateOptions
 
         @OptionGroup var lockOptions: LockWaitOptions
 
         func run() async throws {
-            let journal = try stateOptions.journal(environmentNamed: environment, forRun: true)
+            let (journal, original) = try await named.open(forRun: true)
             defer { journal.close() }
-            let original = try await NamedRun.find(runId, environment: environment, in: journal)
             guard [.interrupted, .paused, .running, .aborted].contains(original.status) else {
                 Terminal.stderr("error: run \(original.id) ended as \(original.status.rawValue); only an interrupted, aborted (Ctrl-C) or paused run can be resumed")
                 throw ExitCode.invalidInput

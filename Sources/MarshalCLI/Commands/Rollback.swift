@@ -6,14 +6,13 @@ import MarshalLoading
 extension MarshalCommand {
     /// `marshal rollback -e ENV [--run RUN_ID] [--plan]`: undo a finished rollout from its journal,
     /// also when the process that ran it is long gone.
-    struct Rollback: AsyncParsableCommand {
+    struct Rollback: AsyncParsableCommand, NamesEnvironment, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Undo the last (or given) successful rollout of an environment, in reverse, from its journal.",
             discussion: "Each completed step with an `undo` is undone on exactly the hosts where it completed; a release switches `current` back to the release that was live before it. The journal of the run, its resumes and earlier rollbacks decides what is left: an undo that succeeded is not run again, one that failed is retried, one in flight when Marshal stopped is asked about (--rerun/--skip). --plan prints what would be undone, where and in which order, without doing it."
         )
 
         @OptionGroup var environmentOption: EnvironmentOption
-        var environment: String { environmentOption.environment }
 
         @Option(name: .customLong("run"), help: "The run to undo (default: the last successful rollout of the environment).")
         var runId: String?
@@ -27,14 +26,9 @@ extension MarshalCommand {
         @Flag(help: "Only print what would be undone.")
         var plan = false
 
-        @Flag(help: "Confirm a protected environment without a terminal.")
-        var yes = false
-
-        @Option(help: "Approve explicitly (the environment's name), required for a protected environment without a terminal.")
-        var approve: [String] = []
+        @OptionGroup var confirmation: ConfirmationOptions
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var documents: DocumentOptions
 
@@ -111,7 +105,7 @@ extension MarshalCommand {
                 for (i, (host, text)) in actions.enumerated() { Terminal.stdout("  \(i + 1). [\(host)] \(text)") }
                 return
             }
-            try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
+            try confirmation.require(environment: environment, runbook: runbook)
             let request = try pending.request(kind: .rollback, parent: target, environment: environment, lockOptions: lockOptions)
             let code = try await RunLauncher.launchRollback(request, progress: progress, plan: undo, journal: journal, output: output,
                                                             includes: pending.includes)

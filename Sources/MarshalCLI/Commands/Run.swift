@@ -7,7 +7,7 @@ import MarshalLoading
 
 extension MarshalCommand {
     /// `marshal run RUNBOOK -e ENV`: execute the runbook on the environment's hosts.
-    struct Run: AsyncParsableCommand {
+    struct Run: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(
             abstract: "Run a runbook against an environment, in batches, journaling every step.",
             discussion: "Exit codes: 0 success, 1 a step or gate failed (rolled back if configured), 2 invalid input, 3 could not start (lock held, protected environment not confirmed)."
@@ -15,16 +15,11 @@ extension MarshalCommand {
 
         @OptionGroup var target: TargetOptions
 
-        @Flag(help: "Do not ask for confirmation (refused alone for a protected environment without a TTY).")
-        var yes = false
-
-        @Option(help: "Approve an approve step by id or name ahead of time (repeatable).")
-        var approve: [String] = []
+        @OptionGroup var confirmation: ConfirmationOptions
 
         @OptionGroup var documents: DocumentOptions
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @Option(name: .customLong("baseline"), help: "The run that baseline.<step id>.<metric> in gates reads (default: last-success of this runbook and environment).")
         var baselineRun: String?
@@ -38,8 +33,8 @@ extension MarshalCommand {
             let environment = try inputs.environment(target.environment)
             let runbook = try inputs.runbook(target.runbook, against: environment)
             let prepared = try RunPreparation.prepare(runbook: runbook, environment: environment, params: try Inputs.parseParams(target.param),
-                                                      limit: target.limit, approvals: approve, includes: IncludeLoader())
-            try Confirmation.require(environment: environment, runbook: runbook, yes: yes, approvals: approve)
+                                                      limit: target.limit, approvals: confirmation.approve, includes: IncludeLoader())
+            try confirmation.require(environment: environment, runbook: runbook)
             let journal = try stateOptions.journal(for: environment, forRun: true)
             defer { journal.close() }
             try await Promotion.require(runbook, environment: environment.name, params: prepared.params, journal: journal)
@@ -47,7 +42,7 @@ extension MarshalCommand {
             var request = RunRequest(
                 runId: RunID.make(startedAt: startedAt), runbook: runbook, environment: environment, params: prepared.params,
                 secrets: prepared.secrets, processEnvironment: ProcessInfo.processInfo.environment, limit: prepared.limit,
-                operatorName: Operator.name, pid: getpid(), approvals: Set(approve), startedAt: startedAt)
+                operatorName: Operator.name, pid: getpid(), approvals: Set(confirmation.approve), startedAt: startedAt)
             try lockOptions.apply(to: &request)
             request.documents = JournaledRunbook.documents(for: runbook)
             request.baseline = await Baseline.resolve(reference: baselineRun, runbook: runbook.name, environment: environment.name,
@@ -198,30 +193,5 @@ struct IncludeLoader: IncludeResolver {
             throw DiagnosticsError(diagnostics)
         }
         return runbook
-    }
-}
-
-/// A protected environment asks before anything changes: on a TTY the operator types its name;
-/// without a TTY, `--yes` alone is refused and `--approve` must name the environment or every
-/// approve step of the runbook.
-enum Confirmation {
-    static func require(environment: Environment, runbook: Runbook, yes: Bool, approvals: [String],
-                        prompt: any Prompt = TerminalPrompt()) throws {
-        guard environment.protected else { return }
-        let approveSteps = runbook.steps.filter { $0.kind.isApprove }.map { $0.id ?? $0.name }
-        if prompt.isInteractive && !yes {
-            guard let answer = prompt.ask("Environment \(environment.name) is protected. Type its name to run \(runbook.name) on it: "), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
-                Terminal.stderr("error: confirmation did not match '\(environment.name)'; nothing was run")
-                throw ExitCode.invalidInput
-            }
-            return
-        }
-        let approvedEnvironment = approvals.contains(environment.name)
-        let approvedSteps = !approveSteps.isEmpty && approveSteps.allSatisfy { approvals.contains($0) }
-        if !(approvedEnvironment || approvedSteps) {
-            let needed = approveSteps.isEmpty ? "--approve \(environment.name)" : approveSteps.map { "--approve \($0)" }.joined(separator: " ")
-            Terminal.stderr("error: environment \(environment.name) is protected and there is no terminal to confirm on; \(yes ? "--yes alone is not enough; " : "")pass \(needed) to approve this run explicitly. Nothing was contacted.")
-            throw ExitCode.invalidInput
-        }
     }
 }

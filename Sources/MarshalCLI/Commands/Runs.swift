@@ -7,7 +7,7 @@ import MarshalLoading
 
 extension MarshalCommand {
     /// `marshal runs [-e ENV]`: the history, newest first.
-    struct Runs: AsyncParsableCommand {
+    struct Runs: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(abstract: "List recorded runs, newest first.")
 
         @Option(name: .shortAndLong, help: "Only runs of this environment (name).")
@@ -17,7 +17,6 @@ extension MarshalCommand {
         var limit: Int = 20
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @OptionGroup var stateOptions: StateOptions
 
@@ -43,22 +42,15 @@ extension MarshalCommand {
     }
 
     /// `marshal show RUN_ID`: steps, hosts, gates, evidence of one run.
-    struct Show: AsyncParsableCommand {
+    struct Show: AsyncParsableCommand, AnswersInFormat {
         static let configuration = CommandConfiguration(abstract: "Show one run: its steps per host, gates and measurements.")
 
-        @Argument(help: "A run id, a unique prefix of one, or 'last'.")
-        var runId: String
-
-        @OptionGroup var environmentOption: RunEnvironmentOption
-        var environment: String? { environmentOption.environment }
+        @OptionGroup var named: NamedRun
 
         @OptionGroup var outputOptions: OutputOptions
-        var output: OutputFormat { outputOptions.output }
 
         @Option(help: "In text: how many of the last lines of each step's stdout and stderr to print (0: none).")
         var lines: Int = 5
-
-        @OptionGroup var stateOptions: StateOptions
 
         struct Document: Encodable {
             var run: RunRecord
@@ -67,9 +59,8 @@ extension MarshalCommand {
         }
 
         func run() async throws {
-            let journal = try stateOptions.journal(environmentNamed: environment)
+            let (journal, run) = try await named.open()
             defer { journal.close() }
-            let run = try await NamedRun.find(runId, environment: environment, in: journal)
             let steps = try await journal.steps(runId: run.id)
             let measurements = try await journal.measurements(runId: run.id)
             switch output {

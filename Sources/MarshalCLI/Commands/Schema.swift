@@ -10,26 +10,14 @@ extension MarshalCommand {
         )
 
         @Argument(help: "runbook or environment.")
-        var document: String
+        var document: JSONSchema.Document
 
-        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
-        var output: String?
-
-        func validate() throws {
-            guard JSONSchema.Document(rawValue: document) != nil else {
-                throw ValidationError("expected runbook or environment, got '\(document)'")
-            }
-        }
+        @OptionGroup var destination: OutputFile
 
         func run() async throws {
-            let text = JSONSchema.generate(JSONSchema.Document(rawValue: document)!)
-            guard let output else { return FileHandle.standardOutput.write(Data(text.utf8)) }
-            do {
-                try text.write(toFile: output, atomically: true, encoding: .utf8)
-            } catch {
-                Terminal.stderr("error: cannot write \(output): \(error.localizedDescription)")
-                throw ExitCode.invalidInput
-            }
+            try destination.write(JSONSchema.generate(document))
         }
     }
 }
+
+extension JSONSchema.Document: ExpressibleByArgument {}

@@ -7,10 +7,12 @@ struct EnvironmentOption: ParsableArguments {
     var environment: String
 }
 
-/// `-e ENV` for the commands that find a run by id or 'last' (report, resume, show): optional,
-/// because it only says whose `state:` holds the run.
-struct RunEnvironmentOption: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The run's environment (name or path): its `state:` is read; with 'last', its newest run.",
-            completion: ProjectNames.environments)
-    var environment: String?
+/// A command (or option group) that declares `@OptionGroup var environmentOption: EnvironmentOption`
+/// reads the name it was given as `environment`.
+protocol NamesEnvironment {
+    var environmentOption: EnvironmentOption { get }
+}
+
+extension NamesEnvironment {
+    var environment: String { environmentOption.environment }
 }

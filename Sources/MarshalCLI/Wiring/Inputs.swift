@@ -41,12 +41,11 @@ struct Inputs {
 }
 
 /// RUNBOOK, -e ENV, -p NAME=VALUE and --limit, shared by `plan` and `run`.
-struct TargetOptions: ParsableArguments {
+struct TargetOptions: ParsableArguments, NamesEnvironment {
     @Argument(help: "Runbook name (Runbooks/NAME.yml) or path.", completion: ProjectNames.runbooks)
     var runbook: String
 
     @OptionGroup var environmentOption: EnvironmentOption
-    var environment: String { environmentOption.environment }
 
     @Option(name: .shortAndLong, parsing: .unconditionalSingleValue, help: "A param as NAME=VALUE (repeatable).")
     var param: [String] = []

@@ -7,10 +7,10 @@ import MarshalReport
 /// The files a run leaves behind when it ends, whatever the outcome (a failed run needs them
 /// most): `--report` (the Markdown results document) and `--junit` (gate results for CI).
 struct DocumentOptions: ParsableArguments {
-    @Option(help: "Write the results document to this file when the run ends.")
+    @Option(help: "Write the results document to this file when the run ends.", completion: .file())
     var report: String?
 
-    @Option(help: "Write gate results as JUnit XML to this file when the run ends (for CI).")
+    @Option(help: "Write gate results as JUnit XML to this file when the run ends (for CI).", completion: .file())
     var junit: String?
 
     init() {}
