@@ -229,4 +229,62 @@ struct RollbackListTests {
             #expect(text.contains("| 2 | undo | — | this machine | rollback | began |"), "\(text)")
         }
     }
+
+    @Test("plan shows the rollback: list with each host's commands (includes expanded, failed_run filled where the plan knows it): byte for byte what a failed run journals (plan printed no rollback list)")
+    func planShowsRollbackList() async throws {
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: undo-part
+            params:
+              tag: { type: string, required: true }
+            steps:
+              - shell: "echo undo-part {{ params.tag }} {{ host.name }} >> {{ host.vars.dir }}/log"
+            """, to: dir + "/Runbooks/undo-part.yml")
+            CLI.write("""
+            version: 1
+            runbook: failing
+            params:
+              release: { type: string, required: true }
+            on_failure: rollback
+            steps:
+              - shell: "echo forward {{ params.release }} >> {{ host.vars.dir }}/log"
+              - shell: "false"
+            rollback:
+              - include: { runbook: undo-part, params: { tag: "{{ params.release }}" } }
+              - shell: "echo after {{ failed_run.runbook }} {{ failed_run.id }} >> {{ host.vars.dir }}/log"
+              - shell: "echo why {{ failed_run.summary }} >> {{ host.vars.dir }}/log"
+            """, to: dir + "/Runbooks/failing.yml")
+            let runbook = dir + "/Runbooks/failing.yml"
+            let printed = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v7"])
+            #expect(printed.status == 0, "\(printed.stdout)\(printed.stderr)")
+            let section = printed.stdout.components(separatedBy: "Rollback list").last ?? ""
+            #expect(printed.stdout.contains("Rollback list"), "\(printed.stdout)")
+            #expect(section.contains("here: echo undo-part v7 here >> \(dir)/log"), "\(printed.stdout)")
+            // Before the run: its id and the failure's summary are references.
+            #expect(section.contains("here: echo after failing {{ failed_run.id }} >> \(dir)/log"), "\(printed.stdout)")
+            #expect(section.contains("here: echo why {{ failed_run.summary }} >> \(dir)/log"), "\(printed.stdout)")
+
+            let run = try await CLI.run(["run", runbook, "-e", env, "-p", "release=v7", "--state", dir + "/state"])
+            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+            let runId = try #require((document["run"] as? [String: Any])?["id"] as? String)
+            let journaled = ((document["steps"] as? [[String: Any]]) ?? []).compactMap { $0["command"] as? String }
+            #expect(journaled.count == 5, "\(journaled)")
+
+            let asRun = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v7", "--as-run", runId, "--output", "json"])
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(asRun.stdout.utf8)) as? [String: Any])
+            func commands(_ steps: Any?) -> [String] {
+                ((steps as? [[String: Any]]) ?? []).flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }.compactMap { $0["command"] as? String }
+            }
+            let planned = ((plan["batches"] as? [[String: Any]]) ?? []).flatMap { commands($0["steps"]) } + commands(plan["rollback"])
+            // Every command but the one naming the failure's summary, which only the failure knows.
+            for command in journaled where !command.hasPrefix("echo why") {
+                #expect(planned.contains(command), "journaled but not planned: \(command)\nplanned: \(planned)")
+            }
+            #expect(commands(plan["rollback"]) == ["echo undo-part v7 here >> \(dir)/log", "echo after failing \(runId) >> \(dir)/log",
+                                                   "echo why {{ failed_run.summary }} >> \(dir)/log"])
+        }
+    }
 }

@@ -41,6 +41,11 @@ struct PlanPrinter {
             out.append(bold("Batch \(batch.index) of \(plan.batches.count): \(batch.hosts.joined(separator: ", "))"))
             steps(batch.steps)
         }
+        if !plan.rollback.isEmpty {
+            out.append("")
+            out.append(bold("Rollback list") + " (after a failure with on_failure: rollback, or on `marshal rollback`; in order, on the hosts the failed run touched)")
+            steps(plan.rollback)
+        }
         return out.joined(separator: "\n")
     }
 }

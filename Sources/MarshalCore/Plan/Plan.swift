@@ -57,6 +57,10 @@ public struct Plan: Sendable, Encodable {
     public var onFailure: String
     public var preflight: [PlannedStep]
     public var batches: [Batch]
+    /// The runbook's `rollback:` list, in order: what runs after a failure (`on_failure: rollback`)
+    /// or on `marshal rollback`, on the hosts the failed run touched (planned here on every target).
+    /// What only the failure knows (`failed_run.*`, `steps.*`) stays a reference.
+    public var rollback: [PlannedStep]
     /// Every host the run connects to: the targets, then the hosts of `on:` steps that run there.
     public var involvedHosts: [String]
 }

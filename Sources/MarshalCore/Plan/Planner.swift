@@ -68,15 +68,15 @@ public struct Planner: Sendable {
         runbook.preflight = resolved(runbook.preflight)
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
-        func scope(for host: HostSpec?, _ expanded: ExpandedStep) -> TemplateScope {
-            var s = baseScope
+        func scope(for host: HostSpec?, _ expanded: ExpandedStep, base: TemplateScope) -> TemplateScope {
+            var s = base
             s.host = host
             s.vars = TemplateScope.mergedVars(environment: environment, host: host)
             if let params = expanded.params { s.params = params }
             return s
         }
 
-        func plannedStep(_ expanded: ExpandedStep, batchHosts: [HostSpec]) -> Plan.PlannedStep {
+        func plannedStep(_ expanded: ExpandedStep, batchHosts: [HostSpec], base: TemplateScope) -> Plan.PlannedStep {
             let step = expanded.step
             let stepScope = Self.scope(of: step)
             let hosts: [HostSpec?]
@@ -86,14 +86,14 @@ public struct Planner: Sendable {
             case .once: hosts = step.on.map { $0.resolve(in: environment) } ?? []
             }
             let actions = hosts.map { host -> Plan.Action in
-                var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded), bag: bag)
+                var description = PlanDescription(renderer: renderer, scope: scope(for: host, expanded, base: base), bag: bag)
                 let detail: String
                 if !Self.loadsBatchHosts(step) {
                     detail = description.describe(step)
                 } else {
                     // One load test per host of the batch, each with that host's URL.
                     detail = batchHosts.map { batchHost in
-                        var own = PlanDescription(renderer: renderer, scope: scope(for: batchHost, expanded), bag: description.bag)
+                        var own = PlanDescription(renderer: renderer, scope: scope(for: batchHost, expanded, base: base), bag: description.bag)
                         let text = "\(batchHost.name): " + own.describe(step)
                         description.bag = own.bag
                         return text
@@ -123,16 +123,23 @@ public struct Planner: Sendable {
         }
 
         // Preflight without `on:` checks every target host once, before any batch.
-        let preflight = expand(runbook.preflight).map { plannedStep($0, batchHosts: targets) }
+        let preflight = expand(runbook.preflight).map { plannedStep($0, batchHosts: targets, base: baseScope) }
         let steps = expand(runbook.steps)
         let batches = BatchPlanner.batches(targets, sizes: runbook.strategy.batches)
         var plannedBatches: [Plan.Batch] = []
         for (b, hosts) in batches.enumerated() {
             // A step with `on:` runs once, during the first batch (every batch with `every_batch`).
-            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once || $0.step.everyBatch }.map { plannedStep($0, batchHosts: hosts) }
+            let planned = steps.filter { b == 0 || Self.scope(of: $0.step) != .once || $0.step.everyBatch }.map { plannedStep($0, batchHosts: hosts, base: baseScope) }
             plannedBatches.append(Plan.Batch(index: b + 1, hosts: hosts.map(\.name), steps: planned))
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
+        // After a failure of this run, `failed_run` is this run; its summary only the failure knows.
+        var failureScope = baseScope
+        failureScope.failedRun["runbook"] = runbook.name
+        failureScope.failedRun["id"] = runValues["id"]
+        let rollback = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
+            plannedStep($0, batchHosts: targets, base: failureScope)
+        }
 
         var involved = targets.map(\.name)
         for expanded in steps + preflight.map(\.expanded) {
@@ -153,7 +160,19 @@ public struct Planner: Sendable {
             params: params.mapValues(\.text), targets: targets.map(\.name),
             maxFailures: runbook.strategy.maxFailures.description,
             toleratedFailures: runbook.strategy.maxFailures.tolerated(outOf: targets.count), onFailure: onFailure,
-            preflight: preflight, batches: plannedBatches, involvedHosts: involved
+            preflight: preflight, batches: plannedBatches, rollback: rollback, involvedHosts: involved
         )
+    }
+
+    /// The `rollback:` list as the run would expand it after a failure. It is shown, never a reason
+    /// to refuse the run: its includes' params may name what only the failure knows, so a list that
+    /// cannot be expanded now is shown as written (validate has checked its steps and files).
+    private func plannedRollbackList(_ runbook: Runbook, scope: TemplateScope, includes: (any IncludeResolver)?,
+                                     plannedStep: (ExpandedStep) -> Plan.PlannedStep) -> [Plan.PlannedStep] {
+        let asWritten = runbook.rollback.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
+        let expanded = includes.flatMap { resolver in
+            try? ExpandedStep.expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
+        } ?? asWritten
+        return expanded.map { plannedStep($0.inRollbackList) }
     }
 }

@@ -68,11 +68,14 @@ public struct ExpandedStep: Sendable {
     /// "rollback N" at journal position `Orchestrator.rollbackOrdinalBase + N`.
     public static func expandRollback(of runbook: Runbook, resolver: (any IncludeResolver)?, renderer: any TemplateRendering,
                                       scope: TemplateScope) throws(StepFailure) -> [ExpandedStep] {
-        try expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope).map {
-            var step = $0
-            step.label = "rollback \($0.label)"
-            step.ordinal += Orchestrator.rollbackOrdinalBase
-            return step
-        }
+        try expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope).map(\.inRollbackList)
+    }
+
+    /// This step of the `rollback:` list as it runs and is journaled.
+    public var inRollbackList: ExpandedStep {
+        var step = self
+        step.label = "rollback \(label)"
+        step.ordinal += Orchestrator.rollbackOrdinalBase
+        return step
     }
 }

@@ -28,8 +28,8 @@ extension Orchestrator {
                                                 message: masker.mask(Summary.clip(reason, limit: 2000)))])
         services.crashHook?("rollback:begin")
         var scope = baseScope
-        scope.failedRun = ["id": request.kind == .rollout ? request.runId : (request.parentRunId ?? request.runId),
-                           "runbook": request.runbook.name, "summary": masker.mask(reason)]
+        scope.failedRun = FailedRunScope.values(id: request.kind == .rollout ? request.runId : (request.parentRunId ?? request.runId),
+                                                runbook: request.runbook.name, summary: masker.mask(reason))
         if case .run(let other, let params) = request.runbook.onFailure, request.kind != .rollback {
             return await runFailureRunbook(other, params: params, request: request, reason: reason, executor: executor, writer: writer,
                                            state: state, masker: masker, baseScope: scope)

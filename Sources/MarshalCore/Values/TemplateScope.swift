@@ -90,6 +90,8 @@ public struct TemplateScope: Sendable {
         case "failed_run":
             guard rest.count == 1 else { return .undefined(suggestion: nil) }
             if let value = failedRun[rest[0]] { return .found(.value(.string(value))) }
+            // While planning a rollback: list, the failure it answers has not happened.
+            if steps == nil, FailedRunScope.keys.contains(rest[0]) { return .deferred }
             return .undefined(suggestion: nil)
         default:
             return .undefined(suggestion: Suggestion.closest(to: root, in: Self.roots))

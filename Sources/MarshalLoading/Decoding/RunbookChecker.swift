@@ -191,7 +191,7 @@ struct RunbookChecker {
         case "env":
             if path.count != 2 { diagnostics.error("use env.NAME for a variable of Marshal's own process environment", at: location) }
         case "failed_run":
-            let fields = ["id", "runbook", "summary"]
+            let fields = FailedRunScope.keys
             if path.count != 2 || !fields.contains(path[1]) {
                 diagnostics.error("undefined name '\(dotted)': failed_run has \(fields.joined(separator: ", ")) (set in a runbook's rollback: steps and in on_failure: { run: } params)", at: location)
             }
