@@ -287,4 +287,47 @@ struct RollbackListTests {
                                                    "echo why {{ failed_run.summary }} >> \(dir)/log"])
         }
     }
+
+    @Test("plan shows the on_failure runbook's steps with their commands on its targets: byte for byte what the failed run journals (plan said only 'on failure: run NAME')")
+    func planShowsFailureRunbook() async throws {
+        try await Self.inProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: repair
+            params:
+              failed: { type: string, required: true }
+              release: { type: string, required: true }
+            steps:
+              - shell: "echo repairing {{ params.release }} after {{ params.failed }} on {{ host.name }} >> {{ host.vars.dir }}/log"
+            """, to: dir + "/Runbooks/repair.yml")
+            CLI.write("""
+            version: 1
+            runbook: failing
+            params:
+              release: { type: string, required: true }
+            on_failure: { run: repair, params: { failed: "{{ failed_run.id }}", release: "{{ params.release }}" } }
+            steps:
+              - shell: "false"
+            """, to: dir + "/Runbooks/failing.yml")
+            let runbook = dir + "/Runbooks/failing.yml"
+            let printed = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v9"])
+            #expect(printed.status == 0, "\(printed.stdout)\(printed.stderr)")
+            let section = printed.stdout.components(separatedBy: "On failure (run repair").last ?? ""
+            #expect(section.contains("here: echo repairing v9 after '{{ failed_run.id }}' on here >> \(dir)/log"), "\(printed.stdout)")
+
+            let run = try await CLI.run(["run", runbook, "-e", env, "-p", "release=v9", "--state", dir + "/state"])
+            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+            let runId = try #require((document["run"] as? [String: Any])?["id"] as? String)
+            let journaled = ((document["steps"] as? [[String: Any]]) ?? []).compactMap { $0["command"] as? String }
+            #expect(journaled == ["false", "echo repairing v9 after \(runId) on here >> \(dir)/log"], "\(journaled)")
+
+            let asRun = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v9", "--as-run", runId, "--output", "json"])
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(asRun.stdout.utf8)) as? [String: Any])
+            let planned = ((plan["onFailureRun"] as? [[String: Any]]) ?? []).flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }
+            #expect(planned.map { $0["host"] as? String } == ["here"])
+            #expect(planned.compactMap { $0["command"] as? String } == [journaled[1]])
+        }
+    }
 }

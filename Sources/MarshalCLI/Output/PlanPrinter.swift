@@ -46,6 +46,11 @@ struct PlanPrinter {
             out.append(bold("Rollback list") + " (after a failure with on_failure: rollback, or on `marshal rollback`; in order, on the hosts the failed run touched)")
             steps(plan.rollback)
         }
+        if !plan.onFailureRun.isEmpty {
+            out.append("")
+            out.append(bold("On failure") + " (\(plan.onFailure), in this run, on that runbook's targets)")
+            steps(plan.onFailureRun)
+        }
         return out.joined(separator: "\n")
     }
 }

@@ -61,6 +61,10 @@ public struct Plan: Sendable, Encodable {
     /// or on `marshal rollback`, on the hosts the failed run touched (planned here on every target).
     /// What only the failure knows (`failed_run.*`, `steps.*`) stays a reference.
     public var rollback: [PlannedStep]
+    /// The steps of the `on_failure: { run: }` runbook, as the run runs them after a failure: in
+    /// this run, on that runbook's own targets, its params rendered (what only the failure knows
+    /// stays a reference). Empty when the runbook names none or its name is known only then.
+    public var onFailureRun: [PlannedStep]
     /// Every host the run connects to: the targets, then the hosts of `on:` steps that run there.
     public var involvedHosts: [String]
 }

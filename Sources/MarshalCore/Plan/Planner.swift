@@ -140,6 +140,9 @@ public struct Planner: Sendable {
         let rollback = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
             plannedStep($0, batchHosts: targets, base: failureScope)
         }
+        let onFailureRun = plannedFailureRunbook(runbook, environment: environment, scope: failureScope, includes: includes) {
+            plannedStep($0, batchHosts: $1, base: failureScope)
+        }
 
         var involved = targets.map(\.name)
         for expanded in steps + preflight.map(\.expanded) {
@@ -160,7 +163,8 @@ public struct Planner: Sendable {
             params: params.mapValues(\.text), targets: targets.map(\.name),
             maxFailures: runbook.strategy.maxFailures.description,
             toleratedFailures: runbook.strategy.maxFailures.tolerated(outOf: targets.count), onFailure: onFailure,
-            preflight: preflight, batches: plannedBatches, rollback: rollback, involvedHosts: involved
+            preflight: preflight, batches: plannedBatches, rollback: rollback, onFailureRun: onFailureRun,
+            involvedHosts: involved
         )
     }
 
@@ -174,5 +178,25 @@ public struct Planner: Sendable {
             try? ExpandedStep.expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
         } ?? asWritten
         return expanded.map { plannedStep($0.inRollbackList) }
+    }
+
+    /// The `on_failure: { run: }` runbook's steps, expanded as `Orchestrator.runFailureRunbook`
+    /// expands them, on its own targets. Like the rollback list, shown and never a reason to refuse.
+    private func plannedFailureRunbook(_ runbook: Runbook, environment: Environment, scope: TemplateScope,
+                                       includes: (any IncludeResolver)?,
+                                       plannedStep: (ExpandedStep, [HostSpec]) -> Plan.PlannedStep) -> [Plan.PlannedStep] {
+        guard case .run(let name, let params) = runbook.onFailure, let resolver = includes,
+              let rendered = try? renderer.render(name, in: scope).plainValue, !rendered.contains("{{") else { return [] }
+        let include = IncludeStep(runbook: rendered, params: params, location: name.location)
+        let step = Step(name: "on_failure: run \(rendered)", kind: .include(include), location: name.location)
+        guard let other = try? resolver.runbook(for: include, from: runbook),
+              let expanded = try? ExpandedStep.expand([step], runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
+        else { return [] }
+        let hosts = other.targets.resolve(in: environment)
+        return expanded.map {
+            var planned = $0
+            planned.ordinal += Orchestrator.failureRunbookOrdinalBase
+            return plannedStep(planned, hosts)
+        }
     }
 }
