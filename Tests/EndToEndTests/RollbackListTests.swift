@@ -230,6 +230,25 @@ struct RollbackListTests {
         }
     }
 
+    /// Runs `runbook` (it fails), and returns its id, the commands its journal holds (in order) and
+    /// `plan --as-run ID --output json` for the same params.
+    static func failedRunAndItsPlan(_ runbook: String, env: String, dir: String,
+                                    release: String) async throws -> (String, [String], [String: Any]) {
+        let run = try await CLI.run(["run", runbook, "-e", env, "-p", "release=\(release)", "--state", dir + "/state"])
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let runId = try #require((document["run"] as? [String: Any])?["id"] as? String)
+        let journaled = ((document["steps"] as? [[String: Any]]) ?? []).compactMap { $0["command"] as? String }
+        let asRun = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=\(release)", "--as-run", runId, "--output", "json"])
+        return (runId, journaled, try #require(try JSONSerialization.jsonObject(with: Data(asRun.stdout.utf8)) as? [String: Any]))
+    }
+
+    /// The commands of a plan's list of planned steps, in order.
+    static func commands(_ steps: Any?) -> [String] {
+        ((steps as? [[String: Any]]) ?? []).flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }.compactMap { $0["command"] as? String }
+    }
+
     @Test("plan shows the rollback: list with each host's commands (includes expanded, failed_run filled where the plan knows it): byte for byte what a failed run journals (plan printed no rollback list)")
     func planShowsRollbackList() async throws {
         try await Self.inProject { dir, env in
@@ -265,19 +284,9 @@ struct RollbackListTests {
             #expect(section.contains("here: echo after failing {{ failed_run.id }} >> \(dir)/log"), "\(printed.stdout)")
             #expect(section.contains("here: echo why {{ failed_run.summary }} >> \(dir)/log"), "\(printed.stdout)")
 
-            let run = try await CLI.run(["run", runbook, "-e", env, "-p", "release=v7", "--state", dir + "/state"])
-            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
-            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
-            let runId = try #require((document["run"] as? [String: Any])?["id"] as? String)
-            let journaled = ((document["steps"] as? [[String: Any]]) ?? []).compactMap { $0["command"] as? String }
+            let (runId, journaled, plan) = try await Self.failedRunAndItsPlan(runbook, env: env, dir: dir, release: "v7")
             #expect(journaled.count == 5, "\(journaled)")
-
-            let asRun = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v7", "--as-run", runId, "--output", "json"])
-            let plan = try #require(try JSONSerialization.jsonObject(with: Data(asRun.stdout.utf8)) as? [String: Any])
-            func commands(_ steps: Any?) -> [String] {
-                ((steps as? [[String: Any]]) ?? []).flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }.compactMap { $0["command"] as? String }
-            }
+            let commands = Self.commands
             let planned = ((plan["batches"] as? [[String: Any]]) ?? []).flatMap { commands($0["steps"]) } + commands(plan["rollback"])
             // Every command but the one naming the failure's summary, which only the failure knows.
             for command in journaled where !command.hasPrefix("echo why") {
@@ -315,19 +324,11 @@ struct RollbackListTests {
             let section = printed.stdout.components(separatedBy: "On failure (run repair").last ?? ""
             #expect(section.contains("here: echo repairing v9 after '{{ failed_run.id }}' on here >> \(dir)/log"), "\(printed.stdout)")
 
-            let run = try await CLI.run(["run", runbook, "-e", env, "-p", "release=v9", "--state", dir + "/state"])
-            #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
-            let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
-            let document = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
-            let runId = try #require((document["run"] as? [String: Any])?["id"] as? String)
-            let journaled = ((document["steps"] as? [[String: Any]]) ?? []).compactMap { $0["command"] as? String }
+            let (runId, journaled, plan) = try await Self.failedRunAndItsPlan(runbook, env: env, dir: dir, release: "v9")
             #expect(journaled == ["false", "echo repairing v9 after \(runId) on here >> \(dir)/log"], "\(journaled)")
-
-            let asRun = try await CLI.run(["plan", runbook, "-e", env, "-p", "release=v9", "--as-run", runId, "--output", "json"])
-            let plan = try #require(try JSONSerialization.jsonObject(with: Data(asRun.stdout.utf8)) as? [String: Any])
             let planned = ((plan["onFailureRun"] as? [[String: Any]]) ?? []).flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }
             #expect(planned.map { $0["host"] as? String } == ["here"])
-            #expect(planned.compactMap { $0["command"] as? String } == [journaled[1]])
+            #expect(Self.commands(plan["onFailureRun"]) == [journaled[1]])
         }
     }
 }
