@@ -103,8 +103,11 @@ public struct Planner: Sendable {
                 let undo = step.undoStep.map { description.describe($0) }
                 let undoCommand = step.undoStep.flatMap { $0.kind.plugin.commands($0, in: &description)?.joined(separator: "\n") }
                 bag = description.bag
-                return Plan.Action(host: host?.name, detail: detail, remote: !step.kind.runsFromController, command: command,
-                                   undo: undo, undoCommand: undoCommand)
+                // A secret that reached a step as a plain value (a param an include or on_failure
+                // passed it) is masked as the journal masks it: by value.
+                let mask = description.mask
+                return Plan.Action(host: host?.name, detail: mask(detail), remote: !step.kind.runsFromController, command: command.map(mask),
+                                   undo: undo.map(mask), undoCommand: undoCommand.map(mask))
             }
             return Plan.PlannedStep(index: expanded.ordinal, label: expanded.label, id: step.id, name: step.name, kind: step.kind.name,
                                     scope: stepScope.rawValue, when: step.when?.source, actions: actions, expanded: expanded)
