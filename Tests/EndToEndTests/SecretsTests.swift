@@ -83,6 +83,48 @@ struct SecretsTests {
         #expect(!result.stdout.contains(password) && !result.stdout.contains(token))
     }
 
+    @Test("a secret passed as a param (to an included runbook, to the on_failure runbook) stays a secret: the shell reads it from stdin, no /proc/*/cmdline holds it, and output and journal show *** (it reached sh -c as a quoted word)")
+    func secretThroughParamsStaysOffProcessLists() async throws {
+        let dir = CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let token = "tok-" + UUID().uuidString.lowercased()
+        let env = CLI.localEnvironment(dir, name: "secret-params")
+        write(token + "\n", to: dir + "/token", mode: 0o600)
+        CLI.write(lab(env) + "\nsecrets:\n  token: { file: \(dir)/token }\n", to: env)
+        // printf is a builtin: the only process that could show the value is the shell itself,
+        // which lives while sleep runs, long enough for the sampler to see it.
+        CLI.write("""
+        version: 1
+        runbook: uses-token
+        params:
+          token: { type: string, required: true }
+          file: { type: string, required: true }
+        steps:
+          - shell: "printf '%s' {{ params.token }} > {{ host.vars.dir }}/{{ params.file }}; sleep 0.5"
+        """, to: dir + "/uses-token.yml")
+        CLI.write("""
+        version: 1
+        runbook: passes-token
+        on_failure: { run: uses-token.yml, params: { token: "{{ secrets.token }}", file: after-failure } }
+        steps:
+          - include: { runbook: uses-token.yml, params: { token: "{{ secrets.token }}", file: included } }
+          - shell: "false"
+        """, to: dir + "/passes-token.yml")
+
+        let sampler = ProcessListSampler()
+        let result = try await CLI.run(["run", dir + "/passes-token.yml", "-e", env, "--state", dir + "/state"], timeout: 60)
+        let lines = sampler.stop()
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        #expect(lab(dir + "/included") == token && lab(dir + "/after-failure") == token, "the steps did not get the value")
+        #expect(lines.contains { $0.contains("sleep 0.5") }, "the shell never seen in \(sampler.sweeps) sweeps")
+        for line in lines where line.contains(token) {
+            Issue.record("a process list showed the secret: \(line.replacingOccurrences(of: token, with: "<SECRET>"))")
+        }
+        let shown = try await CLI.run(["show", "last", "--state", dir + "/state", "--output", "json"])
+        #expect(!result.stdout.contains(token) && !result.stderr.contains(token) && !shown.stdout.contains(token))
+        #expect(shown.stdout.components(separatedBy: "printf '%s' *** >").count == 3, "\(shown.stdout)")
+    }
+
     @Test("sql results are read as CSV: a value holding | , \" or a newline is one value, never cut at a separator")
     func separatorsInValues() async throws {
         let url = try await TestPostgres.shared().database()

@@ -69,10 +69,9 @@ public struct Planner: Sendable {
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
         func scope(for host: HostSpec?, _ expanded: ExpandedStep, base: TemplateScope) -> TemplateScope {
-            var s = base
+            var s = expanded.scope(from: base)
             s.host = host
             s.vars = TemplateScope.mergedVars(environment: environment, host: host)
-            if let params = expanded.params { s.params = params }
             return s
         }
 

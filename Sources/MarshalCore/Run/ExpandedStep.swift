@@ -5,6 +5,25 @@ public struct ExpandedStep: Sendable {
     public var label: String
     public var ordinal: Int
     public var params: [String: ConfigValue]?
+    /// Those of `params` given a secret (`{{ secrets.X }}` in an include's or on_failure's params),
+    /// as secrets: the step's templates get them masked and off argument lists, as `secrets.X`.
+    public var secretParams: [String: Secret] = [:]
+
+    public init(step: Step, label: String, ordinal: Int, params: [String: ConfigValue]?) {
+        self.step = step
+        self.label = label
+        self.ordinal = ordinal
+        self.params = params
+    }
+
+    /// The scope this step's templates render in, from the run's (or a host's): its own params.
+    public func scope(from base: TemplateScope) -> TemplateScope {
+        guard let params else { return base }
+        var scope = base
+        scope.params = params
+        scope.secretParams = secretParams
+        return scope
+    }
 
     /// Expands `include` steps (recursively, at most 8 deep, never in a cycle) with their params
     /// rendered in `scope`. `including`: the runbooks that include this one, outermost first.
@@ -38,12 +57,16 @@ public struct ExpandedStep: Sendable {
                                   at: include.location)
             }
             var given: [(name: String, value: String)] = []
+            var secretParams: [String: Secret] = [:]
             for entry in include.params {
                 let text: String
                 if let template = entry.template {
-                    do { text = try renderer.render(template, in: scope).plainValue } catch {
+                    let rendered: RenderedText
+                    do { rendered = try renderer.render(template, in: scope) } catch {
                         throw StepFailure("\(error)", at: entry.location)
                     }
+                    text = rendered.plainValue
+                    if !rendered.secrets.isEmpty { secretParams[entry.key] = Secret(name: "params.\(entry.key)", value: text) }
                 } else {
                     text = entry.value.text
                 }
@@ -57,9 +80,14 @@ public struct ExpandedStep: Sendable {
             }
             var innerScope = scope
             innerScope.params = params
+            innerScope.secretParams = secretParams
             let expanded = try expand(inner.steps, runbook: inner, resolver: resolver, renderer: renderer, scope: innerScope,
                                       prefix: label, including: chain)
-            out += expanded.map { var e = $0; e.params = e.params ?? params; return e }
+            out += expanded.map {
+                var e = $0
+                if e.params == nil { (e.params, e.secretParams) = (params, secretParams) }
+                return e
+            }
         }
         return out.enumerated().map { var e = $1; e.ordinal = $0 + 1; return e }
     }

@@ -454,10 +454,9 @@ public struct Orchestrator: Sendable {
     }
 
     func scope(for host: HostSpec?, expanded: ExpandedStep, base: TemplateScope, request: RunRequest, state: State) -> TemplateScope {
-        var scope = base
+        var scope = expanded.scope(from: base)
         scope.host = host
         scope.vars = TemplateScope.mergedVars(environment: request.environment, host: host)
-        if let params = expanded.params { scope.params = params }
         var steps = state.evidence
         if let host, let own = state.hostEvidence[host.name] { steps.merge(own) { _, mine in mine } }
         scope.steps = steps

@@ -19,6 +19,8 @@ public struct TemplateScope: Sendable {
     /// In a runbook-level `rollback:` or an `on_failure: { run: }` runbook: the run that failed
     /// (`id`, `runbook`, `summary`).
     public var failedRun: [String: String] = [:]
+    /// Params that hold a secret (given one by an include or on_failure): `params.NAME` is that secret.
+    public var secretParams: [String: Secret] = [:]
 
     public init(params: [String: ConfigValue] = [:], vars: ConfigValue = .map([]), secrets: [String: Secret] = [:],
                 host: HostSpec? = nil, env: [String: String] = [:], steps: [String: ConfigValue]? = nil, run: [String: String] = [:]) {
@@ -53,7 +55,9 @@ public struct TemplateScope: Sendable {
         guard let root = path.first else { return .undefined(suggestion: nil) }
         let rest = Array(path.dropFirst())
         switch root {
-        case "params": return descend(.map(params.sorted { $0.key < $1.key }.map { ConfigEntry(key: $0.key, value: $0.value, location: .synthetic("params")) }), rest, prefix: "params")
+        case "params":
+            if rest.count == 1, let secret = secretParams[rest[0]] { return .found(.secret(secret)) }
+            return descend(.map(params.sorted { $0.key < $1.key }.map { ConfigEntry(key: $0.key, value: $0.value, location: .synthetic("params")) }), rest, prefix: "params")
         case "vars": return descend(vars, rest, prefix: "vars")
         case "secrets":
             guard rest.count == 1 else {
