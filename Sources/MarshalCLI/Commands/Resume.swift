@@ -79,10 +79,10 @@ extension MarshalCommand {
                                                       approvals: approve, includes: includes)
             var prior = PriorProgress.from(records)
             let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                                   scope: TemplateScope(params: prepared.params))
+                                                   scope: prepared.scope(runbook, in: environment))
                 .map { (StepRecord.Phase.preflight, $0) }
                 + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                      scope: TemplateScope(params: prepared.params)).map { (StepRecord.Phase.main, $0) }
+                                      scope: prepared.scope(runbook, in: environment)).map { (StepRecord.Phase.main, $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
             // by itself; a failed change needs the operator's word).

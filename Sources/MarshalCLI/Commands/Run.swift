@@ -64,6 +64,12 @@ enum RunPreparation {
         var params: [String: ConfigValue]
         var secrets: [String: Secret]
         var limit: [String]?
+
+        /// What the run's templates see before any step: where its steps are expanded again
+        /// (resume, rollback), include params render as they did in the run.
+        func scope(_ runbook: Runbook, in environment: Environment) -> TemplateScope {
+            Planner.baseScope(runbook, environment: environment, params: params, secrets: secrets, env: ProcessInfo.processInfo.environment)
+        }
     }
 
     static func prepare(runbook: Runbook, environment: Environment, params raw: [(name: String, value: String)],

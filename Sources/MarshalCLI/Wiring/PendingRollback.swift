@@ -23,7 +23,7 @@ struct PendingRollback {
                                                   includes: includes)
         let progress = PriorProgress.from(family.records)
         let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                               scope: TemplateScope(params: prepared.params))
+                                               scope: prepared.scope(runbook, in: environment))
         let plan = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
         return PendingRollback(runs: family.runs, runbook: runbook, includes: includes, prepared: prepared, progress: progress, plan: plan)
     }

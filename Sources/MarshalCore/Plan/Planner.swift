@@ -29,6 +29,18 @@ public struct Planner: Sendable {
         return step.kind.plugin.runsForEachHost ? .eachHost : .oncePerBatch
     }
 
+    /// What a run's templates see before any host or step: its params, the environment's vars,
+    /// secrets, this process's environment and `run` (what the run knows of itself; while planning
+    /// ahead its id stays a reference). Include params render in it, in a run and wherever its
+    /// steps are expanded again (resume, rollback).
+    public static func baseScope(_ runbook: Runbook, environment: Environment, params: [String: ConfigValue],
+                                 secrets: [String: Secret], env: [String: String], run: [String: String] = [:]) -> TemplateScope {
+        var runValues = ["runbook": runbook.name, "environment": environment.name]
+        runValues.merge(run) { _, given in given }
+        return TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
+                             secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
+    }
+
     /// The plan of a run. `run` gives what the run knows of itself (`id`, `started_at`, `operator`);
     /// while planning ahead they stay references (`{{ run.id }}`). `includes` expands `include`
     /// steps as the run does (without it they are planned as one step each).
@@ -48,10 +60,7 @@ public struct Planner: Sendable {
         }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
-        var runValues = ["runbook": runbook.name, "environment": environment.name]
-        runValues.merge(run) { _, given in given }
-        let baseScope = TemplateScope(params: params, vars: TemplateScope.mergedVars(environment: environment, host: nil),
-                                      secrets: secrets, host: nil, env: env, steps: nil, run: runValues)
+        let baseScope = Self.baseScope(runbook, environment: environment, params: params, secrets: secrets, env: env, run: run)
         // Templated durations and expectations take their values now, so a bad one is an input
         // error before anything runs (`validate -e`, `plan` and `run` all come through here).
         var runbook = runbook
@@ -138,7 +147,7 @@ public struct Planner: Sendable {
         // After a failure of this run, `failed_run` is this run; its summary only the failure knows.
         var failureScope = baseScope
         failureScope.failedRun["runbook"] = runbook.name
-        failureScope.failedRun["id"] = runValues["id"]
+        failureScope.failedRun["id"] = baseScope.run["id"]
         let rollback = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
             plannedStep($0, batchHosts: targets, base: failureScope)
         }

@@ -63,7 +63,7 @@ public struct ExpandedStep: Sendable {
                 if let template = entry.template {
                     let rendered: RenderedText
                     do { rendered = try renderer.render(template, in: scope) } catch {
-                        throw StepFailure("\(error)", at: entry.location)
+                        throw StepFailure(rendering: error, of: template)
                     }
                     text = rendered.plainValue
                     if !rendered.secrets.isEmpty { secretParams[entry.key] = Secret(name: "params.\(entry.key)", value: text) }

@@ -217,7 +217,7 @@ extension Orchestrator {
             do {
                 rendered = try services.renderer.render(name, in: scope).plainValue
             } catch {
-                throw StepFailure("\(error)", at: name.location)
+                throw StepFailure(rendering: error, of: name)
             }
             include = IncludeStep(runbook: rendered, params: params, location: name.location)
             guard let resolver = services.includes else { throw StepFailure("on_failure cannot load runbooks here", at: name.location) }

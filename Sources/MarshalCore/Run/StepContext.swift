@@ -43,10 +43,8 @@ public struct StepContext: Sendable {
     public func render(_ template: TemplateString) throws(StepFailure) -> RenderedText {
         do {
             return try renderer.render(template, in: scope)
-        } catch let diagnostic as Diagnostic {
-            throw StepFailure(diagnostic.message, at: diagnostic.location)
         } catch {
-            throw StepFailure("\(error)", at: template.location)
+            throw StepFailure(rendering: error, of: template)
         }
     }
 
@@ -86,6 +84,16 @@ public struct StepFailure: Error, Sendable, CustomStringConvertible {
     public init(_ detail: String, at location: SourceLocation) {
         self.detail = detail
         self.location = location
+    }
+
+    /// A template that did not render: the renderer's diagnostic carries its own place (printed
+    /// once, not again in front of its text); any other error is placed at the template.
+    public init(rendering error: any Error, of template: TemplateString) {
+        if let diagnostic = error as? Diagnostic {
+            self.init(diagnostic.message, at: diagnostic.location)
+        } else {
+            self.init("\(error)", at: template.location)
+        }
     }
 
     /// For the operator: the place first, when there is one.
