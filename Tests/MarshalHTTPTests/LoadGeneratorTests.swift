@@ -72,8 +72,12 @@ extension HTTPLab {
             try await stall.value
             #expect(result.overall.dropped == 0)
             #expect(result.overall.errors.total == 0)
+            // Timed from each request's planned start, the ~100 requests due during the stall wait
+            // up to 1 s: p99 near 1 s. Timed from sending, only the 2 caught in flight do. The line
+            // between them is half the stall: on 2 busy cores a 5 ms answer took 138 ms once
+            // (CI, suite in parallel), which says nothing about where the stall is counted.
             #expect(result.overall.latency.p99 > 0.5, "corrected p99 \(result.overall.latency.p99)")
-            #expect(result.overall.serviceTime.p99 < 0.1, "service-time p99 \(result.overall.serviceTime.p99)")
+            #expect(result.overall.serviceTime.p99 < 0.5, "service-time p99 \(result.overall.serviceTime.p99)")
             #expect(result.overall.serviceTime.max > 0.5)
         }
 
