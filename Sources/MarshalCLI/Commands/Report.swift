@@ -40,7 +40,7 @@ extension MarshalCommand {
                     try text.write(toFile: output, atomically: true, encoding: .utf8)
                     try ReportWriter.writeCharts(of: data, beside: output)
                 } catch {
-                    Terminal.stderr("error: cannot write \(output): \(error)")
+                    Terminal.stderr("error: cannot write \(output): \(error.localizedDescription)")
                     throw ExitCode.invalidInput
                 }
                 Terminal.stdout("report written to \(output)")

@@ -7,6 +7,10 @@ struct OutputFile: ParsableArguments {
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.", completion: .file())
     var output: String?
 
+    func validate() throws {
+        try WritableFolder.check("--output", output, then: "nothing was written")
+    }
+
     /// Writes `text` where asked; a file that cannot be written is bad input (exit 2).
     func write(_ text: String) throws {
         guard let output else { return FileHandle.standardOutput.write(Data(text.utf8)) }

@@ -23,18 +23,8 @@ struct DocumentOptions: ParsableArguments {
     /// Refuses, while the command line is read and so before anything runs, a destination that
     /// could not be written at the end.
     func validate() throws {
-        for (flag, path) in [("--report", report), ("--junit", junit)] {
-            guard let path else { continue }
-            let folder = (path as NSString).deletingLastPathComponent
-            let directory = folder.isEmpty ? "." : folder
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue,
-                  FileManager.default.isWritableFile(atPath: directory)
-            else {
-                Terminal.stderr("error: \(flag) \(path): the folder \(directory) does not exist or is not writable; nothing was run")
-                throw ExitCode.invalidInput
-            }
-        }
+        try WritableFolder.check("--report", report, then: "nothing was run")
+        try WritableFolder.check("--junit", junit, then: "nothing was run")
     }
 
     func write(runId: String, journal: any JournalStore) async throws {
