@@ -61,7 +61,7 @@ struct RunbookChecker {
             available.insert(id)
         }
         if let register = step.register { available.insert(register) }
-        if let include = step.kind.as(IncludeStep.self) { checkInclude(include, runbook: runbook) }
+        if let include = step.kind.as(IncludeStep.self) { checkInclude(include, step: step, runbook: runbook) }
         if let undo = step.undoStep, undo.kind.is(IncludeStep.self) {
             // An undo is one step run where its step completed; an include is expanded into steps
             // before a run, so as an undo it could never run.
@@ -200,9 +200,20 @@ struct RunbookChecker {
         }
     }
 
-    private mutating func checkInclude(_ include: IncludeStep, runbook: Runbook) {
+    private mutating func checkInclude(_ include: IncludeStep, step: Step, runbook: Runbook) {
         if include.runbook == runbook.name || include.runbook == runbook.path {
             diagnostics.error("runbook '\(runbook.name)' includes itself", at: include.location)
+        }
+        // The include is replaced by its steps before a run, so these would be dropped without a
+        // word: a `when:` guarding a migration would not guard it.
+        let dropped = [("on", step.on != nil), ("every_batch", step.everyBatch), ("when", step.when != nil),
+                       ("retries", step.retries != 0), ("until", step.until != nil), ("timeout", step.timeout != nil),
+                       ("register", step.register != nil), ("ignore_failure", step.ignoreFailure), ("label", step.label != nil),
+                       ("idempotent", step.idempotent), ("undo_on_failure", step.undoOnFailure != nil), ("over", step.over != nil)]
+            .filter(\.1).map { "'\($0.0)'" }
+        if !dropped.isEmpty {
+            diagnostics.error("an include takes no \(dropped.joined(separator: ", ")): it is replaced by the steps of '\(include.runbook)', which run as they are written; put \(dropped.count == 1 ? "it" : "them") on those steps (a condition can test a param the include passes)",
+                              at: step.when?.location ?? step.location)
         }
     }
 }

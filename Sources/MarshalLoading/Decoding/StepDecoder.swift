@@ -122,7 +122,7 @@ struct StepDecoder {
         }
         guard let map = reader.mapping(node, what) else { return nil }
         map.declare(plugin.declaration.object)
-        if let onNode = map.node("on") {
+        if plugin.declaration.object.keyNames.contains("on"), let onNode = map.node("on") {
             on = RunbookDecoder(reader: reader, path: reader.file).decodeTargets(onNode, "'on'")
         }
         if plugin.declaration.object.keyNames.contains("over") { over = decodeWindow(map) }

@@ -12,14 +12,15 @@ public struct StepKindDeclaration: Sendable, Hashable {
     /// A step using this kind; `marshal docs` prints it and a test validates it.
     public var example: String
 
-    /// `keys` are the kind's own; `on` (which every kind accepts) is added after them.
+    /// `keys` are the kind's own; `on` (which every kind but include accepts) is added after them.
     public init(_ name: String, summary: String, shorthand: (shape: ValueShape, meaning: String)? = nil,
-                keys: [KeyDeclaration], exactlyOneOf: [String] = [], atLeastOneOf: [String] = [],
+                keys: [KeyDeclaration], exactlyOneOf: [String] = [], atLeastOneOf: [String] = [], placedByOn: Bool = true,
                 runs: ReferenceSentence, evidence: String, undo: ReferenceSentence = .byItsUndoStep, example: String) {
         self.name = name
         self.summary = summary
         self.shorthand = shorthand
-        self.object = ObjectShape(name, keys: keys + [StepDeclarations.onKey], exactlyOneOf: exactlyOneOf, atLeastOneOf: atLeastOneOf)
+        self.object = ObjectShape(name, keys: keys + (placedByOn ? [StepDeclarations.onKey] : []), exactlyOneOf: exactlyOneOf,
+                                  atLeastOneOf: atLeastOneOf)
         self.runs = runs.text
         self.evidence = evidence
         self.undo = undo.text

@@ -8,7 +8,8 @@ public struct IncludeStep: StepKindPlugin {
             KeyDeclaration("runbook", .string, required: true, "Name or path of the runbook."),
             KeyDeclaration("params", .dictionary(.any), "Its params."),
         ],
-        runs: "Its steps run where they say.",
+        placedByOn: false,
+        runs: "Its steps run where they say. It takes none of the keys that place or repeat a step (`on`, `when`, `retries`, `timeout`, …): `validate` refuses them, because its steps carry their own.",
         evidence: "That of its steps.",
         undo: "That of its steps.",
         example: """
