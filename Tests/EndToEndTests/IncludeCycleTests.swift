@@ -8,47 +8,45 @@ import Testing
 struct IncludeCycleTests {
     @Test("validate, plan and run name an include cycle at the include that closes it, at its file:line:column (they said 'include: error: …: includes nest more than 8 deep')")
     func cycleNamed() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        CLI.write("version: 1\nrunbook: first\nsteps:\n  - include: second\n", to: dir + "/first.yml")
-        CLI.write("version: 1\nrunbook: second\nsteps:\n  - shell: \"true\"\n  - include: first\n", to: dir + "/second.yml")
-        let expected = "\(dir)/second.yml:5:14: error: runbook 'first' includes itself through first → second → first: the steps would never end"
-        for command in [["validate", dir + "/first.yml"], ["plan", dir + "/first.yml"], ["run", dir + "/first.yml", "--state", dir + "/state"]] {
-            let result = try await CLI.run(command + ["-e", env])
-            #expect(result.status == 2, "\(command[0]): \(result.stdout)\(result.stderr)")
-            #expect(result.stderr.split(separator: "\n").first.map(String.init) == expected, "\(command[0]): \(result.stderr)")
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("version: 1\nrunbook: first\nsteps:\n  - include: second\n", to: dir + "/first.yml")
+            CLI.write("version: 1\nrunbook: second\nsteps:\n  - shell: \"true\"\n  - include: first\n", to: dir + "/second.yml")
+            let expected = "\(dir)/second.yml:5:14: error: runbook 'first' includes itself through first → second → first: the steps would never end"
+            for command in [["validate", dir + "/first.yml"], ["plan", dir + "/first.yml"], ["run", dir + "/first.yml", "--state", dir + "/state"]] {
+                let result = try await CLI.run(command + ["-e", env])
+                #expect(result.status == 2, "\(command[0]): \(result.stdout)\(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").first.map(String.init) == expected, "\(command[0]): \(result.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/state/journal.sqlite"), "the run was refused before it opened the journal")
         }
-        #expect(!FileManager.default.fileExists(atPath: dir + "/state/journal.sqlite"), "the run was refused before it opened the journal")
     }
 
     @Test("when, on, retries, timeout on an include are refused at their place (they were dropped without a word: a when-guarded include ran anyway)")
     func stepKeysRefused() async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let env = CLI.localEnvironment(dir, name: "lab")
-        CLI.write("version: 1\nrunbook: part\nsteps:\n  - shell: \"echo ran >> {{ host.vars.dir }}/log\"\n", to: dir + "/part.yml")
-        CLI.write("""
-        version: 1
-        runbook: guarded
-        params:
-          migrate: { type: bool, default: false }
-        steps:
-          - include: part
-            when: "params.migrate == true"
-          - include: part
-            on: here
-            retries: 2
-        """, to: dir + "/guarded.yml")
-        CLI.write("version: 1\nrunbook: placed\nsteps:\n  - include: { runbook: part, on: here }\n", to: dir + "/placed.yml")
-        let result = try await CLI.run(["run", dir + "/guarded.yml", "-e", env, "--state", dir + "/state"])
-        #expect(result.status == 2)
-        let lines = result.stderr.split(separator: "\n").map(String.init)
-        #expect(lines.contains("\(dir)/guarded.yml:7:12: error: an include takes no 'when': it is replaced by the steps of 'part', which run as they are written; put it on those steps (a condition can test a param the include passes)"), "\(result.stderr)")
-        #expect(lines.contains("\(dir)/guarded.yml:8:5: error: an include takes no 'on', 'retries': it is replaced by the steps of 'part', which run as they are written; put them on those steps (a condition can test a param the include passes)"), "\(result.stderr)")
-        let placed = try await CLI.run(["validate", dir + "/placed.yml", "-e", env])
-        #expect(placed.status == 2)
-        #expect(placed.stderr.hasPrefix("\(dir)/placed.yml:4:31: error: unknown key 'on' in 'include'; expected one of: params, runbook"), "\(placed.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: dir + "/log"), "an included step ran")
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("version: 1\nrunbook: part\nsteps:\n  - shell: \"echo ran >> {{ host.vars.dir }}/log\"\n", to: dir + "/part.yml")
+            CLI.write("""
+            version: 1
+            runbook: guarded
+            params:
+              migrate: { type: bool, default: false }
+            steps:
+              - include: part
+                when: "params.migrate == true"
+              - include: part
+                on: here
+                retries: 2
+            """, to: dir + "/guarded.yml")
+            CLI.write("version: 1\nrunbook: placed\nsteps:\n  - include: { runbook: part, on: here }\n", to: dir + "/placed.yml")
+            let result = try await CLI.run(["run", dir + "/guarded.yml", "-e", env, "--state", dir + "/state"])
+            #expect(result.status == 2)
+            let lines = result.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.contains("\(dir)/guarded.yml:7:12: error: an include takes no 'when': it is replaced by the steps of 'part', which run as they are written; put it on those steps (a condition can test a param the include passes)"), "\(result.stderr)")
+            #expect(lines.contains("\(dir)/guarded.yml:8:5: error: an include takes no 'on', 'retries': it is replaced by the steps of 'part', which run as they are written; put them on those steps (a condition can test a param the include passes)"), "\(result.stderr)")
+            let placed = try await CLI.run(["validate", dir + "/placed.yml", "-e", env])
+            #expect(placed.status == 2)
+            #expect(placed.stderr.hasPrefix("\(dir)/placed.yml:4:31: error: unknown key 'on' in 'include'; expected one of: params, runbook"), "\(placed.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/log"), "an included step ran")
+        }
     }
 }

@@ -7,15 +7,6 @@ import Testing
 /// `validate` passes, the rollback can run.
 @Suite("Rollback lists and on_failure runbooks: checked and run like the steps")
 struct RollbackListTests {
-    /// Runs `body` in a fresh folder holding `env.yml` (one host on this machine, `here`, whose
-    /// `vars.dir` is the folder) and an empty `Runbooks/`; removes the folder afterwards.
-    static func inProject(_ body: (_ dir: String, _ env: String) async throws -> Void) async throws {
-        let dir = CLI.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
-        try await body(dir, CLI.localEnvironment(dir, name: "lab"))
-    }
-
     /// `dir/Runbooks/undo-part.yml` (one step that logs) and `dir/Runbooks/NAME.yml` whose rollback
     /// list includes it, then logs `after`; `failing` adds a step that fails.
     static func project(_ dir: String, name: String, failing: Bool) {
@@ -44,7 +35,7 @@ struct RollbackListTests {
 
     @Test("an include in the rollback list runs its steps in place, in order, when a run fails (it failed with 'an include step must be expanded before it runs')")
     func includeRunsOnFailure() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             Self.project(dir, name: "failing", failing: true)
             let run = try await CLI.run(["run", dir + "/Runbooks/failing.yml", "-e", env, "--state", dir + "/state"])
             #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
@@ -56,7 +47,7 @@ struct RollbackListTests {
 
     @Test("marshal rollback of a good run lists and runs the included undo steps, from the journal's copy when the file is gone")
     func includeRunsOnRollback() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             Self.project(dir, name: "good", failing: false)
             let run = try await CLI.run(["run", dir + "/Runbooks/good.yml", "-e", env, "--state", dir + "/state"])
             #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
@@ -76,7 +67,7 @@ struct RollbackListTests {
 
     @Test("validate gives rollback: steps and undo steps the checks steps get: unique ids, a soak gate's host, a benchmark's host, an included file; an undo that is an include, which can never run, is refused")
     func checkedLikeSteps() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: r
@@ -113,7 +104,7 @@ struct RollbackListTests {
 
     @Test("rollback of a run whose steps include a runbook undoes them from the journal's copy when the file is gone (it said 'included runbook not found')")
     func includedStepsUndoneFromJournal() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: part
@@ -138,7 +129,7 @@ struct RollbackListTests {
 
     @Test("validate checks the runbooks a runbook calls: an on_failure runbook that is missing, a misspelt name in its params, include params it does not declare or lacks (each was found only when it ran)")
     func calledRunbooksChecked() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: part
@@ -169,7 +160,7 @@ struct RollbackListTests {
 
     @Test("Marshal killed inside an on_failure runbook: resume on a machine without that file finishes it from the journal (it said 'cannot read file')")
     func failureRunbookResumedFromJournal() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: cleanup
@@ -201,7 +192,7 @@ struct RollbackListTests {
 
     @Test("a rollback that failed is not shown as succeeded: show and the report say the rollback 'began' and list the failed undo with what failed (both said 'rollback … succeeded')")
     func failedRollbackNeverShownSucceeded() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: r
@@ -251,7 +242,7 @@ struct RollbackListTests {
 
     @Test("plan shows the rollback: list with each host's commands (includes expanded, failed_run filled where the plan knows it): byte for byte what a failed run journals (plan printed no rollback list)")
     func planShowsRollbackList() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: undo-part
@@ -299,7 +290,7 @@ struct RollbackListTests {
 
     @Test("plan shows the on_failure runbook's steps with their commands on its targets: byte for byte what the failed run journals (plan said only 'on failure: run NAME')")
     func planShowsFailureRunbook() async throws {
-        try await Self.inProject { dir, env in
+        try await CLI.inLocalProject { dir, env in
             CLI.write("""
             version: 1
             runbook: repair

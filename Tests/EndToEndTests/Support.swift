@@ -49,6 +49,15 @@ enum CLI {
         TestFile.write(text, to: path)
     }
 
+    /// Runs `body` in a fresh folder holding `env.yml` (as `localEnvironment`, named `lab`) and an
+    /// empty `Runbooks/`; removes the folder afterwards.
+    static func inLocalProject(_ body: (_ dir: String, _ env: String) async throws -> Void) async throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/Runbooks", withIntermediateDirectories: true)
+        try await body(dir, localEnvironment(dir, name: "lab"))
+    }
+
     /// `dir/env.yml`: one host, `here`, on this machine (`transport: local`), with `vars.dir`.
     static func localEnvironment(_ dir: String, name: String) -> String {
         write("""
