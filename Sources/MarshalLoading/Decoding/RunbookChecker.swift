@@ -205,14 +205,16 @@ struct RunbookChecker {
             diagnostics.error("runbook '\(runbook.name)' includes itself", at: include.location)
         }
         // The include is replaced by its steps before a run, so these would be dropped without a
-        // word: a `when:` guarding a migration would not guard it.
-        let dropped = [("on", step.on != nil), ("every_batch", step.everyBatch), ("when", step.when != nil),
+        // word: a `when:` guarding a migration would not guard it, and `steps.ID` of an include
+        // names no evidence.
+        let dropped = [("id", step.id != nil), ("on", step.on != nil), ("every_batch", step.everyBatch), ("when", step.when != nil),
                        ("retries", step.retries != 0), ("until", step.until != nil), ("timeout", step.timeout != nil),
                        ("register", step.register != nil), ("ignore_failure", step.ignoreFailure), ("label", step.label != nil),
                        ("idempotent", step.idempotent), ("undo_on_failure", step.undoOnFailure != nil), ("over", step.over != nil)]
             .filter(\.1).map { "'\($0.0)'" }
         if !dropped.isEmpty {
-            diagnostics.error("an include takes no \(dropped.joined(separator: ", ")): it is replaced by the steps of '\(include.runbook)', which run as they are written; put \(dropped.count == 1 ? "it" : "them") on those steps (a condition can test a param the include passes)",
+            let hint = step.when == nil ? "" : " (a condition can test a param the include passes)"
+            diagnostics.error("an include takes no \(dropped.joined(separator: ", ")): it is replaced by the steps of '\(include.runbook)', which run as they are written; put \(dropped.count == 1 ? "it" : "them") on those steps\(hint)",
                               at: step.when?.location ?? step.location)
         }
     }
