@@ -186,7 +186,7 @@ public struct Loader: Sendable {
         var diagnostics = checker.diagnostics.items
         for step in runbook.everyStep {
             guard let include = step.kind.as(IncludeStep.self) else { continue }
-            diagnostics += checkCall(include.runbook, params: include.params, at: include.location, what: "included runbook",
+            diagnostics += checkCall(include.runbook, params: include.params, at: include.location, what: Self.includedRunbook,
                                      from: runbook, journaled: journaled)
         }
         if let run = runbook.onFailure.writtenOutRun {
@@ -194,6 +194,20 @@ public struct Loader: Sendable {
                                      from: runbook, journaled: journaled)
         }
         return diagnostics
+    }
+
+    static let includedRunbook = "included runbook"
+
+    /// What a runbook says for its own runs that its steps do not take along when included: its
+    /// targets (a `targets: db` runbook's steps would run on the including run's web hosts),
+    /// preflight, rollback list and on_failure. Nil when it says none of these.
+    static func unusedWhenIncluded(_ runbook: Runbook) -> String? {
+        var parts: [String] = []
+        if runbook.targets.terms != [.all] { parts.append("targets: \(runbook.targets)") }
+        if !runbook.preflight.isEmpty { parts.append("a preflight: list") }
+        if !runbook.rollback.isEmpty { parts.append("a rollback: list") }
+        if case .stop = runbook.onFailure {} else { parts.append("on_failure") }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     /// A runbook called by name from `caller`: it can be found, and the params given are ones it
@@ -215,6 +229,10 @@ public struct Loader: Sendable {
         for spec in called.params where spec.required && spec.defaultValue == nil && !params.contains(where: { $0.key == spec.name }) {
             diagnostics.append(Diagnostic(.error, at: location,
                                           "\(what) '\(name)' requires param '\(spec.name)' (declared at \(spec.location)); give it in params"))
+        }
+        if what == Self.includedRunbook, let unused = Self.unusedWhenIncluded(called) {
+            diagnostics.append(Diagnostic(.warning, at: location,
+                                          "\(what) '\(name)' has \(unused), which an include does not use: its steps run in this run's batches, on their hosts (a step's on: places it elsewhere)"))
         }
         return diagnostics
     }

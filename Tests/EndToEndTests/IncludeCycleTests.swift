@@ -50,4 +50,27 @@ struct IncludeCycleTests {
             #expect(!FileManager.default.fileExists(atPath: dir + "/log"), "an included step ran")
         }
     }
+
+    @Test("an included runbook's targets, preflight, rollback list and on_failure, which an include does not use, are named in a warning (nothing said so: a targets: db runbook's steps ran on the including run's hosts)")
+    func unusedPartsWarned() async throws {
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: db-part
+            targets: db
+            on_failure: rollback
+            preflight:
+              - shell: "true"
+            steps:
+              - shell: "echo ran >> {{ host.vars.dir }}/log"
+            rollback:
+              - shell: "true"
+            """, to: dir + "/db-part.yml")
+            CLI.write("version: 1\nrunbook: outer\nsteps:\n  - include: db-part\n", to: dir + "/outer.yml")
+            let result = try await CLI.run(["validate", dir + "/outer.yml", "-e", env])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stderr == "\(dir)/outer.yml:4:14: warning: included runbook 'db-part' has targets: db, a preflight: list, a rollback: list, on_failure, which an include does not use: its steps run in this run's batches, on their hosts (a step's on: places it elsewhere)\n",
+                    "\(result.stderr)")
+        }
+    }
 }

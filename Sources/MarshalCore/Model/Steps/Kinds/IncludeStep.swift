@@ -9,7 +9,7 @@ public struct IncludeStep: StepKindPlugin {
             KeyDeclaration("params", .dictionary(.any), "Its params."),
         ],
         placedByOn: false,
-        runs: "Its steps run where they say. It takes none of the keys that place or repeat a step (`on`, `when`, `retries`, `timeout`, …): `validate` refuses them, because its steps carry their own.",
+        runs: "Its steps run where they say, in the including run's batches. It takes none of the keys that place or repeat a step (`id`, `on`, `when`, `retries`, `timeout`, …): `validate` refuses them, because its steps carry their own. The included runbook's `targets`, `preflight`, `rollback` and `on_failure` are not used (`validate` warns).",
         evidence: "That of its steps.",
         undo: "That of its steps.",
         example: """
