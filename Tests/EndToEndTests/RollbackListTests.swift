@@ -155,6 +155,38 @@ struct RollbackListTests {
                 "\(dir)/caller.yml:5:41: error: included runbook 'part' has no param 'relase' (did you mean 'release'?); it declares: release",
                 "4 errors in 1 of 1 file",
             ], "\(validate.stderr)")
+
+            // What would stop the on_failure runbook or the rollback list after the failure stops
+            // the run before it (validate passed both; each failed only once the run had failed).
+            CLI.write("version: 1\nrunbook: broken\nsteps:\n  - shell: { command: \"true\", bogus: 1 }\n", to: dir + "/broken.yml")
+            CLI.write("version: 1\nrunbook: calls-broken\non_failure: { run: broken }\nsteps:\n  - shell: \"echo ran >> {{ host.vars.dir }}/log\"\n",
+                      to: dir + "/calls-broken.yml")
+            CLI.write("version: 1\nrunbook: again\non_failure: { run: again }\nsteps:\n  - shell: \"echo ran >> {{ host.vars.dir }}/log\"\n",
+                      to: dir + "/again.yml")
+            CLI.write("version: 1\nrunbook: loops\nsteps:\n  - include: back\n", to: dir + "/loops.yml")
+            CLI.write("version: 1\nrunbook: back\nsteps:\n  - include: loops\n", to: dir + "/back.yml")
+            CLI.write("""
+            version: 1
+            runbook: list-loops
+            on_failure: rollback
+            steps:
+              - shell: "echo ran >> {{ host.vars.dir }}/log"
+            rollback:
+              - include: loops
+            """, to: dir + "/list-loops.yml")
+            let expected = [
+                "calls-broken": "\(dir)/calls-broken.yml:3:20: error: on_failure runbook broken cannot be loaded: \(dir)/broken.yml:4:31: error: unknown key 'bogus' in 'shell'; expected one of: chdir, command, on",
+                "again": "\(dir)/again.yml:3:20: error: runbook 'again' includes itself through again → again: the steps would never end",
+                "list-loops": "\(dir)/back.yml:4:14: error: runbook 'loops' includes itself through loops → back → loops: the steps would never end",
+            ]
+            for (name, error) in expected {
+                for command in [["validate", dir + "/\(name).yml"], ["run", dir + "/\(name).yml", "--state", dir + "/state"]] {
+                    let result = try await CLI.run(command + ["-e", env])
+                    #expect(result.status == 2, "\(name) \(command[0]): \(result.stdout)\(result.stderr)")
+                    #expect(result.stderr.split(separator: "\n").first.map(String.init) == error, "\(name) \(command[0]): \(result.stderr)")
+                }
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/log"), "a run started")
         }
     }
 

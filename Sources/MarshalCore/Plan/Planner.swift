@@ -148,12 +148,17 @@ public struct Planner: Sendable {
         var failureScope = baseScope
         failureScope.failedRun["runbook"] = runbook.name
         failureScope.failedRun["id"] = baseScope.run["id"]
-        let rollback = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
+        let (rollback, rollbackProblem) = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
             plannedStep($0, batchHosts: targets, base: failureScope)
         }
-        let onFailureRun = plannedFailureRunbook(runbook, environment: environment, scope: failureScope, includes: includes) {
+        let (onFailureRun, onFailureProblem) = plannedFailureRunbook(runbook, environment: environment, scope: failureScope,
+                                                                     includes: includes) {
             plannedStep($0, batchHosts: $1, base: failureScope)
         }
+        for problem in [rollbackProblem, onFailureProblem].compactMap({ $0 }) {
+            bag.error(problem.detail, at: problem.location ?? runbook.location)
+        }
+        if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
         var involved = targets.map(\.name)
         for expanded in steps + preflight.map(\.expanded) {
@@ -179,35 +184,50 @@ public struct Planner: Sendable {
         )
     }
 
-    /// The `rollback:` list as the run would expand it after a failure. It is shown, never a reason
-    /// to refuse the run: its includes' params may name what only the failure knows, so a list that
-    /// cannot be expanded now is shown as written (validate has checked its steps and files).
+    /// The `rollback:` list as the run would expand it after a failure, and what would stop that
+    /// expansion (an include cycle, params the included runbook refuses): found now, it refuses
+    /// the run before anything changes, not after the failure it was written for. What only the
+    /// failure knows (`failed_run.summary`, `steps.*`) renders as a reference.
     private func plannedRollbackList(_ runbook: Runbook, scope: TemplateScope, includes: (any IncludeResolver)?,
-                                     plannedStep: (ExpandedStep) -> Plan.PlannedStep) -> [Plan.PlannedStep] {
-        let asWritten = runbook.rollback.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
-        let expanded = includes.flatMap { resolver in
-            try? ExpandedStep.expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
-        } ?? asWritten
-        return expanded.map { plannedStep($0.inRollbackList) }
+                                     plannedStep: (ExpandedStep) -> Plan.PlannedStep) -> (steps: [Plan.PlannedStep], problem: StepFailure?) {
+        var expanded = runbook.rollback.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
+        if let resolver = includes {
+            do throws(StepFailure) {
+                expanded = try ExpandedStep.expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
+            } catch {
+                return ([], error)
+            }
+        }
+        return (expanded.map { plannedStep($0.inRollbackList) }, nil)
     }
 
     /// The `on_failure: { run: }` runbook's steps, expanded as `Orchestrator.runFailureRunbook`
-    /// expands them, on its own targets. Like the rollback list, shown and never a reason to refuse.
+    /// expands them, on its own targets, and what would stop them as for the rollback list (also:
+    /// the runbook does not load). A name known only from the failure is not planned.
     private func plannedFailureRunbook(_ runbook: Runbook, environment: Environment, scope: TemplateScope,
                                        includes: (any IncludeResolver)?,
-                                       plannedStep: (ExpandedStep, [HostSpec]) -> Plan.PlannedStep) -> [Plan.PlannedStep] {
+                                       plannedStep: (ExpandedStep, [HostSpec]) -> Plan.PlannedStep) -> (steps: [Plan.PlannedStep], problem: StepFailure?) {
         guard case .run(let name, let params) = runbook.onFailure, let resolver = includes,
-              let rendered = try? renderer.render(name, in: scope).plainValue, !rendered.contains("{{") else { return [] }
+              let rendered = try? renderer.render(name, in: scope).plainValue, !rendered.contains("{{") else { return ([], nil) }
         let include = IncludeStep(runbook: rendered, params: params, location: name.location)
         let step = Step(name: "on_failure: run \(rendered)", kind: .include(include), location: name.location)
-        guard let other = try? resolver.runbook(for: include, from: runbook),
-              let expanded = try? ExpandedStep.expand([step], runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
-        else { return [] }
+        let other: Runbook, expanded: [ExpandedStep]
+        do {
+            other = try resolver.runbook(for: include, from: runbook)
+        } catch {
+            return ([], StepFailure("on_failure runbook \(rendered) cannot be loaded: \(error)", at: name.location))
+        }
+        do throws(StepFailure) {
+            expanded = try ExpandedStep.expand([step], runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
+        } catch {
+            return ([], error)
+        }
         let hosts = other.targets.resolve(in: environment)
-        return expanded.map {
+        let planned = expanded.map {
             var planned = $0
             planned.ordinal += Orchestrator.failureRunbookOrdinalBase
             return plannedStep(planned, hosts)
         }
+        return (planned, nil)
     }
 }
