@@ -190,13 +190,14 @@ public struct Loader: Sendable {
                                      from: runbook, journaled: journaled)
         }
         if let run = runbook.onFailure.writtenOutRun {
-            diagnostics += checkCall(run.runbook, params: run.params, at: run.location, what: "on_failure runbook",
+            diagnostics += checkCall(run.runbook, params: run.params, at: run.location, what: Self.failureRunbook,
                                      from: runbook, journaled: journaled)
         }
         return diagnostics
     }
 
     static let includedRunbook = "included runbook"
+    static let failureRunbook = "on_failure runbook"
 
     /// What a runbook says for its own runs that its steps do not take along when included: its
     /// targets (a `targets: db` runbook's steps would run on the including run's web hosts),
@@ -229,6 +230,12 @@ public struct Loader: Sendable {
         for spec in called.params where spec.required && spec.defaultValue == nil && !params.contains(where: { $0.key == spec.name }) {
             diagnostics.append(Diagnostic(.error, at: location,
                                           "\(what) '\(name)' requires param '\(spec.name)' (declared at \(spec.location)); give it in params"))
+        }
+        if what == Self.failureRunbook {
+            for step in called.steps where step.kind.canBeApproved {
+                diagnostics.append(Diagnostic(.error, at: location, "\(what) '\(name)': \(step.location): " +
+                                              RunbookChecker.noPause(step.kind.name, in: "a runbook run by on_failure")))
+            }
         }
         if what == Self.includedRunbook, let unused = Self.unusedWhenIncluded(called) {
             diagnostics.append(Diagnostic(.warning, at: location,

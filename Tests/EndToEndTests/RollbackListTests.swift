@@ -354,4 +354,30 @@ struct RollbackListTests {
             #expect(Self.commands(plan["onFailureRun"]) == [journaled[1]])
         }
     }
+
+    @Test("a step that pauses for approval is refused in a rollback list, an undo and an on_failure runbook (the rollback journaled it 'paused' and went on to the next undo without it)")
+    func noPauseInRollback() async throws {
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("version: 1\nrunbook: asks\nsteps:\n  - approve: { message: \"sure?\" }\n", to: dir + "/asks.yml")
+            CLI.write("""
+            version: 1
+            runbook: pausing
+            on_failure: { run: asks }
+            steps:
+              - shell: "true"
+                undo: { approve: { message: "undo?" } }
+            rollback:
+              - probe: { command: "echo", regex: "(\\\\d+)", expect: "value > 0", on_no_data: pause }
+            """, to: dir + "/pausing.yml")
+            let result = try await CLI.run(["validate", dir + "/pausing.yml", "-e", env])
+            #expect(result.status == 2)
+            let advice = "a rollback does not stop to wait for approval; to decide before undoing, use on_failure: stop and run `marshal rollback` by hand"
+            #expect(result.stderr.split(separator: "\n").map(String.init) == [
+                "\(dir)/pausing.yml:3:20: error: on_failure runbook 'asks': \(dir)/asks.yml:4:5: an approve step cannot stand in a runbook run by on_failure: \(advice)",
+                "\(dir)/pausing.yml:6:11: error: an approve step cannot stand in an undo: \(advice)",
+                "\(dir)/pausing.yml:8:5: error: a probe gate with on_no_data: pause cannot stand in a runbook's rollback: list: \(advice)",
+                "3 errors in 1 of 1 file",
+            ], "\(result.stderr)")
+        }
+    }
 }
