@@ -232,9 +232,9 @@ public struct Loader: Sendable {
                                           "\(what) '\(name)' requires param '\(spec.name)' (declared at \(spec.location)); give it in params"))
         }
         if what == Self.failureRunbook {
-            for step in called.steps where step.kind.canBeApproved {
-                diagnostics.append(Diagnostic(.error, at: location, "\(what) '\(name)': \(step.location): " +
-                                              RunbookChecker.noPause(step.kind.name, in: "a runbook run by on_failure")))
+            for step in called.steps {
+                guard let refusal = step.pauseRefusal(in: Step.failureRunbookPlace) else { continue }
+                diagnostics.append(Diagnostic(.error, at: location, "\(what) '\(name)': \(step.location): \(refusal)"))
             }
         }
         if what == Self.includedRunbook, let unused = Self.unusedWhenIncluded(called) {

@@ -378,6 +378,16 @@ struct RollbackListTests {
                 "\(dir)/pausing.yml:8:5: error: a probe gate with on_no_data: pause cannot stand in a runbook's rollback: list: \(advice)",
                 "3 errors in 1 of 1 file",
             ], "\(result.stderr)")
+            // Through an include: in the rollback list, and in a runbook on_failure runs.
+            CLI.write("version: 1\nrunbook: wrap\nsteps:\n  - include: asks\n", to: dir + "/wrap.yml")
+            CLI.write("version: 1\nrunbook: via-list\non_failure: rollback\nsteps:\n  - shell: \"true\"\nrollback:\n  - include: asks\n",
+                      to: dir + "/via-list.yml")
+            CLI.write("version: 1\nrunbook: via-run\non_failure: { run: wrap }\nsteps:\n  - shell: \"true\"\n", to: dir + "/via-run.yml")
+            for (name, place) in [("via-list", "a runbook's rollback: list"), ("via-run", "a runbook run by on_failure")] {
+                let through = try await CLI.run(["run", dir + "/\(name).yml", "-e", env, "--state", dir + "/state"])
+                #expect(through.status == 2)
+                #expect(through.stderr.hasPrefix("\(dir)/asks.yml:4:5: error: an approve step cannot stand in \(place): \(advice)"), "\(through.stderr)")
+            }
         }
     }
 }

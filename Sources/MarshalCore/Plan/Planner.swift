@@ -198,6 +198,8 @@ public struct Planner: Sendable {
                 return ([], error)
             }
         }
+        // Includes are expanded now: their steps may not pause either.
+        if let refusal = Self.pauseRefusal(in: expanded, place: Step.rollbackListPlace) { return ([], refusal) }
         return (expanded.map { plannedStep($0.inRollbackList) }, nil)
     }
 
@@ -222,6 +224,7 @@ public struct Planner: Sendable {
         } catch {
             return ([], error)
         }
+        if let refusal = Self.pauseRefusal(in: expanded, place: Step.failureRunbookPlace) { return ([], refusal) }
         let hosts = other.targets.resolve(in: environment)
         let planned = expanded.map {
             var planned = $0
@@ -229,5 +232,13 @@ public struct Planner: Sendable {
             return plannedStep(planned, hosts)
         }
         return (planned, nil)
+    }
+
+    /// The first step (or undo) of what a rollback runs that would pause for approval.
+    private static func pauseRefusal(in expanded: [ExpandedStep], place: String) -> StepFailure? {
+        for step in expanded.flatMap(\.step.withUndo) {
+            if let refusal = step.pauseRefusal(in: place) { return StepFailure(refusal, at: step.location) }
+        }
+        return nil
     }
 }

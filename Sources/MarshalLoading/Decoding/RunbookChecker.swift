@@ -25,7 +25,7 @@ struct RunbookChecker {
         // get every check the steps get: a rollback list that fails only when it runs fails at the worst time.
         for step in runbook.rollback {
             checkStep(step, runbook: runbook, environment: environment, available: &available, seenIDs: &seenIDs)
-            checkNoPause(step, in: "a runbook's rollback: list")
+            checkNoPause(step, in: Step.rollbackListPlace)
         }
         for step in all { if let undo = step.undoStep { checkNoPause(undo, in: "an undo") } }
         // `on_failure: { run: }` renders its runbook and params once the run has failed, with every
@@ -74,13 +74,7 @@ struct RunbookChecker {
     /// A rollback does not wait: a step there that pauses for approval (an approve step, a gate with
     /// `on_no_data: pause`) was passed over and the rollback went on without it.
     private mutating func checkNoPause(_ step: Step, in place: String) {
-        guard step.kind.canBeApproved else { return }
-        diagnostics.error(Self.noPause(step.kind.name, in: place), at: step.location)
-    }
-
-    /// Why a step that can pause is refused where a rollback runs it.
-    static func noPause(_ kind: String, in place: String) -> String {
-        "\(kind == "approve" ? "an approve step" : "a \(kind) gate with on_no_data: pause") cannot stand in \(place): a rollback does not stop to wait for approval; to decide before undoing, use on_failure: stop and run `marshal rollback` by hand"
+        if let refusal = step.pauseRefusal(in: place) { diagnostics.error(refusal, at: step.location) }
     }
 
     /// `delta(x)`/`rate(x)` need `over:`; `over: ID` names an earlier step of the same batch loop;

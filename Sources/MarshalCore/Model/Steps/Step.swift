@@ -99,3 +99,17 @@ public final class UndoBox: Sendable, Hashable {
     public static func == (lhs: UndoBox, rhs: UndoBox) -> Bool { lhs.step == rhs.step }
     public func hash(into hasher: inout Hasher) { hasher.combine(step) }
 }
+
+extension Step {
+    public static let rollbackListPlace = "a runbook's rollback: list"
+    public static let failureRunbookPlace = "a runbook run by on_failure"
+
+    /// Why this step cannot stand where a rollback runs it (`place`), or nil. A rollback does not
+    /// stop to wait: a step that pauses for approval (an approve step, a gate with
+    /// `on_no_data: pause`) was journaled paused while the rollback went on without it.
+    public func pauseRefusal(in place: String) -> String? {
+        guard kind.canBeApproved else { return nil }
+        let what = kind.isApprove ? "an approve step" : "a \(kind.name) gate with on_no_data: pause"
+        return "\(what) cannot stand in \(place): a rollback does not stop to wait for approval; to decide before undoing, use on_failure: stop and run `marshal rollback` by hand"
+    }
+}
