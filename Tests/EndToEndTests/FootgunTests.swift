@@ -101,4 +101,11 @@ struct FootgunTests {
         let none = try await CLI.run(["show", "last", "--state", dir + "/state", "--lines", "0"])
         #expect(!none.stdout.contains("| line"))
     }
+
+    @Test("runs --limit 0 is refused (it listed nothing and said 'no runs recorded' of a journal that holds runs)")
+    func runsLimitZero() async throws {
+        let result = try await CLI.run(["runs", "--limit", "0", "--state", CLI.temporaryDirectory()])
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("Error: --limit must be at least 1, got 0"), "\(result.stderr)")
+    }
 }

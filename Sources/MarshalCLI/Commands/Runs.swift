@@ -16,6 +16,11 @@ extension MarshalCommand {
         @Option(help: "How many runs to list.")
         var limit: Int = 20
 
+        func validate() throws {
+            // 0 listed nothing and said "no runs recorded".
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        }
+
         @OptionGroup var outputOptions: OutputOptions
 
         @OptionGroup var stateOptions: StateOptions
