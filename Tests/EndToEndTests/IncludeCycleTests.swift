@@ -73,4 +73,31 @@ struct IncludeCycleTests {
                     "\(result.stderr)")
         }
     }
+
+    @Test("a step's evidence in include params is refused (the params render before any step runs: the included step got the text '{{ steps.ship.stdout }}')")
+    func evidenceNotInIncludeParams() async throws {
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: part
+            params:
+              prev: { type: string, required: true }
+            steps:
+              - shell: "printf '%s\\n' got:{{ params.prev }} >> {{ host.vars.dir }}/log"
+            """, to: dir + "/part.yml")
+            CLI.write("""
+            version: 1
+            runbook: passes
+            steps:
+              - id: ship
+                shell: "echo v1"
+              - include: { runbook: part, params: { prev: "{{ steps.ship.stdout }}" } }
+            """, to: dir + "/passes.yml")
+            let refused = try await CLI.run(["run", dir + "/passes.yml", "-e", env, "--state", dir + "/state"])
+            #expect(refused.status == 2)
+            #expect(refused.stderr.hasPrefix("\(dir)/passes.yml:6:41: error: include params are rendered once, before any step runs, when 'steps.ship.stdout' has no value: a step's evidence cannot be passed to an included runbook"),
+                    "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/log"), "a step ran")
+        }
+    }
 }

@@ -212,6 +212,17 @@ struct RunbookChecker {
         if include.runbook == runbook.name || include.runbook == runbook.path {
             diagnostics.error("runbook '\(runbook.name)' includes itself", at: include.location)
         }
+        // Params are rendered when the include is expanded, once, before any step runs (at the
+        // start of the run): a step's evidence has no value then, and was passed on as its own
+        // text ("{{ steps.ship.stdout }}"). The included runbook cannot name the step either.
+        for entry in include.params {
+            guard let template = entry.template else { continue }
+            for case .placeholder(let placeholder) in TemplateSyntax(template).parts where placeholder.path.first == "steps" {
+                let name = placeholder.path.joined(separator: ".")
+                diagnostics.error("include params are rendered once, before any step runs, when '\(name)' has no value: a step's evidence cannot be passed to an included runbook",
+                                  at: placeholder.location)
+            }
+        }
         // The include is replaced by its steps before a run, so these would be dropped without a
         // word: a `when:` guarding a migration would not guard it, and `steps.ID` of an include
         // names no evidence.

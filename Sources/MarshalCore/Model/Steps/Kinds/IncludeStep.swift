@@ -6,7 +6,7 @@ public struct IncludeStep: StepKindPlugin {
         shorthand: (.string, "the runbook (name or path beside this one)"),
         keys: [
             KeyDeclaration("runbook", .string, required: true, "Name or path of the runbook."),
-            KeyDeclaration("params", .dictionary(.any), "Its params."),
+            KeyDeclaration("params", .dictionary(.any), "Its params, rendered once when the run starts (so not from a step's evidence)."),
         ],
         placedByOn: false,
         runs: "Its steps run where they say, in the including run's batches. It takes none of the keys that place or repeat a step (`id`, `on`, `when`, `retries`, `timeout`, …): `validate` refuses them, because its steps carry their own. The included runbook's `targets`, `preflight`, `rollback` and `on_failure` are not used (`validate` warns).",
