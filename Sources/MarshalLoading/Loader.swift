@@ -186,18 +186,27 @@ public struct Loader: Sendable {
         var diagnostics = checker.diagnostics.items
         for step in runbook.everyStep {
             guard let include = step.kind.as(IncludeStep.self) else { continue }
-            diagnostics += checkCall(include.runbook, params: include.params, at: include.location, what: Self.includedRunbook,
-                                     from: runbook, journaled: journaled)
+            let what = "included runbook", name = include.runbook
+            let (called, found) = checkCall(name, params: include.params, at: include.location, what: what,
+                                            from: runbook, journaled: journaled)
+            diagnostics += found
+            if let called, let unused = Self.unusedWhenIncluded(called) {
+                diagnostics.append(Diagnostic(.warning, at: include.location,
+                                              "\(what) '\(name)' has \(unused), which an include does not use: its steps run in this run's batches, on their hosts (a step's on: places it elsewhere)"))
+            }
         }
         if let run = runbook.onFailure.writtenOutRun {
-            diagnostics += checkCall(run.runbook, params: run.params, at: run.location, what: Self.failureRunbook,
-                                     from: runbook, journaled: journaled)
+            let what = "on_failure runbook"
+            let (called, found) = checkCall(run.runbook, params: run.params, at: run.location, what: what,
+                                            from: runbook, journaled: journaled)
+            diagnostics += found
+            for step in called?.steps ?? [] {
+                guard let refusal = step.pauseRefusal(in: Step.failureRunbookPlace) else { continue }
+                diagnostics.append(Diagnostic(.error, at: run.location, "\(what) '\(run.runbook)': \(step.location): \(refusal)"))
+            }
         }
         return diagnostics
     }
-
-    static let includedRunbook = "included runbook"
-    static let failureRunbook = "on_failure runbook"
 
     /// What a runbook says for its own runs that its steps do not take along when included: its
     /// targets (a `targets: db` runbook's steps would run on the including run's web hosts),
@@ -212,14 +221,15 @@ public struct Loader: Sendable {
     }
 
     /// A runbook called by name from `caller`: it can be found, and the params given are ones it
-    /// declares and include every one it requires. Values are rendered only when it runs.
+    /// declares and include every one it requires. Values are rendered only when it runs. Returns
+    /// the runbook too, when it loads, for what only one kind of call checks.
     private func checkCall(_ name: String, params: [ConfigEntry], at location: SourceLocation, what: String,
-                           from caller: Runbook, journaled: [String: String]) -> [Diagnostic] {
+                           from caller: Runbook, journaled: [String: String]) -> (Runbook?, [Diagnostic]) {
         let path = resolveInclude(name, from: caller.path, journaled: journaled)
         guard Self.exists(path, journaled: journaled) else {
-            return [Diagnostic(.error, at: location, "\(what) '\(name)' not found (looked for \(path))")]
+            return (nil, [Diagnostic(.error, at: location, "\(what) '\(name)' not found (looked for \(path))")])
         }
-        guard let called = loadRunbook(path: path, journaled: journaled).value else { return [] }  // its own errors are reported where it is checked
+        guard let called = loadRunbook(path: path, journaled: journaled).value else { return (nil, []) }  // its own errors are reported where it is checked
         var diagnostics: [Diagnostic] = []
         let declared = called.params.map(\.name)
         for entry in params where called.param(named: entry.key) == nil {
@@ -231,17 +241,7 @@ public struct Loader: Sendable {
             diagnostics.append(Diagnostic(.error, at: location,
                                           "\(what) '\(name)' requires param '\(spec.name)' (declared at \(spec.location)); give it in params"))
         }
-        if what == Self.failureRunbook {
-            for step in called.steps {
-                guard let refusal = step.pauseRefusal(in: Step.failureRunbookPlace) else { continue }
-                diagnostics.append(Diagnostic(.error, at: location, "\(what) '\(name)': \(step.location): \(refusal)"))
-            }
-        }
-        if what == Self.includedRunbook, let unused = Self.unusedWhenIncluded(called) {
-            diagnostics.append(Diagnostic(.warning, at: location,
-                                          "\(what) '\(name)' has \(unused), which an include does not use: its steps run in this run's batches, on their hosts (a step's on: places it elsewhere)"))
-        }
-        return diagnostics
+        return (called, diagnostics)
     }
 
     /// The file an include names: beside the including runbook (as written, or with `.yml`), else

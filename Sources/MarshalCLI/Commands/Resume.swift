@@ -78,11 +78,9 @@ extension MarshalCommand {
                                                       params: original.params.map { ($0.key, $0.value) }, limit: inputs.limit?.joined(separator: ","),
                                                       approvals: approve, includes: includes)
             var prior = PriorProgress.from(records)
-            let expanded = try ExpandedStep.expand(runbook.preflight, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                                   scope: prepared.scope(runbook, in: environment))
+            let expanded = try prepared.expand(runbook.preflight, of: runbook, in: environment, includes: includes)
                 .map { (StepRecord.Phase.preflight, $0) }
-                + ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                      scope: prepared.scope(runbook, in: environment)).map { (StepRecord.Phase.main, $0) }
+                + prepared.expand(runbook.steps, of: runbook, in: environment, includes: includes).map { (StepRecord.Phase.main, $0) }
             // Steps resume must not guess about: those in flight when the run died and, after a
             // Ctrl-C (aborted), those that ended failed (an interrupted wait or load test re-runs
             // by itself; a failed change needs the operator's word).

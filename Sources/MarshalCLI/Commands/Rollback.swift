@@ -91,8 +91,8 @@ extension MarshalCommand {
             }
             if plan, !runbook.rollback.isEmpty {
                 Terminal.stdout("Rollback plan for run \(target.id) (\(target.runbook) on \(environment.name), \(target.status.rawValue)): the runbook's rollback: list, in this order, on every host the run touched:")
-                let steps = try ExpandedStep.expandRollback(of: runbook, resolver: pending.includes, renderer: TemplateRenderer(),
-                                                            scope: pending.prepared.scope(runbook, in: environment))
+                let steps = try pending.prepared.expand(runbook.rollback, of: runbook, in: environment, includes: pending.includes)
+                    .map(\.inRollbackList)
                 for (i, expanded) in steps.enumerated() {
                     let done = progress.undos.contains { $0.key.ordinal == expanded.ordinal && $0.value == .succeeded }
                     Terminal.stdout("  \(i + 1). \(expanded.step.name) (\(expanded.step.kind.name))\(done ? " — done on some hosts by an earlier attempt" : "")")

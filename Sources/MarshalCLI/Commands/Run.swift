@@ -65,10 +65,13 @@ enum RunPreparation {
         var secrets: [String: Secret]
         var limit: [String]?
 
-        /// What the run's templates see before any step: where its steps are expanded again
-        /// (resume, rollback), include params render as they did in the run.
-        func scope(_ runbook: Runbook, in environment: Environment) -> TemplateScope {
-            Planner.baseScope(runbook, environment: environment, params: params, secrets: secrets, env: ProcessInfo.processInfo.environment)
+        /// `steps` of `runbook` as the run expanded them, where they are expanded again (resume,
+        /// rollback): includes in place, their params rendered in the run's own base scope.
+        func expand(_ steps: [Step], of runbook: Runbook, in environment: Environment,
+                    includes: any IncludeResolver) throws(StepFailure) -> [ExpandedStep] {
+            let scope = Planner.baseScope(runbook, environment: environment, params: params, secrets: secrets,
+                                          env: ProcessInfo.processInfo.environment)
+            return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(), scope: scope)
         }
     }
 

@@ -22,8 +22,7 @@ struct PendingRollback {
                                                   params: run.params.map { ($0.key, $0.value) }, limit: nil, approvals: [],
                                                   includes: includes)
         let progress = PriorProgress.from(family.records)
-        let expanded = try ExpandedStep.expand(runbook.steps, runbook: runbook, resolver: includes, renderer: TemplateRenderer(),
-                                               scope: prepared.scope(runbook, in: environment))
+        let expanded = try prepared.expand(runbook.steps, of: runbook, in: environment, includes: includes)
         let plan = UndoPlan.make(steps: expanded, progress: progress, rerun: Set(rerun), skip: Set(skip))
         return PendingRollback(runs: family.runs, runbook: runbook, includes: includes, prepared: prepared, progress: progress, plan: plan)
     }

@@ -61,6 +61,8 @@ public struct Planner: Sendable {
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
         let baseScope = Self.baseScope(runbook, environment: environment, params: params, secrets: secrets, env: env, run: run)
+        // One for the whole plan: it is built from every form of every secret.
+        let masker = SecretMasker(Array(secrets.values))
         // Templated durations and expectations take their values now, so a bad one is an input
         // error before anything runs (`validate -e`, `plan` and `run` all come through here).
         var runbook = runbook
@@ -113,7 +115,7 @@ public struct Planner: Sendable {
                 bag = description.bag
                 // A secret that reached a step as a plain value (a param an include or on_failure
                 // passed it) is masked as the journal masks it: by value.
-                let mask = description.mask
+                let mask: (String) -> String = masker.mask
                 return Plan.Action(host: host?.name, detail: mask(detail), remote: !step.kind.runsFromController, command: command.map(mask),
                                    undo: undo.map(mask), undoCommand: undoCommand.map(mask))
             }
@@ -121,12 +123,12 @@ public struct Planner: Sendable {
                                     scope: stepScope.rawValue, when: step.when?.source, actions: actions, expanded: expanded)
         }
 
-        func expand(_ steps: [Step]) -> [ExpandedStep] {
+        func expand(_ steps: [Step], in scope: TemplateScope? = nil) -> [ExpandedStep] {
             guard includes != nil else {
                 return steps.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
             }
             do throws(StepFailure) {
-                return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: baseScope)
+                return try ExpandedStep.expand(steps, runbook: runbook, resolver: includes, renderer: renderer, scope: scope ?? baseScope)
             } catch {
                 bag.error(error.detail, at: error.location ?? .synthetic("include"))
                 return []
@@ -148,16 +150,19 @@ public struct Planner: Sendable {
         var failureScope = baseScope
         failureScope.failedRun["runbook"] = runbook.name
         failureScope.failedRun["id"] = baseScope.run["id"]
-        let (rollback, rollbackProblem) = plannedRollbackList(runbook, scope: failureScope, includes: includes) {
-            plannedStep($0, batchHosts: targets, base: failureScope)
+        // The rollback list as the run expands it after a failure: what would stop that expansion (an
+        // include cycle, params the included runbook refuses, a step that would pause) refuses the
+        // run now, before anything changes, not after the failure it was written for.
+        let rollbackSteps = expand(runbook.rollback, in: failureScope)
+        if let refusal = Self.pauseRefusal(in: rollbackSteps, place: Step.rollbackListPlace) {
+            bag.error(refusal.detail, at: refusal.location ?? runbook.location)
         }
+        let rollback = rollbackSteps.map { plannedStep($0.inRollbackList, batchHosts: targets, base: failureScope) }
         let (onFailureRun, onFailureProblem) = plannedFailureRunbook(runbook, environment: environment, scope: failureScope,
                                                                      includes: includes) {
             plannedStep($0, batchHosts: $1, base: failureScope)
         }
-        for problem in [rollbackProblem, onFailureProblem].compactMap({ $0 }) {
-            bag.error(problem.detail, at: problem.location ?? runbook.location)
-        }
+        if let problem = onFailureProblem { bag.error(problem.detail, at: problem.location ?? runbook.location) }
         if bag.hasErrors { throw DiagnosticsError(bag.items) }
 
         var involved = targets.map(\.name)
@@ -184,27 +189,8 @@ public struct Planner: Sendable {
         )
     }
 
-    /// The `rollback:` list as the run would expand it after a failure, and what would stop that
-    /// expansion (an include cycle, params the included runbook refuses): found now, it refuses
-    /// the run before anything changes, not after the failure it was written for. What only the
-    /// failure knows (`failed_run.summary`, `steps.*`) renders as a reference.
-    private func plannedRollbackList(_ runbook: Runbook, scope: TemplateScope, includes: (any IncludeResolver)?,
-                                     plannedStep: (ExpandedStep) -> Plan.PlannedStep) -> (steps: [Plan.PlannedStep], problem: StepFailure?) {
-        var expanded = runbook.rollback.enumerated().map { ExpandedStep(step: $1, label: "\($0 + 1)", ordinal: $0 + 1, params: nil) }
-        if let resolver = includes {
-            do throws(StepFailure) {
-                expanded = try ExpandedStep.expand(runbook.rollback, runbook: runbook, resolver: resolver, renderer: renderer, scope: scope)
-            } catch {
-                return ([], error)
-            }
-        }
-        // Includes are expanded now: their steps may not pause either.
-        if let refusal = Self.pauseRefusal(in: expanded, place: Step.rollbackListPlace) { return ([], refusal) }
-        return (expanded.map { plannedStep($0.inRollbackList) }, nil)
-    }
-
     /// The `on_failure: { run: }` runbook's steps, expanded as `Orchestrator.runFailureRunbook`
-    /// expands them, on its own targets, and what would stop them as for the rollback list (also:
+    /// expands them, on its own targets, and what would stop them, as for the rollback list (also:
     /// the runbook does not load). A name known only from the failure is not planned.
     private func plannedFailureRunbook(_ runbook: Runbook, environment: Environment, scope: TemplateScope,
                                        includes: (any IncludeResolver)?,

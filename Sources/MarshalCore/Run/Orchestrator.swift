@@ -111,12 +111,16 @@ public struct Orchestrator: Sendable {
         }
     }
 
+    /// The planner's base scope with what the run knows of itself, and evidence (none yet) in place
+    /// of references: from here on a `steps.` name that has no value is an error, not a reference.
     func baseScope(_ request: RunRequest) -> TemplateScope {
-        TemplateScope(
-            params: request.params, vars: TemplateScope.mergedVars(environment: request.environment, host: nil), secrets: request.secrets,
-            host: nil, env: request.processEnvironment, steps: [:],
-            run: RunScope.values(id: request.runId, runbook: request.runbook.name, environment: request.environment.name,
-                                 startedAt: ISO8601DateFormatter().string(from: request.startedAt), operatorName: request.operatorName))
+        var scope = Planner.baseScope(request.runbook, environment: request.environment, params: request.params, secrets: request.secrets,
+                                      env: request.processEnvironment,
+                                      run: RunScope.values(id: request.runId, runbook: request.runbook.name, environment: request.environment.name,
+                                                           startedAt: ISO8601DateFormatter().string(from: request.startedAt),
+                                                           operatorName: request.operatorName))
+        scope.steps = [:]
+        return scope
     }
 
     /// Lock, run record, heartbeat, connections; `body` does the work; then the record is closed

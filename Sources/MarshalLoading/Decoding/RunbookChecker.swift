@@ -27,7 +27,7 @@ struct RunbookChecker {
             checkStep(step, runbook: runbook, environment: environment, available: &available, seenIDs: &seenIDs)
             checkNoPause(step, in: Step.rollbackListPlace)
         }
-        for step in all { if let undo = step.undoStep { checkNoPause(undo, in: "an undo") } }
+        for step in all { if let undo = step.undoStep { checkNoPause(undo, in: Step.undoPlace) } }
         // `on_failure: { run: }` renders its runbook and params once the run has failed, with every
         // step's evidence and `failed_run` in scope: a misspelt name there would surface only then.
         if case .run(let name, let params) = runbook.onFailure {

@@ -103,6 +103,7 @@ public final class UndoBox: Sendable, Hashable {
 extension Step {
     public static let rollbackListPlace = "a runbook's rollback: list"
     public static let failureRunbookPlace = "a runbook run by on_failure"
+    public static let undoPlace = "an undo"
 
     /// Why this step cannot stand where a rollback runs it (`place`), or nil. A rollback does not
     /// stop to wait: a step that pauses for approval (an approve step, a gate with
