@@ -110,4 +110,27 @@ struct ResumeOnceTests {
                 "\(again.stderr)")
         #expect(Self.log(dir) == ["change", "after", "undo-change"])
     }
+
+    @Test("a change in flight when Marshal was killed: resume's refusal gives the step's name shell-quoted, ready to paste after --rerun (it said only '--rerun STEP' of a name holding quotes)")
+    func inFlightNameReadyToPaste() async throws {
+        try await CLI.inLocalProject { dir, env in
+            CLI.write("""
+            version: 1
+            runbook: quoted
+            steps:
+              - name: "the 'big' change"
+                shell: "echo change >> {{ host.vars.dir }}/log"
+            """, to: dir + "/quoted.yml")
+            let killed = try await CLI.run(["run", dir + "/quoted.yml", "-e", env, "--state", dir + "/state"],
+                                           environment: ["MARSHAL_TEST_CRASH_AT": "main:started:the 'big' change@here"])
+            #expect(killed.status != 0 && killed.status != 1, "\(killed.stdout)\(killed.stderr)")
+            let refused = try await CLI.run(["resume", "last", "--state", dir + "/state"])
+            #expect(refused.status == 3)
+            #expect(refused.stderr.contains("STEP being 'the '\\''big'\\'' change' as written here"), "\(refused.stderr)")
+            // What the shell makes of the quoted name is the name itself.
+            let resumed = try await CLI.run(["resume", "last", "--state", dir + "/state", "--rerun", "the 'big' change"])
+            #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+            #expect(Self.log(dir) == ["change"])
+        }
+    }
 }

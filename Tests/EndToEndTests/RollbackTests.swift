@@ -53,6 +53,7 @@ struct RollbackTests {
         let refused = try await CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--run", id])
         #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
         #expect(refused.stderr.contains("the undo of 'b' (shell) was in flight on web1"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("STEP being b as written here"), "\(refused.stderr)")
         #expect(count(lab, "web1", "undo-a") == 0, "nothing was undone while asking")
         let plan = try await CLI.run(["rollback", "-e", lab.environment, "--state", lab.state, "--run", id, "--skip", "b", "--plan"])
         #expect(plan.stdout.contains("[web1] undo 'a'") && !plan.stdout.contains("undo 'b'"), "\(plan.stdout)")

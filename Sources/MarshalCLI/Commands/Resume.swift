@@ -94,6 +94,7 @@ extension MarshalCommand {
                 }
             }
             var blocked: [String] = []
+            var blockedNames: [String] = []
             for (flight, how) in questions {
                 guard let step = expanded.first(where: { $0.0 == flight.key.phase && $0.1.ordinal == flight.key.ordinal })?.1.step else { continue }
                 let names = step.commandLineNames(on: flight.key.host)
@@ -103,10 +104,11 @@ extension MarshalCommand {
                     prior.rerun.insert(flight.key)
                 } else {
                     blocked.append("'\(step.id ?? step.name)' (\(step.kind.name)) \(how) \(flight.key.host ?? "this machine")")
+                    blockedNames.append(ShellQuote.quote(step.id ?? step.name))
                 }
             }
             if !blocked.isEmpty {
-                Terminal.stderr("error: not resuming run \(original.id): \(blocked.joined(separator: "; ")) when the run stopped. It changes things, so Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (run it again) or --skip STEP (it finished). Nothing was changed.")
+                Terminal.stderr("error: not resuming run \(original.id): \(blocked.joined(separator: "; ")) when the run stopped. It changes things, so Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (run it again) or --skip STEP (it finished), STEP being \(blockedNames.joined(separator: ", ")) as written here. Nothing was changed.")
                 throw ExitCode.couldNotStart
             }
             let startedAt = SystemClock().date
@@ -139,7 +141,7 @@ extension MarshalCommand.Resume {
         let journal = StateLocation.withHostLock(ifEmbedded: journal, environment: environment)
         let pending = try await PendingRollback.load(original, environment: environment, journal: journal, rerun: rerun, skip: skip)
         if !pending.plan.questions.isEmpty {
-            Terminal.stderr("error: not resuming run \(original.id), which was rolling back: \(pending.plan.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
+            Terminal.stderr("error: not resuming run \(original.id), which was rolling back: \(pending.plan.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then resume with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing), STEP being \(pending.plan.questionNames.joined(separator: ", ")) as written here. Nothing was changed.")
             throw ExitCode.couldNotStart
         }
         let request = try pending.request(kind: .resume, parent: original, environment: environment, lockOptions: lockOptions)

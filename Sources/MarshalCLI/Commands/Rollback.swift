@@ -68,7 +68,7 @@ extension MarshalCommand {
             let pending = try await PendingRollback.load(target, environment: environment, journal: journal, rerun: rerun, skip: skip)
             let (runbook, progress, undo) = (pending.runbook, pending.progress, pending.plan)
             if !undo.questions.isEmpty {
-                Terminal.stderr("error: not rolling back run \(target.id): \(undo.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then run rollback again with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing). Nothing was changed.")
+                Terminal.stderr("error: not rolling back run \(target.id): \(undo.questions.joined(separator: "; ")) when Marshal stopped. Marshal will not guess whether it finished. Check the host, then run rollback again with --rerun STEP (undo it again) or --skip STEP (the undo finished; for a forward step: it changed nothing), STEP being \(undo.questionNames.joined(separator: ", ")) as written here. Nothing was changed.")
                 throw ExitCode.couldNotStart
             }
             let rolledBackBefore = pending.runs.contains { $0.kind == .rollback && $0.status == .succeeded }

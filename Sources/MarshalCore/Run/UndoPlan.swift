@@ -18,6 +18,8 @@ public struct UndoPlan: Sendable {
     public var entries: [Entry]
     /// Undos (or forward changes) in flight when the run stopped that no flag decided.
     public var questions: [String]
+    /// Their steps' names as --rerun and --skip take them, shell-quoted, ready to paste.
+    public var questionNames: [String] = []
     /// In-flight undo parts (or forward steps, part nil) the operator said finished (or changed
     /// nothing) with --skip: the rollback journals that answer so it is not asked again.
     public var skipped: [(expanded: ExpandedStep, host: String?, batch: Int, part: UndoKey.Part?)] = []
@@ -33,6 +35,7 @@ public struct UndoPlan: Sendable {
     public static func make(steps: [ExpandedStep], progress: PriorProgress, rerun: Set<String>, skip: Set<String>) -> UndoPlan {
         var entries: [Entry] = []
         var questions: [String] = []
+        var questionNames: [String] = []
         var skipped: [(expanded: ExpandedStep, host: String?, batch: Int, part: UndoKey.Part?)] = []
         // A forward change in flight is newer than every finished one: it is undone first.
         for flight in progress.inFlight where flight.key.phase == .main {
@@ -49,6 +52,7 @@ public struct UndoPlan: Sendable {
                                      parts: parts, retry: true))
             } else {
                 questions.append("'\(expanded.step.id ?? expanded.step.name)' (\(expanded.step.kind.name)) was in flight on \(flight.key.host ?? "this machine")")
+                questionNames.append(ShellQuote.quote(expanded.step.id ?? expanded.step.name))
             }
         }
         // A failed step that may have changed something stopped the run: it is the newest change.
@@ -79,6 +83,7 @@ public struct UndoPlan: Sendable {
                         retry = true
                     } else {
                         questions.append("the undo of '\(expanded.step.id ?? expanded.step.name)' (\(part == .switchBack ? "switch back" : expanded.step.undoStep?.kind.name ?? "undo")) was in flight on \(finished.key.host ?? "this machine")")
+                        questionNames.append(ShellQuote.quote(expanded.step.id ?? expanded.step.name))
                     }
                 default:
                     pending.append(part)
@@ -89,6 +94,8 @@ public struct UndoPlan: Sendable {
             entries.append(Entry(expanded: expanded, host: finished.key.host, batch: finished.key.batch ?? 0, evidence: finished.evidence,
                                  parts: pending, retry: retry))
         }
-        return UndoPlan(entries: entries, questions: questions, skipped: skipped)
+        var plan = UndoPlan(entries: entries, questions: questions, skipped: skipped)
+        plan.questionNames = questionNames
+        return plan
     }
 }
